@@ -1,0 +1,15 @@
+# Writes version.h with the project version and the git commit of the source tree.
+execute_process(COMMAND git -C "${SRC}" describe --always --dirty --abbrev=40
+  OUTPUT_VARIABLE GIT_COMMIT OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 OR GIT_COMMIT STREQUAL "")
+  set(GIT_COMMIT "unknown")
+endif()
+set(content "#ifndef LRZOO_VERSION_H\n#define LRZOO_VERSION_H\n#define LZ_VERSION \"${VERSION}\"\n#define LZ_GIT_COMMIT \"${GIT_COMMIT}\"\n#endif\n")
+if(EXISTS "${OUT}")
+  file(READ "${OUT}" old)
+else()
+  set(old "")
+endif()
+if(NOT old STREQUAL content)
+  file(WRITE "${OUT}" "${content}")
+endif()

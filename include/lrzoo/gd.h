@@ -1,0 +1,40 @@
+/* The gradient-descent engine: x_{k+1} = x_k - h grad f(x_k) with a constant step h. */
+#ifndef LRZOO_GD_H
+#define LRZOO_GD_H
+
+#include <stdint.h>
+
+#include "lrzoo/problem.h"
+
+typedef struct lz_gd_params {
+  double h;
+  int64_t max_iter;
+  double tol_grad;       /* converged when ||grad f(x_k)|| < tol_grad */
+  double diverge_above;  /* diverged when |x_k|_inf or f(x_k) exceeds this, or is not finite */
+  int64_t record_every;  /* record f(x_k) for k = 0, record_every, 2 record_every, ... */
+} lz_gd_params;
+
+typedef enum {
+  LZ_GD_CONVERGED = 1,   /* gradient norm fell below tol_grad */
+  LZ_GD_DIVERGED = 4,    /* state or loss left the bounded region */
+  LZ_GD_MAX_ITER = 5     /* ran max_iter steps without either */
+} lz_gd_end;
+
+typedef struct lz_gd_outcome {
+  lz_gd_end end;
+  int64_t iterations;  /* steps taken; for DIVERGED the step k at which x_k was found out of bounds */
+  double loss;         /* f and ||grad f|| at the final state (the last in-bounds iterate if diverged) */
+  double grad_norm;
+  int64_t records;     /* trace entries written */
+} lz_gd_outcome;
+
+/* Scratch doubles lz_gd_run needs (on top of the problem's own work). */
+size_t lz_gd_work_len(const lz_problem *p);
+
+/* Runs GD from x (overwritten with the final in-bounds state). trace, if non-NULL, receives up
+ * to max_iter / record_every + 1 loss values; entries past out->records are left untouched.
+ * Never returns a NaN or inf in out or trace. */
+int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *trace,
+              lz_gd_outcome *out, double *work);
+
+#endif

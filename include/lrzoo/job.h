@@ -1,0 +1,231 @@
+/* The job: a parsed, validated job file as plain data, and the sweep it describes.
+ *
+ * src/config builds an lz_job from YAML; everything else only reads it. The job owns all of
+ * its memory (strings, axes, vectors); lz_job_destroy frees it. Functions here are pure and
+ * thread-safe on a const job.
+ *
+ * The sweep. Every list-valued parameter of the job file becomes an axis. Axes are ordered:
+ * problem axes first (they define the problem instance), then init axes, then lr last. The run
+ * index r is the mixed-radix number of the axis indices, with the last axis varying fastest.
+ * So the runs of one problem instance are contiguous, and a tile is a contiguous range of
+ * them: tile t covers runs [r0, r1) of instance t / tiles_per_instance. */
+#ifndef LRZOO_JOB_H
+#define LRZOO_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum { LZ_PROBLEM_QUADRATIC = 0, LZ_PROBLEM_MF = 1, LZ_PROBLEM_MULTISCALE = 2 } lz_problem_kind;
+#define LZ_PROBLEM_KIND_COUNT 3
+/* Bit of a problem kind in an lz_field.kinds mask. */
+#define LZ_KIND_BIT(k) (1u << (unsigned)(k))
+
+typedef enum { LZ_ACT_NONE = 0, LZ_ACT_RELU = 1, LZ_ACT_LEAKY_RELU = 2 } lz_activation;
+typedef enum {
+  LZ_TARGET_GAUSSIAN = 0, LZ_TARGET_IDENTITY = 1, LZ_TARGET_SCALAR = 2,
+  LZ_TARGET_LOWRANK = 3, LZ_TARGET_FILE = 4
+} lz_target_kind;
+typedef enum { LZ_F0_QUADRATIC = 0, LZ_F0_DOUBLE_WELL = 1, LZ_F0_MATYAS = 2 } lz_f0_kind;
+typedef enum { LZ_F1_SINE = 0, LZ_F1_QUASIPERIODIC = 1 } lz_f1_kind;
+typedef enum { LZ_INIT_GAUSSIAN = 0, LZ_INIT_POINT = 1, LZ_INIT_GRID = 2 } lz_init_kind;
+typedef enum { LZ_LR_ABSOLUTE = 0, LZ_LR_TWO_OVER_L = 1 } lz_lr_relative;
+
+/* Names used in job files, indexed by the enums above (e.g. lz_activation_names[LZ_ACT_RELU]
+ * is "relu"). */
+extern const char *const lz_problem_kind_names[];
+extern const char *const lz_activation_names[];
+extern const char *const lz_target_kind_names[];
+extern const char *const lz_f0_names[];
+extern const char *const lz_f1_names[];
+extern const char *const lz_init_kind_names[];
+
+/* 1-based position in the job file, for messages after parsing. line 0 means "not in file". */
+typedef struct lz_mark {
+  int line, col;
+} lz_mark;
+
+typedef enum { LZ_AXIS_NUMBER = 0, LZ_AXIS_CHOICE = 1, LZ_AXIS_VECTOR = 2 } lz_axis_type;
+typedef enum { LZ_AXIS_PROBLEM = 0, LZ_AXIS_INIT = 1, LZ_AXIS_LR = 2 } lz_axis_group;
+
+#define LZ_AXIS_NAME_MAX 32
+
+typedef struct lz_axis {
+  char name[LZ_AXIS_NAME_MAX];  /* HDF5 name under /axes and /runs, e.g. "lr", "n" */
+  lz_axis_type type;
+  lz_axis_group group;
+  size_t len;                    /* number of points on the axis, >= 1 */
+  size_t width;                  /* 1, or the vector length for LZ_AXIS_VECTOR */
+  double *values;                /* len * width, row-major; CHOICE: the enum code as a double */
+  const char *const *labels;     /* CHOICE: names indexed by enum code (static); else NULL */
+  int is_integer;                /* values are whole numbers (n, d, replica, ...) */
+  const char *units;             /* static string, "" if none */
+  const char *description;       /* static string */
+  lz_mark mark;                  /* where the axis was written in the job file */
+} lz_axis;
+
+/* A scalar parameter: fixed, or the coordinate of a run on an axis. Choices (activation, f0,
+ * f1) hold their enum code in value. */
+typedef struct lz_param {
+  int axis;          /* -1 when fixed */
+  double value;      /* the fixed value */
+  lz_mark mark;
+} lz_param;
+
+/* A vector parameter (eigenvalues, point x, singular values): fixed, or a VECTOR axis. */
+typedef struct lz_vparam {
+  int axis;          /* -1 when fixed */
+  size_t len;        /* vector length (the axis width when axis >= 0) */
+  double *value;     /* fixed vector, owned by the job; NULL when axis >= 0 */
+  lz_mark mark;
+} lz_vparam;
+
+#define LZ_GRID_MAX_DIM 2
+
+typedef struct lz_job {
+  char *path;          /* job file path as given */
+  char *text;          /* the job file's bytes, NUL-terminated */
+  size_t text_len;
+  char sha256[65];     /* hex digest of text */
+
+  char *name;
+  uint64_t seed;
+  char *output;        /* default output path; -o overrides */
+
+  struct {
+    lz_problem_kind kind;
+    lz_mark mark;
+    /* quadratic */
+    lz_vparam eigenvalues;
+    /* mf */
+    lz_param n, d;
+    lz_param activation;      /* choice: lz_activation */
+    lz_param alpha;           /* leaky_relu slope */
+    struct {
+      lz_target_kind kind;
+      lz_param scale;         /* gaussian: entries N(0, scale^2 / n) */
+      lz_param mu;            /* scalar */
+      lz_param rank;          /* lowrank */
+      lz_vparam singular_values;
+      char *path;             /* file: resolved against the job file's directory */
+      char *dataset;
+      lz_mark mark;
+    } target;
+    /* multiscale */
+    lz_param f0;              /* choice: lz_f0_kind */
+    lz_param dim;             /* 1 or 2 */
+    lz_param f1;              /* choice: lz_f1_kind */
+    lz_param eps, amplitude;  /* f1 = amplitude * sum_i sin(x_i / eps) [+ sin(ratio x_i / eps) / ratio] */
+    lz_param ratio;           /* second frequency of the quasi-periodic f1 */
+  } problem;
+
+  struct {
+    lz_init_kind kind;
+    lz_mark mark;
+    lz_param scale;           /* gaussian: entries N(0, scale^2) */
+    lz_param imbalance;       /* gaussian, mf only: X0 *= sqrt(c), Y0 /= sqrt(c) */
+    int64_t replicas;         /* gaussian: size of the "replica" axis */
+    lz_vparam point;          /* point: the state vector (mf: X row-major, then Y) */
+    size_t grid_dim;          /* grid: 1 or 2 axes "grid0", "grid1" */
+    double grid_lo[LZ_GRID_MAX_DIM], grid_hi[LZ_GRID_MAX_DIM];
+    int64_t grid_points[LZ_GRID_MAX_DIM];
+    int grid_axis[LZ_GRID_MAX_DIM];
+    int replica_axis;         /* -1 unless gaussian */
+  } init;
+
+  struct {
+    int axis;                 /* always an axis, named "lr" */
+    lz_lr_relative relative_to;
+    lz_mark mark;
+  } lr;
+
+  struct {
+    int64_t max_iter;
+    double tol_grad;
+    double diverge_above;
+    int64_t record_every;
+  } run;
+
+  struct {
+    int64_t runs;             /* runs per tile (at most) */
+  } tiles;
+
+  /* The sweep, derived from the above by src/config. */
+  size_t naxes;
+  lz_axis *axes;
+  int64_t nruns;
+  int64_t ninstances;         /* product of the problem axes' lengths */
+  int64_t runs_per_instance;  /* product of the init and lr axes' lengths */
+  int64_t tiles_per_instance; /* ceil(runs_per_instance / tiles.runs) */
+  int64_t ntiles;
+} lz_job;
+
+/* The fully resolved parameters of one problem instance. Vectors and strings point into the
+ * job and live as long as it. */
+typedef struct lz_problem_params {
+  lz_problem_kind kind;
+  /* quadratic */
+  size_t n_eigenvalues;
+  const double *eigenvalues;
+  /* mf */
+  int64_t n, d;
+  lz_activation activation;
+  double alpha;
+  lz_target_kind target;
+  double target_scale, mu;
+  int64_t rank;
+  size_t n_singular_values;
+  const double *singular_values;
+  const char *target_path, *target_dataset;
+  /* multiscale */
+  lz_f0_kind f0;
+  int dim;
+  lz_f1_kind f1;
+  double eps, amplitude, ratio;
+} lz_problem_params;
+
+/* Frees the job and everything it owns, and sets *job to NULL. Accepts NULL and *job == NULL. */
+void lz_job_destroy(lz_job **job);
+
+/* Fills idx[0..naxes) with run r's index on each axis. */
+void lz_job_run_coords(const lz_job *job, int64_t r, size_t *idx);
+
+/* The value of a scalar parameter at axis indices idx. */
+double lz_param_at(const lz_job *job, const lz_param *p, const size_t *idx);
+
+/* The vector of a vector parameter at idx (len entries, owned by the job). */
+const double *lz_vparam_at(const lz_job *job, const lz_vparam *p, const size_t *idx);
+
+/* Problem instance index of run r, and the first run of tile t with its run count. */
+int64_t lz_job_instance_of_run(const lz_job *job, int64_t r);
+void lz_job_tile_runs(const lz_job *job, int64_t tile, int64_t *r0, int64_t *count);
+
+/* Resolves the problem parameters at axis indices idx. */
+void lz_job_problem_params(const lz_job *job, const size_t *idx, lz_problem_params *out);
+
+/* State dimension of a problem (quadratic: #eigenvalues; mf: 2 n d; multiscale: dim). */
+size_t lz_problem_params_dim(const lz_problem_params *pp);
+
+/* Number of loss-trace records per run: max_iter / record_every + 1. */
+int64_t lz_job_trace_len(const lz_job *job);
+
+/* The learning-rate axis value of the run at idx (absolute h, or a multiple of 2/L). */
+double lz_job_lr_value(const lz_job *job, const size_t *idx);
+
+/* Writes run r's initial point into x0 (length = the instance's dimension). Gaussian inits draw
+ * from the stream (seed, LZ_RNG_INIT, replica, shape): runs that differ only in lr, imbalance or
+ * init scale start from the same direction, scaled. Returns LZ_OK, or LZ_EINVAL if the point's
+ * length does not match the problem. */
+int lz_job_initial_point(const lz_job *job, const size_t *idx, const lz_problem_params *pp,
+                         double *x0);
+
+/* Rough cost of the whole sweep in GD steps (runs x max_iter, upper bound). */
+double lz_job_cost_steps(const lz_job *job);
+
+/* Rough relative cost of one GD step of a problem instance (flops); used to order tiles. */
+double lz_problem_params_step_cost(const lz_problem_params *pp);
+
+/* Prints the resolved sweep for `lrzoo validate`: axes, run and tile counts, cost. */
+void lz_job_print_summary(const lz_job *job, FILE *out);
+
+#endif

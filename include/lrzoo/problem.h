@@ -1,0 +1,74 @@
+/* Objectives: f, its gradient and Hessian-vector products, behind one small interface.
+ *
+ * A new objective is one new file in src/core defining an lz_objective, plus one line in the
+ * table of src/core/problem.c. Evaluation functions are pure: given the same instance and x
+ * they return bitwise the same result whatever thread calls them, and they use only the
+ * caller's scratch buffer (lz_problem_work_len doubles), so one instance may be shared by
+ * many threads at once. */
+#ifndef LRZOO_PROBLEM_H
+#define LRZOO_PROBLEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lrzoo/error.h"
+#include "lrzoo/job.h"
+
+/* Per-kind implementation. state is the instance data that create allocates. */
+typedef struct lz_objective {
+  const char *name;
+  /* Builds instance data. target is an n x n row-major matrix for file targets, else NULL;
+   * it is copied, the caller keeps ownership. */
+  int (*create)(const lz_problem_params *pp, uint64_t seed, const double *target, void **state,
+                lz_err *err);
+  void (*destroy)(void *state);
+  size_t (*dim)(const void *state);
+  size_t (*work_len)(const void *state);
+  /* f(x), computed as accurately as the kind allows. */
+  double (*value)(const void *state, const double *x, double *work);
+  /* f(x) and g = grad f(x). The returned f may be the cheap form (see obj_mf.c). */
+  double (*value_grad)(const void *state, const double *x, double *g, double *work);
+  /* hv = H(x) v. */
+  void (*hvp)(const void *state, const double *x, const double *v, double *hv, double *work);
+  /* Slow part f0 of a multiscale objective; NULL means f0 = f. */
+  double (*f0)(const void *state, const double *x, double *work);
+  /* Variance of grad f1 over its fast phase (per coordinate); NULL means 0. */
+  double (*sigma2)(const void *state);
+} lz_objective;
+
+/* Matrix-factorization diagnostics of a state. For other kinds only norm_x is set (||x||). */
+typedef struct lz_state_stats {
+  double norm_x;      /* ||X||_F */
+  double norm_y;      /* ||Y||_F */
+  double balance;     /* ||X^T X - Y^T Y||_F */
+  double scalar_gap;  /* |x - y| when n = d = 1 */
+} lz_state_stats;
+
+typedef struct lz_problem lz_problem;
+
+/* Creates a problem instance. target: see lz_objective.create. On success *out is owned by
+ * the caller (free with lz_problem_destroy). */
+int lz_problem_create(const lz_problem_params *pp, uint64_t seed, const double *target,
+                      lz_problem **out, lz_err *err);
+/* Frees *p and sets it to NULL; accepts NULL. */
+void lz_problem_destroy(lz_problem **p);
+
+const lz_problem_params *lz_problem_params_of(const lz_problem *p);
+size_t lz_problem_dim(const lz_problem *p);
+/* Scratch doubles one evaluation (value, value_grad, hvp, f0, stats) needs. */
+size_t lz_problem_work_len(const lz_problem *p);
+
+double lz_problem_value(const lz_problem *p, const double *x, double *work);
+double lz_problem_value_grad(const lz_problem *p, const double *x, double *g, double *work);
+void lz_problem_hvp(const lz_problem *p, const double *x, const double *v, double *hv,
+                    double *work);
+double lz_problem_f0(const lz_problem *p, const double *x, double *work);
+double lz_problem_sigma2(const lz_problem *p);
+void lz_problem_state_stats(const lz_problem *p, const double *x, lz_state_stats *st);
+
+/* Objectives known to lrzoo, indexed by lz_problem_kind. */
+extern const lz_objective lz__objective_quadratic;
+extern const lz_objective lz__objective_mf;
+extern const lz_objective lz__objective_multiscale;
+
+#endif

@@ -1,0 +1,39 @@
+/* Running a job over MPI ranks. The only module that calls MPI. */
+#ifndef LRZOO_SCHED_H
+#define LRZOO_SCHED_H
+
+#include <stddef.h>
+
+#include "lrzoo/comm.h"
+#include "lrzoo/error.h"
+#include "lrzoo/job.h"
+
+typedef struct lz_run_options {
+  const char *out_path;      /* output file (the job's output unless -o) */
+  int resume;                /* continue an existing file */
+  int overwrite;             /* replace an existing file */
+  int threads;               /* OpenMP threads per rank; 0 = OMP_NUM_THREADS or the default */
+  double progress_seconds;   /* progress line period on rank 0; 0 = none */
+} lz_run_options;
+
+/* Initializes MPI (thread level FUNNELED) and fills c for MPI_COMM_WORLD. */
+int lz_sched_init(int *argc, char ***argv, lz_comm *c, lz_err *err);
+/* Finalizes MPI. */
+void lz_sched_finalize(lz_comm *c);
+/* Ends every rank of the job with exit_code. Never returns. */
+_Noreturn void lz_sched_abort(const lz_comm *c, int exit_code);
+
+/* Collective. Rank 0 reads the job file; every rank receives its bytes (NUL-terminated,
+ * free()). On failure every rank gets the same error. */
+int lz_sched_read_job_text(const lz_comm *c, const char *path, char **text, size_t *len,
+                           lz_err *err);
+
+/* Collective. The smallest (most severe) code any rank passed; every rank gets it. */
+int lz_sched_agree(const lz_comm *c, int code);
+
+/* Collective. Runs every tile of the job not yet done and writes the output file.
+ * Returns LZ_OK, LZ_ESTOPPED after a signal (state saved), or an error with its message in
+ * err on every rank. */
+int lz_sched_run(const lz_comm *c, const lz_job *job, const lz_run_options *opt, lz_err *err);
+
+#endif

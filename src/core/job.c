@@ -1,0 +1,242 @@
+#include "lrzoo/job.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lrzoo/error.h"
+#include "lrzoo/rng.h"
+
+const char *const lz_problem_kind_names[] = {"quadratic", "mf", "multiscale", NULL};
+const char *const lz_activation_names[] = {"none", "relu", "leaky_relu", NULL};
+const char *const lz_target_kind_names[] = {"gaussian", "identity", "scalar", "lowrank", "file",
+                                            NULL};
+const char *const lz_f0_names[] = {"quadratic", "double_well", "matyas", NULL};
+const char *const lz_f1_names[] = {"sine", "quasiperiodic", NULL};
+const char *const lz_init_kind_names[] = {"gaussian", "point", "grid", NULL};
+
+static void free_vparam(lz_vparam *p) {
+  free(p->value);
+  p->value = NULL;
+}
+
+void lz_job_destroy(lz_job **jobp) {
+  if (!jobp || !*jobp) return;
+  lz_job *job = *jobp;
+  free(job->path);
+  free(job->text);
+  free(job->name);
+  free(job->output);
+  free_vparam(&job->problem.eigenvalues);
+  free_vparam(&job->problem.target.singular_values);
+  free(job->problem.target.path);
+  free(job->problem.target.dataset);
+  free_vparam(&job->init.point);
+  for (size_t a = 0; a < job->naxes; ++a) free(job->axes[a].values);
+  free(job->axes);
+  free(job);
+  *jobp = NULL;
+}
+
+void lz_job_run_coords(const lz_job *job, int64_t r, size_t *idx) {
+  for (size_t a = job->naxes; a-- > 0;) {
+    int64_t len = (int64_t)job->axes[a].len;
+    idx[a] = (size_t)(r % len);
+    r /= len;
+  }
+}
+
+double lz_param_at(const lz_job *job, const lz_param *p, const size_t *idx) {
+  if (p->axis < 0) return p->value;
+  const lz_axis *ax = &job->axes[p->axis];
+  return ax->values[idx[p->axis]];
+}
+
+const double *lz_vparam_at(const lz_job *job, const lz_vparam *p, const size_t *idx) {
+  if (p->axis < 0) return p->value;
+  const lz_axis *ax = &job->axes[p->axis];
+  return ax->values + idx[p->axis] * ax->width;
+}
+
+int64_t lz_job_instance_of_run(const lz_job *job, int64_t r) { return r / job->runs_per_instance; }
+
+void lz_job_tile_runs(const lz_job *job, int64_t tile, int64_t *r0, int64_t *count) {
+  int64_t inst = tile / job->tiles_per_instance;
+  int64_t part = tile % job->tiles_per_instance;
+  int64_t first = part * job->tiles.runs;
+  int64_t n = job->runs_per_instance - first;
+  if (n > job->tiles.runs) n = job->tiles.runs;
+  *r0 = inst * job->runs_per_instance + first;
+  *count = n;
+}
+
+void lz_job_problem_params(const lz_job *job, const size_t *idx, lz_problem_params *out) {
+  memset(out, 0, sizeof *out);
+  out->kind = job->problem.kind;
+  switch (job->problem.kind) {
+    case LZ_PROBLEM_QUADRATIC:
+      out->n_eigenvalues = job->problem.eigenvalues.len;
+      out->eigenvalues = lz_vparam_at(job, &job->problem.eigenvalues, idx);
+      break;
+    case LZ_PROBLEM_MF:
+      out->n = (int64_t)lz_param_at(job, &job->problem.n, idx);
+      out->d = (int64_t)lz_param_at(job, &job->problem.d, idx);
+      out->activation = (lz_activation)lz_param_at(job, &job->problem.activation, idx);
+      out->alpha = lz_param_at(job, &job->problem.alpha, idx);
+      out->target = job->problem.target.kind;
+      out->target_scale = lz_param_at(job, &job->problem.target.scale, idx);
+      out->mu = lz_param_at(job, &job->problem.target.mu, idx);
+      out->rank = (int64_t)lz_param_at(job, &job->problem.target.rank, idx);
+      out->n_singular_values = job->problem.target.singular_values.len;
+      out->singular_values = lz_vparam_at(job, &job->problem.target.singular_values, idx);
+      out->target_path = job->problem.target.path;
+      out->target_dataset = job->problem.target.dataset;
+      break;
+    case LZ_PROBLEM_MULTISCALE:
+      out->f0 = (lz_f0_kind)lz_param_at(job, &job->problem.f0, idx);
+      out->dim = (int)lz_param_at(job, &job->problem.dim, idx);
+      out->f1 = (lz_f1_kind)lz_param_at(job, &job->problem.f1, idx);
+      out->eps = lz_param_at(job, &job->problem.eps, idx);
+      out->amplitude = lz_param_at(job, &job->problem.amplitude, idx);
+      out->ratio = lz_param_at(job, &job->problem.ratio, idx);
+      break;
+  }
+}
+
+size_t lz_problem_params_dim(const lz_problem_params *pp) {
+  switch (pp->kind) {
+    case LZ_PROBLEM_QUADRATIC: return pp->n_eigenvalues;
+    case LZ_PROBLEM_MF: return (size_t)(2 * pp->n * pp->d);
+    case LZ_PROBLEM_MULTISCALE: return (size_t)pp->dim;
+  }
+  return 0;
+}
+
+int64_t lz_job_trace_len(const lz_job *job) { return job->run.max_iter / job->run.record_every + 1; }
+
+double lz_job_lr_value(const lz_job *job, const size_t *idx) {
+  return job->axes[job->lr.axis].values[idx[job->lr.axis]];
+}
+
+int lz_job_initial_point(const lz_job *job, const size_t *idx, const lz_problem_params *pp,
+                         double *x0) {
+  size_t dim = lz_problem_params_dim(pp);
+  switch (job->init.kind) {
+    case LZ_INIT_GAUSSIAN: {
+      double scale = lz_param_at(job, &job->init.scale, idx);
+      uint64_t replica = idx[job->init.replica_axis];
+      /* The draw depends on the replica and the shape only, so the lr, imbalance and scale
+       * axes compare runs that start from the same direction. */
+      uint64_t shape = pp->kind == LZ_PROBLEM_MF ? ((uint64_t)pp->n << 32) | (uint64_t)pp->d
+                                                 : (uint64_t)dim;
+      lz_rng rng;
+      lz_rng_init(&rng, job->seed, LZ_RNG_INIT, replica, shape);
+      for (size_t i = 0; i < dim; ++i) x0[i] = scale * lz_rng_normal(&rng);
+      if (pp->kind == LZ_PROBLEM_MF) {
+        double c = lz_param_at(job, &job->init.imbalance, idx);
+        double sx = sqrt(c), sy = 1.0 / sqrt(c);
+        size_t half = dim / 2;
+        for (size_t i = 0; i < half; ++i) x0[i] *= sx;
+        for (size_t i = half; i < dim; ++i) x0[i] *= sy;
+      }
+      return LZ_OK;
+    }
+    case LZ_INIT_POINT: {
+      if (job->init.point.len != dim) return LZ_EINVAL;
+      memcpy(x0, lz_vparam_at(job, &job->init.point, idx), dim * sizeof *x0);
+      return LZ_OK;
+    }
+    case LZ_INIT_GRID: {
+      if (job->init.grid_dim != dim) return LZ_EINVAL;
+      for (size_t i = 0; i < dim; ++i) {
+        const lz_axis *ax = &job->axes[job->init.grid_axis[i]];
+        x0[i] = ax->values[idx[job->init.grid_axis[i]]];
+      }
+      return LZ_OK;
+    }
+  }
+  return LZ_EINVAL;
+}
+
+double lz_job_cost_steps(const lz_job *job) {
+  return (double)job->nruns * (double)job->run.max_iter;
+}
+
+double lz_problem_params_step_cost(const lz_problem_params *pp) {
+  switch (pp->kind) {
+    case LZ_PROBLEM_QUADRATIC: return 4.0 * (double)pp->n_eigenvalues;
+    case LZ_PROBLEM_MULTISCALE: return 40.0 * pp->dim;
+    case LZ_PROBLEM_MF: {
+      double n = (double)pp->n, d = (double)pp->d;
+      switch (pp->target) {
+        case LZ_TARGET_SCALAR: return 10.0;
+        case LZ_TARGET_LOWRANK: return 8.0 * n * d * (d + (double)pp->rank);
+        default: return 6.0 * n * n * d + 8.0 * n * d * d;
+      }
+    }
+  }
+  return 1.0;
+}
+
+static void print_axis_values(const lz_axis *ax, FILE *out) {
+  const size_t show = 6;
+  fputc('[', out);
+  for (size_t i = 0; i < ax->len; ++i) {
+    if (i == show && ax->len > show + 1) {
+      fprintf(out, ", ... (%zu more)", ax->len - show - 1);
+      i = ax->len - 1;
+    }
+    if (i) fputs(", ", out);
+    if (ax->type == LZ_AXIS_CHOICE) {
+      fputs(ax->labels[(int)ax->values[i]], out);
+    } else if (ax->type == LZ_AXIS_VECTOR) {
+      fputc('[', out);
+      for (size_t j = 0; j < ax->width; ++j)
+        fprintf(out, "%s%.6g", j ? ", " : "", ax->values[i * ax->width + j]);
+      fputc(']', out);
+    } else {
+      fprintf(out, "%.6g", ax->values[i]);
+    }
+  }
+  fputc(']', out);
+}
+
+void lz_job_print_summary(const lz_job *job, FILE *out) {
+  static const char *const group_names[] = {"problem", "init", "lr"};
+  fprintf(out, "job:        %s (%s)\n", job->name, job->path);
+  fprintf(out, "sha256:     %s\n", job->sha256);
+  fprintf(out, "problem:    %s\n", lz_problem_kind_names[job->problem.kind]);
+  fprintf(out, "init:       %s\n", lz_init_kind_names[job->init.kind]);
+  fprintf(out, "lr:         %s\n",
+          job->lr.relative_to == LZ_LR_TWO_OVER_L ? "relative to 2/L at each run's start"
+                                                  : "absolute step size h");
+  fprintf(out, "output:     %s\n", job->output);
+  fprintf(out, "axes:\n");
+  for (size_t a = 0; a < job->naxes; ++a) {
+    const lz_axis *ax = &job->axes[a];
+    fprintf(out, "  %-16s %-7s %6zu  ", ax->name, group_names[ax->group], ax->len);
+    print_axis_values(ax, out);
+    fputc('\n', out);
+  }
+  fprintf(out, "runs:       %" PRId64 " (%" PRId64 " problem instances x %" PRId64 " runs)\n",
+          job->nruns, job->ninstances, job->runs_per_instance);
+  fprintf(out, "tiles:      %" PRId64 " (at most %" PRId64 " runs each)\n", job->ntiles,
+          job->tiles.runs);
+  double flops = 0.0;
+  size_t *idx = calloc(job->naxes ? job->naxes : 1, sizeof *idx);
+  if (idx) {
+    for (int64_t i = 0; i < job->ninstances; ++i) {
+      lz_problem_params pp;
+      lz_job_run_coords(job, i * job->runs_per_instance, idx);
+      lz_job_problem_params(job, idx, &pp);
+      flops += lz_problem_params_step_cost(&pp) * (double)job->runs_per_instance *
+               (double)job->run.max_iter;
+    }
+    free(idx);
+  }
+  fprintf(out, "cost:       at most %.3g GD steps (max_iter %" PRId64 " per run), ~%.3g flop\n",
+          lz_job_cost_steps(job), job->run.max_iter, flops);
+  fprintf(out, "trace:      %" PRId64 " loss records per run (every %" PRId64 " steps)\n",
+          lz_job_trace_len(job), job->run.record_every);
+}

@@ -1,0 +1,2 @@
+/* placeholder until this module lands */
+typedef int lz__placeholder_lanczos;
