@@ -1,0 +1,997 @@
+/* Tests of src/config: job files -> lz_job, and the diagnostics of bad job files.
+ *
+ * Good files live in tests/data/jobs_good, bad ones in tests/jobs_bad. Each bad file starts with
+ * one "# expect: LINE:COL: substring" line per error it must produce; the same lines are read by
+ * the command-line tests, so the format is a contract. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <dirent.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lrzoo/config.h"
+#include "lrzoo/error.h"
+#include "lrzoo/hash.h"
+#include "lrzoo/job.h"
+
+#define GOOD_DIR LZ_TEST_DATA_DIR "/data/jobs_good"
+#define BAD_DIR LZ_TEST_DATA_DIR "/jobs_bad"
+#define MIN_BAD_FILES 14
+
+/* ------------------------------------------------------------------------------------------ */
+/* Helpers                                                                                    */
+
+#define assert_close(a, b, tol) assert_close_at((a), (b), (tol), #a, __FILE__, __LINE__)
+
+static void assert_close_at(double a, double b, double tol, const char *what, const char *file,
+                            int line) {
+  if (fabs(a - b) <= tol * fmax(1.0, fabs(b))) return;
+  fail_msg("%s:%d: %s = %.17g, expected %.17g (tolerance %g)", file, line, what, a, b, tol);
+}
+
+static lz_job *load_good(const char *name) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", GOOD_DIR, name);
+  lz_job *job = NULL;
+  char *diag = NULL;
+  int rc = lz_config_load(path, &job, &diag);
+  if (rc != LZ_OK)
+    fail_msg("%s: rc %s\n%s", path, lz_err_name(rc), diag ? diag : "(no diagnostics)");
+  assert_null(diag);
+  assert_non_null(job);
+  return job;
+}
+
+static int parse_text(const char *text, lz_job **job, char **diag) {
+  return lz_config_parse("inline.yaml", text, strlen(text), job, diag);
+}
+
+static lz_job *parse_good_text(const char *text) {
+  lz_job *job = NULL;
+  char *diag = NULL;
+  int rc = parse_text(text, &job, &diag);
+  if (rc != LZ_OK) fail_msg("rc %s\n%s", lz_err_name(rc), diag ? diag : "(no diagnostics)");
+  assert_non_null(job);
+  return job;
+}
+
+static const lz_axis *axis_named(const lz_job *job, const char *name) {
+  for (size_t a = 0; a < job->naxes; ++a)
+    if (strcmp(job->axes[a].name, name) == 0) return &job->axes[a];
+  fail_msg("no axis named %s", name);
+  return NULL;
+}
+
+static int axis_index(const lz_job *job, const char *name) {
+  return (int)(axis_named(job, name) - job->axes);
+}
+
+static void assert_axis_names(const lz_job *job, const char *const *names) {
+  size_t n = 0;
+  while (names[n]) ++n;
+  for (size_t a = 0; a < n && a < job->naxes; ++a) assert_string_equal(job->axes[a].name, names[a]);
+  assert_int_equal(job->naxes, n);
+}
+
+static void assert_values(const lz_axis *ax, const double *expected, size_t n) {
+  assert_int_equal(ax->len * ax->width, n);
+  for (size_t i = 0; i < n; ++i) assert_close(ax->values[i], expected[i], 1e-12);
+}
+
+static void assert_mark(lz_mark m, int line, int col) {
+  if (m.line != line || m.col != col)
+    fail_msg("mark %d:%d, expected %d:%d", m.line, m.col, line, col);
+}
+
+static size_t count_lines(const char *text) {
+  if (!text || !*text) return 0;
+  size_t n = 1;
+  for (; *text; ++text) n += *text == '\n';
+  return n;
+}
+
+/* Axis indices of run r, in a buffer the caller frees. */
+static size_t *coords_of_run(const lz_job *job, int64_t r) {
+  size_t *idx = calloc(job->naxes, sizeof *idx);
+  assert_non_null(idx);
+  lz_job_run_coords(job, r, idx);
+  return idx;
+}
+
+/* The run whose coordinates are idx (inverse of lz_job_run_coords). */
+static int64_t run_of_coords(const lz_job *job, const size_t *idx) {
+  int64_t r = 0;
+  for (size_t a = 0; a < job->naxes; ++a) r = r * (int64_t)job->axes[a].len + (int64_t)idx[a];
+  return r;
+}
+
+static char *read_whole_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  size_t cap = 1 << 16;
+  char *buf = malloc(cap + 1);
+  assert_non_null(buf);
+  *len = fread(buf, 1, cap, f);
+  assert_true(*len < cap);
+  buf[*len] = '\0';
+  fclose(f);
+  return buf;
+}
+
+/* Names of the *.yaml files of a directory, sorted, NULL-terminated. */
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char **yaml_files_in(const char *dir, size_t *count) {
+  DIR *d = opendir(dir);
+  if (!d) fail_msg("cannot open %s", dir);
+  size_t n = 0, cap = 64;
+  char **names = malloc((cap + 1) * sizeof *names);
+  assert_non_null(names);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    size_t len = strlen(e->d_name);
+    if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0) continue;
+    if (n == cap) {
+      cap *= 2;
+      names = realloc(names, (cap + 1) * sizeof *names);
+      assert_non_null(names);
+    }
+    names[n++] = strdup(e->d_name);
+  }
+  closedir(d);
+  qsort(names, n, sizeof *names, by_name);
+  names[n] = NULL;
+  *count = n;
+  return names;
+}
+
+static void free_names(char **names) {
+  for (size_t i = 0; names[i]; ++i) free(names[i]);
+  free(names);
+}
+
+/* Checks the structural promises of job.h on any successfully parsed job. */
+static void assert_job_is_consistent(const lz_job *job) {
+  assert_true(job->naxes >= 1);
+  assert_int_equal(job->lr.axis, (int)job->naxes - 1);
+  assert_string_equal(job->axes[job->naxes - 1].name, "lr");
+  int64_t nruns = 1, ninstances = 1;
+  for (size_t a = 0; a < job->naxes; ++a) {
+    const lz_axis *ax = &job->axes[a];
+    assert_true(ax->len >= 1 && ax->width >= 1);
+    assert_non_null(ax->values);
+    assert_non_null(ax->units);
+    assert_non_null(ax->description);
+    assert_true(strlen(ax->description) > 0);
+    assert_true((ax->type == LZ_AXIS_CHOICE) == (ax->labels != NULL));
+    if (a > 0) assert_true(ax->group >= job->axes[a - 1].group);
+    nruns *= (int64_t)ax->len;
+    if (ax->group == LZ_AXIS_PROBLEM) ninstances *= (int64_t)ax->len;
+  }
+  assert_int_equal(job->nruns, nruns);
+  assert_int_equal(job->ninstances, ninstances);
+  assert_int_equal(job->runs_per_instance, nruns / ninstances);
+  assert_int_equal(job->tiles_per_instance,
+                   (job->runs_per_instance + job->tiles.runs - 1) / job->tiles.runs);
+  assert_int_equal(job->ntiles, job->ninstances * job->tiles_per_instance);
+  assert_true(job->run.record_every >= 1 && job->run.record_every <= job->run.max_iter);
+  assert_non_null(job->name);
+  assert_non_null(job->output);
+  assert_non_null(job->path);
+  assert_non_null(job->text);
+  assert_int_equal(strlen(job->sha256), 64);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Good files                                                                                 */
+
+static void parse_should_fill_defaults_for_a_minimal_quadratic_job(void **state) {
+  (void)state;
+  lz_job *job = load_good("quadratic_defaults.yaml");
+  assert_string_equal(job->name, "quadratic_defaults");
+  assert_string_equal(job->output, "results/quadratic_defaults.h5");
+  assert_int_equal(job->seed, 0);
+  assert_int_equal(job->problem.kind, LZ_PROBLEM_QUADRATIC);
+  assert_int_equal(job->run.max_iter, 10000);
+  assert_close(job->run.tol_grad, 1e-10, 0);
+  assert_close(job->run.diverge_above, 1e12, 0);
+  assert_int_equal(job->run.record_every, 100);
+  assert_int_equal(job->tiles.runs, 64);
+  assert_int_equal(job->lr.relative_to, LZ_LR_ABSOLUTE);
+  assert_int_equal(job->init.kind, LZ_INIT_POINT);
+  assert_int_equal(job->init.replica_axis, -1);
+  assert_int_equal(job->init.grid_axis[0], -1);
+  assert_int_equal(job->init.grid_axis[1], -1);
+  assert_int_equal(job->problem.eigenvalues.axis, -1);
+  assert_int_equal(job->problem.eigenvalues.len, 2);
+  assert_close(job->problem.eigenvalues.value[1], 0.1, 0);
+  assert_int_equal(job->init.point.axis, -1);
+  assert_close(job->init.point.value[0], 9.0, 0);
+  const char *const names[] = {"lr", NULL};
+  assert_axis_names(job, names);
+  assert_int_equal(job->axes[0].group, LZ_AXIS_LR);
+  assert_int_equal(job->nruns, 1);
+  assert_int_equal(job->ntiles, 1);
+  assert_job_is_consistent(job);
+  lz_job_destroy(&job);
+  assert_null(job);
+}
+
+static void parse_should_keep_the_path_text_and_its_sha256(void **state) {
+  (void)state;
+  lz_job *job = load_good("quadratic_defaults.yaml");
+  size_t len = 0;
+  char *text = read_whole_file(GOOD_DIR "/quadratic_defaults.yaml", &len);
+  char hex[65];
+  assert_int_equal(lz_sha256_hex(text, len, hex), LZ_OK);
+  assert_string_equal(job->path, GOOD_DIR "/quadratic_defaults.yaml");
+  assert_int_equal(job->text_len, len);
+  assert_memory_equal(job->text, text, len);
+  assert_int_equal(job->text[len], '\0');
+  assert_string_equal(job->sha256, hex);
+  free(text);
+  lz_job_destroy(&job);
+}
+
+static void parse_should_order_axes_problem_then_init_then_lr(void **state) {
+  (void)state;
+  lz_job *job = load_good("mf_balancing.yaml");
+  const char *const names[] = {"n", "d", "imbalance", "replica", "lr", NULL};
+  assert_axis_names(job, names);
+  const lz_axis_group groups[] = {LZ_AXIS_PROBLEM, LZ_AXIS_PROBLEM, LZ_AXIS_INIT, LZ_AXIS_INIT,
+                                  LZ_AXIS_LR};
+  for (size_t a = 0; a < job->naxes; ++a) assert_int_equal(job->axes[a].group, groups[a]);
+  assert_int_equal(job->problem.n.axis, 0);
+  assert_int_equal(job->problem.d.axis, 1);
+  assert_int_equal(job->init.imbalance.axis, 2);
+  assert_int_equal(job->init.replica_axis, 3);
+  assert_int_equal(job->lr.axis, 4);
+  assert_int_equal(job->init.scale.axis, -1);
+  assert_close(job->init.scale.value, 0.1, 0);
+  const double n[] = {1, 16, 256}, d[] = {2}, replica[] = {0, 1, 2, 3, 4, 5, 6, 7};
+  assert_values(axis_named(job, "n"), n, 3);
+  assert_values(axis_named(job, "d"), d, 1);
+  assert_values(axis_named(job, "replica"), replica, 8);
+  assert_true(axis_named(job, "n")->is_integer);
+  assert_true(axis_named(job, "replica")->is_integer);
+  assert_false(axis_named(job, "lr")->is_integer);
+  const lz_axis *lr = axis_named(job, "lr");
+  assert_int_equal(lr->len, 40);
+  assert_close(lr->values[0], 0.1, 0);
+  assert_close(lr->values[39], 2.0, 0);
+  assert_close(lr->values[1], 0.1 + 1.9 / 39, 1e-15);
+  assert_int_equal(job->nruns, 3 * 3 * 8 * 40);
+  assert_int_equal(job->ninstances, 3);
+  assert_int_equal(job->runs_per_instance, 960);
+  assert_int_equal(job->tiles_per_instance, 15);
+  assert_int_equal(job->ntiles, 45);
+  assert_int_equal(job->seed, 2022);
+  assert_int_equal(job->lr.relative_to, LZ_LR_TWO_OVER_L);
+  assert_int_equal(job->run.record_every, 100);
+  assert_job_is_consistent(job);
+  lz_job_destroy(&job);
+}
+
+static void parse_should_mark_values_where_they_are_written(void **state) {
+  (void)state;
+  lz_job *job = load_good("mf_balancing.yaml");
+  assert_mark(job->problem.mark, 6, 9);         /* kind: mf */
+  assert_mark(job->problem.n.mark, 7, 6);       /* n: [1, 16, 256] */
+  assert_mark(job->axes[job->problem.n.axis].mark, 7, 6);
+  assert_mark(job->problem.d.mark, 8, 6);
+  assert_mark(job->problem.target.mark, 9, 11); /* target: {kind: gaussian ...} */
+  assert_mark(job->init.mark, 12, 9);
+  assert_mark(job->init.imbalance.mark, 14, 14);
+  assert_mark(job->axes[job->init.replica_axis].mark, 15, 13);
+  assert_mark(job->lr.mark, 17, 11);
+  assert_mark(job->axes[job->lr.axis].mark, 17, 11);
+  lz_job_destroy(&job);
+}
+
+static void parse_should_make_lr_the_last_axis(void **state) {
+  (void)state;
+  size_t count = 0;
+  char **names = yaml_files_in(GOOD_DIR, &count);
+  assert_true(count >= 8);
+  for (size_t i = 0; i < count; ++i) {
+    lz_job *job = load_good(names[i]);
+    assert_job_is_consistent(job);
+    lz_job_destroy(&job);
+  }
+  free_names(names);
+}
+
+static void tiles_should_cover_every_run_once(void **state) {
+  (void)state;
+  lz_job *job = load_good("mf_lowrank.yaml");
+  /* problem: n 2 x singular_values 2; per instance: imbalance 2 x replica 3 x lr 1. */
+  assert_int_equal(job->ninstances, 4);
+  assert_int_equal(job->runs_per_instance, 6);
+  assert_int_equal(job->tiles.runs, 5);
+  assert_int_equal(job->tiles_per_instance, 2);
+  assert_int_equal(job->ntiles, 8);
+  int64_t next = 0;
+  for (int64_t t = 0; t < job->ntiles; ++t) {
+    int64_t r0 = -1, count = -1;
+    lz_job_tile_runs(job, t, &r0, &count);
+    assert_int_equal(r0, next);
+    assert_true(count >= 1 && count <= job->tiles.runs);
+    assert_int_equal(lz_job_instance_of_run(job, r0), lz_job_instance_of_run(job, r0 + count - 1));
+    next = r0 + count;
+  }
+  assert_int_equal(next, job->nruns);
+  lz_job_destroy(&job);
+}
+
+static void parse_should_sweep_vectors_and_generated_axes(void **state) {
+  (void)state;
+  lz_job *job = load_good("quadratic_sweep.yaml");
+  const char *const names[] = {"eigenvalues", "init_scale", "replica", "lr", NULL};
+  assert_axis_names(job, names);
+  const lz_axis *ev = axis_named(job, "eigenvalues");
+  assert_int_equal(ev->type, LZ_AXIS_VECTOR);
+  assert_int_equal(ev->len, 2);
+  assert_int_equal(ev->width, 3);
+  assert_int_equal(job->problem.eigenvalues.axis, 0);
+  assert_int_equal(job->problem.eigenvalues.len, 3);
+  assert_null(job->problem.eigenvalues.value);
+  const double eigen[] = {1.0, 0.1, 0.01, 2.0, 0.5, -0.1};
+  assert_values(ev, eigen, 6);
+  const double scale[] = {0.01, 0.1, 1.0};    /* geomspace */
+  assert_values(axis_named(job, "init_scale"), scale, 3);
+  const double lr[] = {0.01, 0.031622776601683791, 0.1, 0.31622776601683794, 1.0};  /* logspace */
+  assert_values(axis_named(job, "lr"), lr, 5);
+  assert_string_equal(job->name, "quadratic-sweep");
+  assert_string_equal(job->output, "/tmp/lrzoo-quadratic-sweep.h5");
+  assert_int_equal(job->seed, 7);
+  assert_int_equal(job->run.max_iter, 1000);
+  assert_int_equal(job->run.record_every, 10);  /* max_iter / 100 */
+  assert_close(job->run.tol_grad, 0.0, 0);
+  assert_int_equal(job->ninstances, 2);
+  assert_int_equal(job->runs_per_instance, 60);
+  assert_int_equal(job->ntiles, 8);
+
+  size_t *idx = coords_of_run(job, job->runs_per_instance);  /* first run of instance 1 */
+  lz_problem_params pp;
+  lz_job_problem_params(job, idx, &pp);
+  assert_int_equal(pp.n_eigenvalues, 3);
+  assert_close(pp.eigenvalues[0], 2.0, 0);
+  assert_close(pp.eigenvalues[2], -0.1, 0);
+  free(idx);
+  lz_job_destroy(&job);
+}
+
+static void parse_should_sweep_activation_and_alpha_as_choice_axes(void **state) {
+  (void)state;
+  lz_job *job = load_good("mf_activation.yaml");
+  const char *const names[] = {"n",          "d",       "activation", "alpha",
+                               "init_scale", "replica", "lr",         NULL};
+  assert_axis_names(job, names);
+  const lz_axis *act = axis_named(job, "activation");
+  assert_int_equal(act->type, LZ_AXIS_CHOICE);
+  assert_ptr_equal(act->labels, lz_activation_names);
+  const double codes[] = {LZ_ACT_RELU, LZ_ACT_LEAKY_RELU};
+  assert_values(act, codes, 2);
+  const double n[] = {2, 4, 6, 8}, alpha[] = {0.05, 0.1}, scale[] = {0.5};
+  assert_values(axis_named(job, "n"), n, 4);
+  assert_values(axis_named(job, "alpha"), alpha, 2);
+  assert_values(axis_named(job, "init_scale"), scale, 1);  /* a list of one is still an axis */
+  const double lr[] = {0.001, 0.01, 0.1, 1.0};
+  assert_values(axis_named(job, "lr"), lr, 4);
+  assert_int_equal(job->problem.target.kind, LZ_TARGET_IDENTITY);
+  assert_int_equal(job->run.max_iter, 50);
+  assert_int_equal(job->run.record_every, 1);
+
+  size_t *idx = calloc(job->naxes, sizeof *idx);
+  idx[axis_index(job, "n")] = 3;
+  idx[axis_index(job, "d")] = 1;
+  idx[axis_index(job, "activation")] = 1;
+  idx[axis_index(job, "alpha")] = 1;
+  lz_problem_params pp;
+  lz_job_problem_params(job, idx, &pp);
+  assert_int_equal(pp.kind, LZ_PROBLEM_MF);
+  assert_int_equal(pp.n, 8);
+  assert_int_equal(pp.d, 3);
+  assert_int_equal(pp.activation, LZ_ACT_LEAKY_RELU);
+  assert_close(pp.alpha, 0.1, 0);
+  assert_int_equal(pp.target, LZ_TARGET_IDENTITY);
+  assert_int_equal(lz_problem_params_dim(&pp), 48);
+  free(idx);
+  lz_job_destroy(&job);
+}
+
+static void gaussian_init_should_scale_x_and_y_by_the_imbalance(void **state) {
+  (void)state;
+  lz_job *job = load_good("mf_balancing.yaml");
+  size_t *idx = calloc(job->naxes, sizeof *idx);
+  idx[axis_index(job, "n")] = 2;  /* n = 256, d = 2: 512 entries in X and in Y */
+  idx[axis_index(job, "replica")] = 3;
+  lz_problem_params pp;
+  lz_job_problem_params(job, idx, &pp);
+  assert_int_equal(pp.n, 256);
+  assert_int_equal(pp.d, 2);
+  size_t dim = lz_problem_params_dim(&pp), half = dim / 2;
+  double *x1 = malloc(dim * sizeof *x1), *x4 = malloc(dim * sizeof *x4);
+  idx[axis_index(job, "imbalance")] = 0;  /* c = 1 */
+  assert_int_equal(lz_job_initial_point(job, idx, &pp, x1), LZ_OK);
+  idx[axis_index(job, "imbalance")] = 1;  /* c = 4 */
+  assert_int_equal(lz_job_initial_point(job, idx, &pp, x4), LZ_OK);
+  double nx1 = 0, ny1 = 0, nx4 = 0, ny4 = 0;
+  for (size_t i = 0; i < half; ++i) {
+    nx1 += x1[i] * x1[i];
+    ny1 += x1[half + i] * x1[half + i];
+    nx4 += x4[i] * x4[i];
+    ny4 += x4[half + i] * x4[half + i];
+  }
+  double ratio1 = sqrt(nx1 / ny1), ratio4 = sqrt(nx4 / ny4);
+  assert_close(ratio4 / ratio1, 4.0, 1e-12);  /* same replica: same direction, scaled */
+  assert_close(ratio4, 4.0, 0.2);             /* 512 normal entries each: norms agree to ~5% */
+  assert_close(sqrt(nx1 / (double)half), 0.1, 0.2);  /* init scale 0.1 */
+  free(x1);
+  free(x4);
+  free(idx);
+  lz_job_destroy(&job);
+}
+
+static void gaussian_init_should_not_depend_on_lr_but_on_replica(void **state) {
+  (void)state;
+  lz_job *job = load_good("mf_balancing.yaml");
+  size_t *idx = coords_of_run(job, 1234);
+  lz_problem_params pp;
+  lz_job_problem_params(job, idx, &pp);
+  size_t dim = lz_problem_params_dim(&pp);
+  double *a = malloc(dim * sizeof *a), *b = malloc(dim * sizeof *b), *c = malloc(dim * sizeof *c);
+  int lr = job->lr.axis, rep = job->init.replica_axis;
+  idx[lr] = 0;
+  assert_int_equal(lz_job_initial_point(job, idx, &pp, a), LZ_OK);
+  idx[lr] = 17;
+  assert_int_equal(lz_job_initial_point(job, idx, &pp, b), LZ_OK);
+  assert_memory_equal(a, b, dim * sizeof *a);
+  idx[rep] = (idx[rep] + 1) % job->axes[rep].len;
+  assert_int_equal(lz_job_initial_point(job, idx, &pp, c), LZ_OK);
+  assert_memory_not_equal(a, c, dim * sizeof *a);
+  assert_int_equal(run_of_coords(job, idx) / job->runs_per_instance,
+                   lz_job_instance_of_run(job, 1234));
+  free(a);
+  free(b);
+  free(c);
+  free(idx);
+  lz_job_destroy(&job);
+}
+
+static void parse_should_read_a_scalar_target_and_a_point_axis(void **state) {
+  (void)state;
+  lz_job *job = load_good("mf_scalar_point.yaml");
+  const char *const names[] = {"n", "d", "mu", "point", "lr", NULL};
+  assert_axis_names(job, names);
+  assert_int_equal(job->problem.target.kind, LZ_TARGET_SCALAR);
+  const double mu[] = {1.0, -2.0, 4.0};
+  assert_values(axis_named(job, "mu"), mu, 3);
+  const lz_axis *point = axis_named(job, "point");
+  assert_int_equal(point->type, LZ_AXIS_VECTOR);
+  assert_int_equal(point->width, 2);
+  assert_int_equal(job->init.point.len, 2);
+  assert_int_equal(job->problem.activation.axis, -1);
+  assert_close(job->problem.activation.value, LZ_ACT_LEAKY_RELU, 0);
+  assert_close(job->problem.alpha.value, 0.01, 0);  /* default slope */
+
+  size_t *idx = calloc(job->naxes, sizeof *idx);
+  idx[axis_index(job, "mu")] = 2;
+  idx[axis_index(job, "point")] = 1;
+  lz_problem_params pp;
+  lz_job_problem_params(job, idx, &pp);
+  assert_close(pp.mu, 4.0, 0);
+  assert_int_equal(pp.n, 1);
+  assert_int_equal(pp.d, 1);
+  double x0[2];
+  assert_int_equal(lz_job_initial_point(job, idx, &pp, x0), LZ_OK);
+  assert_close(x0[0], 0.1, 0);
+  assert_close(x0[1], 3.0, 0);
+  free(idx);
+  lz_job_destroy(&job);
+}
+
+static void parse_should_default_lowrank_rank_to_the_vector_length(void **state) {
+  (void)state;
+  lz_job *job = load_good("mf_lowrank.yaml");
+  const char *const names[] = {"n", "d", "singular_values", "imbalance", "replica", "lr", NULL};
+  assert_axis_names(job, names);
+  assert_int_equal(job->problem.target.kind, LZ_TARGET_LOWRANK);
+  assert_int_equal(job->problem.target.rank.axis, -1);
+  assert_close(job->problem.target.rank.value, 2, 0);
+  const double imbalance[] = {1, 4};
+  assert_values(axis_named(job, "imbalance"), imbalance, 2);
+  size_t *idx = calloc(job->naxes, sizeof *idx);
+  idx[axis_index(job, "singular_values")] = 1;
+  lz_problem_params pp;
+  lz_job_problem_params(job, idx, &pp);
+  assert_int_equal(pp.rank, 2);
+  assert_int_equal(pp.n_singular_values, 2);
+  assert_close(pp.singular_values[0], 1.0, 0);
+  free(idx);
+  lz_job_destroy(&job);
+}
+
+static void parse_should_resolve_a_relative_target_path_against_the_job_directory(void **state) {
+  (void)state;
+  lz_job *job = load_good("mf_file.yaml");
+  assert_int_equal(job->problem.target.kind, LZ_TARGET_FILE);
+  assert_string_equal(job->problem.target.path, GOOD_DIR "/targets/a4.h5");
+  assert_string_equal(job->problem.target.dataset, "/A");
+  assert_mark(job->problem.target.mark, 6, 11);
+  lz_problem_params pp;
+  size_t *idx = coords_of_run(job, 0);
+  lz_job_problem_params(job, idx, &pp);
+  assert_string_equal(pp.target_path, GOOD_DIR "/targets/a4.h5");
+  free(idx);
+  lz_job_destroy(&job);
+
+#define FILE_TARGET_JOB(path) "problem: {kind: mf, n: 4, d: 1, target: {kind: file, path: " path \
+                             ", dataset: A}}\ninit: {kind: gaussian}\nlr: {values: 0.1}\n"
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s", FILE_TARGET_JOB("/data/a.h5"));
+  char *diag = NULL;
+  assert_int_equal(lz_config_parse("jobs/x.yaml", buf, strlen(buf), &job, &diag), LZ_OK);
+  assert_string_equal(job->problem.target.path, "/data/a.h5");  /* absolute: unchanged */
+  lz_job_destroy(&job);
+  snprintf(buf, sizeof buf, "%s", FILE_TARGET_JOB("a.h5"));
+  assert_int_equal(lz_config_parse("x.yaml", buf, strlen(buf), &job, &diag), LZ_OK);
+  assert_string_equal(job->problem.target.path, "a.h5");  /* job file in the current directory */
+  assert_string_equal(job->name, "x");
+  lz_job_destroy(&job);
+}
+
+static void parse_should_build_grid_axes_like_numpy_linspace(void **state) {
+  (void)state;
+  lz_job *job = load_good("multiscale_grid.yaml");
+  const char *const names[] = {"f0", "eps", "grid0", "grid1", "lr", NULL};
+  assert_axis_names(job, names);
+  const double grid0[] = {-2, -1, 0, 1, 2}, grid1[] = {-1, 0, 1};
+  assert_values(axis_named(job, "grid0"), grid0, 5);
+  assert_values(axis_named(job, "grid1"), grid1, 3);
+  assert_int_equal(job->init.grid_dim, 2);
+  assert_int_equal(job->init.grid_axis[0], 2);
+  assert_int_equal(job->init.grid_axis[1], 3);
+  assert_int_equal(job->init.grid_points[0], 5);
+  assert_close(job->init.grid_lo[1], -1, 0);
+  assert_close(job->init.grid_hi[0], 2, 0);
+  assert_ptr_equal(axis_named(job, "f0")->labels, lz_f0_names);
+  assert_int_equal(job->problem.dim.axis, -1);
+  assert_close(job->problem.dim.value, 2, 0);
+  assert_close(job->problem.f1.value, LZ_F1_QUASIPERIODIC, 0);
+  assert_close(job->problem.ratio.value, 2.5, 0);
+  /* amplitude defaults to eps, and follows it along its axis */
+  assert_int_equal(job->problem.amplitude.axis, job->problem.eps.axis);
+  assert_int_equal(job->problem.eps.axis, 1);
+  assert_int_equal(job->ninstances, 6);
+
+  size_t *idx = calloc(job->naxes, sizeof *idx);
+  idx[axis_index(job, "f0")] = 2;
+  idx[axis_index(job, "eps")] = 1;
+  idx[axis_index(job, "grid0")] = 4;
+  idx[axis_index(job, "grid1")] = 0;
+  lz_problem_params pp;
+  lz_job_problem_params(job, idx, &pp);
+  assert_int_equal(pp.f0, LZ_F0_MATYAS);
+  assert_int_equal(pp.dim, 2);
+  assert_close(pp.eps, 1e-2, 0);
+  assert_close(pp.amplitude, 1e-2, 0);
+  double x0[2];
+  assert_int_equal(lz_job_initial_point(job, idx, &pp, x0), LZ_OK);
+  assert_close(x0[0], 2, 0);
+  assert_close(x0[1], -1, 0);
+  free(idx);
+  lz_job_destroy(&job);
+}
+
+static void parse_should_default_multiscale_amplitude_ratio_and_dim(void **state) {
+  (void)state;
+  lz_job *job = load_good("multiscale_point.yaml");
+  const char *const names[] = {"f1", "lr", NULL};
+  assert_axis_names(job, names);
+  assert_ptr_equal(job->axes[0].labels, lz_f1_names);
+  assert_int_equal(job->problem.amplitude.axis, -1);
+  assert_close(job->problem.amplitude.value, 0.001, 0);
+  assert_close(job->problem.ratio.value, 1.6180339887498949, 0);
+  assert_close(job->problem.dim.value, 1, 0);
+  assert_close(job->problem.f0.value, LZ_F0_DOUBLE_WELL, 0);
+  assert_int_equal(job->run.record_every, 1);
+  lz_job_destroy(&job);
+}
+
+static void parse_should_make_single_element_lists_axes(void **state) {
+  (void)state;
+  lz_job *job = parse_good_text("problem: {kind: multiscale, f0: [matyas], dim: [2], eps: [0.1]}\n"
+                                "init: {kind: point, x: [1, 2]}\n"
+                                "lr: {values: [0.3]}\nrun:\ntiles:\n");
+  const char *const expected[] = {"f0", "dim", "eps", "lr", NULL};  /* amplitude follows eps */
+  assert_axis_names(job, expected);
+  for (size_t a = 0; a < job->naxes; ++a) assert_int_equal(job->axes[a].len, 1);
+  assert_int_equal(job->problem.amplitude.axis, job->problem.eps.axis);
+  assert_int_equal(job->run.max_iter, 10000);  /* "run:" with nothing is the defaults */
+  assert_int_equal(job->tiles.runs, 64);
+  assert_string_equal(job->name, "inline");
+  lz_job_destroy(&job);
+}
+
+static void parse_should_accept_whole_numbers_written_as_floats(void **state) {
+  (void)state;
+  lz_job *job = parse_good_text("problem: {kind: mf, n: 4.0, d: 1e1, target: {kind: lowrank, "
+                                "singular_values: [2, 1], rank: 2}}\n"
+                                "init: {kind: gaussian, replicas: 2e1}\n"
+                                "lr: {values: 0.1}\nrun: {max_iter: 1e6, record_every: 1000}\n"
+                                "seed: 9007199254740992\n");
+  assert_close(job->problem.n.value, 4, 0);
+  assert_close(job->problem.d.value, 10, 0);
+  assert_int_equal(job->init.replicas, 20);
+  assert_int_equal(axis_named(job, "replica")->len, 20);
+  assert_int_equal(job->run.max_iter, 1000000);
+  assert_int_equal(job->seed, 9007199254740992ull);
+  assert_close(job->problem.target.rank.value, 2, 0);
+  lz_job_destroy(&job);
+}
+
+static void parse_should_round_generated_integer_axes_to_whole_numbers(void **state) {
+  (void)state;
+  lz_job *job = parse_good_text("problem: {kind: mf, n: {geomspace: [1, 1024, 11]}, "
+                                "d: {logspace: [0, 2, 3]}, target: {kind: identity}}\n"
+                                "init: {kind: gaussian, scale: 0.1}\nlr: {values: 0.1}\n");
+  const double n[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}, d[] = {1, 10, 100};
+  const lz_axis *ax = axis_named(job, "n");
+  assert_int_equal(ax->len, 11);
+  for (size_t i = 0; i < 11; ++i) assert_true(ax->values[i] == n[i]);  /* exact, not close */
+  ax = axis_named(job, "d");
+  for (size_t i = 0; i < 3; ++i) assert_true(ax->values[i] == d[i]);
+  lz_job_destroy(&job);
+}
+
+static void parse_should_print_a_summary_of_every_good_file(void **state) {
+  (void)state;
+  size_t count = 0;
+  char **names = yaml_files_in(GOOD_DIR, &count);
+  FILE *out = fopen("/dev/null", "w");
+  assert_non_null(out);
+  for (size_t i = 0; i < count; ++i) {
+    lz_job *job = load_good(names[i]);
+    lz_job_print_summary(job, out);
+    lz_job_destroy(&job);
+  }
+  fclose(out);
+  free_names(names);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Bad files                                                                                  */
+
+typedef struct expectation {
+  char where[32];     /* "LINE:COL" */
+  char substr[512];
+} expectation;
+
+static size_t read_expectations(const char *text, expectation *out, size_t max) {
+  size_t n = 0;
+  const char *prefix = "# expect: ";
+  for (const char *line = text; line && *line;
+       line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+    if (strncmp(line, prefix, strlen(prefix)) != 0) continue;
+    const char *s = line + strlen(prefix), *end = strchr(s, '\n');
+    size_t len = end ? (size_t)(end - s) : strlen(s);
+    const char *colon = memchr(s, ':', len);
+    const char *second = colon ? memchr(colon + 1, ':', len - (size_t)(colon + 1 - s)) : NULL;
+    assert_non_null(second);
+    assert_true(n < max);
+    snprintf(out[n].where, sizeof out[n].where, "%.*s", (int)(second - s), s);
+    const char *msg = second + 1;
+    while (*msg == ' ') ++msg;
+    snprintf(out[n].substr, sizeof out[n].substr, "%.*s", (int)(len - (size_t)(msg - s)), msg);
+    ++n;
+  }
+  return n;
+}
+
+/* A diagnostics line that is "PATH:WHERE: ..." with the substring in its message. */
+static bool line_matches(const char *line, size_t len, const char *path, const expectation *e) {
+  char prefix[1200];
+  snprintf(prefix, sizeof prefix, "%s:%s: ", path, e->where);
+  size_t plen = strlen(prefix);
+  if (len < plen || strncmp(line, prefix, plen) != 0) return false;
+  char *msg = strndup(line + plen, len - plen);
+  bool found = strstr(msg, e->substr) != NULL;
+  free(msg);
+  return found;
+}
+
+static void check_bad_file(const char *name) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", BAD_DIR, name);
+  size_t len = 0;
+  char *text = read_whole_file(path, &len);
+  expectation expect[16];
+  size_t nexpect = read_expectations(text, expect, 16);
+  if (nexpect == 0) fail_msg("%s has no '# expect: LINE:COL: message' line", name);
+
+  lz_job *job = (lz_job *)1;
+  char *diag = NULL;
+  int rc = lz_config_load(path, &job, &diag);
+  if (rc != LZ_EJOB) fail_msg("%s: expected LZ_EJOB, got %s", name, lz_err_name(rc));
+  assert_null(job);
+  assert_non_null(diag);
+  if (count_lines(diag) != nexpect)
+    fail_msg("%s: expected %zu diagnostics, got %zu:\n%s", name, nexpect, count_lines(diag), diag);
+  bool used[16] = {false};
+  for (size_t e = 0; e < nexpect; ++e) {
+    bool found = false;
+    size_t k = 0;
+    for (const char *line = diag; line && !found; ++k) {
+      const char *end = strchr(line, '\n');
+      size_t llen = end ? (size_t)(end - line) : strlen(line);
+      if (!used[k] && line_matches(line, llen, path, &expect[e])) used[k] = found = true;
+      line = end ? end + 1 : NULL;
+    }
+    if (!found)
+      fail_msg("%s: no diagnostic at %s containing \"%s\"; got:\n%s", name, expect[e].where,
+               expect[e].substr, diag);
+  }
+  free(diag);
+  free(text);
+}
+
+static void parse_should_report_every_bad_file_with_its_expected_errors(void **state) {
+  (void)state;
+  size_t count = 0;
+  char **names = yaml_files_in(BAD_DIR, &count);
+  if (count < MIN_BAD_FILES)
+    fail_msg("only %zu bad job files in %s; expected at least %d", count, BAD_DIR, MIN_BAD_FILES);
+  for (size_t i = 0; i < count; ++i) check_bad_file(names[i]);
+  free_names(names);
+}
+
+static void parse_should_report_errors_one_per_line_without_trailing_newline(void **state) {
+  (void)state;
+  lz_job *job = NULL;
+  char *diag = NULL;
+  assert_int_equal(parse_text("problem: {kind: quadratic, eigenvalues: [1]}\n"
+                              "init: {kind: gaussian, scale: 0}\n"
+                              "lr: {values: [0.1, -1]}\nfoo: 1\n", &job, &diag), LZ_EJOB);
+  assert_null(job);
+  assert_string_equal(diag, "inline.yaml:2:31: init scale must be > 0, got 0\n"
+                            "inline.yaml:3:20: lr value h must be > 0, got -1\n"
+                            "inline.yaml:4:1: unknown key 'foo' at top level; allowed: name, seed, "
+                            "output, problem, init, lr, run, tiles");
+  free(diag);
+}
+
+static void load_should_report_a_missing_file_as_path_and_reason(void **state) {
+  (void)state;
+  lz_job *job = (lz_job *)1;
+  char *diag = NULL;
+  assert_int_equal(lz_config_load("/nonexistent/job.yaml", &job, &diag), LZ_EJOB);
+  assert_null(job);
+  assert_string_equal(diag,
+                      "/nonexistent/job.yaml: cannot open the job file: No such file or directory");
+  free(diag);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Robustness                                                                                 */
+
+static char *nested_maps(int depth) {
+  size_t size = (size_t)depth * 6 + 16;
+  char *s = malloc(size);
+  size_t used = 0;
+  used += (size_t)snprintf(s + used, size - used, "problem: ");
+  for (int i = 0; i < depth; ++i) used += (size_t)snprintf(s + used, size - used, "{a: ");
+  used += (size_t)snprintf(s + used, size - used, "1");
+  for (int i = 0; i < depth; ++i) s[used++] = '}';
+  s[used] = '\0';
+  return s;
+}
+
+static char *nested_lists(int depth) {
+  char *s = malloc(2 * (size_t)depth + 1);
+  for (int i = 0; i < depth; ++i) s[i] = '[', s[2 * depth - 1 - i] = ']';
+  s[2 * depth] = '\0';
+  return s;
+}
+
+static void expect_rejected(const char *what, const char *text, size_t len) {
+  lz_job *job = (lz_job *)1;
+  char *diag = NULL;
+  int rc = lz_config_parse("tricky.yaml", text, len, &job, &diag);
+  if (rc != LZ_EJOB) fail_msg("%s: expected LZ_EJOB, got %s", what, lz_err_name(rc));
+  assert_null(job);
+  if (!diag || count_lines(diag) < 1) fail_msg("%s: no diagnostics", what);
+  for (const char *line = diag; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+    if (strncmp(line, "tricky.yaml:", 12) != 0)
+      fail_msg("%s: line without position: %s", what, line);
+  free(diag);
+}
+
+static void parse_should_never_crash_on_tricky_input(void **state) {
+  (void)state;
+  static const char junk[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\xff\xfe\x01\x02problem: \x80\x81";
+  static const char *const tricky[] = {
+    "", "\n\n# only a comment\n", "[]", "{}", "null", "~", "42", "'text'", "{", "}", "[", ":",
+    "- - -", "problem:", "problem: null\ninit: null\nlr: null",
+    "problem: []\ninit: {}\nlr: []",
+    "a: &x [*x]\n",
+    "problem: &p {kind: quadratic, eigenvalues: &e [*e, *p]}\n"
+    "init: {kind: point, x: *p}\nlr: {values: *e}\n",
+    "problem: *undefined\n",
+    "problem: {kind: quadratic, eigenvalues: [1]}\ninit: {kind: gaussian}\nlr: &v {values: *v}\n",
+    "? [complex, key]\n: 1\n<<: {merge: 1}\n",
+    "problem: {kind: mf, n: 1e999, d: 99999999999999999999999}\n"
+    "init: {kind: gaussian, replicas: 1e300}\n"
+    "lr: {values: {logspace: [0, 400, 3]}}\n",
+    "problem: {kind: mf, n: 0x10, d: -0, target: {kind: gaussian, scale: .nan}}\n"
+    "init: {kind: grid}\n"
+    "lr: {values: {linspace: [1, 2, 1e30]}}\n",
+    "problem: {kind: quadratic, eigenvalues: [[]]}\ninit: {kind: point, x: []}\nlr: {values: {}}\n",
+    "problem: {kind: quadratic, eigenvalues: [1, [2]]}\ninit: {kind: point, x: [[1], 2]}\n"
+    "lr: {values: {a: 1, b: 2}}\n",
+    "problem: {kind: quadratic, eigenvalues: [1]}\ninit: {kind: point, x: [1]}\n"
+    "lr: {values: {linspace: [1, 2]}}\n",
+    "problem: {kind: \"\\0\", eigenvalues: [1]}\ninit: {kind: point, x: [1]}\n"
+    "lr: {values: 1}\nname: \"a\\0b\"\n",
+    "problem:\n\tkind: mf\n",
+    "--- 1\n--- 2\n",
+    "%YAML 1.1\n%YAML 1.1\n---\na: 1\n",
+    "problem: !!binary aGVsbG8=\ninit: !custom {kind: gaussian}\nlr: {values: !!float 1}\n",
+  };
+  for (size_t i = 0; i < sizeof tricky / sizeof *tricky; ++i)
+    expect_rejected(tricky[i], tricky[i], strlen(tricky[i]));
+  expect_rejected("binary junk", junk, sizeof junk - 1);
+  expect_rejected("NULL text", NULL, 0);
+
+  char *deep = nested_maps(100);
+  expect_rejected("100-deep nested map", deep, strlen(deep));
+  free(deep);
+  deep = nested_lists(5000);
+  expect_rejected("5000-deep nested list", deep, strlen(deep));
+  free(deep);
+
+  /* Aliases multiply work without multiplying text: a billion laughs must stay cheap. */
+  size_t size = 1 << 14, used = 0;
+  char *laughs = malloc(size);
+  used += (size_t)snprintf(laughs + used, size - used, "l0: &l0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n");
+  for (int i = 1; i < 9; ++i) {
+    used += (size_t)snprintf(laughs + used, size - used, "l%d: &l%d [", i, i);
+    for (int j = 0; j < 10; ++j)
+      used += (size_t)snprintf(laughs + used, size - used, "%s*l%d", j ? ", " : "", i - 1);
+    used += (size_t)snprintf(laughs + used, size - used, "]\n");
+  }
+  snprintf(laughs + used, size - used, "problem: {kind: quadratic, eigenvalues: *l8}\n"
+           "init: {kind: point, x: *l8}\nlr: {values: *l8}\n");
+  expect_rejected("billion laughs", laughs, strlen(laughs));
+  free(laughs);
+}
+
+/* splitmix64: a fixed, portable stream, so a failing mutation can be replayed. */
+static uint64_t next_random(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static size_t mutate(char *buf, size_t len, size_t cap, uint64_t *rng) {
+  static const char yaml_chars[] = "[]{}:,-#&*!|>'\"%@ \n\t0123456789.e+-~abz";
+  size_t at = len ? (size_t)(next_random(rng) % len) : 0;
+  switch (next_random(rng) % 5) {
+    case 0: buf[at] = yaml_chars[next_random(rng) % (sizeof yaml_chars - 1)]; break;
+    case 1: buf[at] = (char)(next_random(rng) & 0xff); break;
+    case 2: if (len) { memmove(buf + at, buf + at + 1, len - at - 1); --len; } break;
+    case 3:
+      if (len < cap) {
+        memmove(buf + at + 1, buf + at, len - at);
+        buf[at] = yaml_chars[next_random(rng) % (sizeof yaml_chars - 1)];
+        ++len;
+      }
+      break;
+    default: {
+      size_t from = (size_t)(next_random(rng) % (len + 1)), n = (size_t)(next_random(rng) % 24);
+      if (from + n > len) n = len - from;
+      if (len + n <= cap) {
+        memmove(buf + at + n, buf + at, len - at);
+        memmove(buf + at, buf + (from >= at ? from + n : from), n);
+        len += n;
+      }
+    }
+  }
+  return len;
+}
+
+static void check_parsed_job(const lz_job *job) {
+  assert_job_is_consistent(job);
+  size_t *idx = coords_of_run(job, job->nruns - 1);
+  lz_problem_params pp;
+  lz_job_problem_params(job, idx, &pp);
+  size_t dim = lz_problem_params_dim(&pp);
+  if (dim <= 100000) {
+    double *x0 = malloc((dim ? dim : 1) * sizeof *x0);
+    assert_int_equal(lz_job_initial_point(job, idx, &pp, x0), LZ_OK);
+    free(x0);
+  }
+  free(idx);
+}
+
+static void parse_should_survive_mutated_job_files(void **state) {
+  (void)state;
+  size_t count = 0;
+  char **names = yaml_files_in(GOOD_DIR, &count);
+  uint64_t rng = 20240601;
+  int accepted = 0, rejected = 0;
+  for (size_t f = 0; f < count; ++f) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", GOOD_DIR, names[f]);
+    size_t len = 0;
+    char *original = read_whole_file(path, &len);
+    size_t cap = len + 256;
+    char *buf = malloc(cap);
+    for (int trial = 0; trial < 150; ++trial) {
+      memcpy(buf, original, len);
+      size_t n = len;
+      for (int m = (int)(next_random(&rng) % 3); m >= 0; --m) n = mutate(buf, n, cap, &rng);
+      lz_job *job = NULL;
+      char *diag = NULL;
+      int rc = lz_config_parse(path, buf, n, &job, &diag);
+      if (rc == LZ_OK) {
+        assert_null(diag);
+        check_parsed_job(job);
+        ++accepted;
+      } else {
+        if (rc != LZ_EJOB) fail_msg("%s trial %d: %s", names[f], trial, lz_err_name(rc));
+        assert_null(job);
+        assert_true(count_lines(diag) >= 1);
+        ++rejected;
+      }
+      lz_job_destroy(&job);
+      free(diag);
+    }
+    free(buf);
+    free(original);
+  }
+  free_names(names);
+  assert_true(accepted > 0 && rejected > 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(parse_should_fill_defaults_for_a_minimal_quadratic_job),
+    cmocka_unit_test(parse_should_keep_the_path_text_and_its_sha256),
+    cmocka_unit_test(parse_should_order_axes_problem_then_init_then_lr),
+    cmocka_unit_test(parse_should_mark_values_where_they_are_written),
+    cmocka_unit_test(parse_should_make_lr_the_last_axis),
+    cmocka_unit_test(tiles_should_cover_every_run_once),
+    cmocka_unit_test(parse_should_sweep_vectors_and_generated_axes),
+    cmocka_unit_test(parse_should_sweep_activation_and_alpha_as_choice_axes),
+    cmocka_unit_test(gaussian_init_should_scale_x_and_y_by_the_imbalance),
+    cmocka_unit_test(gaussian_init_should_not_depend_on_lr_but_on_replica),
+    cmocka_unit_test(parse_should_read_a_scalar_target_and_a_point_axis),
+    cmocka_unit_test(parse_should_default_lowrank_rank_to_the_vector_length),
+    cmocka_unit_test(parse_should_resolve_a_relative_target_path_against_the_job_directory),
+    cmocka_unit_test(parse_should_build_grid_axes_like_numpy_linspace),
+    cmocka_unit_test(parse_should_default_multiscale_amplitude_ratio_and_dim),
+    cmocka_unit_test(parse_should_make_single_element_lists_axes),
+    cmocka_unit_test(parse_should_accept_whole_numbers_written_as_floats),
+    cmocka_unit_test(parse_should_round_generated_integer_axes_to_whole_numbers),
+    cmocka_unit_test(parse_should_print_a_summary_of_every_good_file),
+    cmocka_unit_test(parse_should_report_every_bad_file_with_its_expected_errors),
+    cmocka_unit_test(parse_should_report_errors_one_per_line_without_trailing_newline),
+    cmocka_unit_test(load_should_report_a_missing_file_as_path_and_reason),
+    cmocka_unit_test(parse_should_never_crash_on_tricky_input),
+    cmocka_unit_test(parse_should_survive_mutated_job_files),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
