@@ -27,8 +27,11 @@ typedef struct lz_provenance {
 typedef struct lz_out lz_out;
 
 /* Collective on c. Creates the file at path with every dataset, the provenance, the axes and
- * every run's coordinates. Fails with LZ_EJOB if path exists and overwrite is 0. On failure
- * the partial file is removed. *out is owned by the caller (lz_out_close). */
+ * every run's coordinates. Fails with LZ_EJOB if path exists and overwrite is 0. *out is owned
+ * by the caller (lz_out_close). A failure seen by every rank closes and removes the partial
+ * file and leaves *out NULL. A failure on this rank alone returns the error with *out still
+ * set: the caller agrees on the outcome with the other ranks, then every rank calls
+ * lz_out_close, which removes the file. */
 int lz_out_create(const lz_comm *c, const char *path, const lz_job *job,
                   const lz_provenance *prov, int overwrite, lz_out **out, lz_err *err);
 
@@ -42,8 +45,8 @@ int lz_out_open_resume(const lz_comm *c, const char *path, const lz_job *job, lz
  * /tiles/done for it: a tile is marked only once its results are in the file. */
 int lz_out_write_tile(lz_out *o, const lz_tile_result *tr, lz_err *err);
 
-/* Collective. Records the closing provenance (omp_threads, ranks of this session), closes the
- * file and frees o; sets *o to NULL. Accepts NULL. */
+/* Collective. Closes the file and frees o; sets *o to NULL. Accepts NULL. Attributes are never
+ * changed after creation, so a resumed file keeps the provenance of the run that created it. */
 int lz_out_close(lz_out **o, lz_err *err);
 
 /* Serial. Reads the n x n dataset `dataset` of the HDF5 file at path into a (row-major).

@@ -1,2 +1,1302 @@
-/* placeholder until this module lands */
-typedef int lz__placeholder_output;
+/* The output file: layout, provenance, tile writes, resume and summary.
+ *
+ * The pattern follows FACTS.md ("Parallel HDF5 and kill -9"): every object is created at its
+ * full size, contiguous, allocated early and filled, then flushed, all before any result is
+ * written. After that only raw data changes, written independently by whichever rank ran the
+ * tile, results first and the tile's done byte last. So the metadata on disk is final from the
+ * start, and a rank killed at any moment leaves a file that opens and resumes.
+ *
+ * No MPI call here: the communicator only reaches HDF5's MPI-IO driver. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "lrzoo/io.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include "h5util.h"
+
+#define LZ_FORMAT_VERSION 1
+
+/* Runs (and tiles) per block when generating coordinates: creating the file then needs a fixed
+ * amount of memory whatever the size of the sweep. */
+#define GENERATE_BLOCK ((int64_t)1 << 20)
+
+#define OBJ_PATH_MAX 256
+
+struct lz_out {
+  char *path;
+  int rank;
+  int remove_on_close;     /* creation failed on this rank alone: the close removes the file */
+  hid_t file;
+  hid_t dxpl;              /* independent transfers: a tile is written by one rank alone */
+  size_t nfields;
+  hid_t *field_ds;         /* per lz_run_fields entry; H5I_INVALID_HID if this kind lacks it */
+  hid_t trace_ds[LZ_TRACE_COUNT];
+  hid_t done_ds;
+  int64_t nruns, ntiles, trace_len;
+  lz_job tiling;           /* only the members lz_job_tile_runs reads: the job need not outlive o */
+  unsigned char *gather;   /* one field of a tile, contiguous: tiles.runs * 8 bytes */
+};
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+static hid_t file_type_of(lz_dtype t) {
+  switch (t) {
+    case LZ_DT_INT8: return H5T_STD_I8LE;
+    case LZ_DT_INT64: return H5T_STD_I64LE;
+    case LZ_DT_DOUBLE: return H5T_IEEE_F64LE;
+  }
+  return H5I_INVALID_HID;
+}
+
+static hid_t mem_type_of(lz_dtype t) {
+  switch (t) {
+    case LZ_DT_INT8: return H5T_NATIVE_INT8;
+    case LZ_DT_INT64: return H5T_NATIVE_INT64;
+    case LZ_DT_DOUBLE: return H5T_NATIVE_DOUBLE;
+  }
+  return H5I_INVALID_HID;
+}
+
+static size_t size_of(lz_dtype t) {
+  switch (t) {
+    case LZ_DT_INT8: return sizeof(int8_t);
+    case LZ_DT_INT64: return sizeof(int64_t);
+    case LZ_DT_DOUBLE: return sizeof(double);
+  }
+  return 0;
+}
+
+static int field_is_written_for(const lz_field *f, const lz_job *job) {
+  return (f->kinds & LZ_KIND_BIT(job->problem.kind)) != 0;
+}
+
+static const char *str_or_empty(const char *s) { return s ? s : ""; }
+
+static void join_path(char *buf, const char *group_path, const char *name) {
+  snprintf(buf, OBJ_PATH_MAX, "%s/%s", group_path, name);
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* ---- attributes ------------------------------------------------------------------------ */
+
+static int write_attribute(hid_t loc, const char *file, const char *obj, const char *name,
+                           hid_t file_type, hid_t mem_type, hid_t space, const void *buf,
+                           lz_err *err) {
+  hid_t a = H5Acreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0) return lz_h5_fail(err, "%s: %s: H5Acreate of attribute '%s' failed", file, obj, name);
+  int rc = LZ_OK;
+  if (H5Awrite(a, mem_type, buf) < 0)
+    rc = lz_h5_fail(err, "%s: %s: H5Awrite of attribute '%s' failed", file, obj, name);
+  lz_h5_close(&a);
+  return rc;
+}
+
+static int write_scalar_attribute(hid_t loc, const char *file, const char *obj, const char *name,
+                                  hid_t file_type, hid_t mem_type, const void *value,
+                                  lz_err *err) {
+  hid_t space = H5Screate(H5S_SCALAR);
+  if (space < 0)
+    return lz_h5_fail(err, "%s: %s: H5Screate for attribute '%s' failed", file, obj, name);
+  int rc = write_attribute(loc, file, obj, name, file_type, mem_type, space, value, err);
+  lz_h5_close(&space);
+  return rc;
+}
+
+/* Fixed-length, NUL-terminated UTF-8: h5py reads it as bytes, netCDF as text, and unlike
+ * variable-length strings it involves no global heap. */
+static hid_t new_string_type(size_t bytes) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  if (t < 0) return t;
+  if (H5Tset_size(t, bytes ? bytes : 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
+      H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+    H5Tclose(t);
+    return H5I_INVALID_HID;
+  }
+  return t;
+}
+
+static int write_string_attribute(hid_t loc, const char *file, const char *obj, const char *name,
+                                  const char *value, lz_err *err) {
+  value = str_or_empty(value);
+  hid_t type = new_string_type(strlen(value) + 1);
+  if (type < 0)
+    return lz_h5_fail(err, "%s: %s: string type for attribute '%s' failed", file, obj, name);
+  int rc = write_scalar_attribute(loc, file, obj, name, type, type, value, err);
+  lz_h5_close(&type);
+  return rc;
+}
+
+static int write_string_array_attribute(hid_t loc, const char *file, const char *obj,
+                                        const char *name, const char *const *values, size_t n,
+                                        lz_err *err) {
+  size_t width = 1;
+  for (size_t i = 0; i < n; ++i) {
+    size_t len = strlen(values[i]) + 1;
+    if (len > width) width = len;
+  }
+  char *packed = calloc(n ? n : 1, width);
+  if (!packed)
+    return lz_err_set(err, LZ_ENOMEM, "%s: %s: no memory for attribute '%s'", file, obj, name);
+  for (size_t i = 0; i < n; ++i) memcpy(packed + i * width, values[i], strlen(values[i]));
+  hsize_t dims[1] = {n};
+  hid_t type = new_string_type(width);
+  hid_t space = H5Screate_simple(1, dims, NULL);
+  int rc = LZ_OK;
+  if (type < 0 || space < 0)
+    rc = lz_h5_fail(err, "%s: %s: type or space for attribute '%s' failed", file, obj, name);
+  else
+    rc = write_attribute(loc, file, obj, name, type, type, space, packed, err);
+  lz_h5_close(&space);
+  lz_h5_close(&type);
+  free(packed);
+  return rc;
+}
+
+static int write_int64_attribute(hid_t loc, const char *file, const char *obj, const char *name,
+                                 int64_t value, lz_err *err) {
+  return write_scalar_attribute(loc, file, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, err);
+}
+
+/* ---- datasets -------------------------------------------------------------------------- */
+
+typedef struct ds_spec {
+  const char *name;        /* link name in its group */
+  hid_t file_type, mem_type;
+  int rank;
+  hsize_t dims[2];
+  const void *fill;        /* in mem_type */
+  const char *units;       /* NULL or "" when no unit applies */
+  const char *description;
+} ds_spec;
+
+static const double fill_nan = NAN;
+static const int64_t fill_int64 = 0;
+static const int8_t fill_int8 = 0;
+static const uint8_t fill_uint8 = 0;
+
+static const void *zero_or_nan_fill(lz_dtype t) {
+  switch (t) {
+    case LZ_DT_INT8: return &fill_int8;
+    case LZ_DT_INT64: return &fill_int64;
+    case LZ_DT_DOUBLE: return &fill_nan;
+  }
+  return NULL;
+}
+
+/* Contiguous, allocated and filled at creation: the dataset's metadata is then final, and
+ * entries never written read as the fill value (NaN, 0) rather than stale bytes. */
+static hid_t new_early_filled_dcpl(const ds_spec *s) {
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (dcpl < 0) return dcpl;
+  /* No timestamps in object headers: a file resumed after kill -9 is then byte for byte the
+   * file an uninterrupted run with the same provenance writes. */
+  if (H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
+      H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0 ||
+      H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC) < 0 ||
+      H5Pset_fill_value(dcpl, s->mem_type, s->fill) < 0 || H5Pset_obj_track_times(dcpl, 0) < 0) {
+    H5Pclose(dcpl);
+    return H5I_INVALID_HID;
+  }
+  return dcpl;
+}
+
+static int describe_dataset(hid_t ds, const char *file, const char *obj, const ds_spec *s,
+                            lz_err *err) {
+  int rc = write_string_attribute(ds, file, obj, "description", s->description, err);
+  if (rc == LZ_OK && s->units && s->units[0])
+    rc = write_string_attribute(ds, file, obj, "units", s->units, err);
+  /* xarray (CF decoding) masks entries equal to _FillValue: unwritten runs become missing. */
+  if (rc == LZ_OK && H5Tequal(s->mem_type, H5T_NATIVE_DOUBLE) > 0)
+    rc = write_scalar_attribute(ds, file, obj, "_FillValue", s->file_type, s->mem_type, s->fill,
+                                err);
+  return rc;
+}
+
+static int create_dataset(const char *file, hid_t group, const char *group_path,
+                          const ds_spec *s, hid_t *out, lz_err *err) {
+  char obj[OBJ_PATH_MAX];
+  join_path(obj, group_path, s->name);
+  *out = H5I_INVALID_HID;
+  hid_t dcpl = new_early_filled_dcpl(s);
+  hid_t space = H5Screate_simple(s->rank, s->dims, NULL);
+  if (dcpl < 0 || space < 0) {
+    int rc = lz_h5_fail(err, "%s: %s: creation properties or dataspace failed", file, obj);
+    lz_h5_close(&dcpl);
+    lz_h5_close(&space);
+    return rc;
+  }
+  hid_t ds = H5Dcreate2(group, s->name, s->file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  int rc = ds < 0 ? lz_h5_fail(err, "%s: %s: H5Dcreate failed", file, obj) : LZ_OK;
+  lz_h5_close(&dcpl);
+  lz_h5_close(&space);
+  if (rc == LZ_OK) rc = describe_dataset(ds, file, obj, s, err);
+  if (rc != LZ_OK) {
+    lz_h5_close(&ds);
+    return rc;
+  }
+  *out = ds;
+  return LZ_OK;
+}
+
+static int create_group(const char *file, hid_t loc, const char *name, const char *path,
+                        const char *description, hid_t *out, lz_err *err) {
+  hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+  if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0) {
+    int rc = lz_h5_fail(err, "%s: %s: group creation properties failed", file, path);
+    lz_h5_close(&gcpl);
+    return rc;
+  }
+  *out = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+  lz_h5_close(&gcpl);
+  if (*out < 0) return lz_h5_fail(err, "%s: %s: H5Gcreate failed", file, path);
+  return write_string_attribute(*out, file, path, "description", description, err);
+}
+
+/* Writes n entries starting at `first` along dimension 0 (the whole extent of dimension 1). */
+static int write_rows(const char *file, const char *obj, hid_t ds, hid_t dxpl, hid_t mem_type,
+                      int64_t first, int64_t n, const void *buf, const char *what, lz_err *err) {
+  hid_t fspace = H5Dget_space(ds);
+  if (fspace < 0) return lz_h5_fail(err, "%s: %s: H5Dget_space failed", file, obj);
+  hsize_t dims[2] = {0, 1};
+  int rank = H5Sget_simple_extent_dims(fspace, dims, NULL);
+  hsize_t start[2] = {(hsize_t)first, 0}, count[2] = {(hsize_t)n, rank == 2 ? dims[1] : 1};
+  hid_t mspace = H5I_INVALID_HID;
+  int rc = LZ_OK;
+  if (rank < 1 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0) {
+    rc = lz_h5_fail(err, "%s: %s: selecting %s [%" PRId64 ", %" PRId64 ") failed", file, obj,
+                    what, first, first + n);
+  } else if ((mspace = H5Screate_simple(rank, count, NULL)) < 0) {
+    rc = lz_h5_fail(err, "%s: %s: memory dataspace failed", file, obj);
+  } else if (H5Dwrite(ds, mem_type, mspace, fspace, dxpl, buf) < 0) {
+    rc = lz_h5_fail(err, "%s: %s: H5Dwrite of %s [%" PRId64 ", %" PRId64 ") failed", file, obj,
+                    what, first, first + n);
+  }
+  lz_h5_close(&mspace);
+  lz_h5_close(&fspace);
+  return rc;
+}
+
+static int read_rows(const char *file, const char *obj, hid_t ds, hid_t dxpl, hid_t mem_type,
+                     int64_t first, int64_t n, void *buf, lz_err *err) {
+  hid_t fspace = H5Dget_space(ds);
+  if (fspace < 0) return lz_h5_fail(err, "%s: %s: H5Dget_space failed", file, obj);
+  hsize_t start[1] = {(hsize_t)first}, count[1] = {(hsize_t)n};
+  hid_t mspace = H5I_INVALID_HID;
+  int rc = LZ_OK;
+  if (H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+      (mspace = H5Screate_simple(1, count, NULL)) < 0 ||
+      H5Dread(ds, mem_type, mspace, fspace, dxpl, buf) < 0)
+    rc = lz_h5_fail(err, "%s: %s: H5Dread of [%" PRId64 ", %" PRId64 ") failed", file, obj, first,
+                    first + n);
+  lz_h5_close(&mspace);
+  lz_h5_close(&fspace);
+  return rc;
+}
+
+/* ---- dimension scales ------------------------------------------------------------------ */
+
+/* Dimension scales (the HDF5 high-level library) are what netCDF-4 itself writes, in parallel
+ * too, so h5py, h5netcdf and xarray name the dimensions without guessing. */
+static int make_scale(const char *file, const char *obj, hid_t ds, const char *dim_name,
+                      lz_err *err) {
+  if (H5DSset_scale(ds, dim_name) < 0)
+    return lz_h5_fail(err, "%s: %s: H5DSset_scale '%s' failed", file, obj, dim_name);
+  return LZ_OK;
+}
+
+static int attach_scale(const char *file, const char *obj, hid_t ds, hid_t scale,
+                        unsigned dim, const char *dim_name, lz_err *err) {
+  if (H5DSattach_scale(ds, scale, dim) < 0)
+    return lz_h5_fail(err, "%s: %s: H5DSattach_scale of '%s' to dimension %u failed", file, obj,
+                      dim_name, dim);
+  return LZ_OK;
+}
+
+static int label_dimension(const char *file, const char *obj, hid_t ds, unsigned dim,
+                           const char *label, lz_err *err) {
+  if (H5DSset_label(ds, dim, label) < 0)
+    return lz_h5_fail(err, "%s: %s: H5DSset_label '%s' of dimension %u failed", file, obj, label,
+                      dim);
+  return LZ_OK;
+}
+
+/* ---- the lz_out object ----------------------------------------------------------------- */
+
+static lz_out *out_new(const char *path, const lz_job *job, int rank) {
+  lz_out *o = calloc(1, sizeof *o);
+  if (!o) return NULL;
+  size_t nfields;
+  lz_run_fields(&nfields);
+  o->path = malloc(strlen(path) + 1);
+  o->field_ds = malloc(nfields * sizeof *o->field_ds);
+  o->gather = malloc((size_t)job->tiles.runs * sizeof(double));
+  if (!o->path || !o->field_ds || !o->gather) {
+    free(o->path);
+    free(o->field_ds);
+    free(o->gather);
+    free(o);
+    return NULL;
+  }
+  strcpy(o->path, path);
+  o->rank = rank;
+  o->file = o->dxpl = o->done_ds = H5I_INVALID_HID;
+  o->nfields = nfields;
+  for (size_t i = 0; i < nfields; ++i) o->field_ds[i] = H5I_INVALID_HID;
+  for (int t = 0; t < LZ_TRACE_COUNT; ++t) o->trace_ds[t] = H5I_INVALID_HID;
+  o->nruns = job->nruns;
+  o->ntiles = job->ntiles;
+  o->trace_len = lz_job_trace_len(job);
+  o->tiling.tiles.runs = job->tiles.runs;
+  o->tiling.runs_per_instance = job->runs_per_instance;
+  o->tiling.tiles_per_instance = job->tiles_per_instance;
+  return o;
+}
+
+static void close_datasets(lz_out *o) {
+  for (size_t i = 0; i < o->nfields; ++i) lz_h5_close(&o->field_ds[i]);
+  for (int t = 0; t < LZ_TRACE_COUNT; ++t) lz_h5_close(&o->trace_ds[t]);
+  lz_h5_close(&o->done_ds);
+  lz_h5_close(&o->dxpl);
+}
+
+/* Collective: every rank closes the same objects, then the file. */
+static int out_close_and_free(lz_out *o, lz_err *err) {
+  if (!o) return LZ_OK;
+  close_datasets(o);
+  int rc = LZ_OK;
+  if (o->file >= 0 && H5Fclose(o->file) < 0)
+    rc = lz_h5_fail(err, "%s: H5Fclose failed", o->path);
+  /* After the collective close; ranks still closing only keep the inode alive. */
+  if (o->remove_on_close && o->rank == 0) remove(o->path);
+  free(o->path);
+  free(o->field_ds);
+  free(o->gather);
+  free(o);
+  return rc;
+}
+
+static int new_independent_dxpl(lz_out *o, lz_err *err) {
+  o->dxpl = H5Pcreate(H5P_DATASET_XFER);
+  if (o->dxpl < 0 || H5Pset_dxpl_mpio(o->dxpl, H5FD_MPIO_INDEPENDENT) < 0)
+    return lz_h5_fail(err, "%s: independent transfer property list failed", o->path);
+  return LZ_OK;
+}
+
+/* Version 1.8 object headers lift the 64 KiB limit on an attribute (job_yaml can be long); the
+ * high bound keeps the file readable by any HDF5 since 1.8 (older h5py, netCDF, MATLAB). */
+static hid_t new_mpio_fapl(const lz_comm *c) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl < 0) return fapl;
+  if (H5Pset_fapl_mpio(fapl, c->comm, c->info) < 0 ||
+      H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0) {
+    H5Pclose(fapl);
+    return H5I_INVALID_HID;
+  }
+  return fapl;
+}
+
+/* ---- creation: file and parent directories --------------------------------------------- */
+
+/* mkdir -p of path's directory. Every rank calls it: mkdir is idempotent, so a rank that loses
+ * the race just sees EEXIST, and every rank knows the directory exists when it returns. */
+static int make_parent_directories(const char *path, lz_err *err) {
+  size_t len = strlen(path);
+  char *dir = malloc(len + 1);
+  if (!dir) return lz_err_set(err, LZ_ENOMEM, "%s: no memory", path);
+  memcpy(dir, path, len + 1);
+  char *slash = strrchr(dir, '/');
+  int rc = LZ_OK;
+  if (slash && slash != dir) {
+    *slash = '\0';
+    for (char *p = dir + 1; rc == LZ_OK; ++p) {
+      if (*p != '/' && *p != '\0') continue;
+      char saved = *p;
+      *p = '\0';
+      if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        rc = lz_err_set(err, LZ_EIO, "%s: cannot create directory %s: %s", path, dir,
+                        strerror(errno));
+      *p = saved;
+      if (saved == '\0') break;
+    }
+  }
+  free(dir);
+  return rc;
+}
+
+/* H5F_ACC_EXCL lets the MPI-IO open decide existence once, for all ranks, so no rank can see
+ * the file that another rank has just created. */
+static int create_file(lz_out *o, const lz_comm *c, int overwrite, lz_err *err) {
+  hid_t fapl = new_mpio_fapl(c);
+  hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+  int rc = LZ_OK;
+  /* The root group, like every object, carries no timestamps (see new_early_filled_dcpl). */
+  if (fapl < 0 || fcpl < 0 || H5Pset_obj_track_times(fcpl, 0) < 0)
+    rc = lz_h5_fail(err, "%s: file creation or MPI-IO access properties failed", o->path);
+  if (rc == LZ_OK)
+    o->file = H5Fcreate(o->path, overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, fcpl, fapl);
+  if (rc == LZ_OK && o->file < 0) {
+    rc = lz_h5_fail(err, "%s: H5Fcreate failed", o->path);
+    if (!overwrite && access(o->path, F_OK) == 0)
+      rc = lz_err_set(err, LZ_EJOB, "%s exists; use --resume to continue it or --overwrite to "
+                      "replace it", o->path);
+  }
+  lz_h5_close(&fcpl);
+  lz_h5_close(&fapl);
+  return rc;
+}
+
+/* ---- creation: root attributes --------------------------------------------------------- */
+
+static int write_provenance(lz_out *o, const lz_job *job, const lz_provenance *prov,
+                            lz_err *err) {
+  unsigned maj = 0, min = 0, rel = 0;
+  H5get_libversion(&maj, &min, &rel);
+  char hdf5_version[32];
+  snprintf(hdf5_version, sizeof hdf5_version, "%u.%u.%u", maj, min, rel);
+  const char *strings[][2] = {
+      {"lrzoo_version", prov->lrzoo_version}, {"git_commit", prov->git_commit},
+      {"job_name", job->name},                {"job_sha256", job->sha256},
+      {"job_yaml", job->text},                {"hdf5_version", hdf5_version},
+      {"mpi_version", prov->mpi_version},     {"blas", prov->blas},
+      {"created_utc", prov->created_utc},
+  };
+  int rc = LZ_OK;
+  for (size_t i = 0; i < sizeof strings / sizeof strings[0] && rc == LZ_OK; ++i)
+    rc = write_string_attribute(o->file, o->path, "/", strings[i][0], strings[i][1], err);
+  if (rc == LZ_OK)
+    rc = write_scalar_attribute(o->file, o->path, "/", "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+                                &job->seed, err);
+  if (rc == LZ_OK)
+    rc = write_int64_attribute(o->file, o->path, "/", "mpi_ranks", prov->mpi_ranks, err);
+  if (rc == LZ_OK)
+    rc = write_int64_attribute(o->file, o->path, "/", "omp_threads", prov->omp_threads, err);
+  if (rc == LZ_OK)
+    rc = write_int64_attribute(o->file, o->path, "/", "format_version", LZ_FORMAT_VERSION, err);
+  return rc;
+}
+
+/* ---- creation: the structure (collective, identical on every rank) --------------------- */
+
+/* Ids that exist only while the file is being created; lz_out keeps the per-tile ones. */
+typedef struct layout {
+  hid_t axes, runs, trace, tiles;              /* groups */
+  hid_t run_scale, record_scale, tile_scale;   /* /runs/run, /runs/trace/record, /tiles/tile */
+  hid_t first_run, run_count;                  /* /tiles/first_run, /tiles/run_count */
+  hid_t *axis_ds;                              /* /axes/<name> */
+  hid_t *coord_ds;                             /* /runs/<name> */
+  size_t naxes;
+} layout;
+
+static int layout_init(layout *l, size_t naxes) {
+  l->axes = l->runs = l->trace = l->tiles = H5I_INVALID_HID;
+  l->run_scale = l->record_scale = l->tile_scale = H5I_INVALID_HID;
+  l->first_run = l->run_count = H5I_INVALID_HID;
+  l->naxes = naxes;
+  l->axis_ds = malloc((naxes ? naxes : 1) * sizeof *l->axis_ds);
+  l->coord_ds = malloc((naxes ? naxes : 1) * sizeof *l->coord_ds);
+  if (!l->axis_ds || !l->coord_ds) {
+    free(l->axis_ds);
+    free(l->coord_ds);
+    l->axis_ds = l->coord_ds = NULL;
+    return LZ_ENOMEM;
+  }
+  for (size_t a = 0; a < naxes; ++a) l->axis_ds[a] = l->coord_ds[a] = H5I_INVALID_HID;
+  return LZ_OK;
+}
+
+static void layout_close(layout *l) {
+  for (size_t a = 0; a < l->naxes && l->axis_ds; ++a) {
+    lz_h5_close(&l->axis_ds[a]);
+    lz_h5_close(&l->coord_ds[a]);
+  }
+  free(l->axis_ds);
+  free(l->coord_ds);
+  l->axis_ds = l->coord_ds = NULL;
+  hid_t *ids[] = {&l->first_run, &l->run_count, &l->run_scale, &l->record_scale, &l->tile_scale,
+                  &l->trace, &l->tiles, &l->runs, &l->axes};
+  for (size_t i = 0; i < sizeof ids / sizeof ids[0]; ++i) lz_h5_close(ids[i]);
+}
+
+static int create_groups(lz_out *o, layout *l, lz_err *err) {
+  int rc = create_group(o->path, o->file, "axes", "/axes",
+                        "the points of each sweep axis; /runs/<axis> gives each run's point",
+                        &l->axes, err);
+  if (rc == LZ_OK)
+    rc = create_group(o->path, o->file, "runs", "/runs",
+                      "one entry per run r = 0 .. R-1: its coordinates and results", &l->runs, err);
+  if (rc == LZ_OK)
+    rc = create_group(o->path, l->runs, "trace", "/runs/trace",
+                      "per-run records every record_every GD steps (R x K)", &l->trace, err);
+  if (rc == LZ_OK)
+    rc = create_group(o->path, o->file, "tiles", "/tiles",
+                      "units of work: contiguous runs of one problem instance", &l->tiles, err);
+  return rc;
+}
+
+static int create_index_scale(lz_out *o, hid_t group, const char *group_path, const char *name,
+                              int64_t len, const char *units, const char *description,
+                              hid_t *out, lz_err *err) {
+  ds_spec s = {name, H5T_STD_I64LE, H5T_NATIVE_INT64, 1, {(hsize_t)len, 0}, &fill_int64, units,
+               description};
+  char obj[OBJ_PATH_MAX];
+  join_path(obj, group_path, name);
+  int rc = create_dataset(o->path, group, group_path, &s, out, err);
+  if (rc == LZ_OK) rc = make_scale(o->path, obj, *out, name, err);
+  return rc;
+}
+
+static int create_scales(lz_out *o, const lz_job *job, layout *l, lz_err *err) {
+  int rc = create_index_scale(o, l->runs, "/runs", "run", job->nruns, "",
+                              "run index r (dimension scale of every /runs dataset)",
+                              &l->run_scale, err);
+  if (rc == LZ_OK)
+    rc = create_index_scale(o, l->trace, "/runs/trace", "record", o->trace_len, "steps",
+                            "GD step k of each trace record: k = record * record_every",
+                            &l->record_scale, err);
+  if (rc == LZ_OK)
+    rc = create_index_scale(o, l->tiles, "/tiles", "tile", job->ntiles, "",
+                            "tile index (dimension scale of every /tiles dataset)",
+                            &l->tile_scale, err);
+  return rc;
+}
+
+static const char *const axis_group_names[] = {"problem", "init", "lr"};
+
+static size_t count_labels(const lz_axis *ax) {
+  size_t n = 0;
+  while (ax->labels && ax->labels[n]) ++n;
+  return n;
+}
+
+static const char *label_of_code(const lz_axis *ax, size_t nlabels, double code) {
+  long c = lround(code);
+  return c >= 0 && (size_t)c < nlabels ? ax->labels[c] : "?";
+}
+
+static int write_choice_labels(lz_out *o, hid_t ds, const char *obj, const lz_axis *ax,
+                               lz_err *err) {
+  size_t nlabels = count_labels(ax);
+  const char **present = malloc(ax->len * sizeof *present);
+  if (!present) return lz_err_set(err, LZ_ENOMEM, "%s: %s: no memory for labels", o->path, obj);
+  for (size_t i = 0; i < ax->len; ++i) present[i] = label_of_code(ax, nlabels, ax->values[i]);
+  int rc = write_string_array_attribute(ds, o->path, obj, "labels", present, ax->len, err);
+  free(present);
+  if (rc == LZ_OK)
+    rc = write_string_array_attribute(ds, o->path, obj, "labels_by_code",
+                                      (const char *const *)ax->labels, nlabels, err);
+  return rc;
+}
+
+static void axis_storage(const lz_axis *ax, hid_t *file_type, hid_t *mem_type, const void **fill) {
+  if (ax->type == LZ_AXIS_CHOICE) {
+    *file_type = H5T_STD_I8LE, *mem_type = H5T_NATIVE_INT8, *fill = &fill_int8;
+  } else if (ax->type == LZ_AXIS_NUMBER && ax->is_integer) {
+    *file_type = H5T_STD_I64LE, *mem_type = H5T_NATIVE_INT64, *fill = &fill_int64;
+  } else {
+    *file_type = H5T_IEEE_F64LE, *mem_type = H5T_NATIVE_DOUBLE, *fill = &fill_nan;
+  }
+}
+
+/* /axes/<name>: 1-D axes are their own dimension scale (the netCDF coordinate variable). */
+static int create_axis_dataset(lz_out *o, layout *l, const lz_axis *ax, hid_t *out, lz_err *err) {
+  ds_spec s = {ax->name, 0, 0, 1, {ax->len, ax->width}, NULL, ax->units, ax->description};
+  axis_storage(ax, &s.file_type, &s.mem_type, &s.fill);
+  if (ax->type == LZ_AXIS_VECTOR) s.rank = 2;
+  char obj[OBJ_PATH_MAX];
+  join_path(obj, "/axes", ax->name);
+  int rc = create_dataset(o->path, l->axes, "/axes", &s, out, err);
+  if (rc == LZ_OK)
+    rc = write_string_attribute(*out, o->path, obj, "group", axis_group_names[ax->group], err);
+  if (rc == LZ_OK && ax->type == LZ_AXIS_CHOICE) rc = write_choice_labels(o, *out, obj, ax, err);
+  if (rc == LZ_OK && ax->type == LZ_AXIS_VECTOR) {
+    rc = label_dimension(o->path, obj, *out, 0, ax->name, err);
+    if (rc == LZ_OK) rc = label_dimension(o->path, obj, *out, 1, "component", err);
+  } else if (rc == LZ_OK) {
+    rc = make_scale(o->path, obj, *out, ax->name, err);
+  }
+  return rc;
+}
+
+static int attach_run_dimension(lz_out *o, layout *l, const char *obj, hid_t ds, lz_err *err) {
+  int rc = attach_scale(o->path, obj, ds, l->run_scale, 0, "/runs/run", err);
+  if (rc == LZ_OK) rc = label_dimension(o->path, obj, ds, 0, "run", err);
+  return rc;
+}
+
+/* /runs/<name>: each run's coordinate on the axis (VECTOR axes: the row index in /axes). */
+static int create_coordinate_dataset(lz_out *o, layout *l, const lz_job *job, size_t a,
+                                     hid_t *out, lz_err *err) {
+  const lz_axis *ax = &job->axes[a];
+  char description[512];
+  if (ax->type == LZ_AXIS_VECTOR)
+    snprintf(description, sizeof description, "row index into /axes/%s: %s", ax->name,
+             str_or_empty(ax->description));
+  else
+    snprintf(description, sizeof description, "%s", str_or_empty(ax->description));
+  ds_spec s = {ax->name, 0, 0, 1, {(hsize_t)job->nruns, 0}, NULL, ax->units, description};
+  if (ax->type == LZ_AXIS_VECTOR) {
+    s.file_type = H5T_STD_I64LE, s.mem_type = H5T_NATIVE_INT64, s.fill = &fill_int64;
+    s.units = "";
+  } else {
+    axis_storage(ax, &s.file_type, &s.mem_type, &s.fill);
+  }
+  char obj[OBJ_PATH_MAX];
+  join_path(obj, "/runs", ax->name);
+  int rc = create_dataset(o->path, l->runs, "/runs", &s, out, err);
+  if (rc == LZ_OK)
+    rc = write_string_attribute(*out, o->path, obj, "group", axis_group_names[ax->group], err);
+  if (rc == LZ_OK && ax->type == LZ_AXIS_CHOICE)
+    rc = write_string_array_attribute(*out, o->path, obj, "labels_by_code",
+                                      (const char *const *)ax->labels, count_labels(ax), err);
+  if (rc == LZ_OK && (int)a == job->lr.axis)
+    rc = write_string_attribute(*out, o->path, obj, "relative_to",
+                                job->lr.relative_to == LZ_LR_TWO_OVER_L ? "two_over_L" : "absolute",
+                                err);
+  if (rc == LZ_OK) rc = attach_run_dimension(o, l, obj, *out, err);
+  return rc;
+}
+
+static int create_axes(lz_out *o, layout *l, const lz_job *job, lz_err *err) {
+  int rc = LZ_OK;
+  for (size_t a = 0; a < job->naxes && rc == LZ_OK; ++a)
+    rc = create_axis_dataset(o, l, &job->axes[a], &l->axis_ds[a], err);
+  for (size_t a = 0; a < job->naxes && rc == LZ_OK; ++a)
+    rc = create_coordinate_dataset(o, l, job, a, &l->coord_ds[a], err);
+  return rc;
+}
+
+static int create_result_datasets(lz_out *o, layout *l, const lz_job *job, lz_err *err) {
+  size_t nfields;
+  const lz_field *fields = lz_run_fields(&nfields);
+  int rc = LZ_OK;
+  for (size_t i = 0; i < nfields && rc == LZ_OK; ++i) {
+    const lz_field *f = &fields[i];
+    if (!field_is_written_for(f, job)) continue;
+    ds_spec s = {f->name, file_type_of(f->type), mem_type_of(f->type), 1,
+                 {(hsize_t)job->nruns, 0}, zero_or_nan_fill(f->type), f->units, f->description};
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/runs", f->name);
+    rc = create_dataset(o->path, l->runs, "/runs", &s, &o->field_ds[i], err);
+    if (rc == LZ_OK) rc = attach_run_dimension(o, l, obj, o->field_ds[i], err);
+  }
+  for (int t = 0; t < LZ_TRACE_COUNT && rc == LZ_OK; ++t) {
+    const lz_trace_desc *d = &lz_trace_descs[t];
+    ds_spec s = {d->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2,
+                 {(hsize_t)job->nruns, (hsize_t)o->trace_len}, &fill_nan, d->units,
+                 d->description};
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/runs/trace", d->name);
+    hid_t ds = H5I_INVALID_HID;
+    rc = create_dataset(o->path, l->trace, "/runs/trace", &s, &ds, err);
+    o->trace_ds[t] = ds;
+    if (rc == LZ_OK)
+      rc = write_int64_attribute(ds, o->path, obj, "record_every", job->run.record_every, err);
+    if (rc == LZ_OK) rc = attach_run_dimension(o, l, obj, ds, err);
+    if (rc == LZ_OK)
+      rc = attach_scale(o->path, obj, ds, l->record_scale, 1, "/runs/trace/record", err);
+    if (rc == LZ_OK) rc = label_dimension(o->path, obj, ds, 1, "record", err);
+  }
+  return rc;
+}
+
+static int create_tile_dataset(lz_out *o, layout *l, const char *name, hid_t file_type,
+                               hid_t mem_type, const void *fill, const char *description,
+                               hid_t *out, lz_err *err) {
+  ds_spec s = {name, file_type, mem_type, 1, {(hsize_t)o->ntiles, 0}, fill, "", description};
+  char obj[OBJ_PATH_MAX];
+  join_path(obj, "/tiles", name);
+  int rc = create_dataset(o->path, l->tiles, "/tiles", &s, out, err);
+  if (rc == LZ_OK) rc = attach_scale(o->path, obj, *out, l->tile_scale, 0, "/tiles/tile", err);
+  if (rc == LZ_OK) rc = label_dimension(o->path, obj, *out, 0, "tile", err);
+  return rc;
+}
+
+static int create_tile_datasets(lz_out *o, layout *l, lz_err *err) {
+  int rc = create_tile_dataset(o, l, "done", H5T_STD_U8LE, H5T_NATIVE_UINT8, &fill_uint8,
+                               "1 once the tile's results are in the file", &o->done_ds, err);
+  if (rc == LZ_OK)
+    rc = create_tile_dataset(o, l, "first_run", H5T_STD_I64LE, H5T_NATIVE_INT64, &fill_int64,
+                             "first run of the tile", &l->first_run, err);
+  if (rc == LZ_OK)
+    rc = create_tile_dataset(o, l, "run_count", H5T_STD_I64LE, H5T_NATIVE_INT64, &fill_int64,
+                             "number of runs in the tile: runs [first_run, first_run + run_count)",
+                             &l->run_count, err);
+  return rc;
+}
+
+static int create_structure(lz_out *o, layout *l, const lz_job *job, const lz_provenance *prov,
+                            lz_err *err) {
+  int rc = write_provenance(o, job, prov, err);
+  if (rc == LZ_OK) rc = create_groups(o, l, err);
+  if (rc == LZ_OK) rc = create_scales(o, job, l, err);
+  if (rc == LZ_OK) rc = create_axes(o, l, job, err);
+  if (rc == LZ_OK) rc = create_result_datasets(o, l, job, err);
+  if (rc == LZ_OK) rc = create_tile_datasets(o, l, err);
+  return rc;
+}
+
+/* ---- creation: data known up front (rank 0 writes it, in bounded blocks) --------------- */
+
+typedef struct generator {
+  const lz_job *job;
+  size_t axis;     /* for fill_run_coordinate */
+  size_t *idx;     /* naxes scratch for lz_job_run_coords */
+  void *block;     /* GENERATE_BLOCK values (or fewer, if the sweep is smaller) */
+  void (*fill)(const struct generator *g, int64_t first, int64_t n, void *buf);
+} generator;
+
+static void fill_index(const generator *g, int64_t first, int64_t n, void *buf) {
+  int64_t *v = buf;
+  for (int64_t i = 0; i < n; ++i) v[i] = first + i;
+}
+
+static void fill_record_step(const generator *g, int64_t first, int64_t n, void *buf) {
+  int64_t *v = buf;
+  for (int64_t i = 0; i < n; ++i) v[i] = (first + i) * g->job->run.record_every;
+}
+
+static void fill_tile_first_run(const generator *g, int64_t first, int64_t n, void *buf) {
+  int64_t *v = buf, count;
+  for (int64_t i = 0; i < n; ++i) lz_job_tile_runs(g->job, first + i, &v[i], &count);
+}
+
+static void fill_tile_run_count(const generator *g, int64_t first, int64_t n, void *buf) {
+  int64_t *v = buf, r0;
+  for (int64_t i = 0; i < n; ++i) lz_job_tile_runs(g->job, first + i, &r0, &v[i]);
+}
+
+/* The value stored for axis point k: choice code, whole number, or the double itself. */
+static void store_axis_value(const lz_axis *ax, double value, void *buf, size_t i) {
+  if (ax->type == LZ_AXIS_CHOICE) ((int8_t *)buf)[i] = (int8_t)lround(value);
+  else if (ax->type == LZ_AXIS_NUMBER && ax->is_integer) ((int64_t *)buf)[i] = llround(value);
+  else ((double *)buf)[i] = value;
+}
+
+static void fill_run_coordinate(const generator *g, int64_t first, int64_t n, void *buf) {
+  const lz_axis *ax = &g->job->axes[g->axis];
+  for (int64_t i = 0; i < n; ++i) {
+    lz_job_run_coords(g->job, first + i, g->idx);
+    size_t k = g->idx[g->axis];
+    if (ax->type == LZ_AXIS_VECTOR) ((int64_t *)buf)[i] = (int64_t)k;
+    else store_axis_value(ax, ax->values[k], buf, (size_t)i);
+  }
+}
+
+static int write_generated(lz_out *o, generator *g, void (*fill)(const generator *, int64_t,
+                           int64_t, void *), hid_t ds, const char *obj, hid_t mem_type,
+                           int64_t total, lz_err *err) {
+  g->fill = fill;
+  int rc = LZ_OK;
+  for (int64_t first = 0; first < total && rc == LZ_OK; first += GENERATE_BLOCK) {
+    int64_t n = min64(GENERATE_BLOCK, total - first);
+    g->fill(g, first, n, g->block);
+    rc = write_rows(o->path, obj, ds, o->dxpl, mem_type, first, n, g->block, "entries", err);
+  }
+  return rc;
+}
+
+static int write_axis_values(lz_out *o, hid_t ds, const lz_axis *ax, lz_err *err) {
+  char obj[OBJ_PATH_MAX];
+  join_path(obj, "/axes", ax->name);
+  hid_t file_type, mem_type;
+  const void *fill;
+  axis_storage(ax, &file_type, &mem_type, &fill);
+  size_t n = ax->len * ax->width;
+  void *buf = malloc(n * sizeof(double));
+  if (!buf) return lz_err_set(err, LZ_ENOMEM, "%s: %s: no memory", o->path, obj);
+  for (size_t i = 0; i < n; ++i) store_axis_value(ax, ax->values[i], buf, i);
+  int rc = write_rows(o->path, obj, ds, o->dxpl, mem_type, 0, (int64_t)ax->len, buf, "points",
+                      err);
+  free(buf);
+  return rc;
+}
+
+static int write_axes_and_coordinates(lz_out *o, layout *l, generator *g, lz_err *err) {
+  const lz_job *job = g->job;
+  int rc = LZ_OK;
+  for (size_t a = 0; a < job->naxes && rc == LZ_OK; ++a) {
+    const lz_axis *ax = &job->axes[a];
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/runs", ax->name);
+    hid_t file_type, mem_type = H5T_NATIVE_INT64;
+    const void *fill;
+    if (ax->type != LZ_AXIS_VECTOR) axis_storage(ax, &file_type, &mem_type, &fill);
+    g->axis = a;
+    rc = write_axis_values(o, l->axis_ds[a], ax, err);
+    if (rc == LZ_OK)
+      rc = write_generated(o, g, fill_run_coordinate, l->coord_ds[a], obj, mem_type, job->nruns,
+                           err);
+  }
+  return rc;
+}
+
+static int write_known_data(lz_out *o, layout *l, const lz_job *job, lz_err *err) {
+  int64_t most = job->nruns > job->ntiles ? job->nruns : job->ntiles;
+  if (o->trace_len > most) most = o->trace_len;
+  generator g = {job, 0, NULL, NULL, NULL};
+  g.block = malloc((size_t)min64(most, GENERATE_BLOCK) * sizeof(double));
+  g.idx = malloc((job->naxes ? job->naxes : 1) * sizeof *g.idx);
+  int rc = g.block && g.idx ? LZ_OK
+                            : lz_err_set(err, LZ_ENOMEM, "%s: no memory for coordinates", o->path);
+  const hid_t i64 = H5T_NATIVE_INT64;
+  if (rc == LZ_OK)
+    rc = write_generated(o, &g, fill_index, l->run_scale, "/runs/run", i64, job->nruns, err);
+  if (rc == LZ_OK)
+    rc = write_generated(o, &g, fill_index, l->tile_scale, "/tiles/tile", i64, job->ntiles, err);
+  if (rc == LZ_OK)
+    rc = write_generated(o, &g, fill_record_step, l->record_scale, "/runs/trace/record", i64,
+                         o->trace_len, err);
+  if (rc == LZ_OK)
+    rc = write_generated(o, &g, fill_tile_first_run, l->first_run, "/tiles/first_run", i64,
+                         job->ntiles, err);
+  if (rc == LZ_OK)
+    rc = write_generated(o, &g, fill_tile_run_count, l->run_count, "/tiles/run_count", i64,
+                         job->ntiles, err);
+  if (rc == LZ_OK) rc = write_axes_and_coordinates(o, l, &g, err);
+  free(g.block);
+  free(g.idx);
+  return rc;
+}
+
+/* ---- creation: the whole sequence ------------------------------------------------------ */
+
+static int check_job_for_output(const lz_job *job, lz_err *err) {
+  if (job->nruns < 1 || job->ntiles < 1 || job->tiles.runs < 1 || job->run.record_every < 1 ||
+      job->run.max_iter < 0)
+    return lz_err_set(err, LZ_EINVAL, "job '%s': nothing to write (runs %" PRId64 ", tiles %" PRId64
+                      ", tile size %" PRId64 ")", str_or_empty(job->name), job->nruns, job->ntiles,
+                      job->tiles.runs);
+  size_t nfields;
+  const lz_field *fields = lz_run_fields(&nfields);
+  for (size_t a = 0; a < job->naxes; ++a) {
+    const char *name = job->axes[a].name;
+    int clash = strcmp(name, "run") == 0 || strcmp(name, "trace") == 0;
+    for (size_t i = 0; i < nfields; ++i) clash |= strcmp(name, fields[i].name) == 0;
+    if (clash)
+      return lz_err_set(err, LZ_EINVAL, "axis '%s' has the name of a dataset in /runs", name);
+  }
+  return LZ_OK;
+}
+
+static int build_file(lz_out *o, const lz_comm *c, const lz_job *job, const lz_provenance *prov,
+                      int *failed_alone, lz_err *err) {
+  layout l;
+  if (layout_init(&l, job->naxes) != LZ_OK)
+    return lz_err_set(err, LZ_ENOMEM, "%s: no memory", o->path);
+  int rc = new_independent_dxpl(o, err);
+  if (rc == LZ_OK) rc = create_structure(o, &l, job, prov, err);
+  /* Only rank 0 writes the known data. A failure there is reported by rank 0 alone, after it
+   * has taken part in the remaining collective steps, so the other ranks never wait on it. */
+  int rank0_rc = LZ_OK;
+  lz_err rank0_err = {0};
+  if (rc == LZ_OK && c->rank == 0) rank0_rc = write_known_data(o, &l, job, &rank0_err);
+  layout_close(&l);
+  if (rc == LZ_OK && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
+    rc = lz_h5_fail(err, "%s: H5Fflush after creating the layout failed", o->path);
+  if (rc == LZ_OK && rank0_rc != LZ_OK) {
+    if (err) *err = rank0_err;
+    rc = rank0_rc;
+    *failed_alone = 1;
+  }
+  return rc;
+}
+
+int lz_out_create(const lz_comm *c, const char *path, const lz_job *job,
+                  const lz_provenance *prov, int overwrite, lz_out **out, lz_err *err) {
+  if (!out) return lz_err_set(err, LZ_EINVAL, "lz_out_create: out is NULL");
+  *out = NULL;
+  if (!c || !path || !job || !prov)
+    return lz_err_set(err, LZ_EINVAL, "lz_out_create: NULL argument");
+  lz_h5_silence_automatic_errors();
+  int rc = check_job_for_output(job, err);
+  if (rc == LZ_OK) rc = make_parent_directories(path, err);
+  if (rc != LZ_OK) return rc;
+  lz_out *o = out_new(path, job, c->rank);
+  if (!o) return lz_err_set(err, LZ_ENOMEM, "%s: no memory", path);
+  rc = create_file(o, c, overwrite, err);
+  int created = rc == LZ_OK, failed_alone = 0;
+  if (rc == LZ_OK) rc = build_file(o, c, job, prov, &failed_alone, err);
+  o->remove_on_close = rc != LZ_OK && created;
+  if (rc != LZ_OK && failed_alone) {
+    /* The other ranks succeeded and hold the file open. Closing is collective, so this rank
+     * must not close alone: it hands o back with the error, the caller agrees on the outcome
+     * (lz_sched_agree) and then every rank calls lz_out_close, which removes the file. */
+    *out = o;
+    return rc;
+  }
+  if (rc != LZ_OK) {
+    out_close_and_free(o, NULL);
+    return rc;
+  }
+  *out = o;
+  return LZ_OK;
+}
+
+/* ---- resume ---------------------------------------------------------------------------- */
+
+/* Reads a string attribute of either storage (fixed or variable length) into malloc'd text. */
+static int read_string_attribute(hid_t loc, const char *file, const char *obj, const char *name,
+                                 char **out, lz_err *err) {
+  *out = NULL;
+  htri_t exists = H5Aexists(loc, name);
+  if (exists <= 0)
+    return lz_err_set(err, LZ_EJOB, "%s is not an lrzoo output file (no attribute '%s' on %s)",
+                      file, name, obj);
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  hid_t ftype = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
+  hid_t mtype = H5I_INVALID_HID;
+  int rc = LZ_OK;
+  if (ftype < 0) {
+    rc = lz_h5_fail(err, "%s: %s: H5Aopen of attribute '%s' failed", file, obj, name);
+  } else if (H5Tget_class(ftype) != H5T_STRING) {
+    rc = lz_err_set(err, LZ_EJOB, "%s: %s: attribute '%s' is not a string", file, obj, name);
+  } else if (H5Tis_variable_str(ftype) > 0) {
+    char *vl = NULL;
+    mtype = H5Tcopy(H5T_C_S1);
+    if (mtype < 0 || H5Tset_size(mtype, H5T_VARIABLE) < 0 ||
+        H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0 || H5Aread(a, mtype, &vl) < 0) {
+      rc = lz_h5_fail(err, "%s: %s: H5Aread of attribute '%s' failed", file, obj, name);
+    } else {
+      *out = strdup(vl ? vl : "");
+      H5free_memory(vl);
+    }
+  } else {
+    size_t size = H5Tget_size(ftype);
+    mtype = new_string_type(size + 1);
+    *out = calloc(size + 2, 1);
+    /* HDF5 converts between string sizes but not between character sets. */
+    if (*out && (mtype < 0 || H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0 ||
+                 H5Aread(a, mtype, *out) < 0)) {
+      rc = lz_h5_fail(err, "%s: %s: H5Aread of attribute '%s' failed", file, obj, name);
+      free(*out);
+      *out = NULL;
+    }
+  }
+  if (rc == LZ_OK && !*out) rc = lz_err_set(err, LZ_ENOMEM, "%s: no memory", file);
+  lz_h5_close(&mtype);
+  lz_h5_close(&ftype);
+  lz_h5_close(&a);
+  return rc;
+}
+
+static int read_int64_attribute(hid_t loc, const char *file, const char *obj, const char *name,
+                                int64_t *value, lz_err *err) {
+  if (H5Aexists(loc, name) <= 0)
+    return lz_err_set(err, LZ_EJOB, "%s is not an lrzoo output file (no attribute '%s' on %s)",
+                      file, name, obj);
+  hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+  int rc = LZ_OK;
+  if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, value) < 0)
+    rc = lz_h5_fail(err, "%s: %s: H5Aread of attribute '%s' failed", file, obj, name);
+  lz_h5_close(&a);
+  return rc;
+}
+
+static int open_dataset(const char *file, hid_t loc, const char *obj, hid_t *out, lz_err *err) {
+  *out = H5I_INVALID_HID;
+  htri_t exists = H5Lexists(loc, obj, H5P_DEFAULT);
+  if (exists <= 0)
+    return lz_err_set(err, LZ_EJOB, "%s has no dataset %s: not an lrzoo output file, or one "
+                      "from another lrzoo version", file, obj);
+  *out = H5Dopen2(loc, obj, H5P_DEFAULT);
+  if (*out < 0) return lz_h5_fail(err, "%s: %s: H5Dopen failed", file, obj);
+  return LZ_OK;
+}
+
+/* Length of dimension 0 and, for 2-D datasets, dimension 1 (else 0). */
+static int dataset_extent(const char *file, const char *obj, hid_t ds, int64_t *rows,
+                          int64_t *cols, lz_err *err) {
+  hid_t space = H5Dget_space(ds);
+  hsize_t dims[2] = {0, 0};
+  int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+  if (rank < 1 || rank > 2 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+    int rc = rank < 0 ? lz_h5_fail(err, "%s: %s: reading its shape failed", file, obj)
+                      : lz_err_set(err, LZ_EJOB, "%s: %s has %d dimensions", file, obj, rank);
+    lz_h5_close(&space);
+    return rc;
+  }
+  lz_h5_close(&space);
+  *rows = (int64_t)dims[0];
+  *cols = rank == 2 ? (int64_t)dims[1] : 0;
+  return LZ_OK;
+}
+
+static int open_run_datasets(lz_out *o, const lz_job *job, lz_err *err) {
+  size_t nfields;
+  const lz_field *fields = lz_run_fields(&nfields);
+  int rc = LZ_OK;
+  for (size_t i = 0; i < nfields && rc == LZ_OK; ++i) {
+    if (!field_is_written_for(&fields[i], job)) continue;
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/runs", fields[i].name);
+    rc = open_dataset(o->path, o->file, obj, &o->field_ds[i], err);
+  }
+  for (int t = 0; t < LZ_TRACE_COUNT && rc == LZ_OK; ++t) {
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/runs/trace", lz_trace_descs[t].name);
+    rc = open_dataset(o->path, o->file, obj, &o->trace_ds[t], err);
+  }
+  if (rc == LZ_OK) rc = open_dataset(o->path, o->file, "/tiles/done", &o->done_ds, err);
+  return rc;
+}
+
+static int check_same_job(hid_t file, const char *path, const lz_job *job, lz_err *err) {
+  char *sha = NULL;
+  int rc = read_string_attribute(file, path, "/", "job_sha256", &sha, err);
+  if (rc == LZ_OK && strcmp(sha, job->sha256) != 0)
+    rc = lz_err_set(err, LZ_EJOB, "%s was made from a different job file (job_sha256 %s, this "
+                    "job %s); run it without --resume, or with the job file that made it",
+                    path, sha, job->sha256);
+  free(sha);
+  int64_t version = 0;
+  if (rc == LZ_OK) rc = read_int64_attribute(file, path, "/", "format_version", &version, err);
+  if (rc == LZ_OK && version != LZ_FORMAT_VERSION)
+    rc = lz_err_set(err, LZ_EJOB, "%s has format_version %" PRId64 "; this lrzoo writes and "
+                    "resumes format_version %d", path, version, LZ_FORMAT_VERSION);
+  return rc;
+}
+
+static int check_same_shape(const char *path, const lz_out *o, hid_t status, hid_t done,
+                            hid_t trace, lz_err *err) {
+  int64_t runs = 0, tiles = 0, records = 0, none = 0;
+  int rc = dataset_extent(path, "/runs/status", status, &runs, &none, err);
+  if (rc == LZ_OK) rc = dataset_extent(path, "/tiles/done", done, &tiles, &none, err);
+  if (rc == LZ_OK) rc = dataset_extent(path, "/runs/trace", trace, &none, &records, err);
+  if (rc == LZ_OK && (runs != o->nruns || tiles != o->ntiles || records != o->trace_len))
+    rc = lz_err_set(err, LZ_EJOB, "%s holds %" PRId64 " runs in %" PRId64 " tiles with %" PRId64
+                    " trace records, but the job has %" PRId64 " runs in %" PRId64 " tiles with %"
+                    PRId64, path, runs, tiles, records, o->nruns, o->ntiles, o->trace_len);
+  return rc;
+}
+
+/* Serial and read-only: a file that belongs to another job is never opened for writing. */
+static int read_resume_state(const char *path, const lz_out *o, const lz_job *job,
+                             uint8_t *done, lz_err *err) {
+  hid_t file = H5I_INVALID_HID, status = H5I_INVALID_HID, done_ds = H5I_INVALID_HID;
+  hid_t trace = H5I_INVALID_HID;
+  char trace_path[OBJ_PATH_MAX];
+  join_path(trace_path, "/runs/trace", lz_trace_descs[0].name);
+  int rc = lz_h5_open_read_only(path, &file, err);
+  if (rc == LZ_EHDF5 && err) {
+    char why[LZ_ERR_MSG_MAX];
+    snprintf(why, sizeof why, "%s", err->msg);
+    rc = lz_err_set(err, LZ_EJOB, "cannot resume %.200s, it is not a complete lrzoo output file "
+                    "(killed while it was being created?); --overwrite starts it again. HDF5: "
+                    "%.700s", path, why);
+  }
+  if (rc == LZ_OK) rc = check_same_job(file, path, job, err);
+  if (rc == LZ_OK) rc = open_dataset(path, file, "/runs/status", &status, err);
+  if (rc == LZ_OK) rc = open_dataset(path, file, "/tiles/done", &done_ds, err);
+  if (rc == LZ_OK) rc = open_dataset(path, file, trace_path, &trace, err);
+  if (rc == LZ_OK) rc = check_same_shape(path, o, status, done_ds, trace, err);
+  if (rc == LZ_OK)
+    rc = read_rows(path, "/tiles/done", done_ds, H5P_DEFAULT, H5T_NATIVE_UINT8, 0, o->ntiles,
+                   done, err);
+  lz_h5_close(&trace);
+  lz_h5_close(&done_ds);
+  lz_h5_close(&status);
+  lz_h5_close(&file);
+  return rc;
+}
+
+static int open_for_writing(lz_out *o, const lz_comm *c, const lz_job *job, lz_err *err) {
+  hid_t fapl = new_mpio_fapl(c);
+  int rc = LZ_OK;
+  if (fapl < 0) rc = lz_h5_fail(err, "%s: MPI-IO file access properties failed", o->path);
+  if (rc == LZ_OK && (o->file = H5Fopen(o->path, H5F_ACC_RDWR, fapl)) < 0)
+    rc = lz_h5_fail(err, "%s: H5Fopen (read-write, MPI-IO) failed", o->path);
+  lz_h5_close(&fapl);
+  if (rc == LZ_OK) rc = new_independent_dxpl(o, err);
+  if (rc == LZ_OK) rc = open_run_datasets(o, job, err);
+  return rc;
+}
+
+int lz_out_open_resume(const lz_comm *c, const char *path, const lz_job *job, lz_out **out,
+                       uint8_t *done, lz_err *err) {
+  if (!out) return lz_err_set(err, LZ_EINVAL, "lz_out_open_resume: out is NULL");
+  *out = NULL;
+  if (!c || !path || !job || !done)
+    return lz_err_set(err, LZ_EINVAL, "lz_out_open_resume: NULL argument");
+  lz_h5_silence_automatic_errors();
+  int rc = check_job_for_output(job, err);
+  if (rc == LZ_OK && access(path, F_OK) != 0)
+    rc = lz_err_set(err, LZ_EJOB, "%s: cannot resume: %s", path, strerror(errno));
+  if (rc != LZ_OK) return rc;
+  lz_out *o = out_new(path, job, c->rank);
+  if (!o) return lz_err_set(err, LZ_ENOMEM, "%s: no memory", path);
+  /* done[] is read before the collective open, which cannot complete on any rank until every
+   * rank has entered it (HDF5 duplicates the communicator and MPI-IO opens the file). So no
+   * rank can return and write a tile while another is still reading the flags. */
+  rc = read_resume_state(path, o, job, done, err);
+  if (rc == LZ_OK) rc = open_for_writing(o, c, job, err);
+  if (rc != LZ_OK) {
+    out_close_and_free(o, NULL);
+    return rc;
+  }
+  *out = o;
+  return LZ_OK;
+}
+
+/* ---- tile writes (independent) --------------------------------------------------------- */
+
+static int check_tile(const lz_out *o, const lz_tile_result *tr, lz_err *err) {
+  if (tr->tile < 0 || tr->tile >= o->ntiles)
+    return lz_err_set(err, LZ_EINVAL, "%s: tile %" PRId64 " is not in [0, %" PRId64 ")", o->path,
+                      tr->tile, o->ntiles);
+  int64_t r0, count;
+  lz_job_tile_runs(&o->tiling, tr->tile, &r0, &count);
+  if (tr->r0 != r0 || tr->count != count)
+    return lz_err_set(err, LZ_EINVAL, "%s: tile %" PRId64 " holds runs [%" PRId64 ", %" PRId64
+                      "), not [%" PRId64 ", %" PRId64 ")", o->path, tr->tile, r0, r0 + count,
+                      tr->r0, tr->r0 + tr->count);
+  if (tr->trace_len != o->trace_len)
+    return lz_err_set(err, LZ_EINVAL, "%s: tile %" PRId64 " has %" PRId64 " trace records per "
+                      "run, the file %" PRId64, o->path, tr->tile, tr->trace_len, o->trace_len);
+  return LZ_OK;
+}
+
+/* The tile's runs hold one field at f->offset of each lz_run_result; the file wants them
+ * contiguous. */
+static void gather_field(const lz_field *f, const lz_tile_result *tr, unsigned char *buf) {
+  size_t size = size_of(f->type);
+  for (int64_t i = 0; i < tr->count; ++i)
+    memcpy(buf + (size_t)i * size, (const unsigned char *)&tr->runs[i] + f->offset, size);
+}
+
+static int write_tile_fields(lz_out *o, const lz_tile_result *tr, lz_err *err) {
+  size_t nfields;
+  const lz_field *fields = lz_run_fields(&nfields);
+  int rc = LZ_OK;
+  for (size_t i = 0; i < nfields && rc == LZ_OK; ++i) {
+    if (o->field_ds[i] < 0) continue;
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/runs", fields[i].name);
+    gather_field(&fields[i], tr, o->gather);
+    rc = write_rows(o->path, obj, o->field_ds[i], o->dxpl, mem_type_of(fields[i].type), tr->r0,
+                    tr->count, o->gather, "runs", err);
+  }
+  for (int t = 0; t < LZ_TRACE_COUNT && rc == LZ_OK; ++t) {
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/runs/trace", lz_trace_descs[t].name);
+    rc = write_rows(o->path, obj, o->trace_ds[t], o->dxpl, H5T_NATIVE_DOUBLE, tr->r0, tr->count,
+                    tr->trace[t], "runs", err);
+  }
+  return rc;
+}
+
+static int mark_tile_done(lz_out *o, int64_t tile, lz_err *err) {
+  const uint8_t one = 1;
+  return write_rows(o->path, "/tiles/done", o->done_ds, o->dxpl, H5T_NATIVE_UINT8, tile, 1, &one,
+                    "tiles", err);
+}
+
+int lz_out_write_tile(lz_out *o, const lz_tile_result *tr, lz_err *err) {
+  if (!o || !tr) return lz_err_set(err, LZ_EINVAL, "lz_out_write_tile: NULL argument");
+  int rc = check_tile(o, tr, err);
+  /* The done byte goes last: a rank killed in between leaves the tile to be redone. */
+  if (rc == LZ_OK) rc = write_tile_fields(o, tr, err);
+  if (rc == LZ_OK) rc = mark_tile_done(o, tr->tile, err);
+  if (rc != LZ_OK) lz_err_prefix(err, "tile %" PRId64 ": ", tr->tile);
+  return rc;
+}
+
+int lz_out_close(lz_out **o, lz_err *err) {
+  if (!o || !*o) return LZ_OK;
+  int rc = out_close_and_free(*o, err);
+  *o = NULL;
+  return rc;
+}
+
+/* ---- summary (serial, read-only) ------------------------------------------------------- */
+
+static int count_done_tiles(const char *path, hid_t ds, int64_t ntiles, int64_t *done,
+                            uint8_t *buf, lz_err *err) {
+  *done = 0;
+  int rc = LZ_OK;
+  for (int64_t first = 0; first < ntiles && rc == LZ_OK; first += GENERATE_BLOCK) {
+    int64_t n = min64(GENERATE_BLOCK, ntiles - first);
+    rc = read_rows(path, "/tiles/done", ds, H5P_DEFAULT, H5T_NATIVE_UINT8, first, n, buf, err);
+    for (int64_t i = 0; i < n && rc == LZ_OK; ++i) *done += buf[i] != 0;
+  }
+  return rc;
+}
+
+static int count_statuses(const char *path, hid_t ds, int64_t nruns,
+                          int64_t counts[LZ_STATUS_COUNT], int8_t *buf, lz_err *err) {
+  memset(counts, 0, LZ_STATUS_COUNT * sizeof counts[0]);
+  int rc = LZ_OK;
+  for (int64_t first = 0; first < nruns && rc == LZ_OK; first += GENERATE_BLOCK) {
+    int64_t n = min64(GENERATE_BLOCK, nruns - first);
+    rc = read_rows(path, "/runs/status", ds, H5P_DEFAULT, H5T_NATIVE_INT8, first, n, buf, err);
+    for (int64_t i = 0; i < n && rc == LZ_OK; ++i)
+      if (buf[i] >= 0 && buf[i] < LZ_STATUS_COUNT) ++counts[buf[i]];
+  }
+  return rc;
+}
+
+static int read_info_strings(hid_t file, const char *path, lz_out_info *info, lz_err *err) {
+  struct { const char *name; char **dst; } strings[] = {
+      {"job_name", &info->name},         {"job_sha256", &info->job_sha256},
+      {"lrzoo_version", &info->lrzoo_version}, {"git_commit", &info->git_commit},
+      {"created_utc", &info->created_utc}, {"job_yaml", &info->job_yaml},
+  };
+  int rc = LZ_OK;
+  for (size_t i = 0; i < sizeof strings / sizeof strings[0] && rc == LZ_OK; ++i)
+    rc = read_string_attribute(file, path, "/", strings[i].name, strings[i].dst, err);
+  return rc;
+}
+
+static int read_info_counts(hid_t file, const char *path, lz_out_info *info, lz_err *err) {
+  hid_t status = H5I_INVALID_HID, done = H5I_INVALID_HID;
+  int64_t none = 0;
+  int rc = open_dataset(path, file, "/runs/status", &status, err);
+  if (rc == LZ_OK) rc = open_dataset(path, file, "/tiles/done", &done, err);
+  if (rc == LZ_OK) rc = dataset_extent(path, "/runs/status", status, &info->nruns, &none, err);
+  if (rc == LZ_OK) rc = dataset_extent(path, "/tiles/done", done, &info->ntiles, &none, err);
+  int64_t most = info->nruns > info->ntiles ? info->nruns : info->ntiles;
+  void *buf = rc == LZ_OK ? malloc((size_t)min64(most > 0 ? most : 1, GENERATE_BLOCK)) : NULL;
+  if (rc == LZ_OK && !buf) rc = lz_err_set(err, LZ_ENOMEM, "%s: no memory", path);
+  if (rc == LZ_OK) rc = count_done_tiles(path, done, info->ntiles, &info->tiles_done, buf, err);
+  if (rc == LZ_OK) rc = count_statuses(path, status, info->nruns, info->status_counts, buf, err);
+  free(buf);
+  lz_h5_close(&done);
+  lz_h5_close(&status);
+  return rc;
+}
+
+int lz_out_read_info(const char *path, lz_out_info *info, lz_err *err) {
+  if (!path || !info) return lz_err_set(err, LZ_EINVAL, "lz_out_read_info: NULL argument");
+  memset(info, 0, sizeof *info);
+  lz_h5_silence_automatic_errors();
+  hid_t file = H5I_INVALID_HID;
+  int rc = lz_h5_open_read_only(path, &file, err);
+  if (rc == LZ_OK) rc = read_info_strings(file, path, info, err);
+  if (rc == LZ_OK) rc = read_info_counts(file, path, info, err);
+  lz_h5_close(&file);
+  if (rc != LZ_OK) lz_out_info_free(info);
+  return rc;
+}
+
+void lz_out_info_free(lz_out_info *info) {
+  if (!info) return;
+  free(info->name);
+  free(info->job_sha256);
+  free(info->lrzoo_version);
+  free(info->git_commit);
+  free(info->created_utc);
+  free(info->job_yaml);
+  memset(info, 0, sizeof *info);
+}

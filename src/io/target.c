@@ -1,2 +1,184 @@
-/* placeholder until this module lands */
-typedef int lz__placeholder_target;
+/* Target matrices read from HDF5 files (problem.target: {kind: file, path, dataset}).
+ *
+ * Serial and read-only with the default driver: one rank reads a target at a time, possibly
+ * while the same process has the output file open through MPI-IO (a different file, so the
+ * two do not interact). Errors say what the file holds, so a wrong dataset name or shape is
+ * fixed without opening the file by hand. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "lrzoo/io.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <hdf5.h>
+
+#include "h5util.h"
+
+/* Root-level datasets named in a "no dataset" message; more are summarised as "...". */
+#define LIST_AT_MOST 10
+
+typedef struct dataset_list {
+  char text[600];
+  int listed;
+  int more;
+} dataset_list;
+
+static herr_t list_one_dataset(hid_t group, const char *name, const H5L_info_t *info, void *data) {
+  dataset_list *l = data;
+  H5O_info_t oinfo;
+  if (info->type != H5L_TYPE_HARD ||
+      H5Oget_info_by_name2(group, name, &oinfo, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
+      oinfo.type != H5O_TYPE_DATASET)
+    return 0;
+  if (l->listed == LIST_AT_MOST) {
+    l->more = 1;
+    return 1;  /* stop: enough to show what is there */
+  }
+  size_t used = strlen(l->text);
+  snprintf(l->text + used, sizeof l->text - used, "%s/%s", l->listed ? ", " : "", name);
+  ++l->listed;
+  return 0;
+}
+
+static void list_root_datasets(hid_t file, char *buf, size_t size) {
+  dataset_list l = {.text = "", .listed = 0, .more = 0};
+  hsize_t at = 0;
+  H5Literate(file, H5_INDEX_NAME, H5_ITER_INC, &at, list_one_dataset, &l);
+  if (l.listed == 0)
+    snprintf(buf, size, "the file has no datasets at its root");
+  else
+    snprintf(buf, size, "datasets: %s%s", l.text, l.more ? ", ..." : "");
+}
+
+/* H5Lexists needs every link on the way to exist, so walk the path one component at a time. */
+static int link_path_exists(hid_t file, const char *dataset) {
+  char path[512];
+  if (snprintf(path, sizeof path, "%s", dataset) >= (int)sizeof path) return 0;
+  for (char *p = path + 1; ; ++p) {
+    if (*p != '/' && *p != '\0') continue;
+    char saved = *p;
+    *p = '\0';
+    if (H5Lexists(file, path, H5P_DEFAULT) <= 0) return 0;
+    *p = saved;
+    if (saved == '\0') return 1;
+  }
+}
+
+static int is_dataset(hid_t file, const char *dataset) {
+  H5O_info_t oinfo;
+  return link_path_exists(file, dataset) &&
+         H5Oget_info_by_name2(file, dataset, &oinfo, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 &&
+         oinfo.type == H5O_TYPE_DATASET;
+}
+
+static const char *type_class_name(H5T_class_t c) {
+  switch (c) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_STRING: return "string";
+    case H5T_BITFIELD: return "bitfield";
+    case H5T_OPAQUE: return "opaque";
+    case H5T_COMPOUND: return "compound";
+    case H5T_REFERENCE: return "reference";
+    case H5T_ENUM: return "enum";
+    case H5T_VLEN: return "variable-length";
+    case H5T_ARRAY: return "array";
+    default: return "unknown";
+  }
+}
+
+static int check_numeric(hid_t ds, const char *path, const char *dataset, lz_err *err) {
+  hid_t type = H5Dget_type(ds);
+  if (type < 0) return lz_h5_fail(err, "%s: dataset '%s': H5Dget_type failed", path, dataset);
+  H5T_class_t c = H5Tget_class(type);
+  H5Tclose(type);
+  if (c != H5T_INTEGER && c != H5T_FLOAT)
+    return lz_err_set(err, LZ_EHDF5, "%s: dataset '%s' holds %s values, expected numbers "
+                      "(integer or float)", path, dataset, type_class_name(c));
+  return LZ_OK;
+}
+
+static void describe_shape(const hsize_t *dims, int rank, char *buf, size_t size) {
+  char extents[96] = "";
+  size_t used = 0;
+  for (int i = 0; i < rank && used < sizeof extents; ++i)
+    used += (size_t)snprintf(extents + used, sizeof extents - used, "%s%llu", i ? " x " : "",
+                             (unsigned long long)dims[i]);
+  if (rank == 0) snprintf(buf, size, "a scalar");
+  else if (rank == 2) snprintf(buf, size, "%s", extents);
+  else snprintf(buf, size, "%d-D (%s)", rank, extents);
+}
+
+static int check_square(hid_t ds, const char *path, const char *dataset, int64_t n,
+                        lz_err *err) {
+  hid_t space = H5Dget_space(ds);
+  int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+  if (rank < 0) {
+    int rc = lz_h5_fail(err, "%s: dataset '%s': reading its shape failed", path, dataset);
+    lz_h5_close(&space);
+    return rc;
+  }
+  hsize_t dims[H5S_MAX_RANK];
+  H5Sget_simple_extent_dims(space, dims, NULL);
+  lz_h5_close(&space);
+  if (rank == 2 && dims[0] == (hsize_t)n && dims[1] == (hsize_t)n) return LZ_OK;
+  char shape[128];
+  describe_shape(dims, rank, shape, sizeof shape);
+  return lz_err_set(err, LZ_EHDF5, "%s: dataset '%s' is %s, expected %" PRId64 " x %" PRId64,
+                    path, dataset, shape, n, n);
+}
+
+/* Opens the file and the dataset and checks that it is an n x n numeric matrix. */
+static int open_matrix(const char *path, const char *dataset, int64_t n, hid_t *file, hid_t *ds,
+                       lz_err *err) {
+  *ds = H5I_INVALID_HID;
+  int rc = lz_h5_open_read_only(path, file, err);
+  if (rc != LZ_OK) return rc;
+  if (!is_dataset(*file, dataset)) {
+    char found[700];
+    list_root_datasets(*file, found, sizeof found);
+    return lz_err_set(err, LZ_EHDF5, "%s: no dataset '%s' (%s)", path, dataset, found);
+  }
+  *ds = H5Dopen2(*file, dataset, H5P_DEFAULT);
+  if (*ds < 0) return lz_h5_fail(err, "%s: dataset '%s': H5Dopen failed", path, dataset);
+  rc = check_numeric(*ds, path, dataset, err);
+  if (rc == LZ_OK) rc = check_square(*ds, path, dataset, n, err);
+  return rc;
+}
+
+static int check_arguments(const char *path, const char *dataset, int64_t n, lz_err *err) {
+  if (!path || !dataset) return lz_err_set(err, LZ_EINVAL, "target matrix: NULL file or dataset");
+  if (n < 1)
+    return lz_err_set(err, LZ_EINVAL, "%s: dataset '%s': expected size %" PRId64 " is not positive",
+                      path, dataset, n);
+  return LZ_OK;
+}
+
+int lz_io_check_matrix(const char *path, const char *dataset, int64_t n, lz_err *err) {
+  int rc = check_arguments(path, dataset, n, err);
+  if (rc != LZ_OK) return rc;
+  lz_h5_silence_automatic_errors();
+  hid_t file = H5I_INVALID_HID, ds = H5I_INVALID_HID;
+  rc = open_matrix(path, dataset, n, &file, &ds, err);
+  lz_h5_close(&ds);
+  lz_h5_close(&file);
+  return rc;
+}
+
+int lz_io_read_matrix(const char *path, const char *dataset, int64_t n, double *a, lz_err *err) {
+  int rc = check_arguments(path, dataset, n, err);
+  if (rc != LZ_OK) return rc;
+  if (!a) return lz_err_set(err, LZ_EINVAL, "%s: dataset '%s': NULL destination", path, dataset);
+  lz_h5_silence_automatic_errors();
+  hid_t file = H5I_INVALID_HID, ds = H5I_INVALID_HID;
+  rc = open_matrix(path, dataset, n, &file, &ds, err);
+  /* HDF5 converts integer and float storage to double on the way in. */
+  if (rc == LZ_OK && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a) < 0)
+    rc = lz_h5_fail(err, "%s: dataset '%s': H5Dread of %" PRId64 " x %" PRId64 " failed", path,
+                    dataset, n, n);
+  lz_h5_close(&ds);
+  lz_h5_close(&file);
+  return rc;
+}

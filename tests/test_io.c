@@ -1,0 +1,1135 @@
+/* src/io under MPI: the layout lz_out_create makes, independent tile writes from any rank,
+ * resume, target matrices and `lrzoo info`, checked through HDF5 directly, h5py and h5dump.
+ *
+ * Runs under mpiexec -n 1 and -n 2 (every test is collective: all ranks run them in order).
+ * The job is built by hand, so these tests do not depend on src/config.
+ *
+ * Extra modes for the kill -9 experiment (not run by ctest):
+ *   test_io --slow-writer PATH MILLISECONDS [--resume]
+ *                                             writes a large job's tiles one by one, slowly
+ *   test_io --verify PATH                     checks every tile marked done holds its values */
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#include "lrzoo/hash.h"
+#include "lrzoo/io.h"
+
+static lz_comm world;
+static char test_dir[256];
+
+/* ---- a job built by hand ----------------------------------------------------------------- */
+
+static const char job_text_a[] = "name: io-test\nseed: 42\n# job A\n";
+static const char job_text_b[] = "name: io-test\nseed: 42\n# job B, edited\n";
+
+static char *copy_string(const char *s) {
+  char *c = malloc(strlen(s) + 1);
+  assert_non_null(c);
+  strcpy(c, s);
+  return c;
+}
+
+static double *copy_values(const double *v, size_t n) {
+  double *c = malloc(n * sizeof *c);
+  assert_non_null(c);
+  memcpy(c, v, n * sizeof *c);
+  return c;
+}
+
+static void set_axis(lz_axis *ax, const char *name, lz_axis_type type, lz_axis_group group,
+                     size_t len, size_t width, const double *values, const char *units) {
+  memset(ax, 0, sizeof *ax);
+  snprintf(ax->name, sizeof ax->name, "%s", name);
+  ax->type = type;
+  ax->group = group;
+  ax->len = len;
+  ax->width = width;
+  ax->values = copy_values(values, len * width);
+  ax->units = units;
+  ax->description = name;
+}
+
+/* activation (choice, 3) x n (integer, 1) x point (vector 2 x 3) x lr (lr_len): 3 instances of
+ * 2 * lr_len runs. With lr_len = 5 and tile_runs = 4: 30 runs, 9 tiles of 4, 4, 2 runs. */
+static lz_job *make_job(const char *text, size_t lr_len, int64_t tile_runs) {
+  lz_job *job = calloc(1, sizeof *job);
+  assert_non_null(job);
+  job->path = copy_string("io-test.yaml");
+  job->text = copy_string(text);
+  job->text_len = strlen(text);
+  assert_int_equal(lz_sha256_hex(job->text, job->text_len, job->sha256), LZ_OK);
+  job->name = copy_string("io-test");
+  job->seed = 42;
+  job->output = copy_string("unused.h5");
+  job->problem.kind = LZ_PROBLEM_MF;
+  job->naxes = 4;
+  job->axes = calloc(job->naxes, sizeof *job->axes);
+  assert_non_null(job->axes);
+  const double activation[] = {LZ_ACT_LEAKY_RELU, LZ_ACT_NONE, LZ_ACT_RELU};
+  const double n[] = {4};
+  const double point[] = {1.0, -2.0, 0.5, 0.25, 3.0, -1.0};
+  double *lr = malloc(lr_len * sizeof *lr);
+  assert_non_null(lr);
+  for (size_t i = 0; i < lr_len; ++i) lr[i] = 0.1 + 1.8 * (double)i / (double)lr_len;
+  set_axis(&job->axes[0], "activation", LZ_AXIS_CHOICE, LZ_AXIS_PROBLEM, 3, 1, activation, "");
+  job->axes[0].labels = lz_activation_names;
+  set_axis(&job->axes[1], "n", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, 1, 1, n, "");
+  job->axes[1].is_integer = 1;
+  set_axis(&job->axes[2], "point", LZ_AXIS_VECTOR, LZ_AXIS_INIT, 2, 3, point, "");
+  set_axis(&job->axes[3], "lr", LZ_AXIS_NUMBER, LZ_AXIS_LR, lr_len, 1, lr, "2/L");
+  free(lr);
+  job->problem.activation.axis = 0;
+  job->problem.n.axis = 1;
+  job->init.point.axis = 2;
+  job->lr.axis = 3;
+  job->lr.relative_to = LZ_LR_TWO_OVER_L;
+  job->run.max_iter = 20;
+  job->run.record_every = 5;
+  job->tiles.runs = tile_runs;
+  job->ninstances = 3;
+  job->runs_per_instance = 2 * (int64_t)lr_len;
+  job->nruns = job->ninstances * job->runs_per_instance;
+  job->tiles_per_instance = (job->runs_per_instance + tile_runs - 1) / tile_runs;
+  job->ntiles = job->ninstances * job->tiles_per_instance;
+  return job;
+}
+
+static lz_job *small_job(void) { return make_job(job_text_a, 5, 4); }
+
+/* ---- the results every run should get ----------------------------------------------------- */
+
+static void expected_run(int64_t r, int64_t K, lz_run_result *res) {
+  memset(res, 0, sizeof *res);
+  res->status = (int8_t)(1 + r % 5);
+  res->iterations = 1000 + 7 * r;
+  res->h = 0.1 * (double)r;
+  res->loss = 1.0 / (double)(r + 1);
+  /* signed zeros and subnormals must survive bitwise */
+  res->grad_norm = r % 3 == 0 ? -0.0 : ldexp(1.0, -1070 + (int)(r % 50));
+  res->f0 = (double)r;
+  res->sharpness_init = 2.0 + (double)r;
+  res->norm_x = sqrt((double)r);
+  res->norm_y = -(double)r / 3.0;
+  res->balance = r == 7 ? INFINITY : 1e300 * (double)r;
+  res->scalar_gap = (double)r / 7.0;
+  res->trace_len = K - r % 2;
+}
+
+static double expected_trace(int64_t r, int64_t k, int64_t trace_len) {
+  return k < trace_len ? (double)r + (double)k / 8.0 : NAN;
+}
+
+static void fill_tile(const lz_job *job, int64_t tile, lz_tile_result *tr) {
+  tr->tile = tile;
+  lz_job_tile_runs(job, tile, &tr->r0, &tr->count);
+  for (int64_t i = 0; i < tr->count; ++i) {
+    int64_t r = tr->r0 + i;
+    expected_run(r, tr->trace_len, &tr->runs[i]);
+    for (int64_t k = 0; k < tr->trace_len; ++k)
+      tr->trace[LZ_TRACE_LOSS][i * tr->trace_len + k] = expected_trace(r, k, tr->runs[i].trace_len);
+  }
+}
+
+typedef int (*tile_choice)(int64_t tile, int rank, int size);
+
+static int round_robin(int64_t tile, int rank, int size) { return tile % size == rank; }
+static int round_robin_but_short_tiles(int64_t tile, int rank, int size) {
+  return tile % 3 != 2 && tile % size == rank;
+}
+static int rank_zero_only(int64_t tile, int rank, int size) { return rank == 0; }
+static int first_four_round_robin(int64_t tile, int rank, int size) {
+  return tile < 4 && tile % size == rank;
+}
+
+static void write_tiles(lz_out *out, const lz_job *job, tile_choice choose) {
+  lz_tile_result tr;
+  lz_err err = {0};
+  assert_int_equal(lz_tile_result_alloc(&tr, job->tiles.runs, lz_job_trace_len(job), &err), LZ_OK);
+  for (int64_t t = 0; t < job->ntiles; ++t) {
+    if (!choose(t, world.rank, world.size)) continue;
+    fill_tile(job, t, &tr);
+    int rc = lz_out_write_tile(out, &tr, &err);
+    if (rc != LZ_OK) fail_msg("tile %lld: %s", (long long)t, err.msg);
+  }
+  lz_tile_result_free(&tr);
+}
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static void test_path(char *buf, size_t size, const char *name) {
+  snprintf(buf, size, "%s/%s", test_dir, name);
+}
+
+static void remove_on_rank0(const char *path) {
+  if (world.rank == 0) remove(path);
+  MPI_Barrier(world.comm);
+}
+
+static const lz_provenance provenance = {"0.1.0-test", "0123abcd", "2024-01-02T03:04:05Z",
+                                         "Open MPI test", "OpenBLAS test", 2, 1};
+
+static lz_out *create_or_fail(const char *path, const lz_job *job, int overwrite) {
+  lz_out *out = NULL;
+  lz_err err = {0};
+  int rc = lz_out_create(&world, path, job, &provenance, overwrite, &out, &err);
+  if (rc != LZ_OK) fail_msg("lz_out_create %s: %s", path, err.msg);
+  assert_non_null(out);
+  return out;
+}
+
+static void close_or_fail(lz_out **out) {
+  lz_err err = {0};
+  int rc = lz_out_close(out, &err);
+  if (rc != LZ_OK) fail_msg("lz_out_close: %s", err.msg);
+  assert_null(*out);
+  MPI_Barrier(world.comm);
+}
+
+static hid_t open_read_only(const char *path) {
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  assert_true(f >= 0);
+  return f;
+}
+
+static void read_whole(hid_t f, const char *name, hid_t mem_type, void *buf) {
+  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+  if (d < 0) fail_msg("no dataset %s", name);
+  assert_true(H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+  H5Dclose(d);
+}
+
+static void assert_shape(hid_t f, const char *name, int rank, hsize_t d0, hsize_t d1) {
+  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+  if (d < 0) fail_msg("no dataset %s", name);
+  hid_t s = H5Dget_space(d);
+  hsize_t dims[2] = {0, 0};
+  assert_int_equal(H5Sget_simple_extent_ndims(s), rank);
+  H5Sget_simple_extent_dims(s, dims, NULL);
+  assert_int_equal(dims[0], d0);
+  if (rank == 2) assert_int_equal(dims[1], d1);
+  H5Sclose(s);
+  H5Dclose(d);
+}
+
+static void assert_type(hid_t f, const char *name, H5T_class_t cls, size_t size) {
+  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+  if (d < 0) fail_msg("no dataset %s", name);
+  hid_t t = H5Dget_type(d);
+  if (H5Tget_class(t) != cls || H5Tget_size(t) != size)
+    fail_msg("%s: class %d size %zu, expected class %d size %zu", name, (int)H5Tget_class(t),
+             H5Tget_size(t), (int)cls, size);
+  H5Tclose(t);
+  H5Dclose(d);
+}
+
+static int has_attribute(hid_t f, const char *obj, const char *name) {
+  return H5Aexists_by_name(f, obj, name, H5P_DEFAULT) > 0;
+}
+
+static void read_string_attribute(hid_t f, const char *obj, const char *name, char *buf,
+                                  size_t size) {
+  hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0) fail_msg("%s has no attribute %s", obj, name);
+  hid_t stored = H5Aget_type(a);
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, size);
+  H5Tset_strpad(t, H5T_STR_NULLTERM);
+  H5Tset_cset(t, H5Tget_cset(stored));
+  assert_true(H5Aread(a, t, buf) >= 0);
+  H5Tclose(t);
+  H5Tclose(stored);
+  H5Aclose(a);
+}
+
+/* Reads a 1-D string array attribute into rows of `width` bytes. */
+static size_t read_string_array_attribute(hid_t f, const char *obj, const char *name,
+                                          char *buf, size_t width, size_t max) {
+  hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0) fail_msg("%s has no attribute %s", obj, name);
+  hid_t s = H5Aget_space(a);
+  hsize_t n = 0;
+  assert_int_equal(H5Sget_simple_extent_ndims(s), 1);
+  H5Sget_simple_extent_dims(s, &n, NULL);
+  assert_true(n <= max);
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, width);
+  H5Tset_strpad(t, H5T_STR_NULLTERM);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  assert_true(H5Aread(a, t, buf) >= 0);
+  H5Tclose(t);
+  H5Sclose(s);
+  H5Aclose(a);
+  return (size_t)n;
+}
+
+static double read_double_attribute(hid_t f, const char *obj, const char *name) {
+  double v = 0;
+  hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0) fail_msg("%s has no attribute %s", obj, name);
+  assert_true(H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0);
+  H5Aclose(a);
+  return v;
+}
+
+static int64_t read_int64_attribute(hid_t f, const char *obj, const char *name) {
+  int64_t v = 0;
+  hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0) fail_msg("%s has no attribute %s", obj, name);
+  assert_true(H5Aread(a, H5T_NATIVE_INT64, &v) >= 0);
+  H5Aclose(a);
+  return v;
+}
+
+static hid_t mem_type_of(lz_dtype t) {
+  return t == LZ_DT_INT8    ? H5T_NATIVE_INT8
+         : t == LZ_DT_INT64 ? H5T_NATIVE_INT64
+                            : H5T_NATIVE_DOUBLE;
+}
+
+static size_t size_of(lz_dtype t) { return t == LZ_DT_INT8 ? 1 : 8; }
+
+static int field_applies(const lz_field *f, const lz_job *job) {
+  return (f->kinds & LZ_KIND_BIT(job->problem.kind)) != 0;
+}
+
+static int64_t tile_of_run(const lz_job *job, int64_t r) {
+  int64_t inst = r / job->runs_per_instance, part = (r % job->runs_per_instance) / job->tiles.runs;
+  return inst * job->tiles_per_instance + part;
+}
+
+/* A not-done run holds the fill value everywhere: 0 for integers, NaN for doubles. */
+static void assert_fill(const lz_field *f, const unsigned char *bytes, int64_t r) {
+  if (f->type == LZ_DT_DOUBLE) {
+    double v;
+    memcpy(&v, bytes, sizeof v);
+    if (!isnan(v)) fail_msg("/runs/%s[%lld] = %g, expected the NaN fill", f->name, (long long)r, v);
+  } else {
+    static const unsigned char zero[8] = {0};
+    if (memcmp(bytes, zero, size_of(f->type)) != 0)
+      fail_msg("/runs/%s[%lld] is not the 0 fill", f->name, (long long)r);
+  }
+}
+
+/* Checks every /runs field and trace of the file against expected_run: tiles marked done hold
+ * exactly (bitwise) the expected values, the others the fill values (unless killed_run: a run
+ * killed between a tile's results and its done byte leaves results in a tile not done). If
+ * want_done is given, the done flags must equal it. Returns the number of done tiles. */
+static int64_t verify_file(const char *path, const lz_job *job, const uint8_t *want_done,
+                           int killed_run) {
+  hid_t f = open_read_only(path);
+  int64_t R = job->nruns, K = lz_job_trace_len(job), ndone = 0;
+  uint8_t *done = malloc((size_t)job->ntiles);
+  unsigned char *col = malloc((size_t)R * 8);
+  double *trace = malloc((size_t)(R * K) * sizeof *trace);
+  assert_true(done && col && trace);
+  read_whole(f, "/tiles/done", H5T_NATIVE_UINT8, done);
+  for (int64_t t = 0; t < job->ntiles; ++t) {
+    if (want_done && done[t] != want_done[t])
+      fail_msg("tile %lld: done %d, expected %d", (long long)t, done[t], want_done[t]);
+    ndone += done[t];
+  }
+  size_t nfields;
+  const lz_field *fields = lz_run_fields(&nfields);
+  for (size_t i = 0; i < nfields; ++i) {
+    if (!field_applies(&fields[i], job)) continue;
+    char name[128];
+    snprintf(name, sizeof name, "/runs/%s", fields[i].name);
+    read_whole(f, name, mem_type_of(fields[i].type), col);
+    size_t size = size_of(fields[i].type);
+    for (int64_t r = 0; r < R; ++r) {
+      const unsigned char *got = col + (size_t)r * size;
+      if (!done[tile_of_run(job, r)]) {
+        if (!killed_run) assert_fill(&fields[i], got, r);
+        continue;
+      }
+      lz_run_result want;
+      expected_run(r, K, &want);
+      if (memcmp(got, (const unsigned char *)&want + fields[i].offset, size) != 0)
+        fail_msg("%s[%lld] differs from what was written", name, (long long)r);
+    }
+  }
+  read_whole(f, "/runs/trace/loss", H5T_NATIVE_DOUBLE, trace);
+  for (int64_t r = 0; r < R; ++r) {
+    lz_run_result want;
+    expected_run(r, K, &want);
+    for (int64_t k = 0; k < K && (!killed_run || done[tile_of_run(job, r)]); ++k) {
+      double got = trace[r * K + k];
+      double expect = done[tile_of_run(job, r)] ? expected_trace(r, k, want.trace_len) : NAN;
+      int same = isnan(expect) ? isnan(got) : memcmp(&got, &expect, sizeof got) == 0;
+      if (!same) fail_msg("/runs/trace/loss[%lld, %lld] = %g, expected %g", (long long)r,
+                          (long long)k, got, expect);
+    }
+  }
+  free(done);
+  free(col);
+  free(trace);
+  H5Fclose(f);
+  return ndone;
+}
+
+static int64_t verify_results(const char *path, const lz_job *job, const uint8_t *want_done) {
+  return verify_file(path, job, want_done, 0);
+}
+
+static char *read_file_bytes(const char *path, size_t *len) {
+  FILE *fp = fopen(path, "rb");
+  assert_non_null(fp);
+  fseek(fp, 0, SEEK_END);
+  long n = ftell(fp);
+  fseek(fp, 0, SEEK_SET);
+  char *buf = malloc((size_t)n + 1);
+  assert_non_null(buf);
+  assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+  fclose(fp);
+  *len = (size_t)n;
+  return buf;
+}
+
+static void write_text_file(const char *path, const char *text) {
+  FILE *fp = fopen(path, "w");
+  assert_non_null(fp);
+  fputs(text, fp);
+  fclose(fp);
+}
+
+static void assert_contains(const char *haystack, const char *needle) {
+  if (!strstr(haystack, needle)) fail_msg("message \"%s\" lacks \"%s\"", haystack, needle);
+}
+
+/* ---- setup -------------------------------------------------------------------------------- */
+
+static int no_handles_left_open(void **state) {
+  (void)state;
+  ssize_t open_objects = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+  if (open_objects != 0) {
+    fprintf(stderr, "rank %d: %zd HDF5 objects left open (%zd of them files)\n", world.rank,
+            open_objects, H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE));
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- tests: layout ------------------------------------------------------------------------ */
+
+static void check_root_attributes(hid_t f, const lz_job *job) {
+  const char *strings[] = {"lrzoo_version", "git_commit", "job_yaml", "job_sha256", "job_name",
+                           "hdf5_version", "mpi_version", "blas", "created_utc"};
+  for (size_t i = 0; i < sizeof strings / sizeof strings[0]; ++i)
+    if (!has_attribute(f, "/", strings[i])) fail_msg("no root attribute %s", strings[i]);
+  char buf[256];
+  read_string_attribute(f, "/", "job_sha256", buf, sizeof buf);
+  assert_string_equal(buf, job->sha256);
+  read_string_attribute(f, "/", "job_yaml", buf, sizeof buf);
+  assert_string_equal(buf, job->text);
+  read_string_attribute(f, "/", "git_commit", buf, sizeof buf);
+  assert_string_equal(buf, provenance.git_commit);
+  read_string_attribute(f, "/", "hdf5_version", buf, sizeof buf);
+  assert_string_equal(buf, "1.10.8");
+  assert_int_equal(read_int64_attribute(f, "/", "format_version"), 1);
+  assert_int_equal(read_int64_attribute(f, "/", "mpi_ranks"), provenance.mpi_ranks);
+  assert_int_equal(read_int64_attribute(f, "/", "omp_threads"), provenance.omp_threads);
+  uint64_t seed = 0;
+  hid_t a = H5Aopen_by_name(f, "/", "seed", H5P_DEFAULT, H5P_DEFAULT);
+  assert_true(H5Aread(a, H5T_NATIVE_UINT64, &seed) >= 0);
+  H5Aclose(a);
+  assert_int_equal(seed, 42);
+}
+
+static void check_axes(hid_t f, const lz_job *job) {
+  int8_t codes[3];
+  assert_type(f, "/axes/activation", H5T_INTEGER, 1);
+  read_whole(f, "/axes/activation", H5T_NATIVE_INT8, codes);
+  assert_int_equal(codes[0], LZ_ACT_LEAKY_RELU);
+  assert_int_equal(codes[1], LZ_ACT_NONE);
+  assert_int_equal(codes[2], LZ_ACT_RELU);
+  char labels[8][32];
+  assert_int_equal(
+      read_string_array_attribute(f, "/axes/activation", "labels", labels[0], 32, 8), 3);
+  assert_string_equal(labels[0], "leaky_relu");
+  assert_string_equal(labels[1], "none");
+  assert_string_equal(labels[2], "relu");
+  assert_int_equal(
+      read_string_array_attribute(f, "/axes/activation", "labels_by_code", labels[0], 32, 8), 3);
+  assert_string_equal(labels[0], "none");
+  assert_string_equal(labels[2], "leaky_relu");
+  char group[32];
+  read_string_attribute(f, "/axes/activation", "group", group, sizeof group);
+  assert_string_equal(group, "problem");
+  read_string_attribute(f, "/axes/lr", "group", group, sizeof group);
+  assert_string_equal(group, "lr");
+
+  int64_t n;
+  assert_type(f, "/axes/n", H5T_INTEGER, 8);
+  read_whole(f, "/axes/n", H5T_NATIVE_INT64, &n);
+  assert_int_equal(n, 4);
+  double point[6], lr[5];
+  assert_shape(f, "/axes/point", 2, 2, 3);
+  read_whole(f, "/axes/point", H5T_NATIVE_DOUBLE, point);
+  assert_memory_equal(point, job->axes[2].values, sizeof point);
+  assert_type(f, "/axes/lr", H5T_FLOAT, 8);
+  read_whole(f, "/axes/lr", H5T_NATIVE_DOUBLE, lr);
+  assert_memory_equal(lr, job->axes[3].values, sizeof lr);
+  for (size_t a = 0; a < job->naxes; ++a) {
+    char name[64];
+    snprintf(name, sizeof name, "/axes/%s", job->axes[a].name);
+    assert_true(has_attribute(f, name, "description"));
+  }
+}
+
+static void check_coordinates(hid_t f, const lz_job *job) {
+  int64_t R = job->nruns;
+  int8_t *act = malloc((size_t)R);
+  int64_t *n = malloc((size_t)R * 8), *point = malloc((size_t)R * 8), *run = malloc((size_t)R * 8);
+  double *lr = malloc((size_t)R * 8);
+  read_whole(f, "/runs/activation", H5T_NATIVE_INT8, act);
+  read_whole(f, "/runs/n", H5T_NATIVE_INT64, n);
+  read_whole(f, "/runs/point", H5T_NATIVE_INT64, point);
+  read_whole(f, "/runs/lr", H5T_NATIVE_DOUBLE, lr);
+  read_whole(f, "/runs/run", H5T_NATIVE_INT64, run);
+  assert_type(f, "/runs/activation", H5T_INTEGER, 1);
+  assert_type(f, "/runs/point", H5T_INTEGER, 8);
+  size_t idx[4];
+  for (int64_t r = 0; r < R; ++r) {
+    lz_job_run_coords(job, r, idx);
+    assert_int_equal(act[r], (int8_t)job->axes[0].values[idx[0]]);
+    assert_int_equal(n[r], 4);
+    assert_int_equal(point[r], idx[2]);
+    assert_memory_equal(&lr[r], &job->axes[3].values[idx[3]], sizeof(double));
+    assert_int_equal(run[r], r);
+  }
+  char text[64];
+  read_string_attribute(f, "/runs/lr", "relative_to", text, sizeof text);
+  assert_string_equal(text, "two_over_L");
+  read_string_attribute(f, "/runs/lr", "units", text, sizeof text);
+  assert_string_equal(text, "2/L");
+  free(act), free(n), free(point), free(run), free(lr);
+}
+
+static void check_result_datasets(hid_t f, const lz_job *job) {
+  size_t nfields;
+  const lz_field *fields = lz_run_fields(&nfields);
+  for (size_t i = 0; i < nfields; ++i) {
+    char name[128];
+    snprintf(name, sizeof name, "/runs/%s", fields[i].name);
+    if (!field_applies(&fields[i], job)) {
+      if (H5Lexists(f, name, H5P_DEFAULT) > 0) fail_msg("%s exists for an mf job", name);
+      continue;
+    }
+    assert_shape(f, name, 1, (hsize_t)job->nruns, 0);
+    assert_type(f, name, fields[i].type == LZ_DT_DOUBLE ? H5T_FLOAT : H5T_INTEGER,
+                size_of(fields[i].type));
+    assert_true(has_attribute(f, name, "description"));
+    assert_int_equal(has_attribute(f, name, "units"), fields[i].units[0] != '\0');
+    assert_int_equal(has_attribute(f, name, "_FillValue"), fields[i].type == LZ_DT_DOUBLE);
+    if (fields[i].type == LZ_DT_DOUBLE)
+      assert_true(isnan(read_double_attribute(f, name, "_FillValue")));
+    assert_true(has_attribute(f, name, "DIMENSION_LIST"));
+  }
+  int64_t K = lz_job_trace_len(job);
+  assert_shape(f, "/runs/trace/loss", 2, (hsize_t)job->nruns, (hsize_t)K);
+  assert_int_equal(read_int64_attribute(f, "/runs/trace/loss", "record_every"), 5);
+  assert_true(isnan(read_double_attribute(f, "/runs/trace/loss", "_FillValue")));
+  int64_t record[16];
+  read_whole(f, "/runs/trace/record", H5T_NATIVE_INT64, record);
+  for (int64_t k = 0; k < K; ++k) assert_int_equal(record[k], 5 * k);
+  char cls[64];
+  read_string_attribute(f, "/runs/run", "CLASS", cls, sizeof cls);
+  assert_string_equal(cls, "DIMENSION_SCALE");
+}
+
+static void check_tiles(hid_t f, const lz_job *job) {
+  int64_t T = job->ntiles, first[64], count[64];
+  uint8_t done[64];
+  assert_true(T <= 64);
+  read_whole(f, "/tiles/first_run", H5T_NATIVE_INT64, first);
+  read_whole(f, "/tiles/run_count", H5T_NATIVE_INT64, count);
+  read_whole(f, "/tiles/done", H5T_NATIVE_UINT8, done);
+  assert_type(f, "/tiles/done", H5T_INTEGER, 1);
+  for (int64_t t = 0; t < T; ++t) {
+    int64_t r0, c;
+    lz_job_tile_runs(job, t, &r0, &c);
+    assert_int_equal(first[t], r0);
+    assert_int_equal(count[t], c);
+    assert_int_equal(done[t], 0);
+  }
+  assert_int_equal(count[2], 2); /* the last tile of an instance is short */
+  char text[128];
+  read_string_attribute(f, "/tiles/done", "description", text, sizeof text);
+  assert_string_equal(text, "1 once the tile's results are in the file");
+}
+
+static void create_writes_the_full_layout(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "nested/dirs/layout.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  assert_int_equal(job->nruns, 30);
+  assert_int_equal(job->ntiles, 9);
+  lz_out *out = create_or_fail(path, job, 0);
+  close_or_fail(&out);
+  hid_t f = open_read_only(path);
+  check_root_attributes(f, job);
+  check_axes(f, job);
+  check_coordinates(f, job);
+  check_result_datasets(f, job);
+  check_tiles(f, job);
+  H5Fclose(f);
+  assert_int_equal(verify_results(path, job, NULL), 0);
+  lz_job_destroy(&job);
+}
+
+/* ---- tests: writes ------------------------------------------------------------------------ */
+
+static void each_rank_writes_different_tiles(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "tiles.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  write_tiles(out, job, round_robin_but_short_tiles);
+  close_or_fail(&out);
+  uint8_t want[9];
+  for (int t = 0; t < 9; ++t) want[t] = t % 3 != 2;
+  assert_int_equal(verify_results(path, job, want), 6);
+  lz_job_destroy(&job);
+}
+
+static void a_rank_with_no_tiles_does_not_hang(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "rank0.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  write_tiles(out, job, rank_zero_only);
+  close_or_fail(&out);
+  assert_int_equal(verify_results(path, job, NULL), job->ntiles);
+  lz_job_destroy(&job);
+}
+
+static void a_tile_with_the_wrong_runs_is_refused(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "wrong_tile.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  lz_tile_result tr;
+  lz_err err = {0};
+  assert_int_equal(lz_tile_result_alloc(&tr, 4, lz_job_trace_len(job), &err), LZ_OK);
+  fill_tile(job, 1, &tr);
+  tr.r0 += 1;
+  assert_int_equal(lz_out_write_tile(out, &tr, &err), LZ_EINVAL);
+  assert_contains(err.msg, "tile 1");
+  tr.tile = 99;
+  assert_int_equal(lz_out_write_tile(out, &tr, &err), LZ_EINVAL);
+  lz_tile_result_free(&tr);
+  close_or_fail(&out);
+  assert_int_equal(verify_results(path, job, NULL), 0);
+  lz_job_destroy(&job);
+}
+
+/* ---- tests: existing files ---------------------------------------------------------------- */
+
+static void create_refuses_an_existing_file_without_overwrite(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "existing.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  write_tiles(out, job, round_robin);
+  close_or_fail(&out);
+  size_t len_before, len_after;
+  char *before = read_file_bytes(path, &len_before);
+
+  lz_err err = {0};
+  assert_int_equal(lz_out_create(&world, path, job, &provenance, 0, &out, &err), LZ_EJOB);
+  assert_null(out);
+  assert_contains(err.msg, path);
+  assert_contains(err.msg, "exists; use --resume to continue it or --overwrite to replace it");
+  MPI_Barrier(world.comm);
+  char *after = read_file_bytes(path, &len_after);
+  assert_int_equal(len_before, len_after);
+  assert_memory_equal(before, after, len_before);
+  free(before);
+  free(after);
+
+  out = create_or_fail(path, job, 1);
+  close_or_fail(&out);
+  assert_int_equal(verify_results(path, job, NULL), 0);
+  lz_job_destroy(&job);
+}
+
+static void create_refuses_an_existing_non_hdf5_file(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "notes.txt");
+  if (world.rank == 0) write_text_file(path, "precious notes\n");
+  MPI_Barrier(world.comm);
+  lz_job *job = small_job();
+  lz_out *out = NULL;
+  lz_err err = {0};
+  assert_int_equal(lz_out_create(&world, path, job, &provenance, 0, &out, &err), LZ_EJOB);
+  MPI_Barrier(world.comm);
+  size_t len;
+  char *text = read_file_bytes(path, &len);
+  assert_int_equal(len, strlen("precious notes\n"));
+  free(text);
+  lz_job_destroy(&job);
+}
+
+static void create_removes_its_partial_file_on_failure(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "partial.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  /* A '/' in an axis name makes H5Dcreate fail half-way through the layout. */
+  snprintf(job->axes[2].name, sizeof job->axes[2].name, "no/such_group");
+  lz_out *out = NULL;
+  lz_err err = {0};
+  assert_int_equal(lz_out_create(&world, path, job, &provenance, 0, &out, &err), LZ_EHDF5);
+  assert_null(out);
+  assert_contains(err.msg, path);
+  assert_contains(err.msg, "/axes/no/such_group: H5Dcreate failed: ");
+  MPI_Barrier(world.comm);
+  assert_int_not_equal(access(path, F_OK), 0);
+  lz_job_destroy(&job);
+}
+
+/* ---- tests: resume ------------------------------------------------------------------------ */
+
+static void resume_returns_done_tiles_and_completes_the_file(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "resume.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  write_tiles(out, job, first_four_round_robin);
+  close_or_fail(&out);
+
+  uint8_t done[9];
+  memset(done, 0xff, sizeof done);
+  lz_err err = {0};
+  int rc = lz_out_open_resume(&world, path, job, &out, done, &err);
+  if (rc != LZ_OK) fail_msg("lz_out_open_resume: %s", err.msg);
+  for (int t = 0; t < 9; ++t) assert_int_equal(done[t], t < 4);
+  lz_tile_result tr;
+  assert_int_equal(lz_tile_result_alloc(&tr, job->tiles.runs, lz_job_trace_len(job), &err), LZ_OK);
+  for (int64_t t = 0; t < job->ntiles; ++t) {
+    if (done[t] || t % world.size != world.rank) continue;
+    fill_tile(job, t, &tr);
+    if (lz_out_write_tile(out, &tr, &err) != LZ_OK) fail_msg("%s", err.msg);
+  }
+  lz_tile_result_free(&tr);
+  close_or_fail(&out);
+  assert_int_equal(verify_results(path, job, NULL), job->ntiles);
+  lz_job_destroy(&job);
+}
+
+static void resume_refuses_a_different_job(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "resume_other.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  close_or_fail(&out);
+  lz_job *other = make_job(job_text_b, 5, 4);
+  uint8_t done[9];
+  lz_err err = {0};
+  assert_int_equal(lz_out_open_resume(&world, path, other, &out, done, &err), LZ_EJOB);
+  assert_null(out);
+  assert_contains(err.msg, "different job");
+  assert_contains(err.msg, job->sha256);
+  assert_contains(err.msg, other->sha256);
+
+  /* Same job text, other sweep size: the file cannot hold it. */
+  lz_job *bigger = make_job(job_text_a, 6, 4);
+  uint8_t done_bigger[16];
+  assert_int_equal(lz_out_open_resume(&world, path, bigger, &out, done_bigger, &err), LZ_EJOB);
+  assert_contains(err.msg, "holds 30 runs in 9 tiles");
+
+  test_path(path, sizeof path, "not_hdf5.h5");
+  if (world.rank == 0) write_text_file(path, "half a file, as left by kill -9 during creation");
+  MPI_Barrier(world.comm);
+  assert_int_equal(lz_out_open_resume(&world, path, job, &out, done, &err), LZ_EJOB);
+  assert_contains(err.msg, "not a complete lrzoo output file");
+  assert_contains(err.msg, "--overwrite");
+
+  test_path(path, sizeof path, "does_not_exist.h5");
+  assert_int_equal(lz_out_open_resume(&world, path, job, &out, done, &err), LZ_EJOB);
+  assert_contains(err.msg, "cannot resume");
+  lz_job_destroy(&job);
+  lz_job_destroy(&other);
+  lz_job_destroy(&bigger);
+  MPI_Barrier(world.comm);
+}
+
+/* ---- tests: target matrices --------------------------------------------------------------- */
+
+static void write_matrix(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int rank,
+                         const hsize_t *dims, const void *data) {
+  hid_t s = H5Screate_simple(rank, dims, NULL);
+  hid_t d = H5Dcreate2(loc, name, file_type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  assert_true(d >= 0);
+  assert_true(H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+  H5Dclose(d);
+  H5Sclose(s);
+}
+
+static void make_target_file(const char *path) {
+  hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  assert_true(f >= 0);
+  double a[16];
+  for (int i = 0; i < 16; ++i) a[i] = 1.0 / (i + 3) - (i == 5 ? 1e-300 : 0.0);
+  int32_t ints[16];
+  for (int i = 0; i < 16; ++i) ints[i] = i - 8;
+  double r[6] = {1, 2, 3, 4, 5, 6};
+  hsize_t sq[2] = {4, 4}, rect[2] = {3, 2}, vec[1] = {7};
+  write_matrix(f, "A", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, sq, a);
+  write_matrix(f, "I", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, sq, ints);
+  write_matrix(f, "R", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, rect, r);
+  write_matrix(f, "V", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, vec, a);
+  hid_t str = H5Tcopy(H5T_C_S1);
+  H5Tset_size(str, 4);
+  char text[16][4];
+  memset(text, 'x', sizeof text);
+  write_matrix(f, "S", str, str, 2, sq, text);
+  H5Tclose(str);
+  hid_t g = H5Gcreate2(f, "g", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  write_matrix(g, "B", H5T_IEEE_F32LE, H5T_NATIVE_DOUBLE, 2, sq, a);
+  H5Gclose(g);
+  H5Fclose(f);
+}
+
+static void make_crowded_file(const char *path) {
+  hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  double one = 1;
+  hsize_t dims[2] = {1, 1};
+  for (int i = 0; i < 12; ++i) {
+    char name[8];
+    snprintf(name, sizeof name, "d%02d", i);
+    write_matrix(f, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, &one);
+  }
+  H5Fclose(f);
+}
+
+static void read_matrix_reads_exactly_and_explains_failures(void **state) {
+  (void)state;
+  char path[512], name[64];
+  snprintf(name, sizeof name, "targets_rank%d.h5", world.rank);
+  test_path(path, sizeof path, name);
+  make_target_file(path);
+  double a[16], want[16];
+  for (int i = 0; i < 16; ++i) want[i] = 1.0 / (i + 3) - (i == 5 ? 1e-300 : 0.0);
+  lz_err err = {0};
+  assert_int_equal(lz_io_read_matrix(path, "/A", 4, a, &err), LZ_OK);
+  assert_memory_equal(a, want, sizeof a);
+  assert_int_equal(lz_io_read_matrix(path, "A", 4, a, &err), LZ_OK);
+  assert_int_equal(lz_io_read_matrix(path, "/I", 4, a, &err), LZ_OK);
+  for (int i = 0; i < 16; ++i) assert_true(a[i] == (double)(i - 8));
+  assert_int_equal(lz_io_read_matrix(path, "/g/B", 4, a, &err), LZ_OK);
+  for (int i = 0; i < 16; ++i) assert_true(a[i] == (double)(float)want[i]);
+  assert_int_equal(lz_io_check_matrix(path, "/A", 4, &err), LZ_OK);
+
+  assert_int_equal(lz_io_check_matrix(path, "/A", 5, &err), LZ_EHDF5);
+  assert_contains(err.msg, path);
+  assert_contains(err.msg, "dataset '/A' is 4 x 4, expected 5 x 5");
+  assert_int_equal(lz_io_read_matrix(path, "/R", 4, a, &err), LZ_EHDF5);
+  assert_contains(err.msg, "dataset '/R' is 3 x 2, expected 4 x 4");
+  assert_int_equal(lz_io_read_matrix(path, "/V", 7, a, &err), LZ_EHDF5);
+  assert_contains(err.msg, "dataset '/V' is 1-D (7), expected 7 x 7");
+  assert_int_equal(lz_io_read_matrix(path, "/S", 4, a, &err), LZ_EHDF5);
+  assert_contains(err.msg, "dataset '/S' holds string values");
+  assert_int_equal(lz_io_read_matrix(path, "/B", 4, a, &err), LZ_EHDF5);
+  assert_contains(err.msg, "no dataset '/B' (datasets: /A, /I, /R, /S, /V)");
+  assert_int_equal(lz_io_read_matrix(path, "/g/C", 4, a, &err), LZ_EHDF5);
+  assert_contains(err.msg, "no dataset '/g/C'");
+  assert_int_equal(lz_io_read_matrix(path, "/nope/C", 4, a, &err), LZ_EHDF5);
+  assert_contains(err.msg, "no dataset '/nope/C'");
+  assert_int_equal(lz_io_read_matrix(path, "/g", 4, a, &err), LZ_EHDF5);
+  assert_contains(err.msg, "no dataset '/g'");
+
+  make_crowded_file(path);
+  assert_int_equal(lz_io_check_matrix(path, "/x", 1, &err), LZ_EHDF5);
+  assert_contains(err.msg, "/d00, /d01, /d02, /d03, /d04, /d05, /d06, /d07, /d08, /d09, ...)");
+
+  test_path(path, sizeof path, "no_such_targets.h5");
+  assert_int_equal(lz_io_read_matrix(path, "/A", 4, a, &err), LZ_EIO);
+  assert_contains(err.msg, path);
+  assert_contains(err.msg, "No such file or directory");
+
+  snprintf(name, sizeof name, "not_hdf5_rank%d.txt", world.rank);
+  test_path(path, sizeof path, name);
+  write_text_file(path, "A = [[1, 2], [3, 4]]\n");
+  assert_int_equal(lz_io_check_matrix(path, "/A", 2, &err), LZ_EHDF5);
+  assert_contains(err.msg, "not an HDF5 file");
+  MPI_Barrier(world.comm);
+}
+
+/* ---- tests: info -------------------------------------------------------------------------- */
+
+static void read_info_counts_a_partial_file(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "info.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  write_tiles(out, job, round_robin_but_short_tiles);
+  close_or_fail(&out);
+
+  lz_out_info info;
+  lz_err err = {0};
+  int rc = lz_out_read_info(path, &info, &err);
+  if (rc != LZ_OK) fail_msg("lz_out_read_info: %s", err.msg);
+  assert_string_equal(info.name, "io-test");
+  assert_string_equal(info.job_sha256, job->sha256);
+  assert_string_equal(info.job_yaml, job->text);
+  assert_string_equal(info.lrzoo_version, provenance.lrzoo_version);
+  assert_string_equal(info.git_commit, provenance.git_commit);
+  assert_string_equal(info.created_utc, provenance.created_utc);
+  assert_int_equal(info.nruns, 30);
+  assert_int_equal(info.ntiles, 9);
+  assert_int_equal(info.tiles_done, 6);
+  int64_t want[LZ_STATUS_COUNT] = {0};
+  for (int64_t r = 0; r < job->nruns; ++r) {
+    lz_run_result res;
+    expected_run(r, 5, &res);
+    ++want[tile_of_run(job, r) % 3 == 2 ? LZ_STATUS_NOT_RUN : res.status];
+  }
+  assert_int_equal(want[LZ_STATUS_NOT_RUN], 6);
+  for (int s = 0; s < LZ_STATUS_COUNT; ++s) assert_int_equal(info.status_counts[s], want[s]);
+  lz_out_info_free(&info);
+  assert_null(info.name);
+
+  char other[512];
+  test_path(other, sizeof other, "no_such_output.h5");
+  assert_int_equal(lz_out_read_info(other, &info, &err), LZ_EIO);
+  assert_contains(err.msg, "No such file or directory");
+  char name[64];
+  snprintf(name, sizeof name, "plain_rank%d.h5", world.rank);
+  test_path(other, sizeof other, name);
+  make_crowded_file(other);
+  assert_int_equal(lz_out_read_info(other, &info, &err), LZ_EJOB);
+  assert_contains(err.msg, "not an lrzoo output file");
+  lz_job_destroy(&job);
+  MPI_Barrier(world.comm);
+}
+
+static void a_long_job_file_fits_in_job_yaml(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "long_job.h5");
+  remove_on_rank0(path);
+  /* Past the 64 KiB that an attribute in a version-1 object header can hold. */
+  size_t len = 100 * 1024;
+  char *text = malloc(len + 1);
+  assert_non_null(text);
+  for (size_t i = 0; i < len; ++i) text[i] = i % 64 == 63 ? '\n' : (char)('a' + i % 26);
+  text[len] = '\0';
+  lz_job *job = make_job(text, 5, 4);
+  lz_out *out = create_or_fail(path, job, 0);
+  close_or_fail(&out);
+  lz_out_info info;
+  lz_err err = {0};
+  if (lz_out_read_info(path, &info, &err) != LZ_OK) fail_msg("%s", err.msg);
+  assert_string_equal(info.job_yaml, text);
+  assert_string_equal(info.job_sha256, job->sha256);
+  lz_out_info_free(&info);
+  free(text);
+  lz_job_destroy(&job);
+  MPI_Barrier(world.comm);
+}
+
+/* ---- tests: other readers ----------------------------------------------------------------- */
+
+static const char h5py_check[] =
+    "import sys, h5py, numpy as np\n"
+    "path, sha = sys.argv[1], sys.argv[5]\n"
+    "R, T, K = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])\n"
+    "f = h5py.File(path, 'r')\n"
+    "assert f['runs/status'].shape == (R,), f['runs/status'].shape\n"
+    "assert f['runs/status'].dtype == np.int8\n"
+    "assert f['runs/trace/loss'].shape == (R, K)\n"
+    "assert list(f['runs/status'][:6]) == [1, 2, 3, 4, 5, 1], f['runs/status'][:6]\n"
+    "assert f['runs/loss'][3] == 0.25\n"
+    "assert f['runs/trace/loss'][2, 1] == 2.125\n"
+    "assert np.isnan(f['runs/trace/loss'][1, K - 1])\n"
+    "assert f.attrs['format_version'] == 1\n"
+    "assert f.attrs['job_sha256'].decode() == sha\n"
+    "assert f.attrs['seed'] == 42\n"
+    "assert f['runs/loss'].dims[0].label == 'run'\n"
+    "assert f['runs/loss'].dims[0][0].name == '/runs/run'\n"
+    "assert f['runs/trace/loss'].dims[1][0].name == '/runs/trace/record'\n"
+    "assert f['tiles/done'].dims[0][0].name == '/tiles/tile'\n"
+    "assert h5py.h5ds.is_scale(f['axes/lr'].id)\n"
+    "labels = [x.decode() for x in f['axes/activation'].attrs['labels']]\n"
+    "assert labels == ['leaky_relu', 'none', 'relu'], labels\n"
+    "assert f['axes/point'].dims[1].label == 'component'\n"
+    "assert f['tiles/done'][:].all() and f['tiles/done'].shape == (T,)\n"
+    "assert np.isnan(f['runs/loss'].attrs['_FillValue'])\n"
+    "print('h5py reads', path)\n";
+
+static void h5py_and_h5dump_read_the_file(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "readers.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  write_tiles(out, job, round_robin);
+  close_or_fail(&out);
+  if (world.rank == 0) {
+    char script[512], cmd[2048];
+    test_path(script, sizeof script, "check_h5py.py");
+    write_text_file(script, h5py_check);
+    const char *python = getenv("LZ_PYTHON") ? getenv("LZ_PYTHON") : "/usr/bin/python3";
+    snprintf(cmd, sizeof cmd, "%s %s %s %lld %lld %lld %s", python, script, path,
+             (long long)job->nruns, (long long)job->ntiles, (long long)lz_job_trace_len(job),
+             job->sha256);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "h5dump -H %s > /dev/null", path);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "h5dump %s > /dev/null", path);
+    assert_int_equal(system(cmd), 0);
+  }
+  MPI_Barrier(world.comm);
+  lz_job_destroy(&job);
+}
+
+static void no_handles_are_left_open_after_failures(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "handles.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  assert_true(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) > 0);
+  close_or_fail(&out);
+  assert_int_equal(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
+  lz_err err = {0};
+  assert_int_equal(lz_out_create(&world, path, job, &provenance, 0, &out, &err), LZ_EJOB);
+  assert_int_equal(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
+  lz_job *other = make_job(job_text_b, 5, 4);
+  uint8_t done[9];
+  assert_int_equal(lz_out_open_resume(&world, path, other, &out, done, &err), LZ_EJOB);
+  assert_int_equal(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
+  lz_out_info info;
+  assert_int_equal(lz_out_read_info(path, &info, &err), LZ_OK);
+  lz_out_info_free(&info);
+  assert_int_equal(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL), 0);
+  assert_int_equal(lz_out_close(NULL, &err), LZ_OK);
+  assert_int_equal(lz_out_close(&out, &err), LZ_OK);
+  lz_job_destroy(&job);
+  lz_job_destroy(&other);
+  MPI_Barrier(world.comm);
+}
+
+/* ---- kill -9 experiment ------------------------------------------------------------------- */
+
+static lz_job *kill_job(void) { return make_job(job_text_a, 200, 4); }
+
+/* Writes the tiles of rank r (r, r + size, ...) with a pause after each; with resume, continues
+ * a file from a killed run and skips the tiles already done. */
+static int slow_writer(const char *path, long pause_ms, int resume) {
+  lz_job *job = kill_job();
+  lz_out *out = NULL;
+  lz_err err = {0};
+  uint8_t *done = calloc((size_t)job->ntiles, 1);
+  int rc = resume ? lz_out_open_resume(&world, path, job, &out, done, &err)
+                  : lz_out_create(&world, path, job, &provenance, 1, &out, &err);
+  if (rc != LZ_OK) {
+    fprintf(stderr, "%s\n", err.msg);
+    return 1;
+  }
+  lz_tile_result tr;
+  lz_tile_result_alloc(&tr, job->tiles.runs, lz_job_trace_len(job), &err);
+  struct timespec pause = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
+  for (int64_t t = world.rank; t < job->ntiles; t += world.size) {
+    if (done[t]) continue;
+    fill_tile(job, t, &tr);
+    if (lz_out_write_tile(out, &tr, &err) != LZ_OK) fprintf(stderr, "%s\n", err.msg);
+    printf("rank %d wrote tile %lld of %lld\n", world.rank, (long long)t, (long long)job->ntiles);
+    fflush(stdout);
+    nanosleep(&pause, NULL);
+  }
+  lz_tile_result_free(&tr);
+  free(done);
+  lz_out_close(&out, &err);
+  lz_job_destroy(&job);
+  return 0;
+}
+
+static int verify_after_kill(const char *path) {
+  lz_job *job = kill_job();
+  int64_t done = verify_file(path, job, NULL, 1);
+  printf("%s: %lld of %lld tiles marked done, and each holds exactly its values\n", path,
+         (long long)done, (long long)job->ntiles);
+  lz_job_destroy(&job);
+  return 0;
+}
+
+/* ---- main --------------------------------------------------------------------------------- */
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  world.comm = MPI_COMM_WORLD;
+  world.info = MPI_INFO_NULL;
+  MPI_Comm_rank(world.comm, &world.rank);
+  MPI_Comm_size(world.comm, &world.size);
+  int failed;
+  if ((argc == 4 || argc == 5) && strcmp(argv[1], "--slow-writer") == 0) {
+    failed = slow_writer(argv[2], atol(argv[3]), argc == 5 && strcmp(argv[4], "--resume") == 0);
+  } else if (argc == 3 && strcmp(argv[1], "--verify") == 0) {
+    failed = verify_after_kill(argv[2]);
+  } else {
+    snprintf(test_dir, sizeof test_dir, "test_io_np%d", world.size);
+    if (world.rank == 0) mkdir(test_dir, 0777);
+    MPI_Barrier(world.comm);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(create_writes_the_full_layout, no_handles_left_open),
+        cmocka_unit_test_teardown(each_rank_writes_different_tiles, no_handles_left_open),
+        cmocka_unit_test_teardown(a_rank_with_no_tiles_does_not_hang, no_handles_left_open),
+        cmocka_unit_test_teardown(a_tile_with_the_wrong_runs_is_refused, no_handles_left_open),
+        cmocka_unit_test_teardown(create_refuses_an_existing_file_without_overwrite,
+                                  no_handles_left_open),
+        cmocka_unit_test_teardown(create_refuses_an_existing_non_hdf5_file, no_handles_left_open),
+        cmocka_unit_test_teardown(create_removes_its_partial_file_on_failure, no_handles_left_open),
+        cmocka_unit_test_teardown(resume_returns_done_tiles_and_completes_the_file,
+                                  no_handles_left_open),
+        cmocka_unit_test_teardown(resume_refuses_a_different_job, no_handles_left_open),
+        cmocka_unit_test_teardown(read_matrix_reads_exactly_and_explains_failures,
+                                  no_handles_left_open),
+        cmocka_unit_test_teardown(read_info_counts_a_partial_file, no_handles_left_open),
+        cmocka_unit_test_teardown(a_long_job_file_fits_in_job_yaml, no_handles_left_open),
+        cmocka_unit_test_teardown(h5py_and_h5dump_read_the_file, no_handles_left_open),
+        cmocka_unit_test_teardown(no_handles_are_left_open_after_failures, no_handles_left_open),
+    };
+    failed = cmocka_run_group_tests(tests, NULL, NULL);
+  }
+  MPI_Finalize();
+  return failed ? 1 : 0;
+}
