@@ -1,5 +1,5 @@
 # Each block registers a test only once its source exists, so modules can land one by one.
-foreach(t test_rng test_job test_lanczos test_gd test_objectives test_runner)
+foreach(t test_rng test_job test_lanczos test_sharpness test_gd test_objectives test_runner)
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${t}.c)
     lz_unit_test(${t} lrzoo_core)
   endif()

@@ -49,6 +49,8 @@ typedef enum { LZ_AXIS_NUMBER = 0, LZ_AXIS_CHOICE = 1, LZ_AXIS_VECTOR = 2 } lz_a
 typedef enum { LZ_AXIS_PROBLEM = 0, LZ_AXIS_INIT = 1, LZ_AXIS_LR = 2 } lz_axis_group;
 
 #define LZ_AXIS_NAME_MAX 32
+/* Upper bound on the number of axes a job can have (every sweepable key at once). */
+#define LZ_MAX_AXES 32
 
 typedef struct lz_axis {
   char name[LZ_AXIS_NAME_MAX];  /* HDF5 name under /axes and /runs, e.g. "lr", "n" */

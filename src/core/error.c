@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L  /* strnlen */
 #include "lrzoo/error.h"
 
 #include <stdarg.h>
@@ -35,11 +36,16 @@ int lz_err_prefix(lz_err *err, const char *fmt, ...) {
   char prefix[LZ_ERR_MSG_MAX];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  int n = vsnprintf(prefix, sizeof prefix, fmt, ap);
   va_end(ap);
-  char joined[LZ_ERR_MSG_MAX];
-  snprintf(joined, sizeof joined, "%s%s", prefix, err->msg);
-  memcpy(err->msg, joined, sizeof err->msg);
+  if (n <= 0) return err->code;
+  size_t plen = (size_t)n < sizeof prefix ? (size_t)n : sizeof prefix - 1;
+  size_t mlen = strnlen(err->msg, sizeof err->msg - 1);
+  /* Keep the prefix whole and cut the old message if both do not fit. */
+  if (plen + mlen > sizeof err->msg - 1) mlen = sizeof err->msg - 1 - plen;
+  memmove(err->msg + plen, err->msg, mlen);
+  memcpy(err->msg, prefix, plen);
+  err->msg[plen + mlen] = '\0';
   return err->code;
 }
 

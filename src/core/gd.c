@@ -1,2 +1,65 @@
-/* placeholder until this module lands */
-typedef int lz__placeholder_gd;
+#include "lrzoo/gd.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "lrzoo/error.h"
+#include "lrzoo/linalg.h"
+
+size_t lz_gd_work_len(const lz_problem *p) {
+  return 2 * lz_problem_dim(p) + lz_problem_work_len(p);
+}
+
+static int state_is_in_bounds(const double *x, size_t dim, double bound) {
+  return lz_norm_inf(x, dim) <= bound;  /* false for NaN and inf too */
+}
+
+static int loss_is_in_bounds(double f, double gnorm, double bound) {
+  return isfinite(f) && f <= bound && isfinite(gnorm);
+}
+
+/* The final state's loss from the accurate formula; never NaN in what is reported. */
+static void report_final_state(const lz_problem *p, const double *x, double grad_norm,
+                               lz_gd_outcome *out, double *pwork) {
+  double f = lz_problem_value(p, x, pwork);
+  out->loss = isnan(f) ? HUGE_VAL : f;
+  out->grad_norm = isnan(grad_norm) ? HUGE_VAL : grad_norm;
+}
+
+int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *trace,
+              lz_gd_outcome *out, double *work) {
+  const size_t dim = lz_problem_dim(p);
+  double *g = work, *x_prev = work + dim, *pwork = work + 2 * dim;
+  const double h = gp->h, bound = gp->diverge_above;
+  double gnorm_prev = HUGE_VAL;
+
+  memset(out, 0, sizeof *out);
+  for (int64_t k = 0;; ++k) {
+    int in_bounds = state_is_in_bounds(x, dim, bound);
+    double f = 0.0, gnorm = HUGE_VAL;
+    if (in_bounds) {
+      f = lz_problem_value_grad(p, x, g, pwork);
+      gnorm = lz_norm2(g, dim);
+      in_bounds = loss_is_in_bounds(f, gnorm, bound);
+    }
+    if (!in_bounds) {
+      out->end = LZ_GD_DIVERGED;
+      out->iterations = k;
+      /* Report the last iterate that was still inside the bounded region. At k = 0 there is
+       * none: x0 itself is reported (inf where it is not finite). */
+      if (k > 0) memcpy(x, x_prev, dim * sizeof *x);
+      report_final_state(p, x, k > 0 ? gnorm_prev : gnorm, out, pwork);
+      return LZ_OK;
+    }
+    if (trace && k % gp->record_every == 0) trace[out->records++] = lz_problem_value(p, x, pwork);
+    if (gnorm < gp->tol_grad || k == gp->max_iter) {
+      out->end = gnorm < gp->tol_grad ? LZ_GD_CONVERGED : LZ_GD_MAX_ITER;
+      out->iterations = k;
+      report_final_state(p, x, gnorm, out, pwork);
+      return LZ_OK;
+    }
+    memcpy(x_prev, x, dim * sizeof *x);
+    gnorm_prev = gnorm;
+    for (size_t i = 0; i < dim; ++i) x[i] -= h * g[i];
+  }
+}

@@ -1,0 +1,143 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lrzoo/gd.h"
+#include "lrzoo/problem.h"
+
+static lz_problem *make_quadratic(const double *lambda, size_t n) {
+  lz_problem_params pp;
+  memset(&pp, 0, sizeof pp);
+  pp.kind = LZ_PROBLEM_QUADRATIC;
+  pp.eigenvalues = lambda;
+  pp.n_eigenvalues = n;
+  lz_problem *p = NULL;
+  lz_err err;
+  assert_int_equal(lz_problem_create(&pp, 0, NULL, &p, &err), LZ_OK);
+  return p;
+}
+
+static lz_gd_outcome run_gd(const lz_problem *p, double h, int64_t max_iter, double tol,
+                            double *x, double *trace) {
+  double *work = malloc(lz_gd_work_len(p) * sizeof *work);
+  lz_gd_params gp = {h, max_iter, tol, 1e12, 1};
+  lz_gd_outcome out;
+  assert_int_equal(lz_gd_run(p, &gp, x, trace, &out, work), LZ_OK);
+  free(work);
+  return out;
+}
+
+static void gd_on_a_quadratic_should_follow_the_closed_form_to_1e_12(void **state) {
+  (void)state;
+  const double lambda[] = {1.0, 0.3, 2.5, 1e-3};
+  const double x0[] = {1.0, -2.0, 0.5, 3.0};
+  const double h = 0.5;
+  const int64_t K = 200;
+  lz_problem *p = make_quadratic(lambda, 4);
+  double x[4], trace[K + 1];
+  memcpy(x, x0, sizeof x);
+  lz_gd_outcome out = run_gd(p, h, K, 0.0, x, trace);
+  assert_int_equal(out.end, LZ_GD_MAX_ITER);
+  assert_int_equal(out.iterations, K);
+  assert_int_equal(out.records, K + 1);
+  for (int i = 0; i < 4; ++i) {
+    double expect = pow(1.0 - h * lambda[i], (double)K) * x0[i];
+    assert_true(fabs(x[i] - expect) <= 1e-12 * fabs(expect) + 1e-300);
+  }
+  for (int64_t k = 0; k <= K; ++k) {
+    double f = 0;
+    for (int i = 0; i < 4; ++i) {
+      double xi = pow(1.0 - h * lambda[i], (double)k) * x0[i];
+      f += 0.5 * lambda[i] * xi * xi;
+    }
+    assert_true(fabs(trace[k] - f) <= 1e-12 * f);
+  }
+  lz_problem_destroy(&p);
+}
+
+static void step_half_on_x_squared_should_converge_monotonically(void **state) {
+  (void)state;
+  const double one = 1.0;
+  lz_problem *p = make_quadratic(&one, 1);
+  double prev = 1.0;
+  for (int64_t k = 1; k <= 40; ++k) {
+    double x = 1.0;
+    run_gd(p, 0.5, k, 0.0, &x, NULL);
+    assert_true(x > 0.0 && x < prev);  /* same sign, shrinking */
+    prev = x;
+  }
+  double x = 1.0;
+  lz_gd_outcome out = run_gd(p, 0.5, 1000, 1e-10, &x, NULL);
+  assert_int_equal(out.end, LZ_GD_CONVERGED);
+  /* |x_k| = 0.5^k < 1e-10 first at k = 34 */
+  assert_int_equal(out.iterations, 34);
+  lz_problem_destroy(&p);
+}
+
+static void step_one_and_a_half_on_x_squared_should_converge_with_alternating_sign(void **state) {
+  (void)state;
+  const double one = 1.0;
+  lz_problem *p = make_quadratic(&one, 1);
+  double prev = 1.0;
+  for (int64_t k = 1; k <= 40; ++k) {
+    double x = 1.0;
+    run_gd(p, 1.5, k, 0.0, &x, NULL);
+    assert_true(x * prev < 0.0);           /* sign flips every step */
+    assert_true(fabs(x) < fabs(prev));     /* and the size shrinks */
+    prev = x;
+  }
+  double x = 1.0;
+  lz_gd_outcome out = run_gd(p, 1.5, 1000, 1e-10, &x, NULL);
+  assert_int_equal(out.end, LZ_GD_CONVERGED);
+  lz_problem_destroy(&p);
+}
+
+static void step_two_and_a_half_on_x_squared_should_diverge_at_the_predicted_step(void **state) {
+  (void)state;
+  const double one = 1.0;
+  lz_problem *p = make_quadratic(&one, 1);
+  double x = 1.0, trace[1001];
+  lz_gd_outcome out = run_gd(p, 2.5, 1000, 1e-10, &x, trace);
+  assert_int_equal(out.end, LZ_GD_DIVERGED);
+  /* |x_k| = 1.5^k: the loss x^2/2 first exceeds 1e12 at the smallest k with
+   * 1.5^(2k)/2 > 1e12 (the state bound |x| > 1e12 comes later). */
+  int64_t k = 0;
+  while (0.5 * pow(1.5, 2.0 * (double)k) <= 1e12) ++k;
+  assert_int_equal(out.iterations, k);
+  /* The reported state is the last one inside the bounds, and nothing is NaN. */
+  assert_true(isfinite(out.loss) && out.loss <= 1e12);
+  assert_true(fabs(fabs(x) - pow(1.5, (double)(k - 1))) <= 1e-9 * fabs(x));
+  for (int64_t i = 0; i < out.records; ++i) assert_true(isfinite(trace[i]));
+  assert_int_equal(out.records, k);
+  lz_problem_destroy(&p);
+}
+
+static void an_overflow_to_infinity_should_be_reported_as_diverged_without_nan(void **state) {
+  (void)state;
+  const double one = 1.0;
+  lz_problem *p = make_quadratic(&one, 1);
+  double x = 1.0;
+  lz_gd_outcome out = run_gd(p, 1e308, 100, 1e-10, &x, NULL);
+  assert_int_equal(out.end, LZ_GD_DIVERGED);
+  assert_int_equal(out.iterations, 1);
+  assert_true(x == 1.0);
+  assert_false(isnan(out.loss) || isnan(out.grad_norm));
+  lz_problem_destroy(&p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(gd_on_a_quadratic_should_follow_the_closed_form_to_1e_12),
+      cmocka_unit_test(step_half_on_x_squared_should_converge_monotonically),
+      cmocka_unit_test(step_one_and_a_half_on_x_squared_should_converge_with_alternating_sign),
+      cmocka_unit_test(step_two_and_a_half_on_x_squared_should_diverge_at_the_predicted_step),
+      cmocka_unit_test(an_overflow_to_infinity_should_be_reported_as_diverged_without_nan),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

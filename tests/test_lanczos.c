@@ -1,0 +1,138 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lrzoo/lanczos.h"
+#include "lrzoo/linalg.h"
+#include "lrzoo/rng.h"
+
+/* A = Q diag(lambda) Q^T with Q = I - 2 u u^T (|u| = 1): a dense symmetric matrix whose
+ * eigenvalues are known exactly. */
+typedef struct reflected_diag {
+  size_t n;
+  const double *lambda;
+  double *u;
+  double *tmp;
+} reflected_diag;
+
+static void apply_reflected_diag(void *ctx, const double *v, double *out) {
+  reflected_diag *a = ctx;
+  size_t n = a->n;
+  double c = lz_dot(a->u, v, n);
+  for (size_t i = 0; i < n; ++i) a->tmp[i] = v[i] - 2 * c * a->u[i];        /* Q v */
+  for (size_t i = 0; i < n; ++i) a->tmp[i] *= a->lambda[i];                 /* D Q v */
+  c = lz_dot(a->u, a->tmp, n);
+  for (size_t i = 0; i < n; ++i) out[i] = a->tmp[i] - 2 * c * a->u[i];      /* Q D Q v */
+}
+
+static double lanczos_top(reflected_diag *a, int max_steps, lz_lanczos_result *res) {
+  size_t n = a->n;
+  double *v0 = malloc(n * sizeof *v0);
+  double *work = malloc(lz_lanczos_work_len(n, max_steps) * sizeof *work);
+  lz_rng r;
+  lz_rng_init(&r, 11, LZ_RNG_TEST, n, 0);
+  for (size_t i = 0; i < n; ++i) v0[i] = lz_rng_normal(&r);
+  lz_lanczos_opts opts = {1e-12, max_steps};
+  assert_int_equal(lz_lanczos_max_eig(apply_reflected_diag, a, n, v0, &opts, res, work), 0);
+  free(v0);
+  free(work);
+  return res->lambda;
+}
+
+static void make_reflected_diag(reflected_diag *a, size_t n, const double *lambda) {
+  a->n = n;
+  a->lambda = lambda;
+  a->u = malloc(n * sizeof *a->u);
+  a->tmp = malloc(n * sizeof *a->tmp);
+  lz_rng r;
+  lz_rng_init(&r, 3, LZ_RNG_TEST, n, 1);
+  for (size_t i = 0; i < n; ++i) a->u[i] = lz_rng_normal(&r);
+  double nu = lz_norm2(a->u, n);
+  for (size_t i = 0; i < n; ++i) a->u[i] /= nu;
+}
+
+static void free_reflected_diag(reflected_diag *a) {
+  free(a->u);
+  free(a->tmp);
+}
+
+static void lanczos_should_find_the_largest_of_a_known_spectrum_to_1e_10(void **state) {
+  (void)state;
+  const size_t n = 400;
+  double *lambda = malloc(n * sizeof *lambda);
+  /* Eigenvalues in [-3, 2] with the top two close together (gap 1e-3): a fair test. */
+  for (size_t i = 0; i < n; ++i) lambda[i] = -3.0 + 4.999 * (double)i / (double)(n - 1);
+  lambda[n / 2] = 2.0;
+  reflected_diag a;
+  make_reflected_diag(&a, n, lambda);
+  lz_lanczos_result res;
+  double top = lanczos_top(&a, 300, &res);
+  assert_true(res.converged);
+  assert_true(fabs(top - 2.0) <= 1e-10 * 2.0);
+  free_reflected_diag(&a);
+  free(lambda);
+}
+
+static void lanczos_should_return_the_algebraic_not_the_absolute_largest(void **state) {
+  (void)state;
+  const double lambda[] = {-10.0, 0.5, 1.0, 3.0, -7.0};
+  reflected_diag a;
+  make_reflected_diag(&a, 5, lambda);
+  lz_lanczos_result res;
+  assert_true(fabs(lanczos_top(&a, 0, &res) - 3.0) < 1e-12);
+  free_reflected_diag(&a);
+}
+
+static void lanczos_should_be_exact_when_the_krylov_space_is_exhausted(void **state) {
+  (void)state;
+  const double lambda[] = {1.0, 2.0};
+  reflected_diag a;
+  make_reflected_diag(&a, 2, lambda);
+  lz_lanczos_result res;
+  assert_true(fabs(lanczos_top(&a, 10, &res) - 2.0) < 1e-14);
+  assert_true(res.converged);
+  assert_true(res.steps <= 2);
+  free_reflected_diag(&a);
+}
+
+static void lanczos_should_be_bitwise_repeatable(void **state) {
+  (void)state;
+  const size_t n = 100;
+  double lambda[100];
+  for (size_t i = 0; i < n; ++i) lambda[i] = sin((double)i);
+  reflected_diag a;
+  make_reflected_diag(&a, n, lambda);
+  lz_lanczos_result r1, r2;
+  double l1 = lanczos_top(&a, 50, &r1), l2 = lanczos_top(&a, 50, &r2);
+  assert_memory_equal(&l1, &l2, sizeof l1);
+  assert_int_equal(r1.steps, r2.steps);
+  free_reflected_diag(&a);
+}
+
+static void lanczos_should_reject_a_zero_start_vector(void **state) {
+  (void)state;
+  const double lambda[] = {1.0, 2.0, 3.0};
+  reflected_diag a;
+  make_reflected_diag(&a, 3, lambda);
+  double v0[3] = {0, 0, 0}, work[256];
+  lz_lanczos_result res;
+  assert_int_not_equal(lz_lanczos_max_eig(apply_reflected_diag, &a, 3, v0, NULL, &res, work), 0);
+  free_reflected_diag(&a);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(lanczos_should_find_the_largest_of_a_known_spectrum_to_1e_10),
+      cmocka_unit_test(lanczos_should_return_the_algebraic_not_the_absolute_largest),
+      cmocka_unit_test(lanczos_should_be_exact_when_the_krylov_space_is_exhausted),
+      cmocka_unit_test(lanczos_should_be_bitwise_repeatable),
+      cmocka_unit_test(lanczos_should_reject_a_zero_start_vector),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
