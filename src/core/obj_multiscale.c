@@ -1,2 +1,184 @@
-/* placeholder until this module lands */
-typedef int lz__placeholder_obj_multiscale;
+/* Multiscale objective f = f0 + f1 in dimension 1 or 2: a slow landscape f0 plus a fast
+ * oscillation f1 on the scale eps. With eps << h, GD samples roughly exp(-f0 / T) with
+ * T = h sigma2 / 2, where sigma2 is the variance of d f1 / d x_i over its fast phase.
+ *
+ *   f0: quadratic    1/2 sum x_i^2
+ *       double_well  sum (x_i^2 - 1)^2 / 4
+ *       matyas       0.26 (x^2 + y^2) - 0.48 x y        (dim 2 only)
+ *   f1: sine          a sum_i sin(x_i / eps)
+ *       quasiperiodic a sum_i [sin(x_i / eps) + sin(r x_i / eps) / r]   (r = ratio) */
+#include <math.h>
+#include <stdlib.h>
+
+#include "lrzoo/problem.h"
+
+typedef struct multiscale {
+  int dim;
+  lz_f0_kind f0;
+  lz_f1_kind f1;
+  double eps, amplitude, ratio;
+} multiscale;
+
+static int invalid(lz_err *err, const char *what) {
+  return lz_err_set(err, LZ_EINVAL, "multiscale: %s", what);
+}
+
+static int check_params(const lz_problem_params *pp, lz_err *err) {
+  if (pp->dim != 1 && pp->dim != 2) return invalid(err, "dim must be 1 or 2");
+  if (pp->f0 != LZ_F0_QUADRATIC && pp->f0 != LZ_F0_DOUBLE_WELL && pp->f0 != LZ_F0_MATYAS)
+    return invalid(err, "f0 must be quadratic, double_well or matyas");
+  if (pp->f0 == LZ_F0_MATYAS && pp->dim != 2)
+    return invalid(err, "f0 matyas is a function of two variables: it needs dim 2");
+  if (pp->f1 != LZ_F1_SINE && pp->f1 != LZ_F1_QUASIPERIODIC)
+    return invalid(err, "f1 must be sine or quasiperiodic");
+  if (!(pp->eps > 0.0) || !isfinite(pp->eps)) return invalid(err, "eps must be finite and > 0");
+  if (!isfinite(pp->amplitude)) return invalid(err, "amplitude must be finite");
+  if (pp->f1 == LZ_F1_QUASIPERIODIC && (!(pp->ratio > 0.0) || !isfinite(pp->ratio)))
+    return invalid(err, "the quasiperiodic ratio must be finite and > 0");
+  return LZ_OK;
+}
+
+static int multiscale_create(const lz_problem_params *pp, uint64_t seed, const double *target,
+                             void **state, lz_err *err) {
+  *state = NULL;
+  int rc = check_params(pp, err);
+  if (rc != LZ_OK) return rc;
+  multiscale *m = malloc(sizeof *m);
+  if (!m) return lz_err_set(err, LZ_ENOMEM, "multiscale: out of memory");
+  *m = (multiscale){pp->dim, pp->f0, pp->f1, pp->eps, pp->amplitude, pp->ratio};
+  *state = m;
+  return LZ_OK;
+}
+
+static void multiscale_destroy(void *state) { free(state); }
+
+static size_t multiscale_dim(const void *state) {
+  return (size_t)((const multiscale *)state)->dim;
+}
+
+static size_t multiscale_work_len(const void *state) { return 0; }
+
+/* ---- slow part ---- */
+
+static double slow_value(const multiscale *m, const double *x) {
+  double f = 0.0;
+  switch (m->f0) {
+    case LZ_F0_QUADRATIC:
+      for (int i = 0; i < m->dim; ++i) f += 0.5 * x[i] * x[i];
+      break;
+    case LZ_F0_DOUBLE_WELL:
+      for (int i = 0; i < m->dim; ++i) {
+        double w = x[i] * x[i] - 1.0;
+        f += 0.25 * w * w;
+      }
+      break;
+    case LZ_F0_MATYAS:
+      f = 0.26 * (x[0] * x[0] + x[1] * x[1]) - 0.48 * x[0] * x[1];
+      break;
+  }
+  return f;
+}
+
+static void slow_grad(const multiscale *m, const double *x, double *g) {
+  switch (m->f0) {
+    case LZ_F0_QUADRATIC:
+      for (int i = 0; i < m->dim; ++i) g[i] = x[i];
+      break;
+    case LZ_F0_DOUBLE_WELL:
+      for (int i = 0; i < m->dim; ++i) g[i] = x[i] * (x[i] * x[i] - 1.0);
+      break;
+    case LZ_F0_MATYAS:
+      g[0] = 0.52 * x[0] - 0.48 * x[1];
+      g[1] = 0.52 * x[1] - 0.48 * x[0];
+      break;
+  }
+}
+
+static void slow_hvp(const multiscale *m, const double *x, const double *v, double *hv) {
+  switch (m->f0) {
+    case LZ_F0_QUADRATIC:
+      for (int i = 0; i < m->dim; ++i) hv[i] = v[i];
+      break;
+    case LZ_F0_DOUBLE_WELL:
+      for (int i = 0; i < m->dim; ++i) hv[i] = (3.0 * x[i] * x[i] - 1.0) * v[i];
+      break;
+    case LZ_F0_MATYAS:
+      hv[0] = 0.52 * v[0] - 0.48 * v[1];
+      hv[1] = 0.52 * v[1] - 0.48 * v[0];
+      break;
+  }
+}
+
+/* ---- fast part: separable, so value, slope and curvature are per coordinate ---- */
+
+static double fast_value_1d(const multiscale *m, double xi) {
+  double t = xi / m->eps;
+  double f = sin(t);
+  if (m->f1 == LZ_F1_QUASIPERIODIC) f += sin(m->ratio * t) / m->ratio;
+  return m->amplitude * f;
+}
+
+static double fast_slope_1d(const multiscale *m, double xi) {
+  double t = xi / m->eps;
+  double c = cos(t);
+  if (m->f1 == LZ_F1_QUASIPERIODIC) c += cos(m->ratio * t);
+  return m->amplitude / m->eps * c;
+}
+
+static double fast_curvature_1d(const multiscale *m, double xi) {
+  double t = xi / m->eps;
+  double s = sin(t);
+  if (m->f1 == LZ_F1_QUASIPERIODIC) s += m->ratio * sin(m->ratio * t);
+  return -m->amplitude / (m->eps * m->eps) * s;
+}
+
+/* ---- the objective ---- */
+
+static double multiscale_f0(const void *state, const double *x, double *work) {
+  return slow_value(state, x);
+}
+
+static double multiscale_value(const void *state, const double *x, double *work) {
+  const multiscale *m = state;
+  double f = slow_value(m, x);
+  for (int i = 0; i < m->dim; ++i) f += fast_value_1d(m, x[i]);
+  return f;
+}
+
+static double multiscale_value_grad(const void *state, const double *x, double *g,
+                                    double *work) {
+  const multiscale *m = state;
+  slow_grad(m, x, g);
+  for (int i = 0; i < m->dim; ++i) g[i] += fast_slope_1d(m, x[i]);
+  return multiscale_value(state, x, work);
+}
+
+static void multiscale_hvp(const void *state, const double *x, const double *v, double *hv,
+                           double *work) {
+  const multiscale *m = state;
+  slow_hvp(m, x, v, hv);
+  for (int i = 0; i < m->dim; ++i) hv[i] += fast_curvature_1d(m, x[i]) * v[i];
+}
+
+/* d f1 / d x_i = (a / eps) [cos t + cos(r t)]: a unit cosine has variance 1/2 over its phase,
+ * and cosines of different frequencies are uncorrelated, so the variances add. Only r = 1
+ * correlates them: then the slope is 2 (a / eps) cos t, of variance 2 (a / eps)^2. */
+static double multiscale_sigma2(const void *state) {
+  const multiscale *m = state;
+  double slope = m->amplitude / m->eps;
+  if (m->f1 == LZ_F1_SINE) return 0.5 * slope * slope;
+  return (m->ratio == 1.0 ? 2.0 : 1.0) * slope * slope;
+}
+
+const lz_objective lz__objective_multiscale = {
+    .name = "multiscale",
+    .create = multiscale_create,
+    .destroy = multiscale_destroy,
+    .dim = multiscale_dim,
+    .work_len = multiscale_work_len,
+    .value = multiscale_value,
+    .value_grad = multiscale_value_grad,
+    .hvp = multiscale_hvp,
+    .f0 = multiscale_f0,
+    .sigma2 = multiscale_sigma2,
+};

@@ -1,2 +1,67 @@
-/* placeholder until this module lands */
-typedef int lz__placeholder_obj_quadratic;
+/* Quadratic objective f = 1/2 sum_i lambda_i x_i^2: the reference case where GD's stability
+ * limit h < 2 / max lambda is exact. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lrzoo/problem.h"
+
+typedef struct quadratic {
+  size_t n;
+  double lambda[];  /* a copy, so the instance does not depend on who owns the params */
+} quadratic;
+
+static int quadratic_create(const lz_problem_params *pp, uint64_t seed, const double *target,
+                            void **state, lz_err *err) {
+  *state = NULL;
+  if (pp->n_eigenvalues == 0 || !pp->eigenvalues)
+    return lz_err_set(err, LZ_EINVAL, "quadratic: eigenvalues must be a non-empty list");
+  for (size_t i = 0; i < pp->n_eigenvalues; ++i)
+    if (!isfinite(pp->eigenvalues[i]))
+      return lz_err_set(err, LZ_EINVAL, "quadratic: eigenvalue %zu is not finite", i);
+  quadratic *q = malloc(sizeof *q + pp->n_eigenvalues * sizeof q->lambda[0]);
+  if (!q) return lz_err_set(err, LZ_ENOMEM, "quadratic: out of memory");
+  q->n = pp->n_eigenvalues;
+  memcpy(q->lambda, pp->eigenvalues, q->n * sizeof q->lambda[0]);
+  *state = q;
+  return LZ_OK;
+}
+
+static void quadratic_destroy(void *state) { free(state); }
+
+static size_t quadratic_dim(const void *state) { return ((const quadratic *)state)->n; }
+
+static size_t quadratic_work_len(const void *state) { return 0; }
+
+static double quadratic_value(const void *state, const double *x, double *work) {
+  const quadratic *q = state;
+  double f = 0.0;
+  for (size_t i = 0; i < q->n; ++i) f += q->lambda[i] * x[i] * x[i];
+  return 0.5 * f;
+}
+
+static double quadratic_value_grad(const void *state, const double *x, double *g,
+                                   double *work) {
+  const quadratic *q = state;
+  for (size_t i = 0; i < q->n; ++i) g[i] = q->lambda[i] * x[i];
+  return quadratic_value(state, x, work);
+}
+
+static void quadratic_hvp(const void *state, const double *x, const double *v, double *hv,
+                          double *work) {
+  const quadratic *q = state;
+  for (size_t i = 0; i < q->n; ++i) hv[i] = q->lambda[i] * v[i];
+}
+
+const lz_objective lz__objective_quadratic = {
+    .name = "quadratic",
+    .create = quadratic_create,
+    .destroy = quadratic_destroy,
+    .dim = quadratic_dim,
+    .work_len = quadratic_work_len,
+    .value = quadratic_value,
+    .value_grad = quadratic_value_grad,
+    .hvp = quadratic_hvp,
+    .f0 = NULL,
+    .sigma2 = NULL,
+};

@@ -1,2 +1,91 @@
-/* placeholder until this module lands */
-typedef int lz__placeholder_problem;
+/* The problem instance: an objective's operations, its parameters and its state.
+ *
+ * Adding an objective: write src/core/obj_<name>.c defining an lz_objective, declare it in
+ * problem.h and add one line to the table below. */
+#include "lrzoo/problem.h"
+
+#include <stdlib.h>
+
+#include "lrzoo/linalg.h"
+#include "mf_internal.h"
+#include "problem_internal.h"
+
+static const lz_objective *const objectives[LZ_PROBLEM_KIND_COUNT] = {
+    [LZ_PROBLEM_QUADRATIC] = &lz__objective_quadratic,
+    [LZ_PROBLEM_MF] = &lz__objective_mf,
+    [LZ_PROBLEM_MULTISCALE] = &lz__objective_multiscale,
+};
+
+struct lz_problem {
+  const lz_objective *ops;
+  lz_problem_params params;  /* a copy; its vectors and strings point into the job */
+  void *state;
+  size_t dim, work_len;      /* cached: asked once per GD step by the callers */
+};
+
+int lz_problem_create(const lz_problem_params *pp, uint64_t seed, const double *target,
+                      lz_problem **out, lz_err *err) {
+  *out = NULL;
+  if (!pp || (unsigned)pp->kind >= LZ_PROBLEM_KIND_COUNT)
+    return lz_err_set(err, LZ_EINVAL, "unknown problem kind %d", pp ? (int)pp->kind : -1);
+  lz_problem *p = calloc(1, sizeof *p);
+  if (!p) return lz_err_set(err, LZ_ENOMEM, "out of memory creating a problem instance");
+  p->ops = objectives[pp->kind];
+  p->params = *pp;
+  int rc = p->ops->create(pp, seed, target, &p->state, err);
+  if (rc != LZ_OK) {
+    free(p);
+    return rc;
+  }
+  p->dim = p->ops->dim(p->state);
+  p->work_len = p->ops->work_len(p->state);
+  *out = p;
+  return LZ_OK;
+}
+
+void lz_problem_destroy(lz_problem **p) {
+  if (!p || !*p) return;
+  (*p)->ops->destroy((*p)->state);
+  free(*p);
+  *p = NULL;
+}
+
+const void *lz__problem_state(const lz_problem *p) { return p->state; }
+
+const lz_problem_params *lz_problem_params_of(const lz_problem *p) { return &p->params; }
+
+size_t lz_problem_dim(const lz_problem *p) { return p->dim; }
+
+size_t lz_problem_work_len(const lz_problem *p) { return p->work_len; }
+
+double lz_problem_value(const lz_problem *p, const double *x, double *work) {
+  return p->ops->value(p->state, x, work);
+}
+
+double lz_problem_value_grad(const lz_problem *p, const double *x, double *g, double *work) {
+  return p->ops->value_grad(p->state, x, g, work);
+}
+
+void lz_problem_hvp(const lz_problem *p, const double *x, const double *v, double *hv,
+                    double *work) {
+  p->ops->hvp(p->state, x, v, hv, work);
+}
+
+double lz_problem_f0(const lz_problem *p, const double *x, double *work) {
+  return p->ops->f0 ? p->ops->f0(p->state, x, work) : p->ops->value(p->state, x, work);
+}
+
+double lz_problem_sigma2(const lz_problem *p) {
+  return p->ops->sigma2 ? p->ops->sigma2(p->state) : 0.0;
+}
+
+void lz_problem_state_stats(const lz_problem *p, const double *x, lz_state_stats *st) {
+  if (p->params.kind == LZ_PROBLEM_MF) {
+    lz__mf_state_stats(p->state, x, st);
+    return;
+  }
+  st->norm_x = lz_norm2(x, p->dim);
+  st->norm_y = 0.0;
+  st->balance = 0.0;
+  st->scalar_gap = 0.0;
+}

@@ -16,8 +16,18 @@ void lz_blas_description(char *buf, size_t len) {
     snprintf(buf, len, "CBLAS (not OpenBLAS)");
 }
 
+/* OpenBLAS splits a large product across its own threads, and the split can change the
+ * rounding (FACTS.md: SkylakeX kernel, 2 threads, 1068 entries of a dgemm differ). lrzoo does
+ * its own threading with a fixed reduction order, so every BLAS call must compute on the calling
+ * thread for results to be bitwise independent of thread counts. It also keeps BLAS threads
+ * from oversubscribing cores that our OpenMP threads already use. */
 void lz_blas_use_one_thread(void) {
-  if (openblas_set_num_threads) openblas_set_num_threads(1);
+  static int done = 0;
+#pragma omp critical(lz_blas_threads)
+  {
+    if (!done && openblas_set_num_threads) openblas_set_num_threads(1);
+    done = 1;
+  }
 }
 
 void lz_utc_now(char *buf, size_t len) {

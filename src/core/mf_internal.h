@@ -1,0 +1,33 @@
+/* Private to src/core and the unit tests: matrix-factorization internals that problem.c and
+ * the tests need beyond the lz_objective interface. */
+#ifndef LRZOO_MF_INTERNAL_H
+#define LRZOO_MF_INTERNAL_H
+
+#include <stddef.h>
+
+#include "lrzoo/problem.h"
+
+/* Fills st from the state vector x = [X, Y] of the mf instance state (no scratch needed). */
+void lz__mf_state_stats(const void *state, const double *x, lz_state_stats *st);
+
+/* The stored dense target of a gaussian or file instance: n x n, row i starting at i * (*ld).
+ * NULL otherwise (identity, scalar and lowrank targets are never stored densely). */
+const double *lz__mf_dense_target(const void *state, size_t *ld);
+
+/* The factors of a lowrank target A = U diag(s) V^T: U and V are n x k row-major with
+ * orthonormal columns. Returns k, or 0 (and NULLs) if the target is not lowrank. */
+size_t lz__mf_lowrank_factors(const void *state, const double **u, const double **s,
+                              const double **v);
+
+/* How an instance evaluates, so that tests can check they cover every path. */
+typedef struct lz_mf_layout {
+  int scalar, lowrank;  /* the closed-form scalar path, the Gram-matrix lowrank path */
+  int row_kernel;       /* dense targets: 1 for the row kernel, 0 for BLAS row blocks */
+  size_t chunks;        /* dense: row chunks (1, or LZ_MF_CHUNKS for large problems) */
+  size_t tiles;         /* row kernel: column tiles per row */
+  size_t blocks;        /* BLAS row blocks: blocks in the first chunk */
+} lz_mf_layout;
+
+lz_mf_layout lz__mf_layout(const void *state);
+
+#endif

@@ -1,0 +1,10 @@
+/* Private to src/core and the unit tests: access to an instance's objective-specific data. */
+#ifndef LRZOO_PROBLEM_INTERNAL_H
+#define LRZOO_PROBLEM_INTERNAL_H
+
+#include "lrzoo/problem.h"
+
+/* The state that the objective's create built (borrowed; owned by p). */
+const void *lz__problem_state(const lz_problem *p);
+
+#endif
