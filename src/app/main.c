@@ -1,2 +1,226 @@
+/* lrzoo: command line, then prolog / run / epilog. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
-int main(void) { puts("lrzoo: not built yet"); return 1; }
+#include <stdlib.h>
+#include <string.h>
+
+#include <hdf5.h>
+
+#include "lrzoo/config.h"
+#include "lrzoo/error.h"
+#include "lrzoo/io.h"
+#include "lrzoo/job.h"
+#include "lrzoo/results.h"
+#include "lrzoo/sched.h"
+#include "lrzoo/version.h"
+
+static const char usage[] =
+    "usage: lrzoo run JOB.yaml [-o OUT.h5] [--resume | --overwrite] [--threads N] [--progress SECONDS]\n"
+    "       lrzoo validate JOB.yaml\n"
+    "       lrzoo info OUT.h5\n"
+    "       lrzoo --version\n"
+    "\n"
+    "Run under mpiexec -n P or srun; with one rank the same binary does everything itself.\n"
+    "Exit codes: 0 done; 1 runtime failure; 2 bad job file or arguments (nothing written);\n"
+    "3 stopped by a signal after saving its state (--resume continues it).\n";
+
+typedef struct cli {
+  const char *command;
+  const char *path;  /* job file, or output file for info */
+  lz_run_options run;
+} cli;
+
+/* Prints "lrzoo: WHAT 'ARG'" (ARG may be NULL) and the usage; returns exit code 2. */
+static int bad_usage(const char *what, const char *arg) {
+  if (arg)
+    fprintf(stderr, "lrzoo: %s '%s'\n%s", what, arg, usage);
+  else
+    fprintf(stderr, "lrzoo: %s\n%s", what, usage);
+  return 2;
+}
+
+static int parse_positive_int(const char *s, int *out) {
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v < 1 || v > 4096) return -1;
+  *out = (int)v;
+  return 0;
+}
+
+static int parse_seconds(const char *s, double *out) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || *end || !(v > 0) || v > 1e6) return -1;
+  *out = v;
+  return 0;
+}
+
+/* Returns 0, or the exit code for a bad command line (2) or --help/--version (0 with done). */
+static int parse_command_line(int argc, char **argv, cli *c, int *done) {
+  memset(c, 0, sizeof *c);
+  *done = 0;
+  if (argc < 2) return bad_usage("no command given", NULL);
+  c->command = argv[1];
+  if (!strcmp(c->command, "--version")) {
+    char mpi[256];
+    lz_sched_mpi_version(mpi, sizeof mpi);
+    unsigned maj, min, rel;
+    H5get_libversion(&maj, &min, &rel);
+    printf("lrzoo %s (git %s)\nHDF5 %u.%u.%u (parallel), %s\n", LZ_VERSION, LZ_GIT_COMMIT, maj,
+           min, rel, mpi);
+    *done = 1;
+    return 0;
+  }
+  if (!strcmp(c->command, "--help") || !strcmp(c->command, "-h")) {
+    fputs(usage, stdout);
+    *done = 1;
+    return 0;
+  }
+  if (strcmp(c->command, "run") && strcmp(c->command, "validate") && strcmp(c->command, "info"))
+    return bad_usage("unknown command", c->command);
+  int is_run = !strcmp(c->command, "run");
+  for (int i = 2; i < argc; ++i) {
+    const char *a = argv[i];
+    int has_value = i + 1 < argc;
+    if (is_run && (!strcmp(a, "-o") || !strcmp(a, "--output"))) {
+      if (!has_value) return bad_usage("this option needs a file name:", a);
+      c->run.out_path = argv[++i];
+    } else if (is_run && !strcmp(a, "--resume")) {
+      c->run.resume = 1;
+    } else if (is_run && !strcmp(a, "--overwrite")) {
+      c->run.overwrite = 1;
+    } else if (is_run && !strcmp(a, "--threads")) {
+      if (!has_value || parse_positive_int(argv[++i], &c->run.threads))
+        return bad_usage("--threads needs an integer from 1 to 4096", NULL);
+    } else if (is_run && !strcmp(a, "--progress")) {
+      if (!has_value || parse_seconds(argv[++i], &c->run.progress_seconds))
+        return bad_usage("--progress needs a number of seconds > 0", NULL);
+    } else if (a[0] == '-' && a[1] != '\0') {
+      return bad_usage("unknown option", a);
+    } else if (!c->path) {
+      c->path = a;
+    } else {
+      return bad_usage("unexpected argument", a);
+    }
+  }
+  if (!c->path) return bad_usage("a file name is missing after", c->command);
+  if (c->run.resume && c->run.overwrite)
+    return bad_usage("--resume and --overwrite exclude each other", NULL);
+  c->run.version = LZ_VERSION;
+  c->run.git_commit = LZ_GIT_COMMIT;
+  return 0;
+}
+
+/* A file target is checked before anything is written, and reported at its place in the job. */
+static int check_target_file(const lz_job *job, char **diag) {
+  if (job->problem.kind != LZ_PROBLEM_MF || job->problem.target.kind != LZ_TARGET_FILE)
+    return LZ_OK;
+  lz_err err = {0, ""};
+  int64_t n = (int64_t)job->problem.n.value;
+  int rc = lz_io_check_matrix(job->problem.target.path, job->problem.target.dataset, n, &err);
+  if (rc == LZ_OK) return LZ_OK;
+  size_t len = strlen(job->path) + strlen(err.msg) + 64;
+  *diag = malloc(len);
+  if (*diag)
+    snprintf(*diag, len, "%s:%d:%d: target: %s", job->path, job->problem.target.mark.line,
+             job->problem.target.mark.col, err.msg);
+  return LZ_EJOB;
+}
+
+static int command_validate(const cli *c) {
+  lz_job *job = NULL;
+  char *diag = NULL;
+  int rc = lz_config_load(c->path, &job, &diag);
+  if (rc == LZ_OK) rc = check_target_file(job, &diag);
+  if (rc != LZ_OK) {
+    fprintf(stderr, "%s\n", diag ? diag : "lrzoo: out of memory");
+    free(diag);
+    lz_job_destroy(&job);
+    return lz_exit_code(rc);
+  }
+  lz_job_print_summary(job, stdout);
+  printf("valid\n");
+  lz_job_destroy(&job);
+  return 0;
+}
+
+static int command_info(const cli *c) {
+  lz_out_info info;
+  lz_err err = {0, ""};
+  int rc = lz_out_read_info(c->path, &info, &err);
+  if (rc != LZ_OK) {
+    fprintf(stderr, "lrzoo: %s\n", err.msg);
+    return lz_exit_code(rc) == 2 ? 2 : 1;
+  }
+  printf("file:       %s\n", c->path);
+  printf("job:        %s (sha256 %s)\n", info.name, info.job_sha256);
+  printf("made by:    lrzoo %s (git %s) at %s\n", info.lrzoo_version, info.git_commit,
+         info.created_utc);
+  printf("tiles:      %" PRId64 " of %" PRId64 " done%s\n", info.tiles_done, info.ntiles,
+         info.tiles_done < info.ntiles ? " (continue with: lrzoo run JOB --resume -o FILE)" : "");
+  printf("runs:       %" PRId64 "\n", info.nruns);
+  for (int s = 0; s < LZ_STATUS_COUNT; ++s)
+    printf("  %-13s %" PRId64 "\n", lz_status_names[s], info.status_counts[s]);
+  lz_out_info_free(&info);
+  return 0;
+}
+
+/* Every rank parses the same bytes, so every rank holds the same job. */
+static int load_job_on_every_rank(const lz_comm *comm, const char *path, lz_job **job) {
+  char *text = NULL, *diag = NULL;
+  size_t len = 0;
+  lz_err err = {0, ""};
+  int rc = lz_sched_read_job_text(comm, path, &text, &len, &err);
+  if (rc != LZ_OK) {
+    if (comm->rank == 0) fprintf(stderr, "%s\n", err.msg);
+    return rc;
+  }
+  rc = lz_config_parse(path, text, len, job, &diag);
+  free(text);
+  if (rc == LZ_OK && comm->rank == 0) rc = check_target_file(*job, &diag);
+  rc = lz_sched_agree(comm, rc);
+  if (rc != LZ_OK && comm->rank == 0) fprintf(stderr, "%s\n", diag ? diag : "lrzoo: out of memory");
+  free(diag);
+  if (rc != LZ_OK) lz_job_destroy(job);
+  return rc;
+}
+
+static int command_run(cli *c, int *argc, char ***argv) {
+  lz_comm comm;
+  lz_err err = {0, ""};
+  if (lz_sched_init(argc, argv, &comm, &err) != LZ_OK) {
+    fprintf(stderr, "lrzoo: %s\n", err.msg);
+    return 1;
+  }
+  lz_job *job = NULL;
+  int rc = load_job_on_every_rank(&comm, c->path, &job);
+  if (rc == LZ_OK) {
+    if (!c->run.out_path) c->run.out_path = job->output;
+    rc = lz_sched_run(&comm, job, &c->run, &err);
+    if (comm.rank == 0) {
+      if (rc == LZ_OK)
+        fprintf(stderr, "lrzoo: %s: %" PRId64 " runs done, results in %s\n", job->name,
+                job->nruns, c->run.out_path);
+      else
+        fprintf(stderr, "lrzoo: %s\n", err.msg);
+    }
+  }
+  lz_job_destroy(&job);
+  lz_sched_finalize(&comm);
+  return lz_exit_code(rc);
+}
+
+int main(int argc, char **argv) {
+  cli c;
+  int done = 0;
+  int rc = parse_command_line(argc, argv, &c, &done);
+  if (rc || done) return rc;
+  if (!strcmp(c.command, "validate")) return command_validate(&c);
+  if (!strcmp(c.command, "info")) return command_info(&c);
+  return command_run(&c, &argc, &argv);
+}
