@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""Draws the standard figures of an lrzoo output file.
+
+usage: /usr/bin/python3 analysis/plot_run.py OUT.h5 FIGURE_DIR
+
+Figures (PNG), each drawn when the file has what it needs:
+  status_vs_lr.png   fraction of runs in each status against the lr axis
+  balance_vs_lr.png  mf: final ||X^T X - Y^T Y||_F against lr, one line per imbalance and n
+  loss_traces.png    loss against GD step for a few runs spread over the lr axis
+  basin_map.png      grid inits: the status of each start on the grid
+"""
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lrzoo_file import STATUS_COLORS, STATUS_NAMES, Run  # noqa: E402
+
+
+def lr_label(run):
+    return "lr (h as a multiple of 2/L at the start)" if run.lr_is_relative else "step size h"
+
+
+def plot_status_vs_lr(run, out):
+    lr = run.runs["lr"]
+    values = np.unique(lr)
+    frac = np.array([[np.mean(run.status[lr == v] == s) for v in values]
+                     for s in range(len(STATUS_NAMES))])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bottom = np.zeros(len(values))
+    width = np.min(np.diff(values)) if len(values) > 1 else 1.0
+    for s, name in enumerate(STATUS_NAMES):
+        if frac[s].any():
+            ax.bar(values, frac[s], width=width, bottom=bottom, color=STATUS_COLORS[s],
+                   label=name, align="center")
+            bottom += frac[s]
+    ax.set_xlabel(lr_label(run))
+    ax.set_ylabel("fraction of runs")
+    ax.set_title(f"{run.name}: what GD did")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "status_vs_lr.png"), dpi=120)
+    plt.close(fig)
+
+
+def plot_balance_vs_lr(run, out):
+    if "balance" not in run.runs:
+        return False
+    lr, bal, st = run.runs["lr"], run.runs["balance"], run.status
+    groups = {}
+    n = run.runs.get("n", np.zeros_like(lr))
+    imb = run.runs.get("imbalance", np.ones_like(lr))
+    for key in sorted(set(zip(n.tolist(), imb.tolist()))):
+        groups[key] = (n == key[0]) & (imb == key[1])
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for (nn, c), sel in groups.items():
+        values = np.unique(lr[sel])
+        med = []
+        for v in values:
+            ok = sel & (lr == v) & (st == 1)
+            med.append(np.median(bal[ok]) if ok.any() else np.nan)
+        ax.semilogy(values, med, marker="o", ms=3, label=f"n={nn:g}, imbalance={c:g}")
+    if run.lr_is_relative:
+        ax.axvline(1.0, color="k", lw=0.8, ls=":")
+    ax.set_xlabel(lr_label(run))
+    ax.set_ylabel("median ||XᵀX − YᵀY||_F of converged runs")
+    ax.set_title(f"{run.name}: balance of the minimizer GD finds")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "balance_vs_lr.png"), dpi=120)
+    plt.close(fig)
+    return True
+
+
+def plot_loss_traces(run, out, how_many=6):
+    """A few runs spread over the lr axis, preferring those with the longest traces."""
+    if "loss" not in run.trace:
+        return False
+    loss, lens, lr = run.trace["loss"], run.runs["trace_len"], run.runs["lr"]
+    steps = run.trace_steps if run.trace_steps is not None else np.arange(loss.shape[1])
+    picks = []
+    for v in np.unique(lr)[np.linspace(0, len(np.unique(lr)) - 1, how_many).astype(int)]:
+        cand = np.flatnonzero((lr == v) & (run.status > 0) & (lens > 1))
+        if cand.size:
+            picks.append(cand[np.argmax(lens[cand])])
+    if not picks:
+        return False
+    # Loss above the best final loss of the same problem instance: shows convergence even where
+    # the minimum is not zero (a rank-d approximation of a full-rank target).
+    problem = run.axis_names("problem")
+    key = np.stack([run.runs[a] for a in problem], axis=1) if problem else np.zeros((lr.size, 1))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r in picks:
+        same = np.all(key == key[r], axis=1) & (run.status == 1)
+        floor = run.runs["loss"][same].min() if same.any() else 0.0
+        k = int(lens[r])
+        ax.semilogy(steps[:k], np.maximum(loss[r, :k] - floor, 1e-16), lw=1,
+                    label=f"run {r}: lr={lr[r]:.3g}, {STATUS_NAMES[run.status[r]]}")
+    ax.set_xlabel("GD step")
+    ax.set_ylabel("loss − best final loss of the instance")
+    ax.set_title(f"{run.name}: loss traces")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "loss_traces.png"), dpi=120)
+    plt.close(fig)
+    return True
+
+
+def plot_basin_map(run, out):
+    if "grid0" not in run.runs or "grid1" not in run.runs:
+        return False
+    g0, g1 = run.axes["grid0"], run.axes["grid1"]
+    for v in np.unique(run.runs["lr"]):
+        sel = run.runs["lr"] == v
+        img = np.zeros((len(g1), len(g0)), dtype=int)
+        i0 = np.searchsorted(g0, run.runs["grid0"][sel])
+        i1 = np.searchsorted(g1, run.runs["grid1"][sel])
+        img[i1, i0] = run.status[sel]
+        fig, ax = plt.subplots(figsize=(5.5, 5))
+        cmap = matplotlib.colors.ListedColormap(STATUS_COLORS)
+        ax.imshow(img, origin="lower", extent=[g0[0], g0[-1], g1[0], g1[-1]], cmap=cmap,
+                  vmin=-0.5, vmax=len(STATUS_NAMES) - 0.5, interpolation="nearest")
+        handles = [matplotlib.patches.Patch(color=STATUS_COLORS[s], label=STATUS_NAMES[s])
+                   for s in np.unique(img)]
+        ax.legend(handles=handles, fontsize=7, loc="upper right")
+        ax.set_xlabel("x0")
+        ax.set_ylabel("y0")
+        ax.set_title(f"{run.name}: status of each start, lr = {v:g}")
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, f"basin_map_lr{v:g}.png"), dpi=120)
+        plt.close(fig)
+    return True
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    run = Run(argv[1])
+    out = argv[2]
+    os.makedirs(out, exist_ok=True)
+    plot_status_vs_lr(run, out)
+    plot_balance_vs_lr(run, out)
+    plot_loss_traces(run, out)
+    plot_basin_map(run, out)
+    counts = np.bincount(run.status, minlength=len(STATUS_NAMES))
+    print(f"{argv[1]}: {run.status.size} runs: " +
+          ", ".join(f"{STATUS_NAMES[s]} {c}" for s, c in enumerate(counts) if c))
+    print(f"figures in {out}/: " + ", ".join(sorted(f for f in os.listdir(out) if f.endswith('.png'))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

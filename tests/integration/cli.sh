@@ -1,0 +1,60 @@
+#!/bin/sh
+# The command line contract: usage errors exit 2, --version exits 0, an existing output is not
+# overwritten without --overwrite, and a missing target dataset is reported at its place in the
+# job file before anything is written.
+set -u
+: "${LRZOO:?}" "${LZ_SOURCE_DIR:?}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+expect_rc() {  # expect_rc WANT DESCRIPTION COMMAND...
+  want=$1; what=$2; shift 2
+  "$@" >"$tmp/stdout" 2>"$tmp/stderr"; rc=$?
+  if [ "$rc" -ne "$want" ]; then echo "FAIL $what: exit $rc, want $want"; cat "$tmp/stderr"; fail=1; fi
+}
+expect_rc 2 "no command" "$LRZOO"
+expect_rc 2 "unknown command" "$LRZOO" frobnicate x.yaml
+expect_rc 2 "unknown option" "$LRZOO" run "$LZ_SOURCE_DIR/jobs/gd_regimes.yaml" --frob
+expect_rc 2 "bad --threads" "$LRZOO" run "$LZ_SOURCE_DIR/jobs/gd_regimes.yaml" --threads zero
+expect_rc 2 "resume and overwrite" "$LRZOO" run "$LZ_SOURCE_DIR/jobs/gd_regimes.yaml" --resume --overwrite
+expect_rc 2 "missing job file" "$LRZOO" run "$tmp/nope.yaml" -o "$tmp/nope.h5"
+[ -e "$tmp/nope.h5" ] && { echo "FAIL missing job file: output created"; fail=1; }
+expect_rc 0 "--version" "$LRZOO" --version
+grep -q '^lrzoo ' "$tmp/stdout" || { echo "FAIL --version output"; fail=1; }
+expect_rc 0 "validate a good job" "$LRZOO" validate "$LZ_SOURCE_DIR/jobs/gd_regimes.yaml"
+grep -q '^runs: *50 ' "$tmp/stdout" || { echo "FAIL validate should print 50 runs"; cat "$tmp/stdout"; fail=1; }
+
+# run, then refuse to overwrite, then overwrite
+out="$tmp/regimes.h5"
+expect_rc 0 "run gd_regimes" "$LRZOO" run "$LZ_SOURCE_DIR/jobs/gd_regimes.yaml" -o "$out"
+sum1=$(cksum < "$out")
+expect_rc 2 "existing output without --overwrite" "$LRZOO" run "$LZ_SOURCE_DIR/jobs/gd_regimes.yaml" -o "$out"
+grep -q -- "--overwrite" "$tmp/stderr" || { echo "FAIL refusal should mention --overwrite"; fail=1; }
+[ "$(cksum < "$out")" = "$sum1" ] || { echo "FAIL refused run changed the file"; fail=1; }
+expect_rc 0 "run with --overwrite" "$LRZOO" run "$LZ_SOURCE_DIR/jobs/gd_regimes.yaml" -o "$out" --overwrite
+expect_rc 0 "info" "$LRZOO" info "$out"
+grep -q 'tiles: *1 of 1 done' "$tmp/stdout" || { echo "FAIL info tiles line"; cat "$tmp/stdout"; fail=1; }
+
+# a file target whose dataset is missing: exit 2 at the target's line, nothing written
+"$LZ_PYTHON" -c "
+import h5py, numpy as np
+with h5py.File('$tmp/targets.h5', 'w') as f: f['A'] = np.eye(3)
+" || fail=1
+cat > "$tmp/filejob.yaml" <<YAML
+name: filejob
+problem:
+  kind: mf
+  n: 3
+  d: 1
+  target: {kind: file, path: targets.h5, dataset: B}
+init: {kind: gaussian, scale: 0.1}
+lr: {values: [0.1]}
+YAML
+expect_rc 2 "missing target dataset" "$LRZOO" run "$tmp/filejob.yaml" -o "$tmp/filejob.h5"
+grep -q "filejob.yaml:6:11: target: .*'B'" "$tmp/stderr" || { echo "FAIL target message"; cat "$tmp/stderr"; fail=1; }
+[ -e "$tmp/filejob.h5" ] && { echo "FAIL missing target: output created"; fail=1; }
+sed -i 's/dataset: B/dataset: A/' "$tmp/filejob.yaml"
+expect_rc 0 "file target run" "$LRZOO" run "$tmp/filejob.yaml" -o "$tmp/filejob.h5"
+
+[ "$fail" -eq 0 ] && echo "PASS: command line contract"
+exit "$fail"
