@@ -7,6 +7,7 @@
 #ifndef LRZOO_IO_H
 #define LRZOO_IO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lrzoo/comm.h"
@@ -55,6 +56,9 @@ int lz_io_read_matrix(const char *path, const char *dataset, int64_t n, double *
 
 /* Serial. Checks that path holds an n x n numeric dataset, without reading it. */
 int lz_io_check_matrix(const char *path, const char *dataset, int64_t n, lz_err *err);
+
+/* The HDF5 library version, "1.10.8", for provenance and --version. */
+void lz_io_hdf5_version(char *buf, size_t len);
 
 /* What `lrzoo info` prints. */
 typedef struct lz_out_info {

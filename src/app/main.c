@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <hdf5.h>
-
 #include "lrzoo/config.h"
 #include "lrzoo/error.h"
 #include "lrzoo/io.h"
@@ -69,10 +67,9 @@ static int parse_command_line(int argc, char **argv, cli *c, int *done) {
   if (!strcmp(c->command, "--version")) {
     char mpi[256];
     lz_sched_mpi_version(mpi, sizeof mpi);
-    unsigned maj, min, rel;
-    H5get_libversion(&maj, &min, &rel);
-    printf("lrzoo %s (git %s)\nHDF5 %u.%u.%u (parallel), %s\n", LZ_VERSION, LZ_GIT_COMMIT, maj,
-           min, rel, mpi);
+    char hdf5[32];
+    lz_io_hdf5_version(hdf5, sizeof hdf5);
+    printf("lrzoo %s (git %s)\nHDF5 %s (parallel), %s\n", LZ_VERSION, LZ_GIT_COMMIT, hdf5, mpi);
     *done = 1;
     return 0;
   }

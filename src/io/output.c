@@ -462,10 +462,8 @@ static int create_file(lz_out *o, const lz_comm *c, int overwrite, lz_err *err) 
 
 static int write_provenance(lz_out *o, const lz_job *job, const lz_provenance *prov,
                             lz_err *err) {
-  unsigned maj = 0, min = 0, rel = 0;
-  H5get_libversion(&maj, &min, &rel);
   char hdf5_version[32];
-  snprintf(hdf5_version, sizeof hdf5_version, "%u.%u.%u", maj, min, rel);
+  lz_io_hdf5_version(hdf5_version, sizeof hdf5_version);
   const char *strings[][2] = {
       {"lrzoo_version", prov->lrzoo_version}, {"git_commit", prov->git_commit},
       {"job_name", job->name},                {"job_sha256", job->sha256},
@@ -1299,4 +1297,10 @@ void lz_out_info_free(lz_out_info *info) {
   free(info->created_utc);
   free(info->job_yaml);
   memset(info, 0, sizeof *info);
+}
+
+void lz_io_hdf5_version(char *buf, size_t len) {
+  unsigned maj = 0, min = 0, rel = 0;
+  H5get_libversion(&maj, &min, &rel);
+  snprintf(buf, len, "%u.%u.%u", maj, min, rel);
 }
