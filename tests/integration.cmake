@@ -2,3 +2,14 @@ lz_script_test(cli_bad_jobs integration/bad_jobs.sh)
 lz_script_test(cli_contract integration/cli.sh)
 add_test(NAME quickstart_file COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/integration/quickstart.py)
 set_tests_properties(quickstart_file PROPERTIES ENVIRONMENT "${LZ_TEST_ENV}" TIMEOUT 1200 PROCESSORS 2)
+
+# Python integration tests for the cluster behaviour (issue 3): layout independence, resume after
+# signals and kill -9, and failures that end every rank with one message.
+foreach(t layouts resume worker_error)
+  add_test(NAME ${t} COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.py)
+  set_tests_properties(${t} PROPERTIES
+    ENVIRONMENT "${LZ_TEST_ENV};PYTHONPATH=${CMAKE_CURRENT_SOURCE_DIR}/integration"
+    TIMEOUT 900 PROCESSORS 2)
+endforeach()
+# Timing-sensitive: run alone so other tests do not steal its cores.
+set_tests_properties(resume PROPERTIES RUN_SERIAL TRUE)

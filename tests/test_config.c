@@ -22,6 +22,7 @@
 #include "lrzoo/error.h"
 #include "lrzoo/hash.h"
 #include "lrzoo/job.h"
+#include "lrzoo/results.h"
 
 #define GOOD_DIR LZ_TEST_DATA_DIR "/data/jobs_good"
 #define BAD_DIR LZ_TEST_DATA_DIR "/jobs_bad"
@@ -671,6 +672,35 @@ static void parse_should_print_a_summary_of_every_good_file(void **state) {
   free_names(names);
 }
 
+/* Axes and results share /runs, so no axis of any job may take a result's name. */
+static void assert_no_axis_is_named_like_a_result(const char *dir) {
+  size_t count = 0, nfields = 0;
+  char **names = yaml_files_in(dir, &count);
+  const lz_field *fields = lz_run_fields(&nfields);
+  assert_true(count > 0);
+  for (size_t i = 0; i < count; ++i) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    lz_job *job = NULL;
+    char *diag = NULL;
+    assert_int_equal(lz_config_load(path, &job, &diag), LZ_OK);
+    for (size_t a = 0; a < job->naxes; ++a) {
+      assert_string_not_equal(job->axes[a].name, "run");
+      assert_string_not_equal(job->axes[a].name, "trace");
+      for (size_t f = 0; f < nfields; ++f) assert_string_not_equal(job->axes[a].name, fields[f].name);
+    }
+    lz_job_destroy(&job);
+  }
+  free_names(names);
+}
+
+static void no_axis_of_any_shipped_job_should_share_a_name_with_a_result(void **state) {
+  (void)state;
+  assert_no_axis_is_named_like_a_result(GOOD_DIR);
+  assert_no_axis_is_named_like_a_result(LZ_TEST_DATA_DIR "/data/jobs_layout");
+  assert_no_axis_is_named_like_a_result(LZ_TEST_DATA_DIR "/../jobs");
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Bad files                                                                                  */
 
@@ -987,6 +1017,7 @@ int main(void) {
     cmocka_unit_test(parse_should_accept_whole_numbers_written_as_floats),
     cmocka_unit_test(parse_should_round_generated_integer_axes_to_whole_numbers),
     cmocka_unit_test(parse_should_print_a_summary_of_every_good_file),
+    cmocka_unit_test(no_axis_of_any_shipped_job_should_share_a_name_with_a_result),
     cmocka_unit_test(parse_should_report_every_bad_file_with_its_expected_errors),
     cmocka_unit_test(parse_should_report_errors_one_per_line_without_trailing_newline),
     cmocka_unit_test(load_should_report_a_missing_file_as_path_and_reason),

@@ -26,7 +26,7 @@ static lz_problem *make_quadratic(const double *lambda, size_t n) {
 static lz_gd_outcome run_gd(const lz_problem *p, double h, int64_t max_iter, double tol,
                             double *x, double *trace) {
   double *work = malloc(lz_gd_work_len(p) * sizeof *work);
-  lz_gd_params gp = {h, max_iter, tol, 1e12, 1};
+  lz_gd_params gp = {h, max_iter, tol, 1e12, 1, NULL};
   lz_gd_outcome out;
   assert_int_equal(lz_gd_run(p, &gp, x, trace, &out, work), LZ_OK);
   free(work);
@@ -131,6 +131,24 @@ static void an_overflow_to_infinity_should_be_reported_as_diverged_without_nan(v
   lz_problem_destroy(&p);
 }
 
+static void a_set_cancel_flag_should_stop_the_run_with_estopped(void **state) {
+  (void)state;
+  const double one = 1.0;
+  lz_problem *p = make_quadratic(&one, 1);
+  double *work = malloc(lz_gd_work_len(p) * sizeof *work);
+  volatile sig_atomic_t cancel = 0;
+  lz_gd_params gp = {0.5, 100000, 0.0, 1e12, 1000, &cancel};
+  lz_gd_outcome out;
+  double x = 1.0;
+  assert_int_equal(lz_gd_run(p, &gp, &x, NULL, &out, work), LZ_OK);  /* not set: runs to the end */
+  assert_int_equal(out.iterations, 100000);
+  cancel = 1;
+  x = 1.0;
+  assert_int_equal(lz_gd_run(p, &gp, &x, NULL, &out, work), LZ_ESTOPPED);
+  free(work);
+  lz_problem_destroy(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(gd_on_a_quadratic_should_follow_the_closed_form_to_1e_12),
@@ -138,6 +156,7 @@ int main(void) {
       cmocka_unit_test(step_one_and_a_half_on_x_squared_should_converge_with_alternating_sign),
       cmocka_unit_test(step_two_and_a_half_on_x_squared_should_diverge_at_the_predicted_step),
       cmocka_unit_test(an_overflow_to_infinity_should_be_reported_as_diverged_without_nan),
+      cmocka_unit_test(a_set_cancel_flag_should_stop_the_run_with_estopped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
 #ifndef LRZOO_GD_H
 #define LRZOO_GD_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "lrzoo/problem.h"
@@ -12,7 +13,12 @@ typedef struct lz_gd_params {
   double tol_grad;       /* converged when ||grad f(x_k)|| < tol_grad */
   double diverge_above;  /* diverged when |x_k|_inf or f(x_k) exceeds this, or is not finite */
   int64_t record_every;  /* record f(x_k) for k = 0, record_every, 2 record_every, ... */
+  /* If non-NULL and non-zero when checked (every LZ_GD_CANCEL_EVERY steps), the run stops at
+   * once with LZ_ESTOPPED: how a second SIGTERM drops the work in flight. */
+  const volatile sig_atomic_t *cancel;
 } lz_gd_params;
+
+#define LZ_GD_CANCEL_EVERY 256
 
 typedef enum {
   LZ_GD_CONVERGED = 1,   /* gradient norm fell below tol_grad */
@@ -33,7 +39,7 @@ size_t lz_gd_work_len(const lz_problem *p);
 
 /* Runs GD from x (overwritten with the final in-bounds state). trace, if non-NULL, receives up
  * to max_iter / record_every + 1 loss values; entries past out->records are left untouched.
- * Never returns a NaN or inf in out or trace. */
+ * Never returns a NaN in out or trace. Returns LZ_OK, or LZ_ESTOPPED when cancelled. */
 int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *trace,
               lz_gd_outcome *out, double *work);
 

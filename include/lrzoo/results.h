@@ -6,6 +6,7 @@
 #ifndef LRZOO_RESULTS_H
 #define LRZOO_RESULTS_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,15 +72,27 @@ typedef struct lz_tile_result {
 int lz_tile_result_alloc(lz_tile_result *tr, int64_t max_runs, int64_t trace_len, lz_err *err);
 void lz_tile_result_free(lz_tile_result *tr);
 
+/* What the caller of lz_run_tile may hook in. All fields may be NULL. */
+typedef struct lz_tile_hooks {
+  /* Called by the calling thread (never by other OpenMP threads) after each run it finishes,
+   * so a scheduler can answer messages while it computes. */
+  void (*between_runs)(void *ctx);
+  void *ctx;
+  /* Non-zero: drop the tile at once (LZ_ESTOPPED); see lz_gd_params.cancel. */
+  const volatile sig_atomic_t *cancel;
+} lz_tile_hooks;
+
 /* Runs every run of tile t on problem instance p (which must be the tile's instance), with
  * OpenMP threads across runs for small problems and inside each run for large ones. The
- * results depend only on (job, run index), never on the thread count. */
-int lz_run_tile(const lz_job *job, const lz_problem *p, int64_t tile, lz_tile_result *out,
-                lz_err *err);
+ * results depend only on (job, run index), never on the thread count. hooks may be NULL. */
+int lz_run_tile(const lz_job *job, const lz_problem *p, int64_t tile, const lz_tile_hooks *hooks,
+                lz_tile_result *out, lz_err *err);
 
-/* Runs run r alone (the unit lz_run_tile repeats). trace_rows: LZ_TRACE_COUNT rows of K. */
+/* Runs run r alone (the unit lz_run_tile repeats). trace_rows: LZ_TRACE_COUNT rows of K.
+ * cancel: see lz_tile_hooks (may be NULL). */
 int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
-               double *const *trace_rows, double *work, lz_err *err);
+               double *const *trace_rows, double *work, const volatile sig_atomic_t *cancel,
+               lz_err *err);
 /* Scratch doubles lz_run_one needs. */
 size_t lz_run_work_len(const lz_problem *p);
 

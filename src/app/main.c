@@ -199,13 +199,8 @@ static int command_run(cli *c, int *argc, char ***argv) {
   if (rc == LZ_OK) {
     if (!c->run.out_path) c->run.out_path = job->output;
     rc = lz_sched_run(&comm, job, &c->run, &err);
-    if (comm.rank == 0) {
-      if (rc == LZ_OK)
-        fprintf(stderr, "lrzoo: %s: %" PRId64 " runs done, results in %s\n", job->name,
-                job->nruns, c->run.out_path);
-      else
-        fprintf(stderr, "lrzoo: %s\n", err.msg);
-    }
+    /* The scheduler has already said how the run ended, and a signal stop is not an error. */
+    if (comm.rank == 0 && rc != LZ_OK && rc != LZ_ESTOPPED) fprintf(stderr, "lrzoo: %s\n", err.msg);
   }
   lz_job_destroy(&job);
   lz_sched_finalize(&comm);

@@ -58,6 +58,7 @@ int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *tr
       report_final_state(p, x, gnorm, out, pwork);
       return LZ_OK;
     }
+    if (gp->cancel && k % LZ_GD_CANCEL_EVERY == 0 && *gp->cancel) return LZ_ESTOPPED;
     memcpy(x_prev, x, dim * sizeof *x);
     gnorm_prev = gnorm;
     for (size_t i = 0; i < dim; ++i) x[i] -= h * g[i];

@@ -25,7 +25,7 @@ static const lz_field fields[] = {
      "f at the final state; for diverged runs, at the last iterate inside the bounded region",
      ALL_KINDS},
     {"grad_norm", LZ_DT_DOUBLE, F(grad_norm), "", "||grad f|| at the final state", ALL_KINDS},
-    {"f0", LZ_DT_DOUBLE, F(f0), "", "slow part f0 of the objective at the final state",
+    {"f0_loss", LZ_DT_DOUBLE, F(f0), "", "slow part f0 of the objective at the final state",
      MULTISCALE_ONLY},
     {"sharpness_init", LZ_DT_DOUBLE, F(sharpness_init), "",
      "L: largest Hessian eigenvalue at the initial point (Lanczos)", ALL_KINDS},

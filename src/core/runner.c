@@ -33,7 +33,8 @@ static lz_status status_of_gd_end(lz_gd_end end) {
 }
 
 int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
-               double *const *trace_rows, double *work, lz_err *err) {
+               double *const *trace_rows, double *work, const volatile sig_atomic_t *cancel,
+               lz_err *err) {
   const lz_problem_params *pp = lz_problem_params_of(p);
   const size_t dim = lz_problem_dim(p);
   const int64_t K = lz_job_trace_len(job);
@@ -69,9 +70,10 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
   }
 
   lz_gd_params gp = {res->h, job->run.max_iter, job->run.tol_grad, job->run.diverge_above,
-                     job->run.record_every};
+                     job->run.record_every, cancel};
   lz_gd_outcome out;
   rc = lz_gd_run(p, &gp, x, trace_rows[LZ_TRACE_LOSS], &out, scratch);
+  if (rc == LZ_ESTOPPED) return lz_err_set(err, rc, "run %lld: dropped by a second signal", (long long)r);
   if (rc != LZ_OK) return lz_err_set(err, rc, "run %lld: gradient descent failed", (long long)r);
 
   res->status = (int8_t)status_of_gd_end(out.end);
@@ -90,21 +92,24 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
 }
 
 static int run_tile_runs(const lz_job *job, const lz_problem *p, lz_tile_result *out,
-                         int parallel_runs, lz_err *err) {
+                         int parallel_runs, const lz_tile_hooks *hooks, lz_err *err) {
   const int64_t K = out->trace_len;
   const size_t wlen = lz_run_work_len(p);
+  const volatile sig_atomic_t *cancel = hooks ? hooks->cancel : NULL;
   int64_t failed_run = -1;
   lz_err first = {0, ""};
 
 #pragma omp parallel if (parallel_runs)
   {
     double *work = malloc(wlen * sizeof *work);
+    int calls_hooks = omp_get_thread_num() == 0 && hooks && hooks->between_runs;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t i = 0; i < out->count; ++i) {
+      if (cancel && *cancel) continue;  /* a second signal: drop what is left */
       double *rows[LZ_TRACE_COUNT];
       for (int t = 0; t < LZ_TRACE_COUNT; ++t) rows[t] = out->trace[t] + i * K;
       lz_err e = {0, ""};
-      int rc = work ? lz_run_one(job, p, out->r0 + i, &out->runs[i], rows, work, &e)
+      int rc = work ? lz_run_one(job, p, out->r0 + i, &out->runs[i], rows, work, cancel, &e)
                     : lz_err_set(&e, LZ_ENOMEM, "cannot allocate %zu doubles of scratch", wlen);
       if (rc != LZ_OK) {
 #pragma omp critical(lz_tile_error)
@@ -113,9 +118,12 @@ static int run_tile_runs(const lz_job *job, const lz_problem *p, lz_tile_result 
           first = e;
         }
       }
+      if (calls_hooks) hooks->between_runs(hooks->ctx);
     }
     free(work);
   }
+  if (cancel && *cancel)
+    return lz_err_set(err, LZ_ESTOPPED, "dropped by a second signal");
   if (failed_run >= 0) {
     *err = first;
     return err->code;
@@ -123,12 +131,12 @@ static int run_tile_runs(const lz_job *job, const lz_problem *p, lz_tile_result 
   return LZ_OK;
 }
 
-int lz_run_tile(const lz_job *job, const lz_problem *p, int64_t tile, lz_tile_result *out,
-                lz_err *err) {
+int lz_run_tile(const lz_job *job, const lz_problem *p, int64_t tile, const lz_tile_hooks *hooks,
+                lz_tile_result *out, lz_err *err) {
   lz_job_tile_runs(job, tile, &out->r0, &out->count);
   out->tile = tile;
   int parallel_runs = lz_problem_params_step_cost(lz_problem_params_of(p)) < LZ_INNER_PARALLEL_FLOPS;
-  int rc = run_tile_runs(job, p, out, parallel_runs, err);
+  int rc = run_tile_runs(job, p, out, parallel_runs, hooks, err);
   if (rc != LZ_OK) lz_err_prefix(err, "tile %lld: ", (long long)tile);
   return rc;
 }

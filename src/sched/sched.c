@@ -1,19 +1,46 @@
-/* The only compilation unit that calls MPI. */
-#define _POSIX_C_SOURCE 200809L
+/* The only compilation unit that calls MPI.
+ *
+ * Rank 0 is the master: it owns the queue of tiles not yet done, largest expected cost first,
+ * and hands them out one at a time to workers that ask. It also computes tiles itself, and
+ * answers requests between its own runs. A worker asks for its next tile when it starts the
+ * current one, so the answer is waiting when it finishes even if the master was busy.
+ *
+ * Messages (all int64 arrays on the world communicator):
+ *   worker -> master  REQUEST  {0}                 "give me a tile"
+ *   master -> worker  ASSIGN   {tile or -1}        -1: no more tiles, leave the loop
+ *   worker -> master  DONE     tile_report         a tile finished (or was dropped)
+ *   worker -> master  ERROR    char[]              a failure; the master prints it and aborts
+ * Every worker's last message is a REQUEST answered with -1, and MPI keeps the messages of one
+ * sender in order, so the master has seen all of a worker's reports once it has stopped every
+ * worker and no assigned tile is outstanding. */
+#define _GNU_SOURCE  /* sched_getaffinity, CPU_COUNT */
 
 #include "lrzoo/sched.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <omp.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lrzoo/io.h"
 #include "lrzoo/problem.h"
 #include "lrzoo/results.h"
 #include "lrzoo/sysinfo.h"
+
+enum { TAG_REQUEST = 11, TAG_ASSIGN = 12, TAG_DONE = 13, TAG_ERROR = 14 };
+
+/* How long a failed worker waits for the master to end the job before it ends it itself. */
+#define ERROR_GRACE_SECONDS 10.0
+/* The master looks for messages at most this often while it computes (seconds). */
+#define POLL_INTERVAL 5e-4
+
+/* ---- process setup ------------------------------------------------------------------------ */
 
 int lz_sched_init(int *argc, char ***argv, lz_comm *c, lz_err *err) {
   int provided = 0;
@@ -35,6 +62,7 @@ void lz_sched_finalize(lz_comm *c) {
 }
 
 _Noreturn void lz_sched_abort(const lz_comm *c, int exit_code) {
+  fflush(stderr);
   MPI_Abort(c ? c->comm : MPI_COMM_WORLD, exit_code);
   exit(exit_code);  /* not reached */
 }
@@ -105,7 +133,89 @@ int lz_sched_read_job_text(const lz_comm *c, const char *path, char **text, size
   return LZ_OK;
 }
 
-/* ---- problem instances: a rank keeps the last one, since consecutive tiles share it ---- */
+/* Threads per rank: --threads, else OMP_NUM_THREADS, else the cores this process may use
+ * shared among the ranks on its node, so that mpiexec -n 2 on 2 cores does not start 4 threads. */
+static int choose_thread_count(const lz_comm *c, int requested) {
+  if (requested > 0) return requested;
+  const char *env = getenv("OMP_NUM_THREADS");
+  if (env && *env) return omp_get_max_threads();
+  MPI_Comm node;
+  int ranks_here = 1;
+  MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node);
+  MPI_Comm_size(node, &ranks_here);
+  MPI_Comm_free(&node);
+  int cores = omp_get_num_procs();
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
+  int affinity_limited = cores < omp_get_num_procs();
+  int share = affinity_limited ? cores : cores / ranks_here;
+  return share > 0 ? share : 1;
+}
+
+/* More threads than cores on a node makes every OpenMP barrier wait for descheduled threads
+ * (measured: 2 ranks x 2 threads on 2 cores ran 30x slower), so say so once, with the fix. */
+static void warn_if_node_is_oversubscribed(const lz_comm *c, int threads) {
+  MPI_Comm node;
+  MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node);
+  int on_node = 0;
+  MPI_Allreduce(&threads, &on_node, 1, MPI_INT, MPI_SUM, node);
+  MPI_Comm_free(&node);
+  int cores = omp_get_num_procs();
+  int over = on_node > cores, any = 0;
+  MPI_Allreduce(&over, &any, 1, MPI_INT, MPI_MAX, c->comm);
+  if (any && c->rank == 0)
+    fprintf(stderr, "lrzoo: warning: %d threads on a node with %d cores (ranks x --threads); "
+            "expect large slowdowns, or set OMP_WAIT_POLICY=passive\n", on_node, cores);
+}
+
+/* ---- signals ------------------------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop_signals = 0;   /* SIGTERM / SIGUSR1 received */
+static volatile sig_atomic_t drop_in_flight = 0; /* the second one: drop tiles in flight */
+
+static void on_stop_signal(int sig) {
+  (void)sig;
+  if (stop_signals < 2) stop_signals = stop_signals + 1;
+  if (stop_signals >= 2) drop_in_flight = 1;
+}
+
+static void install_stop_handlers(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void nap(void) {
+  /* Waiting ranks sleep instead of spinning in MPI, so they leave the cores to computing ranks
+   * when a node is oversubscribed. */
+  struct timespec ts = {0, 200000};
+  nanosleep(&ts, NULL);
+}
+
+/* Waits until every rank gets here, sleeping rather than spinning in MPI: a rank that finishes
+ * early must not take a core from the ranks still computing. */
+static void wait_for_every_rank(const lz_comm *c) {
+  MPI_Request req;
+  MPI_Ibarrier(c->comm, &req);
+  for (;;) {
+    int done = 0;
+    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    if (done) return;
+    nap();
+  }
+}
+
+/* ---- problem instances: a rank keeps the last one, since consecutive tiles share it ------ */
 
 typedef struct instance_cache {
   int64_t index;
@@ -138,7 +248,7 @@ static int load_instance(const lz_job *job, int64_t instance, instance_cache *ca
   return rc;
 }
 
-/* ---- tile order: largest expected cost first ---- */
+/* ---- tile order: largest expected cost first ---------------------------------------------- */
 
 typedef struct tile_cost {
   int64_t tile;
@@ -151,20 +261,24 @@ static int by_cost_descending(const void *a, const void *b) {
   return (x->tile > y->tile) - (x->tile < y->tile);
 }
 
+static double tile_cost_of(const lz_job *job, int64_t t) {
+  int64_t r0, cnt;
+  size_t idx[LZ_MAX_AXES];
+  lz_job_tile_runs(job, t, &r0, &cnt);
+  lz_job_run_coords(job, r0, idx);
+  lz_problem_params pp;
+  lz_job_problem_params(job, idx, &pp);
+  return lz_problem_params_step_cost(&pp) * (double)cnt * (double)job->run.max_iter;
+}
+
 static tile_cost *order_tiles_by_cost(const lz_job *job, const uint8_t *done, int64_t *count) {
-  tile_cost *order = malloc((size_t)job->ntiles * sizeof *order);
+  tile_cost *order = malloc((size_t)(job->ntiles > 0 ? job->ntiles : 1) * sizeof *order);
   if (!order) return NULL;
   int64_t n = 0;
-  size_t idx[LZ_MAX_AXES];
   for (int64_t t = 0; t < job->ntiles; ++t) {
     if (done[t]) continue;
-    int64_t r0, cnt;
-    lz_job_tile_runs(job, t, &r0, &cnt);
-    lz_job_run_coords(job, r0, idx);
-    lz_problem_params pp;
-    lz_job_problem_params(job, idx, &pp);
     order[n].tile = t;
-    order[n].cost = lz_problem_params_step_cost(&pp) * (double)cnt;
+    order[n].cost = tile_cost_of(job, t);
     ++n;
   }
   qsort(order, (size_t)n, sizeof *order, by_cost_descending);
@@ -172,14 +286,278 @@ static tile_cost *order_tiles_by_cost(const lz_job *job, const uint8_t *done, in
   return order;
 }
 
-static void fill_provenance(const lz_comm *c, lz_provenance *prov, char *mpi, size_t mpilen,
-                            char *blas, size_t blaslen, char *now, size_t nowlen,
-                            const char *version, const char *commit) {
+/* ---- what a rank reports about a tile ------------------------------------------------------ */
+
+enum { REPORT_DROPPED = 1, REPORT_SIGNALLED = 2 };
+
+typedef struct tile_report {
+  int64_t tile;
+  int64_t flags;    /* REPORT_* */
+  int64_t runs;
+  int64_t steps;    /* GD steps of its runs */
+  int64_t status[LZ_STATUS_COUNT];
+} tile_report;
+#define REPORT_LEN ((int)(sizeof(tile_report) / sizeof(int64_t)))
+
+static tile_report report_of(const lz_tile_result *tr) {
+  tile_report rep;
+  memset(&rep, 0, sizeof rep);
+  rep.tile = tr->tile;
+  rep.runs = tr->count;
+  for (int64_t i = 0; i < tr->count; ++i) {
+    rep.steps += tr->runs[i].iterations;
+    int s = tr->runs[i].status;
+    if (s >= 0 && s < LZ_STATUS_COUNT) rep.status[s]++;
+  }
+  return rep;
+}
+
+static tile_report dropped_report(int64_t tile) {
+  tile_report rep;
+  memset(&rep, 0, sizeof rep);
+  rep.tile = tile;
+  rep.flags = REPORT_DROPPED | REPORT_SIGNALLED;
+  return rep;
+}
+
+/* ---- one rank's share of the work: compute a tile and write it ----------------------------- */
+
+typedef struct rank_state {
+  const lz_comm *c;
+  const lz_job *job;
+  lz_out *out;
+  instance_cache cache;
+  lz_tile_result tr;
+} rank_state;
+
+static int compute_and_write_tile(rank_state *rs, int64_t tile, const lz_tile_hooks *hooks,
+                                  tile_report *rep, lz_err *err) {
+  int rc = load_instance(rs->job, tile / rs->job->tiles_per_instance, &rs->cache, err);
+  if (rc != LZ_OK) {
+    lz_err_prefix(err, "tile %" PRId64 ": ", tile);
+    return rc;
+  }
+  rc = lz_run_tile(rs->job, rs->cache.problem, tile, hooks, &rs->tr, err);
+  if (rc == LZ_ESTOPPED) {
+    *rep = dropped_report(tile);
+    return LZ_OK;
+  }
+  if (rc == LZ_OK) rc = lz_out_write_tile(rs->out, &rs->tr, err);
+  if (rc != LZ_OK) return rc;
+  *rep = report_of(&rs->tr);
+  if (stop_signals) rep->flags |= REPORT_SIGNALLED;
+  return LZ_OK;
+}
+
+/* ---- the master --------------------------------------------------------------------------- */
+
+typedef struct master {
+  rank_state *rs;
+  const lz_run_options *opt;
+  tile_cost *queue;
+  int64_t next, queued;
+  int workers_running;      /* workers not yet told to stop */
+  int64_t outstanding;      /* tiles handed to workers and not yet reported */
+  int stopping;             /* no more tiles are handed out */
+  int64_t tiles_done, runs_done, steps_done, status[LZ_STATUS_COUNT];
+  double cost_total, cost_done;
+  double t0, last_poll, last_progress;
+} master;
+
+static void record_report(master *m, const tile_report *rep) {
+  if (rep->flags & REPORT_SIGNALLED) m->stopping = 1;
+  if (rep->flags & REPORT_DROPPED) return;
+  m->tiles_done++;
+  m->runs_done += rep->runs;
+  m->steps_done += rep->steps;
+  for (int s = 0; s < LZ_STATUS_COUNT; ++s) m->status[s] += rep->status[s];
+  m->cost_done += tile_cost_of(m->rs->job, rep->tile);
+}
+
+static void format_duration(double s, char *buf, size_t len) {
+  if (!isfinite(s) || s < 0) snprintf(buf, len, "?");
+  else if (s < 90) snprintf(buf, len, "%.0fs", s);
+  else if (s < 5400) snprintf(buf, len, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+  else snprintf(buf, len, "%.0fh%02.0fm", floor(s / 3600), fmod(floor(s / 60), 60));
+}
+
+static void print_progress(master *m) {
+  const lz_job *job = m->rs->job;
+  double elapsed = now_seconds() - m->t0;
+  double rate = elapsed > 0 ? (double)m->steps_done / elapsed : 0.0;
+  /* ETA from the expected cost still to do, at the cost rate seen so far. */
+  double eta = m->cost_done > 0 ? elapsed * (m->cost_total - m->cost_done) / m->cost_done : NAN;
+  char eta_s[32];
+  format_duration(eta, eta_s, sizeof eta_s);
+  fprintf(stderr, "lrzoo: %s: tiles %" PRId64 "/%" PRId64 ", runs %" PRId64 "/%" PRId64
+          ", %.3g GD steps/s, ETA %s\n", job->name, m->tiles_done, job->ntiles, m->runs_done,
+          job->nruns, rate, eta_s);
+}
+
+static void maybe_print_progress(master *m) {
+  if (m->opt->progress_seconds <= 0) return;
+  double t = now_seconds();
+  if (t - m->last_progress < m->opt->progress_seconds) return;
+  m->last_progress = t;
+  print_progress(m);
+}
+
+_Noreturn static void abort_job_with_message(const lz_comm *c, int rank, const char *msg) {
+  fprintf(stderr, "lrzoo: rank %d: %s\n", rank, msg);
+  lz_sched_abort(c, 1);
+}
+
+static void answer_request(master *m, int worker) {
+  int64_t zero, tile = -1;
+  MPI_Recv(&zero, 1, MPI_INT64_T, worker, TAG_REQUEST, m->rs->c->comm, MPI_STATUS_IGNORE);
+  if (stop_signals) m->stopping = 1;
+  if (!m->stopping && m->next < m->queued) {
+    tile = m->queue[m->next++].tile;
+    m->outstanding++;
+  } else {
+    m->workers_running--;
+  }
+  MPI_Send(&tile, 1, MPI_INT64_T, worker, TAG_ASSIGN, m->rs->c->comm);
+}
+
+static void receive_report(master *m, int worker) {
+  tile_report rep;
+  MPI_Recv(&rep, REPORT_LEN, MPI_INT64_T, worker, TAG_DONE, m->rs->c->comm, MPI_STATUS_IGNORE);
+  m->outstanding--;
+  record_report(m, &rep);
+}
+
+_Noreturn static void receive_error_and_abort(master *m, MPI_Status *st) {
+  char msg[LZ_ERR_MSG_MAX];
+  int n = 0;
+  MPI_Get_count(st, MPI_CHAR, &n);
+  if (n < 1 || n > (int)sizeof msg) n = (int)sizeof msg;
+  MPI_Recv(msg, n, MPI_CHAR, st->MPI_SOURCE, TAG_ERROR, m->rs->c->comm, MPI_STATUS_IGNORE);
+  msg[sizeof msg - 1] = '\0';
+  abort_job_with_message(m->rs->c, st->MPI_SOURCE, msg);
+}
+
+/* Answers every message that has arrived, without waiting. */
+static void serve_workers(master *m) {
+  for (;;) {
+    int flag = 0;
+    MPI_Status st;
+    MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, m->rs->c->comm, &flag, &st);
+    if (!flag) return;
+    switch (st.MPI_TAG) {
+      case TAG_REQUEST: answer_request(m, st.MPI_SOURCE); break;
+      case TAG_DONE: receive_report(m, st.MPI_SOURCE); break;
+      case TAG_ERROR: receive_error_and_abort(m, &st);
+      default: abort_job_with_message(m->rs->c, 0, "internal error: unexpected message tag");
+    }
+  }
+}
+
+static void serve_workers_between_runs(void *ctx) {
+  master *m = ctx;
+  double t = now_seconds();
+  if (t - m->last_poll < POLL_INTERVAL) return;
+  m->last_poll = t;
+  serve_workers(m);
+  maybe_print_progress(m);
+}
+
+static int master_computes_a_tile(master *m, lz_err *err) {
+  int64_t tile = m->queue[m->next++].tile;
+  lz_tile_hooks hooks = {serve_workers_between_runs, m, &drop_in_flight};
+  tile_report rep;
+  int rc = compute_and_write_tile(m->rs, tile, &hooks, &rep, err);
+  if (rc == LZ_OK) record_report(m, &rep);
+  return rc;
+}
+
+static int run_master(master *m, lz_err *err) {
+  const lz_comm *c = m->rs->c;
+  for (;;) {
+    serve_workers(m);
+    maybe_print_progress(m);
+    if (stop_signals) m->stopping = 1;
+    if (!m->stopping && m->next < m->queued) {
+      int rc = master_computes_a_tile(m, err);
+      if (rc != LZ_OK) {
+        if (c->size > 1) abort_job_with_message(c, 0, err->msg);
+        lz_err_prefix(err, "rank 0: ");
+        return rc;
+      }
+      continue;
+    }
+    if (m->workers_running == 0 && m->outstanding == 0) return LZ_OK;
+    nap();
+  }
+}
+
+/* ---- a worker ----------------------------------------------------------------------------- */
+
+static void post_request(const lz_comm *c, int64_t *tile, MPI_Request req[2]) {
+  static const int64_t zero = 0;
+  MPI_Irecv(tile, 1, MPI_INT64_T, 0, TAG_ASSIGN, c->comm, &req[1]);
+  MPI_Isend(&zero, 1, MPI_INT64_T, 0, TAG_REQUEST, c->comm, &req[0]);
+}
+
+static void wait_for_assignment(MPI_Request req[2]) {
+  for (;;) {
+    int done = 0;
+    MPI_Testall(2, req, &done, MPI_STATUSES_IGNORE);
+    if (done) return;
+    nap();
+  }
+}
+
+static void send_report(const lz_comm *c, const tile_report *rep) {
+  MPI_Send(rep, REPORT_LEN, MPI_INT64_T, 0, TAG_DONE, c->comm);
+}
+
+/* Tells the master, then waits for it to end the job; ends it itself if the master does not. */
+_Noreturn static void report_failure(const lz_comm *c, const char *msg) {
+  MPI_Request req;
+  MPI_Isend(msg, (int)strlen(msg) + 1, MPI_CHAR, 0, TAG_ERROR, c->comm, &req);
+  double t0 = now_seconds();
+  while (now_seconds() - t0 < ERROR_GRACE_SECONDS) nap();
+  abort_job_with_message(c, c->rank, msg);
+}
+
+static int run_worker(rank_state *rs, lz_err *err) {
+  const lz_comm *c = rs->c;
+  lz_tile_hooks hooks = {NULL, NULL, &drop_in_flight};
+  int64_t tile = -1, next = -1;
+  MPI_Request req[2];
+  post_request(c, &next, req);
+  wait_for_assignment(req);
+  while (next >= 0) {
+    tile = next;
+    if (stop_signals) {
+      /* Stopping: hand the tile back unstarted, then collect the master's -1. */
+      tile_report rep = dropped_report(tile);
+      send_report(c, &rep);
+      post_request(c, &next, req);
+      wait_for_assignment(req);
+      continue;
+    }
+    post_request(c, &next, req);  /* the next tile arrives while this one computes */
+    tile_report rep;
+    int rc = compute_and_write_tile(rs, tile, &hooks, &rep, err);
+    if (rc != LZ_OK) report_failure(c, err->msg);
+    send_report(c, &rep);
+    wait_for_assignment(req);
+  }
+  return LZ_OK;
+}
+
+/* ---- the whole run ------------------------------------------------------------------------ */
+
+static void fill_provenance(const lz_comm *c, const lz_run_options *opt, lz_provenance *prov,
+                            char *mpi, size_t mpilen, char *blas, size_t blaslen, char *now,
+                            size_t nowlen) {
   lz_sched_mpi_version(mpi, mpilen);
   lz_blas_description(blas, blaslen);
   lz_utc_now(now, nowlen);
-  prov->lrzoo_version = version;
-  prov->git_commit = commit;
+  prov->lrzoo_version = opt->version;
+  prov->git_commit = opt->git_commit;
   prov->created_utc = now;
   prov->mpi_version = mpi;
   prov->blas = blas;
@@ -187,64 +565,98 @@ static void fill_provenance(const lz_comm *c, lz_provenance *prov, char *mpi, si
   prov->omp_threads = omp_get_max_threads();
 }
 
-static int run_tiles_on_this_rank(const lz_job *job, lz_out *out, const uint8_t *done,
-                                  lz_err *err) {
-  int64_t ntodo = 0;
-  tile_cost *order = order_tiles_by_cost(job, done, &ntodo);
-  if (!order) return lz_err_set(err, LZ_ENOMEM, "cannot allocate the tile list");
-  lz_tile_result tr;
-  int rc = lz_tile_result_alloc(&tr, job->tiles.runs, lz_job_trace_len(job), err);
-  instance_cache cache = {-1, NULL};
-  for (int64_t i = 0; i < ntodo && rc == LZ_OK; ++i) {
-    int64_t t = order[i].tile;
-    rc = load_instance(job, t / job->tiles_per_instance, &cache, err);
-    if (rc != LZ_OK) {
-      lz_err_prefix(err, "tile %" PRId64 ": ", t);
-      break;
-    }
-    rc = lz_run_tile(job, cache.problem, t, &tr, err);
-    if (rc == LZ_OK) rc = lz_out_write_tile(out, &tr, err);
-  }
-  lz_problem_destroy(&cache.problem);
-  lz_tile_result_free(&tr);
-  free(order);
-  return rc;
+static int open_output(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
+                       lz_out **out, uint8_t *done, lz_err *err) {
+  if (opt->resume) return lz_out_open_resume(c, opt->out_path, job, out, done, err);
+  char mpi[256], blas[512], now[64];
+  lz_provenance prov;
+  fill_provenance(c, opt, &prov, mpi, sizeof mpi, blas, sizeof blas, now, sizeof now);
+  return lz_out_create(c, opt->out_path, job, &prov, opt->overwrite, out, err);
+}
+
+/* Everyone learns rank 0's message for an error every rank agreed on. */
+static void share_error_message(const lz_comm *c, int rc, int local_rc, lz_err *err) {
+  int from = local_rc == rc ? c->rank : c->size;
+  int first = from;
+  MPI_Allreduce(&from, &first, 1, MPI_INT, MPI_MIN, c->comm);
+  if (first >= c->size) first = 0;
+  MPI_Bcast(err->msg, sizeof err->msg, MPI_CHAR, first, c->comm);
+  err->code = rc;
+}
+
+static void print_summary(const master *m, const lz_run_options *opt, int outcome) {
+  const lz_job *job = m->rs->job;
+  double elapsed = now_seconds() - m->t0;
+  int64_t remaining = job->ntiles - m->tiles_done;
+  char took[32], counts[256] = "";
+  format_duration(elapsed, took, sizeof took);
+  for (int s = 1, len = 0; s < LZ_STATUS_COUNT; ++s)
+    if (m->status[s] && len < (int)sizeof counts)
+      len += snprintf(counts + len, sizeof counts - (size_t)len, "%s%s %" PRId64, len ? ", " : " (",
+                      lz_status_names[s], m->status[s]);
+  if (counts[0]) strncat(counts, ")", sizeof counts - strlen(counts) - 1);
+  fprintf(stderr, "lrzoo: %s: %" PRId64 " runs this session%s in %s, %.3g GD steps/s, %d ranks x "
+          "%d threads; results in %s\n", job->name, m->runs_done, counts, took,
+          elapsed > 0 ? (double)m->steps_done / elapsed : 0.0, m->rs->c->size,
+          omp_get_max_threads(), opt->out_path);
+  if (outcome == LZ_OK && remaining > 0)
+    fprintf(stderr, "lrzoo: stopped by a signal: %" PRId64 " of %" PRId64 " tiles remain; "
+            "continue with: lrzoo run %s --resume -o %s\n", remaining, job->ntiles, job->path,
+            opt->out_path);
 }
 
 int lz_sched_run(const lz_comm *c, const lz_job *job, const lz_run_options *opt, lz_err *err) {
-  if (opt->threads > 0) omp_set_num_threads(opt->threads);
+  int threads = choose_thread_count(c, opt->threads);
+  omp_set_num_threads(threads);
+  warn_if_node_is_oversubscribed(c, threads);
   lz_blas_use_one_thread();
+  install_stop_handlers();
 
-  uint8_t *done = calloc((size_t)job->ntiles, 1);
+  uint8_t *done = calloc((size_t)(job->ntiles > 0 ? job->ntiles : 1), 1);
   if (!done) return lz_err_set(err, LZ_ENOMEM, "cannot allocate %" PRId64 " tile flags", job->ntiles);
-  lz_out *out = NULL;
-  int rc;
-  if (opt->resume) {
-    rc = lz_out_open_resume(c, opt->out_path, job, &out, done, err);
-  } else {
-    char mpi[256], blas[512], now[64];
-    lz_provenance prov;
-    fill_provenance(c, &prov, mpi, sizeof mpi, blas, sizeof blas, now, sizeof now,
-                    opt->version, opt->git_commit);
-    rc = lz_out_create(c, opt->out_path, job, &prov, opt->overwrite, &out, err);
-  }
-  rc = lz_sched_agree(c, rc);
+  rank_state rs = {c, job, NULL, {-1, NULL}, {0}};
+  int local = open_output(c, job, opt, &rs.out, done, err);
+  if (local == LZ_OK) local = lz_tile_result_alloc(&rs.tr, job->tiles.runs, lz_job_trace_len(job), err);
+  int rc = lz_sched_agree(c, local);
   if (rc != LZ_OK) {
+    share_error_message(c, rc, local, err);
+    lz_out_close(&rs.out, NULL);
+    lz_tile_result_free(&rs.tr);
     free(done);
-    if (out) lz_out_close(&out, NULL);
     return rc;
   }
 
-  /* One rank computes everything for now; the master/worker split spreads it. */
-  int local = LZ_OK;
-  if (c->rank == 0) local = run_tiles_on_this_rank(job, out, done, err);
+  if (c->rank == 0) {
+    master m;
+    memset(&m, 0, sizeof m);
+    m.rs = &rs;
+    m.opt = opt;
+    m.queue = order_tiles_by_cost(job, done, &m.queued);
+    m.workers_running = c->size - 1;
+    m.t0 = m.last_progress = now_seconds();
+    for (int64_t t = 0; t < job->ntiles; ++t) m.tiles_done += done[t];
+    for (int64_t i = 0; i < m.queued; ++i) m.cost_total += m.queue[i].cost;
+    if (!m.queue) lz_sched_abort(c, 1);
+    local = run_master(&m, err);
+    print_summary(&m, opt, local);
+    if (local == LZ_OK && m.tiles_done < job->ntiles) local = LZ_ESTOPPED;
+    free(m.queue);
+  } else {
+    local = run_worker(&rs, err);
+  }
+
+  wait_for_every_rank(c);
   rc = lz_sched_agree(c, local);
   lz_err close_err = {0, ""};
-  int crc = lz_out_close(&out, &close_err);
+  int crc = lz_out_close(&rs.out, &close_err);
   if (rc == LZ_OK && crc != LZ_OK) {
     *err = close_err;
     rc = crc;
+  } else if (rc != LZ_OK) {
+    share_error_message(c, rc, local, err);
   }
+  lz_problem_destroy(&rs.cache.problem);
+  lz_tile_result_free(&rs.tr);
   free(done);
   return rc;
 }

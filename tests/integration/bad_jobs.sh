@@ -1,7 +1,8 @@
 #!/bin/sh
 # Every file in tests/jobs_bad/ must make `lrzoo run` and `lrzoo validate` exit 2, print each
 # "# expect: LINE:COL: text" of the file as PATH:LINE:COL: ...text..., and create no output file.
-# With 2 MPI ranks the messages must appear once, not once per rank.
+# With 2 MPI ranks the messages must appear once, not once per rank: checked on a fixed sample of
+# files (starting MPI costs 2 s a file here, and every rank parses the same text anyway).
 set -u
 : "${LRZOO:?}" "${LZ_SOURCE_DIR:?}"
 dir="$LZ_SOURCE_DIR/tests/jobs_bad"
@@ -11,7 +12,9 @@ fail=0 count=0
 for job in "$dir"/*.yaml; do
   count=$((count + 1))
   name=$(basename "$job")
-  for mode in run validate mpi; do
+  modes="run validate"
+  case $name in two_errors.yaml|yaml_syntax.yaml|unknown_nested_key.yaml|too_much_memory.yaml|empty_file.yaml|bad_kind.yaml) modes="$modes mpi" ;; esac
+  for mode in $modes; do
     out="$tmp/out_$mode.h5"
     case $mode in
       run) "$LRZOO" run "$job" -o "$out" >"$tmp/stdout" 2>"$tmp/stderr"; rc=$? ;;
@@ -35,5 +38,5 @@ for job in "$dir"/*.yaml; do
   done
 done
 if [ "$count" -lt 10 ]; then echo "FAIL: only $count bad job files (want >= 10)"; fail=1; fi
-[ "$fail" -eq 0 ] && echo "PASS: $count bad job files, each rejected with exit 2 and no output (run, validate, 2 ranks)"
+[ "$fail" -eq 0 ] && echo "PASS: $count bad job files, each rejected with exit 2 and no output (run, validate; 6 of them also on 2 ranks)"
 exit "$fail"
