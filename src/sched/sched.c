@@ -362,6 +362,8 @@ typedef struct master {
   int64_t tiles_done, runs_done, steps_done, status[LZ_STATUS_COUNT];
   double cost_total, cost_done;
   double t0, last_poll, last_progress;
+  int64_t handed_out;       /* tiles given to workers */
+  double serving_seconds;   /* time spent answering workers, for the hand-out cost */
 } master;
 
 static void record_report(master *m, const tile_report *rep) {
@@ -414,6 +416,7 @@ static void answer_request(master *m, int worker) {
   if (!m->stopping && m->next < m->queued) {
     tile = m->queue[m->next++].tile;
     m->outstanding++;
+    m->handed_out++;
   } else {
     m->workers_running--;
   }
@@ -444,12 +447,14 @@ static void serve_workers(master *m) {
     MPI_Status st;
     MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, m->rs->c->comm, &flag, &st);
     if (!flag) return;
+    double t = now_seconds();
     switch (st.MPI_TAG) {
       case TAG_REQUEST: answer_request(m, st.MPI_SOURCE); break;
       case TAG_DONE: receive_report(m, st.MPI_SOURCE); break;
       case TAG_ERROR: receive_error_and_abort(m, &st);
       default: abort_job_with_message(m->rs->c, 0, "internal error: unexpected message tag");
     }
+    m->serving_seconds += now_seconds() - t;
   }
 }
 
@@ -599,6 +604,9 @@ static void print_summary(const master *m, const lz_run_options *opt, int outcom
           "%d threads; results in %s\n", job->name, m->runs_done, counts, took,
           elapsed > 0 ? (double)m->steps_done / elapsed : 0.0, m->rs->c->size,
           omp_get_max_threads(), opt->out_path);
+  if (m->handed_out > 0)
+    fprintf(stderr, "lrzoo: master handed out %" PRId64 " tiles at %.3g us of its time each\n",
+            m->handed_out, 1e6 * m->serving_seconds / (double)m->handed_out);
   if (outcome == LZ_OK && remaining > 0)
     fprintf(stderr, "lrzoo: stopped by a signal: %" PRId64 " of %" PRId64 " tiles remain; "
             "continue with: lrzoo run %s --resume -o %s\n", remaining, job->ntiles, job->path,
