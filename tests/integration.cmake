@@ -13,3 +13,8 @@ foreach(t layouts resume worker_error)
 endforeach()
 # Timing-sensitive: run alone so other tests do not steal its cores.
 set_tests_properties(resume PROPERTIES RUN_SERIAL TRUE)
+
+# slurm/*.sbatch under a private single-node SLURM (needs root and the slurm packages that
+# scripts/install-deps --test installs; skipped otherwise).
+lz_script_test(slurm integration/slurm.sh)
+set_tests_properties(slurm PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
