@@ -36,6 +36,14 @@ typedef struct lz_out lz_out;
 int lz_out_create(const lz_comm *c, const char *path, const lz_job *job,
                   const lz_provenance *prov, int overwrite, lz_out **out, lz_err *err);
 
+/* Bytes of raw data the output file of job will hold (every dataset at full size). */
+double lz_out_size_estimate(const lz_job *job);
+
+/* Serial. Checks that the file system holding path has room for bytes more. Creating the file
+ * writes every dataset in full, and HDF5 does that from one rank inside collective calls: a disk
+ * that fills up there would leave the other ranks waiting, so the job is refused up front. */
+int lz_io_check_free_space(const char *path, double bytes, lz_err *err);
+
 /* Collective on c. Opens an existing file to resume it. Fails with LZ_EJOB if the file was
  * made from a different job (job_sha256 differs) or is not an lrzoo file. Fills done[0..ntiles)
  * with the /tiles/done flags. */

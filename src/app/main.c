@@ -141,6 +141,8 @@ static int command_validate(const cli *c) {
     return lz_exit_code(rc);
   }
   lz_job_print_summary(job, stdout);
+  printf("file size:  %.3g MB when complete (every dataset is allocated when the run starts)\n",
+         lz_out_size_estimate(job) / 1e6);
   printf("valid\n");
   lz_job_destroy(&job);
   return 0;

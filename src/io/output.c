@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1303,4 +1304,45 @@ void lz_io_hdf5_version(char *buf, size_t len) {
   unsigned maj = 0, min = 0, rel = 0;
   H5get_libversion(&maj, &min, &rel);
   snprintf(buf, len, "%u.%u.%u", maj, min, rel);
+}
+
+double lz_out_size_estimate(const lz_job *job) {
+  size_t nfields = 0;
+  const lz_field *fields = lz_run_fields(&nfields);
+  double per_run = 8.0 * (double)job->naxes + 8.0;  /* coordinates and the run index */
+  for (size_t f = 0; f < nfields; ++f)
+    if (fields[f].kinds & LZ_KIND_BIT(job->problem.kind))
+      per_run += fields[f].type == LZ_DT_INT8 ? 1.0 : 8.0;
+  per_run += 8.0 * LZ_TRACE_COUNT * (double)lz_job_trace_len(job);
+  double axes = 0.0;
+  for (size_t a = 0; a < job->naxes; ++a) axes += 8.0 * (double)(job->axes[a].len * job->axes[a].width);
+  return per_run * (double)job->nruns + 25.0 * (double)job->ntiles + axes + (double)job->text_len;
+}
+
+int lz_io_check_free_space(const char *path, double bytes, lz_err *err) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash == dir) slash[1] = '\0';
+  else if (slash) *slash = '\0';
+  else snprintf(dir, sizeof dir, ".");
+  struct statvfs fs;
+  /* The directory may not exist yet (it is created with the file): check the nearest parent. */
+  while (statvfs(dir, &fs) != 0) {
+    char *up = strrchr(dir, '/');
+    if (!up || up == dir) {
+      snprintf(dir, sizeof dir, "%s", up == dir ? "/" : ".");
+      if (statvfs(dir, &fs) != 0) return LZ_OK;  /* nothing to measure: let creation report */
+      break;
+    }
+    *up = '\0';
+  }
+  double avail = (double)fs.f_bavail * (double)fs.f_frsize;
+  /* 5% and 16 MiB of slack for HDF5's metadata. */
+  double need = bytes * 1.05 + 16.0 * 1024 * 1024;
+  if (avail >= need) return LZ_OK;
+  return lz_err_set(err, LZ_EIO, "%s: the output needs %.3g GB and the file system holding it "
+                    "has %.3g GB free; free space, choose another -o, or shrink the job (fewer "
+                    "runs, or a larger run.record_every for shorter traces)", path, need / 1e9,
+                    avail / 1e9);
 }

@@ -56,5 +56,20 @@ grep -q "filejob.yaml:6:11: target: .*'B'" "$tmp/stderr" || { echo "FAIL target 
 sed -i 's/dataset: B/dataset: A/' "$tmp/filejob.yaml"
 expect_rc 0 "file target run" "$LRZOO" run "$tmp/filejob.yaml" -o "$tmp/filejob.h5"
 
+# an output larger than the file system's free space is refused before anything is written
+# (10^8 runs x 1001 trace records: about 850 GB, more than this machine's whole disk)
+cat > "$tmp/huge.yaml" <<YAML
+name: huge
+problem: {kind: quadratic, eigenvalues: [1.0]}
+init: {kind: gaussian, replicas: 10000000}
+lr: {values: {linspace: [0.1, 1.0, 10]}}
+run: {max_iter: 1000, record_every: 1}
+YAML
+expect_rc 0 "validate prints the file size" "$LRZOO" validate "$tmp/huge.yaml"
+grep -q '^file size: ' "$tmp/stdout" || { echo "FAIL validate file size line"; fail=1; }
+expect_rc 1 "output larger than the free space" "$LZ_SOURCE_DIR/scripts/mpirun" 2 "$LRZOO" run "$tmp/huge.yaml" -o "$tmp/huge.h5"
+grep -q "huge.h5: the output needs .* GB .* GB free" "$tmp/stderr" || { echo "FAIL free-space message"; cat "$tmp/stderr"; fail=1; }
+[ -e "$tmp/huge.h5" ] && { echo "FAIL free space: output created"; fail=1; }
+
 [ "$fail" -eq 0 ] && echo "PASS: command line contract"
 exit "$fail"
