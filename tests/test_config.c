@@ -702,6 +702,279 @@ static void no_axis_of_any_shipped_job_should_share_a_name_with_a_result(void **
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* analyze                                                                                    */
+
+/* A valid job without analyze or run; the analyze section given is appended at line 4. */
+#define ANALYZE_BASE "problem: {kind: quadratic, eigenvalues: [1.0, 0.1]}\n" \
+                     "init: {kind: point, x: [9.0, 1.0]}\nlr: {values: 0.5}\n"
+
+enum { ORBIT = 1u, LYAPUNOV = 2u, SHARPNESS = 4u, MODEQ = 8u, ALL_ANALYSES = 15u };
+
+/* The defaults of job.h for the analyses in `which`; lyapunov_steps = min(1000, max_iter). */
+static void assert_default_analyses(const lz_job *job, unsigned which, int64_t lyapunov_steps) {
+  if (which & ORBIT) {
+    assert_int_equal(job->analyze.orbit.max_period, 64);
+    assert_close(job->analyze.orbit.tol, 1e-9, 0);
+  }
+  if (which & LYAPUNOV) {
+    assert_int_equal(job->analyze.lyapunov.iters, lyapunov_steps);
+    assert_int_equal(job->analyze.lyapunov.transient, lyapunov_steps);
+    assert_close(job->analyze.lyapunov.threshold, 0.01, 0);
+  }
+  if (which & SHARPNESS) assert_int_equal(job->analyze.sharpness.every, 0);
+  if (which & MODEQ) {
+    assert_int_equal(job->analyze.modified_equation.orders, 0);
+    assert_int_equal(job->analyze.modified_equation.steps, 200);
+    assert_int_equal(job->analyze.modified_equation.substeps, 32);
+  }
+}
+
+static void assert_analysis_marks(const lz_job *job, int line, int col) {
+  assert_mark(job->analyze.orbit.mark, line, col);
+  assert_mark(job->analyze.lyapunov.mark, line, col);
+  assert_mark(job->analyze.sharpness.mark, line, col);
+  assert_mark(job->analyze.modified_equation.mark, line, col);
+}
+
+static lz_job *parse_analyze(const char *analyze) {
+  char text[1024];
+  snprintf(text, sizeof text, "%s%s", ANALYZE_BASE, analyze);
+  return parse_good_text(text);
+}
+
+/* A bad analyze section gives exactly one diagnostic, this one. */
+static void assert_analyze_error(const char *analyze, const char *expected) {
+  char text[1024];
+  snprintf(text, sizeof text, "%s%s", ANALYZE_BASE, analyze);
+  lz_job *job = (lz_job *)1;
+  char *diag = NULL;
+  assert_int_equal(parse_text(text, &job, &diag), LZ_EJOB);
+  assert_null(job);
+  assert_string_equal(diag, expected);
+  free(diag);
+}
+
+static void analyze_should_default_every_analysis_when_the_section_is_absent(void **state) {
+  (void)state;
+  lz_job *job = load_good("quadratic_defaults.yaml");  /* max_iter 10000 */
+  assert_default_analyses(job, ALL_ANALYSES, 1000);
+  assert_analysis_marks(job, 0, 0);
+  lz_job_destroy(&job);
+}
+
+static void analyze_should_default_every_analysis_when_the_section_is_empty(void **state) {
+  (void)state;
+  lz_job *job = parse_analyze("analyze:\n");
+  assert_default_analyses(job, ALL_ANALYSES, 1000);
+  assert_analysis_marks(job, 4, 9);  /* the empty value after "analyze:" */
+  lz_job_destroy(&job);
+  job = parse_analyze("analyze: {}\n");
+  assert_default_analyses(job, ALL_ANALYSES, 1000);
+  assert_analysis_marks(job, 4, 10);
+  lz_job_destroy(&job);
+  job = parse_analyze("analyze:\n  orbit:\n  lyapunov: ~\n  sharpness: null\n"
+                      "  modified_equation:\n");
+  assert_default_analyses(job, ALL_ANALYSES, 1000);
+  assert_mark(job->analyze.orbit.mark, 5, 9);
+  assert_mark(job->analyze.lyapunov.mark, 6, 13);
+  assert_mark(job->analyze.sharpness.mark, 7, 14);
+  assert_mark(job->analyze.modified_equation.mark, 8, 21);
+  lz_job_destroy(&job);
+}
+
+static void analyze_should_default_the_analyses_a_job_leaves_out(void **state) {
+  (void)state;
+  lz_job *job = parse_analyze("analyze: {orbit: {max_period: 8}}\n");
+  assert_default_analyses(job, ALL_ANALYSES & ~ORBIT, 1000);
+  assert_int_equal(job->analyze.orbit.max_period, 8);
+  assert_close(job->analyze.orbit.tol, 1e-9, 0);
+  assert_mark(job->analyze.orbit.mark, 4, 18);
+  assert_mark(job->analyze.lyapunov.mark, 4, 10);  /* absent: the analyze map */
+  lz_job_destroy(&job);
+
+  job = parse_analyze("analyze: {lyapunov: {threshold: 0.5}}\n");
+  assert_default_analyses(job, ALL_ANALYSES & ~LYAPUNOV, 1000);
+  assert_int_equal(job->analyze.lyapunov.iters, 1000);
+  assert_int_equal(job->analyze.lyapunov.transient, 1000);
+  assert_close(job->analyze.lyapunov.threshold, 0.5, 0);
+  assert_mark(job->analyze.lyapunov.mark, 4, 21);
+  lz_job_destroy(&job);
+
+  job = parse_analyze("analyze: {sharpness: {every: 10}}\n");
+  assert_default_analyses(job, ALL_ANALYSES & ~SHARPNESS, 1000);
+  assert_int_equal(job->analyze.sharpness.every, 10);
+  assert_mark(job->analyze.sharpness.mark, 4, 22);
+  lz_job_destroy(&job);
+
+  job = parse_analyze("analyze: {modified_equation: {orders: [1]}}\n");
+  assert_default_analyses(job, ALL_ANALYSES & ~MODEQ, 1000);
+  assert_int_equal(job->analyze.modified_equation.orders, 1u << 1);
+  assert_int_equal(job->analyze.modified_equation.steps, 200);
+  assert_int_equal(job->analyze.modified_equation.substeps, 32);
+  assert_mark(job->analyze.modified_equation.mark, 4, 30);
+  lz_job_destroy(&job);
+}
+
+static void analyze_should_put_every_key_in_job_analyze_and_make_no_axis(void **state) {
+  (void)state;
+  lz_job *job = parse_analyze(
+      "analyze:\n"
+      "  orbit: {max_period: 12, tol: 1.0e-6}\n"
+      "  lyapunov: {iters: 250, transient: 50, threshold: 0}\n"
+      "  sharpness: {every: 500}\n"
+      "  modified_equation: {orders: [0, 2], steps: 1000000, substeps: 10000}\n"
+      "run: {max_iter: 500}\n");
+  assert_int_equal(job->analyze.orbit.max_period, 12);
+  assert_close(job->analyze.orbit.tol, 1e-6, 0);
+  assert_int_equal(job->analyze.lyapunov.iters, 250);
+  assert_int_equal(job->analyze.lyapunov.transient, 50);
+  assert_close(job->analyze.lyapunov.threshold, 0.0, 0);
+  assert_int_equal(job->analyze.sharpness.every, 500);  /* = max_iter: allowed */
+  assert_int_equal(job->analyze.modified_equation.orders, (1u << 0) | (1u << 2));
+  assert_int_equal(job->analyze.modified_equation.steps, 1000000);  /* the largest allowed */
+  assert_int_equal(job->analyze.modified_equation.substeps, 10000);
+  assert_mark(job->analyze.orbit.mark, 5, 10);
+  assert_mark(job->analyze.lyapunov.mark, 6, 13);
+  assert_mark(job->analyze.sharpness.mark, 7, 14);
+  assert_mark(job->analyze.modified_equation.mark, 8, 22);
+  const char *const names[] = {"lr", NULL};
+  assert_axis_names(job, names);
+  assert_int_equal(job->nruns, 1);
+  assert_job_is_consistent(job);
+  lz_job_destroy(&job);
+}
+
+static void analyze_should_accept_zero_to_turn_analyses_off(void **state) {
+  (void)state;
+  lz_job *job = parse_analyze("analyze: {orbit: {max_period: 0}, lyapunov: {iters: 0},\n"
+                              "  sharpness: {every: 0}, modified_equation: {orders: []}}\n");
+  assert_int_equal(job->analyze.orbit.max_period, 0);
+  assert_int_equal(job->analyze.lyapunov.iters, 0);
+  assert_int_equal(job->analyze.lyapunov.transient, 1000);
+  assert_int_equal(job->analyze.sharpness.every, 0);
+  assert_int_equal(job->analyze.modified_equation.orders, 0);
+  lz_job_destroy(&job);
+}
+
+static void modified_equation_orders_should_become_a_bit_mask(void **state) {
+  (void)state;
+  static const struct {
+    const char *orders;
+    unsigned mask;
+  } cases[] = {{"[]", 0}, {"[0]", 1}, {"[1]", 2}, {"[2]", 4}, {"[2, 0]", 5}, {"[0, 1]", 3},
+               {"[1, 2]", 6}, {"[0, 1, 2]", 7}, {"[2, 1, 0]", 7}, {"[1.0]", 2}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
+    char analyze[128];
+    snprintf(analyze, sizeof analyze, "analyze: {modified_equation: {orders: %s}}\n",
+             cases[i].orders);
+    lz_job *job = parse_analyze(analyze);
+    if (job->analyze.modified_equation.orders != cases[i].mask)
+      fail_msg("orders %s: mask %u, expected %u", cases[i].orders,
+               job->analyze.modified_equation.orders, cases[i].mask);
+    lz_job_destroy(&job);
+  }
+  lz_job *job = parse_analyze("analyze: {modified_equation: {steps: 10, substeps: 4}}\n");
+  assert_int_equal(job->analyze.modified_equation.orders, 0);  /* no orders: off */
+  assert_int_equal(job->analyze.modified_equation.steps, 10);
+  assert_int_equal(job->analyze.modified_equation.substeps, 4);
+  lz_job_destroy(&job);
+}
+
+static void lyapunov_defaults_should_follow_max_iter_wherever_run_is_written(void **state) {
+  (void)state;
+  static const struct {
+    const char *text;
+    int64_t iters, transient;
+  } cases[] = {
+    /* min(1000, max_iter / 2) each, at least 1: the window fits in the run */
+    {"run: {max_iter: 300}\nanalyze: {lyapunov: {threshold: 0.1}}\n", 150, 150},
+    {"analyze: {lyapunov: {threshold: 0.1}}\nrun: {max_iter: 300}\n", 150, 150},
+    {"analyze:\nrun: {max_iter: 300}\n", 150, 150},
+    {"run: {max_iter: 300}\n", 150, 150},
+    {"run: {max_iter: 2000}\n", 1000, 1000},
+    {"run: {max_iter: 5000}\nanalyze: {}\n", 1000, 1000},
+    {"analyze: {lyapunov: {iters: 2000}}\nrun: {max_iter: 300}\n", 2000, 150},
+    {"analyze: {lyapunov: {transient: 7}}\nrun: {max_iter: 1}\n", 1, 7},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
+    lz_job *job = parse_analyze(cases[i].text);
+    if (job->analyze.lyapunov.iters != cases[i].iters ||
+        job->analyze.lyapunov.transient != cases[i].transient)
+      fail_msg("%s: iters %lld, transient %lld; expected %lld, %lld", cases[i].text,
+               (long long)job->analyze.lyapunov.iters, (long long)job->analyze.lyapunov.transient,
+               (long long)cases[i].iters, (long long)cases[i].transient);
+    lz_job_destroy(&job);
+  }
+}
+
+static void analyze_errors_should_say_what_is_allowed(void **state) {
+  (void)state;
+  assert_analyze_error("analyze: {sharpness: {every: 301}}\nrun: {max_iter: 300}\n",
+                       "inline.yaml:4:30: sharpness.every must be 0 (no sharpness trace) or at "
+                       "most max_iter (300), got 301");
+  assert_analyze_error("analyze: [orbit]\n",
+                       "inline.yaml:4:10: analyze must be a map with keys orbit, lyapunov, "
+                       "sharpness, modified_equation; got a list");
+  assert_analyze_error("analyze: {orbit: 64}\n",
+                       "inline.yaml:4:18: analyze.orbit must be a map with keys max_period, tol; "
+                       "got '64'");
+  assert_analyze_error("analyze: {modified_equation: {orders: 1}}\n",
+                       "inline.yaml:4:39: modified_equation.orders must be a list of distinct "
+                       "orders out of 0, 1, 2, e.g. [0, 1, 2] ([] for none); got '1'");
+  assert_analyze_error("analyze: {modified_equation: {orders: [0, x]}}\n",
+                       "inline.yaml:4:43: modified_equation.orders must be an integer 0, 1 or 2; "
+                       "got 'x'");
+  assert_analyze_error("analyze: {modified_equation: {substeps: 10001}}\n",
+                       "inline.yaml:4:41: modified_equation.substeps must be >= 1 and <= 10000, "
+                       "got 10001");
+  assert_analyze_error("analyze: {modified_equation: {steps: 2.5}}\n",
+                       "inline.yaml:4:38: modified_equation.steps must be an integer >= 1 and "
+                       "<= 1000000; got '2.5', which is not an integer");
+  assert_analyze_error("analyze: {lyapunov: {threshold: -0.1}}\n",
+                       "inline.yaml:4:33: lyapunov.threshold must be >= 0, got -0.1");
+  /* A bad max_iter is reported once; sharpness.every is not compared with its default. */
+  assert_analyze_error("analyze: {sharpness: {every: 20000}}\nrun: {max_iter: 0}\n",
+                       "inline.yaml:5:17: max_iter must be >= 1, got 0");
+}
+
+static void parse_should_read_the_analyze_section_of_the_design_example(void **state) {
+  (void)state;
+  lz_job *job = load_good("mf_balancing.yaml");
+  assert_int_equal(job->analyze.orbit.max_period, 64);
+  assert_close(job->analyze.orbit.tol, 1e-9, 0);
+  assert_int_equal(job->analyze.lyapunov.iters, 5000);
+  assert_int_equal(job->analyze.lyapunov.transient, 1000);  /* min(1000, max_iter 100000) */
+  assert_close(job->analyze.lyapunov.threshold, 0.01, 0);
+  assert_int_equal(job->analyze.sharpness.every, 1000);
+  assert_int_equal(job->analyze.modified_equation.orders, 7);
+  assert_int_equal(job->analyze.modified_equation.steps, 200);
+  assert_int_equal(job->analyze.modified_equation.substeps, 32);
+  assert_mark(job->analyze.orbit.mark, 25, 10);
+  assert_mark(job->analyze.lyapunov.mark, 26, 13);
+  assert_mark(job->analyze.sharpness.mark, 27, 14);
+  assert_mark(job->analyze.modified_equation.mark, 28, 22);
+  lz_job_destroy(&job);
+}
+
+static void analyze_defaults_should_follow_a_max_iter_written_after_them(void **state) {
+  (void)state;
+  lz_job *job = load_good("multiscale_point.yaml");  /* analyze at line 13, run at line 22 */
+  assert_default_analyses(job, ORBIT, 10);
+  assert_int_equal(job->analyze.lyapunov.iters, 5);  /* min(1000, max_iter 10 / 2) */
+  assert_int_equal(job->analyze.lyapunov.transient, 4);
+  assert_close(job->analyze.lyapunov.threshold, 0.05, 0);
+  assert_int_equal(job->analyze.sharpness.every, 5);
+  assert_int_equal(job->analyze.modified_equation.orders, (1u << 0) | (1u << 2));
+  assert_int_equal(job->analyze.modified_equation.steps, 200);
+  assert_int_equal(job->analyze.modified_equation.substeps, 8);
+  assert_mark(job->analyze.orbit.mark, 14, 3);  /* absent: the analyze map */
+  assert_mark(job->analyze.lyapunov.mark, 15, 5);
+  assert_mark(job->analyze.sharpness.mark, 18, 5);
+  assert_mark(job->analyze.modified_equation.mark, 20, 5);
+  lz_job_destroy(&job);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Bad files                                                                                  */
 
 typedef struct expectation {
@@ -798,7 +1071,7 @@ static void parse_should_report_errors_one_per_line_without_trailing_newline(voi
   assert_string_equal(diag, "inline.yaml:2:31: init scale must be > 0, got 0\n"
                             "inline.yaml:3:20: lr value h must be > 0, got -1\n"
                             "inline.yaml:4:1: unknown key 'foo' at top level; allowed: name, seed, "
-                            "output, problem, init, lr, run, tiles");
+                            "output, problem, init, lr, run, analyze, tiles");
   free(diag);
 }
 
@@ -1018,6 +1291,16 @@ int main(void) {
     cmocka_unit_test(parse_should_round_generated_integer_axes_to_whole_numbers),
     cmocka_unit_test(parse_should_print_a_summary_of_every_good_file),
     cmocka_unit_test(no_axis_of_any_shipped_job_should_share_a_name_with_a_result),
+    cmocka_unit_test(analyze_should_default_every_analysis_when_the_section_is_absent),
+    cmocka_unit_test(analyze_should_default_every_analysis_when_the_section_is_empty),
+    cmocka_unit_test(analyze_should_default_the_analyses_a_job_leaves_out),
+    cmocka_unit_test(analyze_should_put_every_key_in_job_analyze_and_make_no_axis),
+    cmocka_unit_test(analyze_should_accept_zero_to_turn_analyses_off),
+    cmocka_unit_test(modified_equation_orders_should_become_a_bit_mask),
+    cmocka_unit_test(lyapunov_defaults_should_follow_max_iter_wherever_run_is_written),
+    cmocka_unit_test(analyze_errors_should_say_what_is_allowed),
+    cmocka_unit_test(parse_should_read_the_analyze_section_of_the_design_example),
+    cmocka_unit_test(analyze_defaults_should_follow_a_max_iter_written_after_them),
     cmocka_unit_test(parse_should_report_every_bad_file_with_its_expected_errors),
     cmocka_unit_test(parse_should_report_errors_one_per_line_without_trailing_newline),
     cmocka_unit_test(load_should_report_a_missing_file_as_path_and_reason),

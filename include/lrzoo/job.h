@@ -152,6 +152,42 @@ typedef struct lz_job {
     int64_t runs;             /* runs per tile (at most) */
   } tiles;
 
+  /* What is measured besides the GD run itself (the job file's `analyze:` section). */
+  struct {
+    /* Minimal period p <= max_period of a run that neither converged nor diverged: the orbit
+     * repeats, over a whole period, to tol * max(1, |x|). Default on: max_period 64,
+     * tol 1e-9; max_period 0 turns it off. */
+    struct {
+      int64_t max_period;
+      double tol;
+      lz_mark mark;
+    } orbit;
+    /* Largest Lyapunov exponent from the tangent map v <- (I - h H(x_k)) v over the last
+     * transient + iters steps of the run (continued at the final point of a converged run);
+     * the first transient steps only align v, the last iters are averaged. A run that is
+     * bounded, not periodic and has an exponent > threshold is chaotic. Default on: iters and
+     * transient min(1000, max_iter / 2), threshold 0.01; iters 0 turns it off. */
+    struct {
+      int64_t iters, transient;
+      double threshold;
+      lz_mark mark;
+    } lyapunov;
+    /* Sharpness trace: Lanczos every `every` steps into /runs/trace/sharpness. Default off
+     * (every 0). sharpness_init and sharpness_final are always computed. */
+    struct {
+      int64_t every;
+      lz_mark mark;
+    } sharpness;
+    /* Drift from gradient flow (order 0) and the modified equations of order 1 and 2 over the
+     * first `steps` GD steps, integrated by RK4 with `substeps` steps per GD step. Default off
+     * (orders 0). */
+    struct {
+      unsigned orders;        /* bit k set: order k (k = 0, 1, 2) */
+      int64_t steps, substeps;
+      lz_mark mark;
+    } modified_equation;
+  } analyze;
+
   /* The sweep, derived from the above by src/config. */
   size_t naxes;
   lz_axis *axes;
@@ -220,6 +256,9 @@ double lz_job_lr_value(const lz_job *job, const size_t *idx);
  * length does not match the problem. */
 int lz_job_initial_point(const lz_job *job, const size_t *idx, const lz_problem_params *pp,
                          double *x0);
+
+/* Largest state dimension over the job's problem instances. */
+size_t lz_job_max_dim(const lz_job *job);
 
 /* Rough cost of the whole sweep in GD steps (runs x max_iter, upper bound). */
 double lz_job_cost_steps(const lz_job *job);

@@ -128,7 +128,8 @@ typedef enum {
   C_NONNEG,      /* >= 0 */
   C_GT_ONE,      /* > 1 */
   C_OPEN_UNIT,   /* in (0, 1) */
-  C_ONE_OR_TWO   /* 1 or 2 */
+  C_ONE_OR_TWO,  /* 1 or 2 */
+  C_ORDER        /* 0, 1 or 2: an order of the modified equation */
 } constraint;
 
 enum {
@@ -144,6 +145,7 @@ typedef struct key_spec {
   unsigned kinds;             /* LZ_KIND_BIT of each section kind the key belongs to; 0 = all */
   unsigned flags;
   constraint check;
+  double max;                 /* upper bound of a number, when > 0 */
   double dflt;
   slot_id slot;               /* axis of a sweep, choice or vector */
   size_t offset;              /* where the value goes in lz_job */
@@ -168,7 +170,8 @@ typedef struct section {
 #define MULTISCALE_ONLY LZ_KIND_BIT(LZ_PROBLEM_MULTISCALE)
 
 enum {
-  TOP_NAME, TOP_SEED, TOP_OUTPUT, TOP_PROBLEM, TOP_INIT, TOP_LR, TOP_RUN, TOP_TILES, TOP_COUNT
+  TOP_NAME, TOP_SEED, TOP_OUTPUT, TOP_PROBLEM, TOP_INIT, TOP_LR, TOP_RUN, TOP_ANALYZE, TOP_TILES,
+  TOP_COUNT
 };
 static const key_spec top_keys[TOP_COUNT] = {
   [TOP_NAME] = {.name = "name", .type = T_STRING, .flags = F_DEFAULT_LATER, .offset = OFF(name),
@@ -184,6 +187,8 @@ static const key_spec top_keys[TOP_COUNT] = {
   [TOP_LR] = {.name = "lr", .type = T_SPECIAL, .flags = F_REQUIRED,
               .help = "the learning rates, e.g. {values: {linspace: [0.1, 2.0, 40]}}"},
   [TOP_RUN] = {.name = "run", .type = T_SPECIAL, .help = "iteration limits"},
+  [TOP_ANALYZE] = {.name = "analyze", .type = T_SPECIAL,
+                   .help = "what is measured besides the run itself"},
   [TOP_TILES] = {.name = "tiles", .type = T_SPECIAL, .help = "how runs are grouped into tiles"},
 };
 static const section top_section = {"the job file", "at top level", top_keys, TOP_COUNT, NULL};
@@ -337,8 +342,69 @@ static const key_spec tiles_keys[TIL_COUNT] = {
 };
 static const section tiles_section = {"tiles", "in tiles", tiles_keys, TIL_COUNT, NULL};
 
+/* analyze: one optional sub-map per analysis. Nothing here is swept. */
+enum { ANA_ORBIT, ANA_LYAPUNOV, ANA_SHARPNESS, ANA_MODIFIED_EQUATION, ANA_COUNT };
+static const key_spec analyze_keys[ANA_COUNT] = {
+  [ANA_ORBIT] = {.name = "orbit", .type = T_SPECIAL},
+  [ANA_LYAPUNOV] = {.name = "lyapunov", .type = T_SPECIAL},
+  [ANA_SHARPNESS] = {.name = "sharpness", .type = T_SPECIAL},
+  [ANA_MODIFIED_EQUATION] = {.name = "modified_equation", .type = T_SPECIAL},
+};
+static const section analyze_section = {"analyze", "in analyze", analyze_keys, ANA_COUNT, NULL};
+
+enum { ORB_MAX_PERIOD, ORB_TOL, ORB_COUNT };
+static const key_spec orbit_keys[ORB_COUNT] = {
+  [ORB_MAX_PERIOD] = {.name = "max_period", .type = T_INT, .check = C_NONNEG, .dflt = 64,
+                      .offset = OFF(analyze.orbit.max_period), .label = "orbit.max_period"},
+  [ORB_TOL] = {.name = "tol", .type = T_NUMBER, .check = C_POSITIVE, .dflt = 1e-9,
+               .offset = OFF(analyze.orbit.tol), .label = "orbit.tol"},
+};
+static const section orbit_section = {"analyze.orbit", "in analyze.orbit", orbit_keys, ORB_COUNT,
+                                      NULL};
+
+/* iters and transient default to min(LYAPUNOV_STEPS, max_iter / 2): the window they make at
+ * the end of a run then always fits in it, so even short runs average some steps. */
+#define LYAPUNOV_STEPS 1000
+enum { LYA_ITERS, LYA_TRANSIENT, LYA_THRESHOLD, LYA_COUNT };
+static const key_spec lyapunov_keys[LYA_COUNT] = {
+  [LYA_ITERS] = {.name = "iters", .type = T_INT, .flags = F_DEFAULT_LATER, .check = C_NONNEG,
+                 .offset = OFF(analyze.lyapunov.iters), .label = "lyapunov.iters"},
+  [LYA_TRANSIENT] = {.name = "transient", .type = T_INT, .flags = F_DEFAULT_LATER,
+                     .check = C_NONNEG, .offset = OFF(analyze.lyapunov.transient),
+                     .label = "lyapunov.transient"},
+  [LYA_THRESHOLD] = {.name = "threshold", .type = T_NUMBER, .check = C_NONNEG, .dflt = 0.01,
+                     .offset = OFF(analyze.lyapunov.threshold), .label = "lyapunov.threshold"},
+};
+static const section lyapunov_section = {"analyze.lyapunov", "in analyze.lyapunov",
+                                         lyapunov_keys, LYA_COUNT, NULL};
+
+enum { SHP_EVERY, SHP_COUNT };
+static const key_spec sharpness_keys[SHP_COUNT] = {
+  [SHP_EVERY] = {.name = "every", .type = T_INT, .check = C_NONNEG, .dflt = 0,
+                 .offset = OFF(analyze.sharpness.every), .label = "sharpness.every"},
+};
+static const section sharpness_section = {"analyze.sharpness", "in analyze.sharpness",
+                                          sharpness_keys, SHP_COUNT, NULL};
+
+enum { MEQ_ORDERS, MEQ_STEPS, MEQ_SUBSTEPS, MEQ_COUNT };
+static const key_spec modified_equation_keys[MEQ_COUNT] = {
+  [MEQ_ORDERS] = {.name = "orders", .type = T_SPECIAL, .flags = F_INTEGER, .check = C_ORDER,
+                  .label = "modified_equation.orders"},
+  [MEQ_STEPS] = {.name = "steps", .type = T_INT, .check = C_POSITIVE, .max = 1000000, .dflt = 200,
+                 .offset = OFF(analyze.modified_equation.steps),
+                 .label = "modified_equation.steps"},
+  [MEQ_SUBSTEPS] = {.name = "substeps", .type = T_INT, .check = C_POSITIVE, .max = 10000,
+                    .dflt = 32, .offset = OFF(analyze.modified_equation.substeps),
+                    .label = "modified_equation.substeps"},
+};
+static const section modified_equation_section = {
+    "analyze.modified_equation", "in analyze.modified_equation", modified_equation_keys,
+    MEQ_COUNT, NULL};
+
 _Static_assert(TOP_COUNT <= MAX_SECTION_KEYS && PRB_COUNT <= MAX_SECTION_KEYS &&
-                   TGT_COUNT <= MAX_SECTION_KEYS && INI_COUNT <= MAX_SECTION_KEYS,
+                   TGT_COUNT <= MAX_SECTION_KEYS && INI_COUNT <= MAX_SECTION_KEYS &&
+                   ANA_COUNT <= MAX_SECTION_KEYS && LYA_COUNT <= MAX_SECTION_KEYS &&
+                   MEQ_COUNT <= MAX_SECTION_KEYS,
                "section_read holds MAX_SECTION_KEYS keys");
 
 typedef enum { GEN_LINSPACE, GEN_LOGSPACE, GEN_GEOMSPACE } generator;
@@ -373,7 +439,8 @@ typedef struct parser {
   bool problem_known;         /* problem.kind was read */
   bool eigenvalues_ok;
   state_shape shape;
-  lz_mark top_mark, lr_mark, max_iter_mark, record_every_mark, tiles_runs_mark;
+  bool max_iter_ok;           /* run.max_iter was read (it may be the default) */
+  lz_mark top_mark, lr_mark, max_iter_mark, record_every_mark, tiles_runs_mark, max_period_mark;
 } parser;
 
 /* The keys found in one map, indexed like the section's key table. */
@@ -398,6 +465,7 @@ typedef struct rule {
   constraint check;
   bool whole;
   const char *forms;  /* other accepted forms, appended to type errors */
+  double max;         /* upper bound, when > 0 */
 } rule;
 
 /* ------------------------------------------------------------------------------------------ */
@@ -657,6 +725,7 @@ static bool meets(constraint c, double v) {
     case C_GT_ONE: return v > 1;
     case C_OPEN_UNIT: return v > 0 && v < 1;
     case C_ONE_OR_TWO: return v == 1 || v == 2;
+    case C_ORDER: return v == 0 || v == 1 || v == 2;
   }
   return false;
 }
@@ -669,13 +738,23 @@ static const char *constraint_text(constraint c, bool whole) {
     case C_GT_ONE: return "> 1";
     case C_OPEN_UNIT: return "in (0, 1)";
     case C_ONE_OR_TWO: return "1 or 2";
+    case C_ORDER: return "0, 1 or 2";
   }
   return "";
 }
 
+/* ">= 1", or ">= 1 and <= 10000" with an upper bound. */
+static const char *range_text(const rule *r, char *buf, size_t size) {
+  const char *c = constraint_text(r->check, r->whole);
+  if (r->max > 0) snprintf(buf, size, "%s%s<= %.15g", c, *c ? " and " : "", r->max);
+  else snprintf(buf, size, "%s", c);
+  return buf;
+}
+
 /* "an integer >= 1", "a number in (0, 1)". */
 static const char *expected_text(const rule *r, char *buf, size_t size) {
-  const char *c = constraint_text(r->check, r->whole);
+  char range[64];
+  const char *c = range_text(r, range, sizeof range);
   snprintf(buf, size, "%s%s%s", r->whole ? "an integer" : "a number", *c ? " " : "", c);
   return buf;
 }
@@ -702,9 +781,9 @@ static bool check_number(parser *p, const yaml_node_t *n, const rule *r, double 
              r->label, MAX_WHOLE, describe(n, got, sizeof got));
       return false;
   }
-  if (!meets(r->check, v)) {
-    report(p, mark_of(n), "%s must be %s, got %s", r->label, constraint_text(r->check, r->whole),
-           printable(n, got, sizeof got));
+  if (!meets(r->check, v) || (r->max > 0 && v > r->max)) {
+    report(p, mark_of(n), "%s must be %s, got %s", r->label,
+           range_text(r, expected, sizeof expected), printable(n, got, sizeof got));
     return false;
   }
   *out = v;
@@ -714,7 +793,7 @@ static bool check_number(parser *p, const yaml_node_t *n, const rule *r, double 
 static const char *label_of(const key_spec *k) { return k->label ? k->label : k->name; }
 
 static rule rule_of(const key_spec *k) {
-  rule r = {label_of(k), k->check, (k->flags & F_INTEGER) || k->type == T_INT, ""};
+  rule r = {label_of(k), k->check, (k->flags & F_INTEGER) || k->type == T_INT, "", k->max};
   return r;
 }
 
@@ -822,13 +901,13 @@ static bool read_generator_args(parser *p, const yaml_node_t *args, const key_sp
     return false;
   }
   snprintf(label, sizeof label, "%s: %s start", label_of(k), gen);
-  rule start = {label, C_FINITE, false, ""};
+  rule start = {label, C_FINITE, false, "", 0};
   bool ok = check_number(p, list_item(p, args, 0), &start, a);
   snprintf(label, sizeof label, "%s: %s stop", label_of(k), gen);
-  rule stop = {label, C_FINITE, false, ""};
+  rule stop = {label, C_FINITE, false, "", 0};
   ok = check_number(p, list_item(p, args, 1), &stop, b) && ok;
   snprintf(label, sizeof label, "%s: %s num", label_of(k), gen);
-  rule count = {label, C_POSITIVE, true, ""};
+  rule count = {label, C_POSITIVE, true, "", 0};
   ok = check_number(p, list_item(p, args, 2), &count, num) && ok;
   if (ok && *num > AXIS_MAX_LEN) {
     report(p, mark_of(list_item(p, args, 2)),
@@ -1634,6 +1713,7 @@ static void read_run(parser *p, const yaml_node_t *n) {
   section_read r;
   read_section(p, &run_section, n, &r);
   lz_job *job = p->job;
+  p->max_iter_ok = r.ok[RUN_MAX_ITER];
   p->max_iter_mark = r.node[RUN_MAX_ITER] ? mark_of(r.node[RUN_MAX_ITER]) : (lz_mark){0, 0};
   p->record_every_mark =
       r.node[RUN_RECORD_EVERY] ? mark_of(r.node[RUN_RECORD_EVERY]) : (lz_mark){0, 0};
@@ -1649,6 +1729,102 @@ static void read_tiles(parser *p, const yaml_node_t *n) {
   section_read r;
   read_section(p, &tiles_section, n, &r);
   p->tiles_runs_mark = r.node[TIL_RUNS] ? mark_of(r.node[TIL_RUNS]) : (lz_mark){0, 0};
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* analyze                                                                                    */
+
+/* Optional sections written as "run:" with nothing after are the same as absent ones. */
+static const yaml_node_t *unless_null(const yaml_node_t *n) { return is_null(n) ? NULL : n; }
+
+/* Reads one sub-map of analyze (n may be NULL or null: all defaults). Its mark is where the
+ * sub-map is written, else where analyze is (at), else 0:0. */
+static void read_analysis(parser *p, const section *sec, const yaml_node_t *n, lz_mark at,
+                          section_read *r, lz_mark *mark) {
+  read_section(p, sec, unless_null(n), r);
+  *mark = n ? mark_of(n) : at;
+}
+
+static void read_orbit(parser *p, const yaml_node_t *n, lz_mark at) {
+  section_read r;
+  read_analysis(p, &orbit_section, n, at, &r, &p->job->analyze.orbit.mark);
+  const yaml_node_t *max_period = r.node[ORB_MAX_PERIOD];
+  p->max_period_mark = max_period ? mark_of(max_period) : p->job->analyze.orbit.mark;
+}
+
+static void read_lyapunov(parser *p, const yaml_node_t *n, lz_mark at) {
+  section_read r;
+  read_analysis(p, &lyapunov_section, n, at, &r, &p->job->analyze.lyapunov.mark);
+  /* run is read by now, wherever it is in the file. */
+  int64_t max_iter = p->job->run.max_iter, half = max_iter / 2 > 1 ? max_iter / 2 : 1;
+  int64_t steps = half < LYAPUNOV_STEPS ? half : LYAPUNOV_STEPS;
+  if (!r.node[LYA_ITERS] || !r.ok[LYA_ITERS]) p->job->analyze.lyapunov.iters = steps;
+  if (!r.node[LYA_TRANSIENT] || !r.ok[LYA_TRANSIENT]) p->job->analyze.lyapunov.transient = steps;
+}
+
+static void read_sharpness(parser *p, const yaml_node_t *n, lz_mark at) {
+  section_read r;
+  read_analysis(p, &sharpness_section, n, at, &r, &p->job->analyze.sharpness.mark);
+  int64_t every = p->job->analyze.sharpness.every, max_iter = p->job->run.max_iter;
+  if (r.node[SHP_EVERY] && r.ok[SHP_EVERY] && p->max_iter_ok && every > max_iter) {
+    report(p, mark_of(r.node[SHP_EVERY]), "sharpness.every must be 0 (no sharpness trace) or at "
+           "most max_iter (%lld), got %lld", (long long)max_iter, (long long)every);
+  }
+}
+
+/* orders: a list of distinct orders out of 0, 1, 2, kept as a bit mask. */
+static void read_orders(parser *p, const yaml_node_t *n, unsigned *orders) {
+  const key_spec *k = &modified_equation_keys[MEQ_ORDERS];
+  char got[96];
+  *orders = 0;
+  if (!is_list(n)) {
+    report(p, mark_of(n), "%s must be a list of distinct orders out of 0, 1, 2, e.g. [0, 1, 2] "
+           "([] for none); got %s", label_of(k), describe(n, got, sizeof got));
+    return;
+  }
+  rule r = rule_of(k);
+  const yaml_node_t *first[3] = {NULL, NULL, NULL};
+  unsigned mask = 0;
+  bool ok = true;
+  for (size_t i = 0; i < list_size(n); ++i) {
+    const yaml_node_t *item = list_item(p, n, i);
+    double v = 0;
+    if (!check_number(p, item, &r, &v)) {
+      ok = false;
+      continue;
+    }
+    int order = (int)v;
+    if (first[order]) {
+      lz_mark was = mark_of(first[order]);
+      report(p, mark_of(item), "%s lists order %d twice (first at line %d, column %d); give each "
+             "of 0, 1, 2 at most once", label_of(k), order, was.line, was.col);
+      ok = false;
+      continue;
+    }
+    first[order] = item;
+    mask |= 1u << order;
+  }
+  if (ok) *orders = mask;
+}
+
+static void read_modified_equation(parser *p, const yaml_node_t *n, lz_mark at) {
+  section_read r;
+  read_analysis(p, &modified_equation_section, n, at, &r,
+                &p->job->analyze.modified_equation.mark);
+  p->job->analyze.modified_equation.orders = 0;
+  if (r.node[MEQ_ORDERS])
+    read_orders(p, r.node[MEQ_ORDERS], &p->job->analyze.modified_equation.orders);
+}
+
+/* Absent, "analyze:" with nothing, and every absent sub-map all mean the defaults. */
+static void read_analyze(parser *p, const yaml_node_t *n) {
+  section_read r;
+  read_section(p, &analyze_section, unless_null(n), &r);
+  lz_mark at = n ? mark_of(n) : (lz_mark){0, 0};
+  read_orbit(p, r.node[ANA_ORBIT], at);
+  read_lyapunov(p, r.node[ANA_LYAPUNOV], at);
+  read_sharpness(p, r.node[ANA_SHARPNESS], at);
+  read_modified_equation(p, r.node[ANA_MODIFIED_EQUATION], at);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1688,9 +1864,6 @@ static void set_default_names(parser *p) {
   }
 }
 
-/* Optional sections written as "run:" with nothing after are the same as absent ones. */
-static const yaml_node_t *unless_null(const yaml_node_t *n) { return is_null(n) ? NULL : n; }
-
 static void read_job(parser *p, const yaml_node_t *root) {
   char got[96], allowed[512];
   p->top_mark = mark_of(root);
@@ -1707,6 +1880,7 @@ static void read_job(parser *p, const yaml_node_t *root) {
   if (r.node[TOP_INIT]) read_init(p, r.node[TOP_INIT]);
   if (r.node[TOP_LR]) read_lr(p, r.node[TOP_LR]);
   read_run(p, unless_null(r.node[TOP_RUN]));
+  read_analyze(p, r.node[TOP_ANALYZE]);  /* after run: its defaults follow max_iter */
   read_tiles(p, unless_null(r.node[TOP_TILES]));
   set_default_names(p);
 }
@@ -1750,6 +1924,34 @@ static double physical_memory(void) {
   return pages > 0 && page > 0 ? (double)pages * (double)page : 0.0;
 }
 
+/* Threads of a rank: one per core, as OpenMP starts them. */
+static double online_cores(void) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  return cores > 0 ? (double)cores : 1.0;
+}
+
+/* Largest state dimension over the sweep, from what was read (0 when the problem was not). */
+static double max_state_dim(const parser *p) {
+  const lz_job *job = p->job;
+  if (!p->problem_known) return 0.0;
+  switch (job->problem.kind) {
+    case LZ_PROBLEM_QUADRATIC: return (double)job->problem.eigenvalues.len;
+    case LZ_PROBLEM_MF:
+      return 2.0 * param_max(p, &job->problem.n) * param_max(p, &job->problem.d);
+    case LZ_PROBLEM_MULTISCALE: return param_max(p, &job->problem.dim);
+  }
+  return 0.0;
+}
+
+static void report_orbit_memory(parser *p, double threads, double dim, double total, double have) {
+  const lz_job *job = p->job;
+  lz_mark at = p->max_period_mark.line ? p->max_period_mark : job->problem.mark;
+  report(p, at, "sweep too large for memory: the orbit ring (2 x max_period %lld x state dimension "
+         "%.0f doubles, for each of %.0f threads) needs %.1f GiB per rank but this machine has "
+         "%.1f GiB; lower orbit.max_period (0 turns orbit detection off)",
+         (long long)job->analyze.orbit.max_period, dim, threads, total / GIB, have / GIB);
+}
+
 /* The estimate is in doubles so that absurd sizes compare as large instead of overflowing. */
 static void check_memory(parser *p) {
   const lz_job *job = p->job;
@@ -1767,19 +1969,25 @@ static void check_memory(parser *p) {
       (double)(job->run.max_iter / (job->run.record_every > 0 ? job->run.record_every : 1)) + 1;
   double runs = (double)job->tiles.runs;
   double trace = runs * records * 8.0 + runs * 256.0;
-  if (dense + work + trace <= MEMORY_FRACTION * have) return;
-  if (trace > dense + work) {
+  /* Each thread keeps the last 2 max_period states of its run to find the orbit's period. */
+  double threads = online_cores(), dim = max_state_dim(p);
+  double orbit = 8.0 * 2.0 * (double)job->analyze.orbit.max_period * dim * threads;
+  double total = dense + work + trace + orbit;
+  if (total <= MEMORY_FRACTION * have) return;
+  if (orbit > dense + work && orbit > trace) {
+    report_orbit_memory(p, threads, dim, total, have);
+  } else if (trace > dense + work) {
     lz_mark at = p->record_every_mark.line ? p->record_every_mark
                : p->tiles_runs_mark.line ? p->tiles_runs_mark
                : p->max_iter_mark.line ? p->max_iter_mark : p->lr_mark;
     report(p, at, "sweep too large for memory: one tile's trace buffer (%.0f runs x %.0f records) "
            "needs %.1f GiB per rank but this machine has %.1f GiB; raise record_every or lower "
-           "tiles.runs", runs, records, (dense + work + trace) / GIB, have / GIB);
+           "tiles.runs", runs, records, total / GIB, have / GIB);
   } else {
     report(p, job->problem.n.mark,
            "sweep too large for memory: n = %.0f needs about %.1f GiB per rank "
            "(the n x n target takes %.1f GiB) but this machine has %.1f GiB; reduce n%s",
-           n, (dense + work + trace) / GIB, dense / GIB, have / GIB, work > dense ? " or d" : "");
+           n, total / GIB, dense / GIB, have / GIB, work > dense ? " or d" : "");
   }
 }
 

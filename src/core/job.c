@@ -159,6 +159,19 @@ int lz_job_initial_point(const lz_job *job, const size_t *idx, const lz_problem_
   return LZ_EINVAL;
 }
 
+size_t lz_job_max_dim(const lz_job *job) {
+  size_t best = 0;
+  size_t idx[LZ_MAX_AXES];
+  for (int64_t i = 0; i < job->ninstances; ++i) {
+    lz_problem_params pp;
+    lz_job_run_coords(job, i * job->runs_per_instance, idx);
+    lz_job_problem_params(job, idx, &pp);
+    size_t dim = lz_problem_params_dim(&pp);
+    if (dim > best) best = dim;
+  }
+  return best;
+}
+
 double lz_job_cost_steps(const lz_job *job) {
   return (double)job->nruns * (double)job->run.max_iter;
 }
@@ -239,4 +252,21 @@ void lz_job_print_summary(const lz_job *job, FILE *out) {
           lz_job_cost_steps(job), job->run.max_iter, flops);
   fprintf(out, "trace:      %" PRId64 " loss records per run (every %" PRId64 " steps)\n",
           lz_job_trace_len(job), job->run.record_every);
+  fprintf(out, "analyze:    ");
+  if (job->analyze.orbit.max_period > 0)
+    fprintf(out, "orbit (period <= %" PRId64 ", tol %g); ", job->analyze.orbit.max_period,
+            job->analyze.orbit.tol);
+  if (job->analyze.lyapunov.iters > 0)
+    fprintf(out, "lyapunov (%" PRId64 " + %" PRId64 " steps, chaotic above %g); ",
+            job->analyze.lyapunov.transient, job->analyze.lyapunov.iters,
+            job->analyze.lyapunov.threshold);
+  if (job->analyze.sharpness.every > 0)
+    fprintf(out, "sharpness every %" PRId64 " steps; ", job->analyze.sharpness.every);
+  if (job->analyze.modified_equation.orders) {
+    fprintf(out, "modified equations of order");
+    for (int k = 0; k < 3; ++k)
+      if (job->analyze.modified_equation.orders & (1u << k)) fprintf(out, " %d", k);
+    fprintf(out, " over %" PRId64 " steps; ", job->analyze.modified_equation.steps);
+  }
+  fprintf(out, "sharpness at start and end\n");
 }
