@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <hdf5.h>
+#include <hdf5_hl.h>
 
 #include "lrzoo/hash.h"
 #include "lrzoo/io.h"
@@ -66,8 +67,40 @@ static void set_axis(lz_axis *ax, const char *name, lz_axis_type type, lz_axis_g
   ax->description = name;
 }
 
+static void fix_param(lz_param *p, double value) {
+  p->axis = -1;
+  p->value = value;
+}
+
+/* The analyze section with every analysis on: orbits of up to 3 points, a sharpness trace every
+ * 4 steps (loss is every 5: the two traces differ in length and steps), all drift orders. */
+static void analyze_everything(lz_job *job) {
+  job->analyze.orbit.max_period = 3;
+  job->analyze.orbit.tol = 1e-9;
+  job->analyze.lyapunov.iters = 10;
+  job->analyze.lyapunov.transient = 10;
+  job->analyze.lyapunov.threshold = 0.01;
+  job->analyze.sharpness.every = 4;
+  job->analyze.modified_equation.orders = 7;
+  job->analyze.modified_equation.steps = 10;
+  job->analyze.modified_equation.substeps = 4;
+}
+
+static void analyze_nothing(lz_job *job) {
+  job->analyze.orbit.max_period = 0;
+  job->analyze.orbit.tol = 0;
+  job->analyze.lyapunov.iters = 0;
+  job->analyze.lyapunov.transient = 0;
+  job->analyze.lyapunov.threshold = 0;
+  job->analyze.sharpness.every = 0;
+  job->analyze.modified_equation.orders = 0;
+  job->analyze.modified_equation.steps = 0;
+  job->analyze.modified_equation.substeps = 0;
+}
+
 /* activation (choice, 3) x n (integer, 1) x point (vector 2 x 3) x lr (lr_len): 3 instances of
- * 2 * lr_len runs. With lr_len = 5 and tile_runs = 4: 30 runs, 9 tiles of 4, 4, 2 runs. */
+ * 2 * lr_len runs. With lr_len = 5 and tile_runs = 4: 30 runs, 9 tiles of 4, 4, 2 runs. The
+ * factors are 4 x 1 (d = 1): an mf state of 8 numbers. Every analysis is on. */
 static lz_job *make_job(const char *text, size_t lr_len, int64_t tile_runs) {
   lz_job *job = calloc(1, sizeof *job);
   assert_non_null(job);
@@ -97,7 +130,17 @@ static lz_job *make_job(const char *text, size_t lr_len, int64_t tile_runs) {
   free(lr);
   job->problem.activation.axis = 0;
   job->problem.n.axis = 1;
+  fix_param(&job->problem.d, 1);
+  fix_param(&job->problem.alpha, 0.1);
+  fix_param(&job->problem.target.scale, 1);
+  fix_param(&job->problem.target.mu, 1);
+  fix_param(&job->problem.target.rank, 1);
+  job->problem.target.kind = LZ_TARGET_IDENTITY;
+  job->problem.eigenvalues.axis = -1;
+  job->problem.target.singular_values.axis = -1;
+  job->init.kind = LZ_INIT_POINT;
   job->init.point.axis = 2;
+  job->init.replica_axis = -1;
   job->lr.axis = 3;
   job->lr.relative_to = LZ_LR_TWO_OVER_L;
   job->run.max_iter = 20;
@@ -108,32 +151,81 @@ static lz_job *make_job(const char *text, size_t lr_len, int64_t tile_runs) {
   job->nruns = job->ninstances * job->runs_per_instance;
   job->tiles_per_instance = (job->runs_per_instance + tile_runs - 1) / tile_runs;
   job->ntiles = job->ninstances * job->tiles_per_instance;
+  analyze_everything(job);
   return job;
 }
 
 static lz_job *small_job(void) { return make_job(job_text_a, 5, 4); }
 
+/* The small job with every analysis off: no orbit, Lyapunov, drift or sharpness results. */
+static lz_job *plain_job(void) {
+  lz_job *job = small_job();
+  analyze_nothing(job);
+  return job;
+}
+
+/* A quadratic with one eigenvalue: its orbit points are single numbers. */
+static lz_job *one_dimensional_job(void) {
+  lz_job *job = small_job();
+  job->problem.kind = LZ_PROBLEM_QUADRATIC;
+  job->problem.eigenvalues.len = 1;
+  job->problem.eigenvalues.value = copy_values((const double[]){2.0}, 1);
+  return job;
+}
+
 /* ---- the results every run should get ----------------------------------------------------- */
 
-static void expected_run(int64_t r, int64_t K, lz_run_result *res) {
+static lz_array_shape shape_of(const lz_job *job, int a) {
+  return lz_job_array_shape(job, (lz_array_id)a);
+}
+
+static void expected_run(const lz_job *job, int64_t r, lz_run_result *res) {
   memset(res, 0, sizeof *res);
   res->status = (int8_t)(1 + r % 5);
+  res->reason = (int8_t)(r % LZ_REASON_COUNT);
   res->iterations = 1000 + 7 * r;
+  res->period = r % 4;
   res->h = 0.1 * (double)r;
   res->loss = 1.0 / (double)(r + 1);
   /* signed zeros and subnormals must survive bitwise */
   res->grad_norm = r % 3 == 0 ? -0.0 : ldexp(1.0, -1070 + (int)(r % 50));
   res->f0 = (double)r;
   res->sharpness_init = 2.0 + (double)r;
+  res->sharpness_final = 3.0 - (double)r;
+  res->sharpness_h = r % 4 == 1 ? -INFINITY : (double)r / 9.0;
+  res->recurrence = ldexp(1.0, -1074 + (int)(r % 3));
+  res->lyapunov = -0.5 + (double)r / 64.0;
+  res->lyapunov_transverse = r % 2 ? -0.0 : (double)r / 32.0;
+  res->lyapunov_steps = 10 - r % 3;
+  for (int k = 0; k < LZ_MODEQ_ORDERS; ++k) res->drift[k] = ldexp((double)r + 1.0, -10 * k);
   res->norm_x = sqrt((double)r);
   res->norm_y = -(double)r / 3.0;
   res->balance = r == 7 ? INFINITY : 1e300 * (double)r;
   res->scalar_gap = (double)r / 7.0;
-  res->trace_len = K - r % 2;
+  res->trace_len = shape_of(job, LZ_ARRAY_LOSS).len[0] - r % 2;
+  res->sharpness_len = shape_of(job, LZ_ARRAY_SHARPNESS).len[0] - r % 3;
 }
 
-static double expected_trace(int64_t r, int64_t k, int64_t trace_len) {
-  return k < trace_len ? (double)r + (double)k / 8.0 : NAN;
+/* Entry j of run r's row of array a (row-major over the per-run dimensions), as lz_run_one
+ * leaves it: NaN past what the run recorded, with signed zeros, subnormals and infinities in
+ * between. */
+static double expected_entry(int a, int64_t r, int64_t j, lz_array_shape s,
+                             const lz_run_result *res) {
+  switch (a) {
+    case LZ_ARRAY_LOSS:
+      return j < res->trace_len ? (double)r + (double)j / 8.0 : NAN;
+    case LZ_ARRAY_SHARPNESS:
+      if (j >= res->sharpness_len) return NAN;
+      if (j == 1) return r % 2 ? -0.0 : ldexp(1.0, -1060 - (int)(r % 7));
+      return 100.0 + (double)r - (double)j / 16.0;
+    case LZ_ARRAY_ORBIT: {
+      int64_t point = j / s.len[1], coordinate = j % s.len[1];
+      if (point >= res->period) return NAN;
+      if (coordinate == 0) return r % 2 ? -INFINITY : -0.0;
+      return (double)r * 1000.0 + (double)point * 10.0 + (double)coordinate;
+    }
+  }
+  return NAN;
 }
 
 static void fill_tile(const lz_job *job, int64_t tile, lz_tile_result *tr) {
@@ -141,10 +233,18 @@ static void fill_tile(const lz_job *job, int64_t tile, lz_tile_result *tr) {
   lz_job_tile_runs(job, tile, &tr->r0, &tr->count);
   for (int64_t i = 0; i < tr->count; ++i) {
     int64_t r = tr->r0 + i;
-    expected_run(r, tr->trace_len, &tr->runs[i]);
-    for (int64_t k = 0; k < tr->trace_len; ++k)
-      tr->trace[LZ_TRACE_LOSS][i * tr->trace_len + k] = expected_trace(r, k, tr->runs[i].trace_len);
+    expected_run(job, r, &tr->runs[i]);
+    for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+      int64_t per_run = lz_array_shape_size(tr->shape[a]);
+      for (int64_t j = 0; j < per_run; ++j)
+        tr->array[a][i * per_run + j] = expected_entry(a, r, j, tr->shape[a], &tr->runs[i]);
+    }
   }
+}
+
+static void alloc_tile_or_fail(lz_tile_result *tr, const lz_job *job) {
+  lz_err err = {0};
+  if (lz_tile_result_alloc(tr, job, &err) != LZ_OK) fail_msg("%s", err.msg);
 }
 
 typedef int (*tile_choice)(int64_t tile, int rank, int size);
@@ -161,7 +261,7 @@ static int first_four_round_robin(int64_t tile, int rank, int size) {
 static void write_tiles(lz_out *out, const lz_job *job, tile_choice choose) {
   lz_tile_result tr;
   lz_err err = {0};
-  assert_int_equal(lz_tile_result_alloc(&tr, job->tiles.runs, lz_job_trace_len(job), &err), LZ_OK);
+  alloc_tile_or_fail(&tr, job);
   for (int64_t t = 0; t < job->ntiles; ++t) {
     if (!choose(t, world.rank, world.size)) continue;
     fill_tile(job, t, &tr);
@@ -305,10 +405,6 @@ static hid_t mem_type_of(lz_dtype t) {
 
 static size_t size_of(lz_dtype t) { return t == LZ_DT_INT8 ? 1 : 8; }
 
-static int field_applies(const lz_field *f, const lz_job *job) {
-  return (f->kinds & LZ_KIND_BIT(job->problem.kind)) != 0;
-}
-
 static int64_t tile_of_run(const lz_job *job, int64_t r) {
   int64_t inst = r / job->runs_per_instance, part = (r % job->runs_per_instance) / job->tiles.runs;
   return inst * job->tiles_per_instance + part;
@@ -327,30 +423,24 @@ static void assert_fill(const lz_field *f, const unsigned char *bytes, int64_t r
   }
 }
 
-/* Checks every /runs field and trace of the file against expected_run: tiles marked done hold
- * exactly (bitwise) the expected values, the others the fill values (unless killed_run: a run
- * killed between a tile's results and its done byte leaves results in a tile not done). If
- * want_done is given, the done flags must equal it. Returns the number of done tiles. */
-static int64_t verify_file(const char *path, const lz_job *job, const uint8_t *want_done,
-                           int killed_run) {
-  hid_t f = open_read_only(path);
-  int64_t R = job->nruns, K = lz_job_trace_len(job), ndone = 0;
-  uint8_t *done = malloc((size_t)job->ntiles);
+static void array_path(char *buf, size_t size, int a) {
+  const lz_array_desc *d = &lz_array_descs[a];
+  snprintf(buf, size, "/runs%s%s/%s", d->group[0] ? "/" : "", d->group, d->name);
+}
+
+static void verify_fields(hid_t f, const lz_job *job, const uint8_t *done, int killed_run) {
+  int64_t R = job->nruns;
   unsigned char *col = malloc((size_t)R * 8);
-  double *trace = malloc((size_t)(R * K) * sizeof *trace);
-  assert_true(done && col && trace);
-  read_whole(f, "/tiles/done", H5T_NATIVE_UINT8, done);
-  for (int64_t t = 0; t < job->ntiles; ++t) {
-    if (want_done && done[t] != want_done[t])
-      fail_msg("tile %lld: done %d, expected %d", (long long)t, done[t], want_done[t]);
-    ndone += done[t];
-  }
+  assert_non_null(col);
   size_t nfields;
   const lz_field *fields = lz_run_fields(&nfields);
   for (size_t i = 0; i < nfields; ++i) {
-    if (!field_applies(&fields[i], job)) continue;
     char name[128];
     snprintf(name, sizeof name, "/runs/%s", fields[i].name);
+    if (!lz_field_applies(&fields[i], job)) {
+      if (H5Lexists(f, name, H5P_DEFAULT) > 0) fail_msg("%s exists, but the job lacks it", name);
+      continue;
+    }
     read_whole(f, name, mem_type_of(fields[i].type), col);
     size_t size = size_of(fields[i].type);
     for (int64_t r = 0; r < R; ++r) {
@@ -360,26 +450,64 @@ static int64_t verify_file(const char *path, const lz_job *job, const uint8_t *w
         continue;
       }
       lz_run_result want;
-      expected_run(r, K, &want);
+      expected_run(job, r, &want);
       if (memcmp(got, (const unsigned char *)&want + fields[i].offset, size) != 0)
         fail_msg("%s[%lld] differs from what was written", name, (long long)r);
     }
   }
-  read_whole(f, "/runs/trace/loss", H5T_NATIVE_DOUBLE, trace);
+  free(col);
+}
+
+static void verify_array(hid_t f, const lz_job *job, int a, const uint8_t *done,
+                         int killed_run) {
+  char name[128];
+  array_path(name, sizeof name, a);
+  lz_array_shape s = shape_of(job, a);
+  if (s.len[0] == 0) {
+    if (H5Lexists(f, name, H5P_DEFAULT) > 0) fail_msg("%s exists, but the job lacks it", name);
+    return;
+  }
+  int64_t R = job->nruns, per_run = lz_array_shape_size(s);
+  double *values = malloc((size_t)(R * per_run) * sizeof *values);
+  assert_non_null(values);
+  read_whole(f, name, H5T_NATIVE_DOUBLE, values);
   for (int64_t r = 0; r < R; ++r) {
-    lz_run_result want;
-    expected_run(r, K, &want);
-    for (int64_t k = 0; k < K && (!killed_run || done[tile_of_run(job, r)]); ++k) {
-      double got = trace[r * K + k];
-      double expect = done[tile_of_run(job, r)] ? expected_trace(r, k, want.trace_len) : NAN;
-      int same = isnan(expect) ? isnan(got) : memcmp(&got, &expect, sizeof got) == 0;
-      if (!same) fail_msg("/runs/trace/loss[%lld, %lld] = %g, expected %g", (long long)r,
-                          (long long)k, got, expect);
+    int is_done = done[tile_of_run(job, r)];
+    if (killed_run && !is_done) continue;
+    lz_run_result res;
+    expected_run(job, r, &res);
+    for (int64_t j = 0; j < per_run; ++j) {
+      double got = values[r * per_run + j];
+      double want = is_done ? expected_entry(a, r, j, s, &res) : NAN;
+      /* Written entries bitwise; the fill is any NaN. */
+      int same = is_done ? memcmp(&got, &want, sizeof got) == 0 : isnan(got);
+      if (!same) fail_msg("%s[%lld, %lld] = %g, expected %g", name, (long long)r, (long long)j,
+                          got, want);
     }
   }
+  free(values);
+}
+
+/* Checks every /runs field and array of the file against expected_run and expected_entry:
+ * tiles marked done hold exactly (bitwise) the expected values, the others the fill values
+ * (unless killed_run: a run killed between a tile's results and its done byte leaves results
+ * in a tile not done). Datasets the job lacks must be absent. If want_done is given, the done
+ * flags must equal it. Returns the number of done tiles. */
+static int64_t verify_file(const char *path, const lz_job *job, const uint8_t *want_done,
+                           int killed_run) {
+  hid_t f = open_read_only(path);
+  int64_t ndone = 0;
+  uint8_t *done = malloc((size_t)job->ntiles);
+  assert_non_null(done);
+  read_whole(f, "/tiles/done", H5T_NATIVE_UINT8, done);
+  for (int64_t t = 0; t < job->ntiles; ++t) {
+    if (want_done && done[t] != want_done[t])
+      fail_msg("tile %lld: done %d, expected %d", (long long)t, done[t], want_done[t]);
+    ndone += done[t];
+  }
+  verify_fields(f, job, done, killed_run);
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) verify_array(f, job, a, done, killed_run);
   free(done);
-  free(col);
-  free(trace);
   H5Fclose(f);
   return ndone;
 }
@@ -522,14 +650,43 @@ static void check_coordinates(hid_t f, const lz_job *job) {
   free(act), free(n), free(point), free(run), free(lr);
 }
 
-static void check_result_datasets(hid_t f, const lz_job *job) {
+static void assert_dimension_label(hid_t f, const char *obj, unsigned dim, const char *label) {
+  hid_t d = H5Dopen2(f, obj, H5P_DEFAULT);
+  if (d < 0) fail_msg("no dataset %s", obj);
+  char got[64] = "";
+  assert_true(H5DSget_label(d, dim, got, sizeof got) >= 0);
+  if (strcmp(got, label) != 0)
+    fail_msg("%s: dimension %u is labelled '%s', expected '%s'", obj, dim, got, label);
+  H5Dclose(d);
+}
+
+static void assert_scale_attached(hid_t f, const char *obj, unsigned dim, const char *scale) {
+  hid_t d = H5Dopen2(f, obj, H5P_DEFAULT), s = H5Dopen2(f, scale, H5P_DEFAULT);
+  if (d < 0 || s < 0) fail_msg("no dataset %s or %s", obj, scale);
+  if (H5DSis_attached(d, s, dim) <= 0)
+    fail_msg("%s is not attached to dimension %u of %s", scale, dim, obj);
+  assert_int_equal(H5DSget_num_scales(d, dim), 1);
+  H5Dclose(s);
+  H5Dclose(d);
+}
+
+static void assert_labels_by_code(hid_t f, const char *obj, const char *const *names) {
+  char labels[16][64];
+  size_t n = read_string_array_attribute(f, obj, "labels_by_code", labels[0], 64, 16);
+  size_t want = 0;
+  while (names[want]) ++want;
+  assert_int_equal(n, want);
+  for (size_t i = 0; i < n; ++i) assert_string_equal(labels[i], names[i]);
+}
+
+static void check_field_datasets(hid_t f, const lz_job *job) {
   size_t nfields;
   const lz_field *fields = lz_run_fields(&nfields);
   for (size_t i = 0; i < nfields; ++i) {
     char name[128];
     snprintf(name, sizeof name, "/runs/%s", fields[i].name);
-    if (!field_applies(&fields[i], job)) {
-      if (H5Lexists(f, name, H5P_DEFAULT) > 0) fail_msg("%s exists for an mf job", name);
+    if (!lz_field_applies(&fields[i], job)) {
+      if (H5Lexists(f, name, H5P_DEFAULT) > 0) fail_msg("%s exists, but the job lacks it", name);
       continue;
     }
     assert_shape(f, name, 1, (hsize_t)job->nruns, 0);
@@ -540,15 +697,80 @@ static void check_result_datasets(hid_t f, const lz_job *job) {
     assert_int_equal(has_attribute(f, name, "_FillValue"), fields[i].type == LZ_DT_DOUBLE);
     if (fields[i].type == LZ_DT_DOUBLE)
       assert_true(isnan(read_double_attribute(f, name, "_FillValue")));
-    assert_true(has_attribute(f, name, "DIMENSION_LIST"));
+    assert_int_equal(has_attribute(f, name, "labels_by_code"), fields[i].labels != NULL);
+    if (fields[i].labels) assert_labels_by_code(f, name, fields[i].labels);
+    assert_scale_attached(f, name, 0, "/runs/run");
+    assert_dimension_label(f, name, 0, "run");
   }
-  int64_t K = lz_job_trace_len(job);
-  assert_shape(f, "/runs/trace/loss", 2, (hsize_t)job->nruns, (hsize_t)K);
-  assert_int_equal(read_int64_attribute(f, "/runs/trace/loss", "record_every"), 5);
-  assert_true(isnan(read_double_attribute(f, "/runs/trace/loss", "_FillValue")));
-  int64_t record[16];
-  read_whole(f, "/runs/trace/record", H5T_NATIVE_INT64, record);
-  for (int64_t k = 0; k < K; ++k) assert_int_equal(record[k], 5 * k);
+}
+
+/* A trace's steps: entry k of /runs/trace/<name>_step is k * record_every. */
+static void check_step_scale(hid_t f, const char *scale, lz_array_shape s) {
+  assert_shape(f, scale, 1, (hsize_t)s.len[0], 0);
+  assert_type(f, scale, H5T_INTEGER, 8);
+  int64_t *steps = malloc((size_t)s.len[0] * sizeof *steps);
+  assert_non_null(steps);
+  read_whole(f, scale, H5T_NATIVE_INT64, steps);
+  for (int64_t k = 0; k < s.len[0]; ++k) assert_int_equal(steps[k], k * s.record_every);
+  free(steps);
+  char text[64];
+  read_string_attribute(f, scale, "units", text, sizeof text);
+  assert_string_equal(text, "steps");
+  read_string_attribute(f, scale, "CLASS", text, sizeof text);
+  assert_string_equal(text, "DIMENSION_SCALE");
+}
+
+/* Every present array: R x len[0] (x len[1]), NaN-filled with its _FillValue, described, with
+ * dimension 0 on /runs/run; a trace has record_every and its own step scale on dimension 1,
+ * other arrays only labels. Absent arrays have neither dataset nor scale. */
+static void check_array_datasets(hid_t f, const lz_job *job) {
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    const lz_array_desc *d = &lz_array_descs[a];
+    lz_array_shape s = shape_of(job, a);
+    char name[128], scale[160];
+    array_path(name, sizeof name, a);
+    snprintf(scale, sizeof scale, "%s_step", name);
+    if (s.len[0] == 0) {
+      if (H5Lexists(f, name, H5P_DEFAULT) > 0) fail_msg("%s exists, but the job lacks it", name);
+      if (d->group[0] && H5Lexists(f, scale, H5P_DEFAULT) > 0)
+        fail_msg("%s exists, but the job lacks %s", scale, name);
+      continue;
+    }
+    int rank = s.len[1] == 1 ? 2 : 3;
+    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+    if (ds < 0) fail_msg("no dataset %s", name);
+    hid_t space = H5Dget_space(ds);
+    hsize_t dims[3] = {0, 0, 0};
+    assert_int_equal(H5Sget_simple_extent_ndims(space), rank);
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    assert_int_equal(dims[0], job->nruns);
+    assert_int_equal(dims[1], s.len[0]);
+    if (rank == 3) assert_int_equal(dims[2], s.len[1]);
+    H5Sclose(space);
+    H5Dclose(ds);
+    assert_type(f, name, H5T_FLOAT, 8);
+    assert_true(isnan(read_double_attribute(f, name, "_FillValue")));
+    assert_true(has_attribute(f, name, "description"));
+    assert_int_equal(has_attribute(f, name, "units"), d->units[0] != '\0');
+    assert_scale_attached(f, name, 0, "/runs/run");
+    assert_dimension_label(f, name, 0, "run");
+    for (int j = 0; j + 1 < rank; ++j) assert_dimension_label(f, name, (unsigned)j + 1, d->dims[j]);
+    assert_int_equal(has_attribute(f, name, "record_every"), s.record_every > 0);
+    if (s.record_every > 0) {
+      assert_int_equal(read_int64_attribute(f, name, "record_every"), s.record_every);
+      check_step_scale(f, scale, s);
+      assert_scale_attached(f, name, 1, scale);
+    } else {
+      assert_int_equal(H5Lexists(f, scale, H5P_DEFAULT) > 0, 0);
+    }
+  }
+  /* One scale per trace replaced the single /runs/trace/record. */
+  assert_int_equal(H5Lexists(f, "/runs/trace/record", H5P_DEFAULT) > 0, 0);
+}
+
+static void check_result_datasets(hid_t f, const lz_job *job) {
+  check_field_datasets(f, job);
+  check_array_datasets(f, job);
   char cls[64];
   read_string_attribute(f, "/runs/run", "CLASS", cls, sizeof cls);
   assert_string_equal(cls, "DIMENSION_SCALE");
@@ -596,6 +818,225 @@ static void create_writes_the_full_layout(void **state) {
   lz_job_destroy(&job);
 }
 
+/* ---- tests: per-run arrays ---------------------------------------------------------------- */
+
+static void assert_shape3(hid_t f, const char *name, hsize_t d0, hsize_t d1, hsize_t d2) {
+  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+  if (d < 0) fail_msg("no dataset %s", name);
+  hid_t s = H5Dget_space(d);
+  hsize_t dims[3] = {0, 0, 0};
+  assert_int_equal(H5Sget_simple_extent_ndims(s), 3);
+  H5Sget_simple_extent_dims(s, dims, NULL);
+  if (dims[0] != d0 || dims[1] != d1 || dims[2] != d2)
+    fail_msg("%s is %llu x %llu x %llu, expected %llu x %llu x %llu", name,
+             (unsigned long long)dims[0], (unsigned long long)dims[1], (unsigned long long)dims[2],
+             (unsigned long long)d0, (unsigned long long)d1, (unsigned long long)d2);
+  H5Sclose(s);
+  H5Dclose(d);
+}
+
+static void arrays_have_their_shapes_fill_attributes_and_step_scales(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "arrays.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  close_or_fail(&out);
+  hid_t f = open_read_only(path);
+  check_array_datasets(f, job);
+  /* The numbers behind the generic checks: 20 steps, loss every 5, sharpness every 4, orbits
+   * of up to 3 points of an 8-number state. */
+  assert_shape(f, "/runs/trace/loss", 2, 30, 5);
+  assert_shape(f, "/runs/trace/sharpness", 2, 30, 6);
+  assert_shape3(f, "/runs/orbit", 30, 3, 8);
+  int64_t steps[8];
+  read_whole(f, "/runs/trace/loss_step", H5T_NATIVE_INT64, steps);
+  for (int k = 0; k < 5; ++k) assert_int_equal(steps[k], 5 * k);
+  read_whole(f, "/runs/trace/sharpness_step", H5T_NATIVE_INT64, steps);
+  for (int k = 0; k < 6; ++k) assert_int_equal(steps[k], 4 * k);
+  assert_int_equal(read_int64_attribute(f, "/runs/trace/loss", "record_every"), 5);
+  assert_int_equal(read_int64_attribute(f, "/runs/trace/sharpness", "record_every"), 4);
+  assert_scale_attached(f, "/runs/trace/loss", 1, "/runs/trace/loss_step");
+  assert_scale_attached(f, "/runs/trace/sharpness", 1, "/runs/trace/sharpness_step");
+  assert_dimension_label(f, "/runs/trace/sharpness", 1, "record");
+  assert_dimension_label(f, "/runs/orbit", 1, "point");
+  assert_dimension_label(f, "/runs/orbit", 2, "coordinate");
+  assert_false(has_attribute(f, "/runs/orbit", "record_every"));
+  H5Fclose(f);
+  /* Nothing written yet: every entry of every array is the NaN fill. */
+  assert_int_equal(verify_results(path, job, NULL), 0);
+  lz_job_destroy(&job);
+}
+
+static void an_orbit_of_a_one_dimensional_problem_has_one_number_per_point(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "orbit_1d.h5");
+  remove_on_rank0(path);
+  lz_job *job = one_dimensional_job();
+  assert_int_equal(shape_of(job, LZ_ARRAY_ORBIT).len[1], 1);
+  lz_out *out = create_or_fail(path, job, 0);
+  write_tiles(out, job, round_robin);
+  close_or_fail(&out);
+  hid_t f = open_read_only(path);
+  assert_shape(f, "/runs/orbit", 2, 30, 3);
+  assert_dimension_label(f, "/runs/orbit", 1, "point");
+  /* mf-only results are absent from a quadratic's file */
+  assert_int_equal(H5Lexists(f, "/runs/lyapunov_transverse", H5P_DEFAULT) > 0, 0);
+  assert_int_equal(H5Lexists(f, "/runs/norm_y", H5P_DEFAULT) > 0, 0);
+  check_result_datasets(f, job);
+  H5Fclose(f);
+  assert_int_equal(verify_results(path, job, NULL), job->ntiles);
+  lz_job_destroy(&job);
+}
+
+/* What each analysis adds to the file. */
+static const char *const orbit_datasets[] = {"/runs/period", "/runs/recurrence", "/runs/orbit"};
+static const char *const lyapunov_datasets[] = {"/runs/lyapunov", "/runs/lyapunov_transverse",
+                                                "/runs/lyapunov_steps"};
+static const char *const sharpness_datasets[] = {"/runs/sharpness_len", "/runs/trace/sharpness",
+                                                 "/runs/trace/sharpness_step"};
+static const char *const drift_datasets[] = {"/runs/drift_order0", "/runs/drift_order1",
+                                             "/runs/drift_order2"};
+static const char *const always_datasets[] = {
+    "/runs/status", "/runs/reason", "/runs/iterations", "/runs/sharpness_final", "/runs/trace_len",
+    "/runs/trace/loss", "/runs/trace/loss_step"};
+
+static void assert_existence(hid_t f, const char *const *names, size_t n, int want) {
+  for (size_t i = 0; i < n; ++i)
+    if ((H5Lexists(f, names[i], H5P_DEFAULT) > 0) != want)
+      fail_msg("%s %s, expected it %s", names[i], want ? "is absent" : "exists",
+               want ? "present" : "absent");
+}
+
+#define ASSERT_EXISTENCE(f, names, want) \
+  assert_existence(f, names, sizeof names / sizeof names[0], want)
+
+/* Creates the file of job, writes every tile from the ranks in turn and checks the round trip;
+ * returns the open file for checks of its datasets. */
+static hid_t write_and_verify(const char *name, const lz_job *job) {
+  char path[512];
+  test_path(path, sizeof path, name);
+  remove_on_rank0(path);
+  lz_out *out = create_or_fail(path, job, 0);
+  write_tiles(out, job, round_robin_but_short_tiles);
+  close_or_fail(&out);
+  assert_int_equal(verify_results(path, job, NULL), 6);
+  hid_t f = open_read_only(path);
+  check_result_datasets(f, job);
+  return f;
+}
+
+static void analyses_that_are_off_leave_out_their_datasets(void **state) {
+  (void)state;
+  lz_job *job = plain_job();
+  hid_t f = write_and_verify("analysis_off.h5", job);
+  ASSERT_EXISTENCE(f, always_datasets, 1);
+  ASSERT_EXISTENCE(f, orbit_datasets, 0);
+  ASSERT_EXISTENCE(f, lyapunov_datasets, 0);
+  ASSERT_EXISTENCE(f, sharpness_datasets, 0);
+  ASSERT_EXISTENCE(f, drift_datasets, 0);
+  H5Fclose(f);
+  lz_job_destroy(&job);
+
+  job = small_job();
+  f = write_and_verify("analysis_on.h5", job);
+  ASSERT_EXISTENCE(f, always_datasets, 1);
+  ASSERT_EXISTENCE(f, orbit_datasets, 1);
+  ASSERT_EXISTENCE(f, lyapunov_datasets, 1);
+  ASSERT_EXISTENCE(f, sharpness_datasets, 1);
+  ASSERT_EXISTENCE(f, drift_datasets, 1);
+  H5Fclose(f);
+  lz_job_destroy(&job);
+
+  /* Each switch on its own: drift order 1 only, and an orbit search on a state too large for
+   * its points to be stored (2 n d = 24 > 16 numbers). */
+  job = plain_job();
+  job->analyze.modified_equation.orders = 1u << 1;
+  job->analyze.orbit.max_period = 3;
+  fix_param(&job->problem.d, 3);
+  f = write_and_verify("analysis_some.h5", job);
+  assert_int_equal(H5Lexists(f, "/runs/drift_order1", H5P_DEFAULT) > 0, 1);
+  assert_int_equal(H5Lexists(f, "/runs/drift_order0", H5P_DEFAULT) > 0, 0);
+  assert_int_equal(H5Lexists(f, "/runs/drift_order2", H5P_DEFAULT) > 0, 0);
+  assert_int_equal(H5Lexists(f, "/runs/period", H5P_DEFAULT) > 0, 1);
+  assert_int_equal(H5Lexists(f, "/runs/recurrence", H5P_DEFAULT) > 0, 1);
+  assert_int_equal(H5Lexists(f, "/runs/orbit", H5P_DEFAULT) > 0, 0);
+  ASSERT_EXISTENCE(f, lyapunov_datasets, 0);
+  ASSERT_EXISTENCE(f, sharpness_datasets, 0);
+  H5Fclose(f);
+  lz_job_destroy(&job);
+}
+
+static void status_and_reason_name_their_codes(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "codes.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  close_or_fail(&out);
+  hid_t f = open_read_only(path);
+  char labels[16][64];
+  assert_int_equal(
+      read_string_array_attribute(f, "/runs/status", "labels_by_code", labels[0], 64, 16),
+      LZ_STATUS_COUNT);
+  assert_string_equal(labels[LZ_STATUS_NOT_RUN], "not_run");
+  assert_string_equal(labels[LZ_STATUS_PERIODIC], "periodic");
+  assert_string_equal(labels[LZ_STATUS_UNDETERMINED], "undetermined");
+  assert_int_equal(
+      read_string_array_attribute(f, "/runs/reason", "labels_by_code", labels[0], 64, 16),
+      LZ_REASON_COUNT);
+  assert_string_equal(labels[LZ_REASON_NONE], "none");
+  assert_string_equal(labels[LZ_REASON_NEITHER], "neither_periodic_nor_chaotic");
+  assert_string_equal(labels[LZ_REASON_NO_EXPONENT], "no_exponent");
+  assert_false(has_attribute(f, "/runs/iterations", "labels_by_code"));
+  assert_false(has_attribute(f, "/runs/period", "labels_by_code"));
+  H5Fclose(f);
+  lz_job_destroy(&job);
+}
+
+static herr_t add_dataset_storage(hid_t loc, const char *name, const H5O_info_t *info,
+                                  void *total) {
+  if (info->type != H5O_TYPE_DATASET) return 0;
+  hid_t d = H5Oopen(loc, name, H5P_DEFAULT);
+  if (d < 0) return -1;
+  *(hsize_t *)total += H5Dget_storage_size(d);
+  H5Oclose(d);
+  return 0;
+}
+
+/* The estimate is every dataset's bytes, plus the job text, with 8 bytes for each coordinate:
+ * the activation choice is stored in 1 (30 runs and 3 axis points). */
+static void check_size_estimate(const char *name, const lz_job *job) {
+  char path[512];
+  test_path(path, sizeof path, name);
+  remove_on_rank0(path);
+  lz_out *out = create_or_fail(path, job, 0);
+  close_or_fail(&out);
+  hid_t f = open_read_only(path);
+  hsize_t storage = 0;
+  assert_true(H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, add_dataset_storage, &storage,
+                        H5O_INFO_BASIC) >= 0);
+  H5Fclose(f);
+  double overcount = (double)job->text_len + 7.0 * (double)(job->nruns + 3);
+  double estimate = lz_out_size_estimate(job);
+  if (estimate != (double)storage + overcount)
+    fail_msg("%s: estimate %.0f bytes, datasets %llu + %.0f", name, estimate,
+             (unsigned long long)storage, overcount);
+}
+
+static void size_estimate_counts_every_dataset(void **state) {
+  (void)state;
+  lz_job *job = small_job();
+  check_size_estimate("estimate_on.h5", job);
+  lz_job_destroy(&job);
+  job = plain_job();
+  check_size_estimate("estimate_off.h5", job);
+  lz_job_destroy(&job);
+}
+
 /* ---- tests: writes ------------------------------------------------------------------------ */
 
 static void each_rank_writes_different_tiles(void **state) {
@@ -635,14 +1076,30 @@ static void a_tile_with_the_wrong_runs_is_refused(void **state) {
   lz_out *out = create_or_fail(path, job, 0);
   lz_tile_result tr;
   lz_err err = {0};
-  assert_int_equal(lz_tile_result_alloc(&tr, 4, lz_job_trace_len(job), &err), LZ_OK);
+  alloc_tile_or_fail(&tr, job);
   fill_tile(job, 1, &tr);
   tr.r0 += 1;
   assert_int_equal(lz_out_write_tile(out, &tr, &err), LZ_EINVAL);
   assert_contains(err.msg, "tile 1");
   tr.tile = 99;
   assert_int_equal(lz_out_write_tile(out, &tr, &err), LZ_EINVAL);
+  fill_tile(job, 1, &tr);
+  double *orbit = tr.array[LZ_ARRAY_ORBIT];
+  tr.array[LZ_ARRAY_ORBIT] = NULL;
+  assert_int_equal(lz_out_write_tile(out, &tr, &err), LZ_EINVAL);
+  assert_contains(err.msg, "tile 1 has no values for /runs/orbit");
+  tr.array[LZ_ARRAY_ORBIT] = orbit;
   lz_tile_result_free(&tr);
+
+  /* A tile computed for another analyze section: its arrays do not fit the file's. */
+  lz_job *plain = plain_job();
+  alloc_tile_or_fail(&tr, plain);
+  fill_tile(plain, 2, &tr);
+  assert_int_equal(lz_out_write_tile(out, &tr, &err), LZ_EINVAL);
+  assert_contains(err.msg, "tile 2 has 0 x 1 entries of /runs/trace/sharpness per run "
+                           "(recorded every 0 steps), the file 6 x 1 (every 4)");
+  lz_tile_result_free(&tr);
+  lz_job_destroy(&plain);
   close_or_fail(&out);
   assert_int_equal(verify_results(path, job, NULL), 0);
   lz_job_destroy(&job);
@@ -736,7 +1193,7 @@ static void resume_returns_done_tiles_and_completes_the_file(void **state) {
   if (rc != LZ_OK) fail_msg("lz_out_open_resume: %s", err.msg);
   for (int t = 0; t < 9; ++t) assert_int_equal(done[t], t < 4);
   lz_tile_result tr;
-  assert_int_equal(lz_tile_result_alloc(&tr, job->tiles.runs, lz_job_trace_len(job), &err), LZ_OK);
+  alloc_tile_or_fail(&tr, job);
   for (int64_t t = 0; t < job->ntiles; ++t) {
     if (done[t] || t % world.size != world.rank) continue;
     fill_tile(job, t, &tr);
@@ -785,6 +1242,67 @@ static void resume_refuses_a_different_job(void **state) {
   lz_job_destroy(&other);
   lz_job_destroy(&bigger);
   MPI_Barrier(world.comm);
+}
+
+static void resume_refuses_a_file_whose_array_shapes_differ(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "resume_shapes.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  write_tiles(out, job, first_four_round_robin);
+  close_or_fail(&out);
+  /* The same job text (so the same job_sha256) with another analyze section: only lrzoo
+   * versions that shape the arrays differently can produce this, and the guard refuses it. */
+  lz_job *other = small_job();
+  uint8_t done[9];
+  lz_err err = {0};
+  other->analyze.sharpness.every = 3;
+  assert_int_equal(lz_out_open_resume(&world, path, other, &out, done, &err), LZ_EJOB);
+  assert_null(out);
+  assert_contains(err.msg, "/runs/trace/sharpness is 30 x 6, but this job's is 30 x 7");
+  other->analyze.sharpness.every = 4;
+  other->analyze.orbit.max_period = 4;
+  assert_int_equal(lz_out_open_resume(&world, path, other, &out, done, &err), LZ_EJOB);
+  assert_contains(err.msg, "/runs/orbit is 30 x 3 x 8, but this job's is 30 x 4 x 8");
+  other->analyze.orbit.max_period = 3;
+  other->analyze.sharpness.every = 0;
+  assert_int_equal(lz_out_open_resume(&world, path, other, &out, done, &err), LZ_EJOB);
+  assert_contains(err.msg, "holds /runs/trace/sharpness, which this job does not have");
+  lz_job_destroy(&other);
+
+  /* Same length (3 records of 20 steps), other steps. */
+  char every_path[512];
+  test_path(every_path, sizeof every_path, "resume_every.h5");
+  remove_on_rank0(every_path);
+  lz_job *every7 = small_job(), *every8 = small_job();
+  every7->analyze.sharpness.every = 7;
+  every8->analyze.sharpness.every = 8;
+  out = create_or_fail(every_path, every7, 0);
+  close_or_fail(&out);
+  assert_int_equal(lz_out_open_resume(&world, every_path, every8, &out, done, &err), LZ_EJOB);
+  assert_contains(err.msg, "/runs/trace/sharpness records every 7 steps, but this job's every 8");
+  lz_job_destroy(&every7);
+  lz_job_destroy(&every8);
+
+  /* A file without the arrays the job has. */
+  char plain_path[512];
+  test_path(plain_path, sizeof plain_path, "resume_plain.h5");
+  remove_on_rank0(plain_path);
+  lz_job *plain = plain_job();
+  out = create_or_fail(plain_path, plain, 0);
+  close_or_fail(&out);
+  assert_int_equal(lz_out_open_resume(&world, plain_path, job, &out, done, &err), LZ_EJOB);
+  assert_contains(err.msg, "has no dataset /runs/trace/sharpness");
+  lz_job_destroy(&plain);
+
+  /* The refusals left the file as it was: its own job resumes it. */
+  int rc = lz_out_open_resume(&world, path, job, &out, done, &err);
+  if (rc != LZ_OK) fail_msg("lz_out_open_resume: %s", err.msg);
+  for (int t = 0; t < 9; ++t) assert_int_equal(done[t], t < 4);
+  close_or_fail(&out);
+  lz_job_destroy(&job);
 }
 
 /* ---- tests: target matrices --------------------------------------------------------------- */
@@ -917,7 +1435,7 @@ static void read_info_counts_a_partial_file(void **state) {
   int64_t want[LZ_STATUS_COUNT] = {0};
   for (int64_t r = 0; r < job->nruns; ++r) {
     lz_run_result res;
-    expected_run(r, 5, &res);
+    expected_run(job, r, &res);
     ++want[tile_of_run(job, r) % 3 == 2 ? LZ_STATUS_NOT_RUN : res.status];
   }
   assert_int_equal(want[LZ_STATUS_NOT_RUN], 6);
@@ -983,7 +1501,24 @@ static const char h5py_check[] =
     "assert f.attrs['seed'] == 42\n"
     "assert f['runs/loss'].dims[0].label == 'run'\n"
     "assert f['runs/loss'].dims[0][0].name == '/runs/run'\n"
-    "assert f['runs/trace/loss'].dims[1][0].name == '/runs/trace/record'\n"
+    "assert f['runs/trace/loss'].dims[1][0].name == '/runs/trace/loss_step'\n"
+    "assert list(f['runs/trace/loss_step'][:]) == [5 * k for k in range(K)]\n"
+    "assert 'record' not in f['runs/trace']\n"
+    "s = f['runs/trace/sharpness']\n"
+    "assert s.shape == (R, 6) and s.attrs['record_every'] == 4, s.shape\n"
+    "assert s.dims[1][0].name == '/runs/trace/sharpness_step'\n"
+    "assert list(f['runs/trace/sharpness_step'][:]) == [0, 4, 8, 12, 16, 20]\n"
+    "assert s[4, 0] == 104.0 and np.isnan(s[4, 5])\n"
+    "o = f['runs/orbit']\n"
+    "assert o.shape == (R, 3, 8) and o.dtype == np.float64, o.shape\n"
+    "assert [d.label for d in o.dims] == ['run', 'point', 'coordinate']\n"
+    "assert o.dims[0][0].name == '/runs/run' and 'record_every' not in o.attrs\n"
+    "assert o[3, 2, 5] == 3025.0 and o[3, 0, 0] == -np.inf and np.isnan(o[2, 2, 1])\n"
+    "assert np.isnan(o.attrs['_FillValue'])\n"
+    "names = [x.decode() for x in f['runs/status'].attrs['labels_by_code']]\n"
+    "assert names[2] == 'periodic' and len(names) == 6, names\n"
+    "names = [x.decode() for x in f['runs/reason'].attrs['labels_by_code']]\n"
+    "assert names[0] == 'none' and len(names) == 6, names\n"
     "assert f['tiles/done'].dims[0][0].name == '/tiles/tile'\n"
     "assert h5py.h5ds.is_scale(f['axes/lr'].id)\n"
     "labels = [x.decode() for x in f['axes/activation'].attrs['labels']]\n"
@@ -1066,7 +1601,11 @@ static int slow_writer(const char *path, long pause_ms, int resume) {
     return 1;
   }
   lz_tile_result tr;
-  lz_tile_result_alloc(&tr, job->tiles.runs, lz_job_trace_len(job), &err);
+  if (lz_tile_result_alloc(&tr, job, &err) != LZ_OK) {
+    fprintf(stderr, "%s\n", err.msg);
+    lz_out_close(&out, &err);
+    return 1;
+  }
   struct timespec pause = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
   for (int64_t t = world.rank; t < job->ntiles; t += world.size) {
     if (done[t]) continue;
@@ -1111,6 +1650,14 @@ int main(int argc, char **argv) {
     MPI_Barrier(world.comm);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(create_writes_the_full_layout, no_handles_left_open),
+        cmocka_unit_test_teardown(arrays_have_their_shapes_fill_attributes_and_step_scales,
+                                  no_handles_left_open),
+        cmocka_unit_test_teardown(an_orbit_of_a_one_dimensional_problem_has_one_number_per_point,
+                                  no_handles_left_open),
+        cmocka_unit_test_teardown(analyses_that_are_off_leave_out_their_datasets,
+                                  no_handles_left_open),
+        cmocka_unit_test_teardown(status_and_reason_name_their_codes, no_handles_left_open),
+        cmocka_unit_test_teardown(size_estimate_counts_every_dataset, no_handles_left_open),
         cmocka_unit_test_teardown(each_rank_writes_different_tiles, no_handles_left_open),
         cmocka_unit_test_teardown(a_rank_with_no_tiles_does_not_hang, no_handles_left_open),
         cmocka_unit_test_teardown(a_tile_with_the_wrong_runs_is_refused, no_handles_left_open),
@@ -1121,6 +1668,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(resume_returns_done_tiles_and_completes_the_file,
                                   no_handles_left_open),
         cmocka_unit_test_teardown(resume_refuses_a_different_job, no_handles_left_open),
+        cmocka_unit_test_teardown(resume_refuses_a_file_whose_array_shapes_differ,
+                                  no_handles_left_open),
         cmocka_unit_test_teardown(read_matrix_reads_exactly_and_explains_failures,
                                   no_handles_left_open),
         cmocka_unit_test_teardown(read_info_counts_a_partial_file, no_handles_left_open),

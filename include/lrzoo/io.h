@@ -1,9 +1,12 @@
 /* The output file and target-matrix input. The only module that calls HDF5.
  *
- * Layout (DESIGN.md): provenance attributes on /, /axes/<axis>, /runs/<field> (one value per
- * run), /runs/trace/<field> (R x K), /tiles/done. Every dataset is created, at its full size
- * and with early allocation, by lz_out_create; afterwards only raw data is written, so the
- * file's metadata is never in flux and a killed job leaves a readable, resumable file. */
+ * Layout (DESIGN.md, README.md): provenance attributes on /, /axes/<axis>, /runs/run (scale),
+ * /runs/<axis> (coordinates), /runs/<field> for every field of lz_run_fields that applies to
+ * the job, the per-run arrays of lz_array_descs (/runs/trace/loss, /runs/trace/sharpness with
+ * their step scales /runs/trace/<name>_step, /runs/orbit), and /tiles/{tile,done,first_run,
+ * run_count}. Every dataset is created, at its full size and with early allocation, by
+ * lz_out_create; afterwards only raw data is written, so the file's metadata is never in flux
+ * and a killed job leaves a readable, resumable file. */
 #ifndef LRZOO_IO_H
 #define LRZOO_IO_H
 

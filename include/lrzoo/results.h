@@ -23,21 +23,58 @@ typedef enum {
   LZ_STATUS_UNDETERMINED = 5
 } lz_status;
 #define LZ_STATUS_COUNT 6
-extern const char *const lz_status_names[LZ_STATUS_COUNT];
+/* Names of the codes, indexed by code and ended by NULL (like lz_activation_names). */
+extern const char *const lz_status_names[LZ_STATUS_COUNT + 1];
+
+/* Why a run is undetermined (status 5); LZ_REASON_NONE for every other status. */
+typedef enum {
+  LZ_REASON_NONE = 0,
+  LZ_REASON_NOT_ANALYZED = 1,  /* max_iter reached with orbit and Lyapunov analysis off */
+  LZ_REASON_STALLED = 2,       /* the iterates stopped moving (period 1) with grad >= tol_grad */
+  LZ_REASON_NEITHER = 3,       /* not periodic within max_period, exponent <= threshold:
+                                  quasi-periodic, or still converging slowly */
+  LZ_REASON_NO_STEP = 4,       /* lr relative to 2/L, but L <= 0 at the start: no h defined */
+  LZ_REASON_NO_EXPONENT = 5    /* not periodic, and no Lyapunov exponent was asked for */
+} lz_reason;
+#define LZ_REASON_COUNT 6
+extern const char *const lz_reason_names[LZ_REASON_COUNT + 1];  /* ended by NULL */
+
+#define LZ_MODEQ_ORDERS 3
 
 typedef struct lz_run_result {
   int8_t status;
+  int8_t reason;              /* lz_reason */
   int64_t iterations;
-  double h;               /* step size actually used */
-  double loss;            /* f at the final state */
-  double grad_norm;       /* ||grad f|| at the final state */
-  double f0;              /* slow part at the final state (multiscale) */
-  double sharpness_init;  /* L: largest Hessian eigenvalue at x0 */
+  int64_t period;             /* minimal period of a periodic run, else 0 */
+  double h;                   /* step size actually used */
+  double loss;                /* f at the final state */
+  double grad_norm;           /* ||grad f|| at the final state */
+  double f0;                  /* slow part at the final state (multiscale) */
+  double sharpness_init;      /* L: largest Hessian eigenvalue at x0 */
+  double sharpness_final;     /* largest Hessian eigenvalue at the final state */
+  double sharpness_h;         /* sharpness_final * h: <= 2 at a linearly stable minimizer */
+  double recurrence;          /* relative recurrence residual of the orbit (see orbit.h) */
+  double lyapunov;            /* largest Lyapunov exponent (per step) */
+  double lyapunov_transverse; /* mf: the same, transverse to the minimizers' symmetry orbit */
+  int64_t lyapunov_steps;     /* steps averaged into the exponents */
+  double drift[LZ_MODEQ_ORDERS]; /* max_k |x(kh) - x_k| against the modified flow of order k */
   double norm_x, norm_y, balance, scalar_gap;
-  int64_t trace_len;      /* valid entries in this run's trace rows */
+  int64_t trace_len;          /* valid entries in this run's row of /runs/trace/loss */
+  int64_t sharpness_len;      /* valid entries in this run's row of /runs/trace/sharpness */
 } lz_run_result;
 
 typedef enum { LZ_DT_INT8, LZ_DT_INT64, LZ_DT_DOUBLE } lz_dtype;
+
+/* What a field needs from the job's analyze section to exist in the file. */
+enum {
+  LZ_NEEDS_NOTHING = 0,
+  LZ_NEEDS_ORBIT = 1u << 0,
+  LZ_NEEDS_LYAPUNOV = 1u << 1,
+  LZ_NEEDS_SHARPNESS_TRACE = 1u << 2,
+  LZ_NEEDS_MODEQ_0 = 1u << 3,      /* LZ_NEEDS_MODEQ_0 << k: order k */
+  LZ_NEEDS_MODEQ_1 = 1u << 4,
+  LZ_NEEDS_MODEQ_2 = 1u << 5
+};
 
 typedef struct lz_field {
   const char *name;        /* dataset name under /runs */
@@ -46,30 +83,51 @@ typedef struct lz_field {
   const char *units;
   const char *description;
   unsigned kinds;          /* LZ_KIND_BIT mask of problem kinds that have it */
+  unsigned needs;          /* LZ_NEEDS_* the job must ask for */
+  const char *const *labels; /* names of the codes of an int8 code field, ended by NULL;
+                                NULL for other fields */
 } lz_field;
 
 /* The /runs fields, in output order. */
 const lz_field *lz_run_fields(size_t *count);
 
-/* Per-run traces under /runs/trace, each R x K with K = lz_job_trace_len. */
-typedef enum { LZ_TRACE_LOSS = 0 } lz_trace_id;
-#define LZ_TRACE_COUNT 1
-typedef struct lz_trace_desc {
-  const char *name, *units, *description;
-} lz_trace_desc;
-extern const lz_trace_desc lz_trace_descs[LZ_TRACE_COUNT];
+/* 1 if the job's output file has this field (its problem kind and analyze section). */
+int lz_field_applies(const lz_field *f, const lz_job *job);
+
+/* Per-run arrays: /runs/<group>/<name>, of shape R x len[0] (x len[1] when len[1] > 1). */
+typedef enum { LZ_ARRAY_LOSS = 0, LZ_ARRAY_SHARPNESS = 1, LZ_ARRAY_ORBIT = 2 } lz_array_id;
+#define LZ_ARRAY_COUNT 3
+
+typedef struct lz_array_desc {
+  const char *group;       /* "trace" (under /runs), or "" for /runs itself */
+  const char *name;
+  const char *units, *description;
+  const char *dims[2];     /* labels of the per-run dimensions ({"record", NULL} for traces) */
+} lz_array_desc;
+extern const lz_array_desc lz_array_descs[LZ_ARRAY_COUNT];
+
+typedef struct lz_array_shape {
+  int64_t len[2];          /* per run; len[0] == 0 when the job has no such array */
+  int64_t record_every;    /* traces: entry k belongs to GD step k * record_every; else 0 */
+} lz_array_shape;
+
+/* The shape of array a in job's output (len[0] == 0: absent). Entries not written hold NaN. */
+lz_array_shape lz_job_array_shape(const lz_job *job, lz_array_id a);
+/* Doubles per run: len[0] * len[1]. */
+int64_t lz_array_shape_size(lz_array_shape s);
 
 /* The results of one tile, laid out as the file wants them. */
 typedef struct lz_tile_result {
   int64_t tile;
-  int64_t r0, count;              /* runs [r0, r0 + count) */
-  int64_t trace_len;              /* K */
-  lz_run_result *runs;            /* count */
-  double *trace[LZ_TRACE_COUNT];  /* count x K each, row-major */
+  int64_t r0, count;                  /* runs [r0, r0 + count) */
+  lz_run_result *runs;                /* count */
+  lz_array_shape shape[LZ_ARRAY_COUNT];
+  double *array[LZ_ARRAY_COUNT];      /* count x lz_array_shape_size(shape[a]); NULL if absent */
 } lz_tile_result;
 
-/* Allocates buffers for a tile of at most max_runs runs. Free with lz_tile_result_free. */
-int lz_tile_result_alloc(lz_tile_result *tr, int64_t max_runs, int64_t trace_len, lz_err *err);
+/* Allocates buffers for a tile of job (at most job->tiles.runs runs). Free with
+ * lz_tile_result_free. */
+int lz_tile_result_alloc(lz_tile_result *tr, const lz_job *job, lz_err *err);
 void lz_tile_result_free(lz_tile_result *tr);
 
 /* What the caller of lz_run_tile may hook in. All fields may be NULL. */
@@ -88,12 +146,12 @@ typedef struct lz_tile_hooks {
 int lz_run_tile(const lz_job *job, const lz_problem *p, int64_t tile, const lz_tile_hooks *hooks,
                 lz_tile_result *out, lz_err *err);
 
-/* Runs run r alone (the unit lz_run_tile repeats). trace_rows: LZ_TRACE_COUNT rows of K.
- * cancel: see lz_tile_hooks (may be NULL). */
+/* Runs run r alone (the unit lz_run_tile repeats). rows[a]: this run's row of array a (NULL
+ * where the job has no such array). cancel: see lz_tile_hooks (may be NULL). */
 int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
-               double *const *trace_rows, double *work, const volatile sig_atomic_t *cancel,
+               double *const *rows, double *work, const volatile sig_atomic_t *cancel,
                lz_err *err);
-/* Scratch doubles lz_run_one needs. */
-size_t lz_run_work_len(const lz_problem *p);
+/* Scratch doubles lz_run_one needs for job's analysis of instance p. */
+size_t lz_run_work_len(const lz_job *job, const lz_problem *p);
 
 #endif

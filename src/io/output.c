@@ -42,10 +42,11 @@ struct lz_out {
   hid_t file;
   hid_t dxpl;              /* independent transfers: a tile is written by one rank alone */
   size_t nfields;
-  hid_t *field_ds;         /* per lz_run_fields entry; H5I_INVALID_HID if this kind lacks it */
-  hid_t trace_ds[LZ_TRACE_COUNT];
+  hid_t *field_ds;         /* per lz_run_fields entry; H5I_INVALID_HID if this job lacks it */
+  hid_t array_ds[LZ_ARRAY_COUNT];       /* H5I_INVALID_HID where the job has no such array */
+  lz_array_shape shape[LZ_ARRAY_COUNT]; /* the job's, which every tile must match */
   hid_t done_ds;
-  int64_t nruns, ntiles, trace_len;
+  int64_t nruns, ntiles;
   lz_job tiling;           /* only the members lz_job_tile_runs reads: the job need not outlive o */
   unsigned char *gather;   /* one field of a tile, contiguous: tiles.runs * 8 bytes */
 };
@@ -79,17 +80,71 @@ static size_t size_of(lz_dtype t) {
   return 0;
 }
 
-static int field_is_written_for(const lz_field *f, const lz_job *job) {
-  return (f->kinds & LZ_KIND_BIT(job->problem.kind)) != 0;
-}
-
 static const char *str_or_empty(const char *s) { return s ? s : ""; }
 
+/* Object paths are short by construction (fixed group names, axis names of at most
+ * LZ_AXIS_NAME_MAX); a longer one would only be cut in messages, never in a lookup. */
 static void join_path(char *buf, const char *group_path, const char *name) {
-  snprintf(buf, OBJ_PATH_MAX, "%s/%s", group_path, name);
+  int n = snprintf(buf, OBJ_PATH_MAX, "%s/%s", group_path, name);
+  if (n < 0 || n >= OBJ_PATH_MAX) buf[OBJ_PATH_MAX - 1] = '\0';
 }
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* Label tables (choice axes, code fields) end with NULL. */
+static size_t count_names(const char *const *names) {
+  size_t n = 0;
+  while (names && names[n]) ++n;
+  return n;
+}
+
+/* ---- per-run arrays: where they live and what shape they have --------------------------- */
+
+#define ARRAY_RANK_MAX 3
+
+static int array_is_present(lz_array_shape s) { return s.len[0] > 0; }
+
+/* A trace records every record_every GD steps and gets a scale of those steps. */
+static int array_is_trace(lz_array_shape s) { return s.len[0] > 0 && s.record_every > 0; }
+
+static int same_array_shape(lz_array_shape a, lz_array_shape b) {
+  return a.len[0] == b.len[0] && a.len[1] == b.len[1] && a.record_every == b.record_every;
+}
+
+/* R x len[0] when each entry is one number, R x len[0] x len[1] otherwise. */
+static int array_rank(lz_array_shape s) { return s.len[1] == 1 ? 2 : 3; }
+
+static void array_dims(int64_t nruns, lz_array_shape s, hsize_t dims[ARRAY_RANK_MAX]) {
+  dims[0] = (hsize_t)nruns;
+  dims[1] = (hsize_t)s.len[0];
+  dims[2] = (hsize_t)s.len[1];
+}
+
+/* "/runs" for the empty group, else "/runs/<group>". */
+static void array_group_path(char *buf, const lz_array_desc *d) {
+  if (d->group[0]) snprintf(buf, OBJ_PATH_MAX, "/runs/%s", d->group);
+  else snprintf(buf, OBJ_PATH_MAX, "/runs");
+}
+
+static void array_path(char *buf, const lz_array_desc *d) {
+  char group_path[OBJ_PATH_MAX];
+  array_group_path(group_path, d);
+  join_path(buf, group_path, d->name);
+}
+
+/* The dimension scale of a trace's steps, next to it: /runs/trace/loss_step. */
+static void step_scale_name(char *buf, const lz_array_desc *d) {
+  snprintf(buf, OBJ_PATH_MAX, "%s_step", d->name);
+}
+
+/* "30 x 5", "30 x 3 x 8": shapes in messages. */
+static void shape_text(char *buf, size_t size, int rank, const hsize_t *dims) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < rank && used < size; ++i)
+    used += (size_t)snprintf(buf + used, size - used, "%s%llu", i ? " x " : "",
+                             (unsigned long long)dims[i]);
+}
 
 /* ---- attributes ------------------------------------------------------------------------ */
 
@@ -177,7 +232,7 @@ typedef struct ds_spec {
   const char *name;        /* link name in its group */
   hid_t file_type, mem_type;
   int rank;
-  hsize_t dims[2];
+  hsize_t dims[ARRAY_RANK_MAX];
   const void *fill;        /* in mem_type */
   const char *units;       /* NULL or "" when no unit applies */
   const char *description;
@@ -266,17 +321,20 @@ static int create_group(const char *file, hid_t loc, const char *name, const cha
   return write_string_attribute(*out, file, path, "description", description, err);
 }
 
-/* Writes n entries starting at `first` along dimension 0 (the whole extent of dimension 1). */
+/* Writes n entries starting at `first` along dimension 0 (the whole extent of the others). */
 static int write_rows(const char *file, const char *obj, hid_t ds, hid_t dxpl, hid_t mem_type,
                       int64_t first, int64_t n, const void *buf, const char *what, lz_err *err) {
   hid_t fspace = H5Dget_space(ds);
   if (fspace < 0) return lz_h5_fail(err, "%s: %s: H5Dget_space failed", file, obj);
-  hsize_t dims[2] = {0, 1};
-  int rank = H5Sget_simple_extent_dims(fspace, dims, NULL);
-  hsize_t start[2] = {(hsize_t)first, 0}, count[2] = {(hsize_t)n, rank == 2 ? dims[1] : 1};
+  hsize_t dims[ARRAY_RANK_MAX] = {0, 1, 1};
+  int rank = H5Sget_simple_extent_ndims(fspace);
+  if (rank >= 1 && rank <= ARRAY_RANK_MAX) rank = H5Sget_simple_extent_dims(fspace, dims, NULL);
+  hsize_t start[ARRAY_RANK_MAX] = {(hsize_t)first, 0, 0};
+  hsize_t count[ARRAY_RANK_MAX] = {(hsize_t)n, dims[1], dims[2]};
   hid_t mspace = H5I_INVALID_HID;
   int rc = LZ_OK;
-  if (rank < 1 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0) {
+  if (rank < 1 || rank > ARRAY_RANK_MAX ||
+      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0) {
     rc = lz_h5_fail(err, "%s: %s: selecting %s [%" PRId64 ", %" PRId64 ") failed", file, obj,
                     what, first, first + n);
   } else if ((mspace = H5Screate_simple(rank, count, NULL)) < 0) {
@@ -356,10 +414,12 @@ static lz_out *out_new(const char *path, const lz_job *job, int rank) {
   o->file = o->dxpl = o->done_ds = H5I_INVALID_HID;
   o->nfields = nfields;
   for (size_t i = 0; i < nfields; ++i) o->field_ds[i] = H5I_INVALID_HID;
-  for (int t = 0; t < LZ_TRACE_COUNT; ++t) o->trace_ds[t] = H5I_INVALID_HID;
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    o->array_ds[a] = H5I_INVALID_HID;
+    o->shape[a] = lz_job_array_shape(job, (lz_array_id)a);
+  }
   o->nruns = job->nruns;
   o->ntiles = job->ntiles;
-  o->trace_len = lz_job_trace_len(job);
   o->tiling.tiles.runs = job->tiles.runs;
   o->tiling.runs_per_instance = job->runs_per_instance;
   o->tiling.tiles_per_instance = job->tiles_per_instance;
@@ -368,7 +428,7 @@ static lz_out *out_new(const char *path, const lz_job *job, int rank) {
 
 static void close_datasets(lz_out *o) {
   for (size_t i = 0; i < o->nfields; ++i) lz_h5_close(&o->field_ds[i]);
-  for (int t = 0; t < LZ_TRACE_COUNT; ++t) lz_h5_close(&o->trace_ds[t]);
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) lz_h5_close(&o->array_ds[a]);
   lz_h5_close(&o->done_ds);
   lz_h5_close(&o->dxpl);
 }
@@ -492,7 +552,8 @@ static int write_provenance(lz_out *o, const lz_job *job, const lz_provenance *p
 /* Ids that exist only while the file is being created; lz_out keeps the per-tile ones. */
 typedef struct layout {
   hid_t axes, runs, trace, tiles;              /* groups */
-  hid_t run_scale, record_scale, tile_scale;   /* /runs/run, /runs/trace/record, /tiles/tile */
+  hid_t run_scale, tile_scale;                 /* /runs/run, /tiles/tile */
+  hid_t step_scale[LZ_ARRAY_COUNT];            /* /runs/trace/<name>_step of each trace */
   hid_t first_run, run_count;                  /* /tiles/first_run, /tiles/run_count */
   hid_t *axis_ds;                              /* /axes/<name> */
   hid_t *coord_ds;                             /* /runs/<name> */
@@ -501,7 +562,8 @@ typedef struct layout {
 
 static int layout_init(layout *l, size_t naxes) {
   l->axes = l->runs = l->trace = l->tiles = H5I_INVALID_HID;
-  l->run_scale = l->record_scale = l->tile_scale = H5I_INVALID_HID;
+  l->run_scale = l->tile_scale = H5I_INVALID_HID;
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) l->step_scale[a] = H5I_INVALID_HID;
   l->first_run = l->run_count = H5I_INVALID_HID;
   l->naxes = naxes;
   l->axis_ds = malloc((naxes ? naxes : 1) * sizeof *l->axis_ds);
@@ -524,7 +586,8 @@ static void layout_close(layout *l) {
   free(l->axis_ds);
   free(l->coord_ds);
   l->axis_ds = l->coord_ds = NULL;
-  hid_t *ids[] = {&l->first_run, &l->run_count, &l->run_scale, &l->record_scale, &l->tile_scale,
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) lz_h5_close(&l->step_scale[a]);
+  hid_t *ids[] = {&l->first_run, &l->run_count, &l->run_scale, &l->tile_scale,
                   &l->trace, &l->tiles, &l->runs, &l->axes};
   for (size_t i = 0; i < sizeof ids / sizeof ids[0]; ++i) lz_h5_close(ids[i]);
 }
@@ -538,7 +601,8 @@ static int create_groups(lz_out *o, layout *l, lz_err *err) {
                       "one entry per run r = 0 .. R-1: its coordinates and results", &l->runs, err);
   if (rc == LZ_OK)
     rc = create_group(o->path, l->runs, "trace", "/runs/trace",
-                      "per-run records every record_every GD steps (R x K)", &l->trace, err);
+                      "per-run traces: <name> is R x K, its entry k recorded at GD step "
+                      "<name>_step[k] = k * record_every", &l->trace, err);
   if (rc == LZ_OK)
     rc = create_group(o->path, o->file, "tiles", "/tiles",
                       "units of work: contiguous runs of one problem instance", &l->tiles, err);
@@ -557,14 +621,31 @@ static int create_index_scale(lz_out *o, hid_t group, const char *group_path, co
   return rc;
 }
 
+/* The group an array lives in (check_job_for_output has refused any other group name). */
+static hid_t array_group(const layout *l, const lz_array_desc *d) {
+  return d->group[0] ? l->trace : l->runs;
+}
+
+/* Each trace has its own scale: traces recorded at different periods (loss every record_every
+ * steps, sharpness every analyze.sharpness.every) have different lengths and steps. */
+static int create_step_scale(lz_out *o, layout *l, int a, lz_err *err) {
+  const lz_array_desc *d = &lz_array_descs[a];
+  char name[OBJ_PATH_MAX], group_path[OBJ_PATH_MAX], array[OBJ_PATH_MAX], description[512];
+  step_scale_name(name, d);
+  array_group_path(group_path, d);
+  array_path(array, d);
+  snprintf(description, sizeof description, "GD step at which each entry of %s was recorded: "
+           "entry k at step k * %" PRId64, array, o->shape[a].record_every);
+  return create_index_scale(o, array_group(l, d), group_path, name, o->shape[a].len[0], "steps",
+                            description, &l->step_scale[a], err);
+}
+
 static int create_scales(lz_out *o, const lz_job *job, layout *l, lz_err *err) {
   int rc = create_index_scale(o, l->runs, "/runs", "run", job->nruns, "",
                               "run index r (dimension scale of every /runs dataset)",
                               &l->run_scale, err);
-  if (rc == LZ_OK)
-    rc = create_index_scale(o, l->trace, "/runs/trace", "record", o->trace_len, "steps",
-                            "GD step k of each trace record: k = record * record_every",
-                            &l->record_scale, err);
+  for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a)
+    if (array_is_trace(o->shape[a])) rc = create_step_scale(o, l, a, err);
   if (rc == LZ_OK)
     rc = create_index_scale(o, l->tiles, "/tiles", "tile", job->ntiles, "",
                             "tile index (dimension scale of every /tiles dataset)",
@@ -574,12 +655,6 @@ static int create_scales(lz_out *o, const lz_job *job, layout *l, lz_err *err) {
 
 static const char *const axis_group_names[] = {"problem", "init", "lr"};
 
-static size_t count_labels(const lz_axis *ax) {
-  size_t n = 0;
-  while (ax->labels && ax->labels[n]) ++n;
-  return n;
-}
-
 static const char *label_of_code(const lz_axis *ax, size_t nlabels, double code) {
   long c = lround(code);
   return c >= 0 && (size_t)c < nlabels ? ax->labels[c] : "?";
@@ -587,7 +662,7 @@ static const char *label_of_code(const lz_axis *ax, size_t nlabels, double code)
 
 static int write_choice_labels(lz_out *o, hid_t ds, const char *obj, const lz_axis *ax,
                                lz_err *err) {
-  size_t nlabels = count_labels(ax);
+  size_t nlabels = count_names(ax->labels);
   const char **present = malloc(ax->len * sizeof *present);
   if (!present) return lz_err_set(err, LZ_ENOMEM, "%s: %s: no memory for labels", o->path, obj);
   for (size_t i = 0; i < ax->len; ++i) present[i] = label_of_code(ax, nlabels, ax->values[i]);
@@ -659,7 +734,8 @@ static int create_coordinate_dataset(lz_out *o, layout *l, const lz_job *job, si
     rc = write_string_attribute(*out, o->path, obj, "group", axis_group_names[ax->group], err);
   if (rc == LZ_OK && ax->type == LZ_AXIS_CHOICE)
     rc = write_string_array_attribute(*out, o->path, obj, "labels_by_code",
-                                      (const char *const *)ax->labels, count_labels(ax), err);
+                                      (const char *const *)ax->labels, count_names(ax->labels),
+                                      err);
   if (rc == LZ_OK && (int)a == job->lr.axis)
     rc = write_string_attribute(*out, o->path, obj, "relative_to",
                                 job->lr.relative_to == LZ_LR_TWO_OVER_L ? "two_over_L" : "absolute",
@@ -677,37 +753,65 @@ static int create_axes(lz_out *o, layout *l, const lz_job *job, lz_err *err) {
   return rc;
 }
 
+/* An int8 code field (status, reason) names its codes the way a choice axis does. */
+static int create_field_dataset(lz_out *o, layout *l, const lz_field *f, hid_t *out,
+                                lz_err *err) {
+  ds_spec s = {f->name, file_type_of(f->type), mem_type_of(f->type), 1, {(hsize_t)o->nruns, 0, 0},
+               zero_or_nan_fill(f->type), f->units, f->description};
+  char obj[OBJ_PATH_MAX];
+  join_path(obj, "/runs", f->name);
+  int rc = create_dataset(o->path, l->runs, "/runs", &s, out, err);
+  if (rc == LZ_OK && f->labels)
+    rc = write_string_array_attribute(*out, o->path, obj, "labels_by_code", f->labels,
+                                      count_names(f->labels), err);
+  if (rc == LZ_OK) rc = attach_run_dimension(o, l, obj, *out, err);
+  return rc;
+}
+
+/* Dimension 0 is the run; the others are the per-run ones the table names ("record" for a
+ * trace, "point" and "coordinate" for an orbit). A trace's dimension 1 also gets its steps. */
+static int name_array_dimensions(lz_out *o, layout *l, int a, const char *obj, hid_t ds,
+                                 lz_err *err) {
+  const lz_array_desc *d = &lz_array_descs[a];
+  int rc = attach_run_dimension(o, l, obj, ds, err);
+  if (rc == LZ_OK && array_is_trace(o->shape[a])) {
+    char scale[OBJ_PATH_MAX], group_path[OBJ_PATH_MAX], name[OBJ_PATH_MAX];
+    step_scale_name(name, d);
+    array_group_path(group_path, d);
+    join_path(scale, group_path, name);
+    rc = attach_scale(o->path, obj, ds, l->step_scale[a], 1, scale, err);
+  }
+  for (int j = 0; j + 1 < array_rank(o->shape[a]) && rc == LZ_OK; ++j)
+    if (d->dims[j]) rc = label_dimension(o->path, obj, ds, (unsigned)j + 1, d->dims[j], err);
+  return rc;
+}
+
+static int create_array_dataset(lz_out *o, layout *l, int a, lz_err *err) {
+  const lz_array_desc *d = &lz_array_descs[a];
+  const lz_array_shape shape = o->shape[a];
+  ds_spec s = {d->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, array_rank(shape), {0, 0, 0},
+               &fill_nan, d->units, d->description};
+  array_dims(o->nruns, shape, s.dims);
+  char group_path[OBJ_PATH_MAX], obj[OBJ_PATH_MAX];
+  array_group_path(group_path, d);
+  array_path(obj, d);
+  int rc = create_dataset(o->path, array_group(l, d), group_path, &s, &o->array_ds[a], err);
+  if (rc == LZ_OK && array_is_trace(shape))
+    rc = write_int64_attribute(o->array_ds[a], o->path, obj, "record_every", shape.record_every,
+                               err);
+  if (rc == LZ_OK) rc = name_array_dimensions(o, l, a, obj, o->array_ds[a], err);
+  return rc;
+}
+
 static int create_result_datasets(lz_out *o, layout *l, const lz_job *job, lz_err *err) {
   size_t nfields;
   const lz_field *fields = lz_run_fields(&nfields);
   int rc = LZ_OK;
-  for (size_t i = 0; i < nfields && rc == LZ_OK; ++i) {
-    const lz_field *f = &fields[i];
-    if (!field_is_written_for(f, job)) continue;
-    ds_spec s = {f->name, file_type_of(f->type), mem_type_of(f->type), 1,
-                 {(hsize_t)job->nruns, 0}, zero_or_nan_fill(f->type), f->units, f->description};
-    char obj[OBJ_PATH_MAX];
-    join_path(obj, "/runs", f->name);
-    rc = create_dataset(o->path, l->runs, "/runs", &s, &o->field_ds[i], err);
-    if (rc == LZ_OK) rc = attach_run_dimension(o, l, obj, o->field_ds[i], err);
-  }
-  for (int t = 0; t < LZ_TRACE_COUNT && rc == LZ_OK; ++t) {
-    const lz_trace_desc *d = &lz_trace_descs[t];
-    ds_spec s = {d->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2,
-                 {(hsize_t)job->nruns, (hsize_t)o->trace_len}, &fill_nan, d->units,
-                 d->description};
-    char obj[OBJ_PATH_MAX];
-    join_path(obj, "/runs/trace", d->name);
-    hid_t ds = H5I_INVALID_HID;
-    rc = create_dataset(o->path, l->trace, "/runs/trace", &s, &ds, err);
-    o->trace_ds[t] = ds;
-    if (rc == LZ_OK)
-      rc = write_int64_attribute(ds, o->path, obj, "record_every", job->run.record_every, err);
-    if (rc == LZ_OK) rc = attach_run_dimension(o, l, obj, ds, err);
-    if (rc == LZ_OK)
-      rc = attach_scale(o->path, obj, ds, l->record_scale, 1, "/runs/trace/record", err);
-    if (rc == LZ_OK) rc = label_dimension(o->path, obj, ds, 1, "record", err);
-  }
+  for (size_t i = 0; i < nfields && rc == LZ_OK; ++i)
+    if (lz_field_applies(&fields[i], job))
+      rc = create_field_dataset(o, l, &fields[i], &o->field_ds[i], err);
+  for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a)
+    if (array_is_present(o->shape[a])) rc = create_array_dataset(o, l, a, err);
   return rc;
 }
 
@@ -752,6 +856,7 @@ static int create_structure(lz_out *o, layout *l, const lz_job *job, const lz_pr
 typedef struct generator {
   const lz_job *job;
   size_t axis;     /* for fill_run_coordinate */
+  int64_t every;   /* for fill_step: the trace's record_every */
   size_t *idx;     /* naxes scratch for lz_job_run_coords */
   void *block;     /* GENERATE_BLOCK values (or fewer, if the sweep is smaller) */
   void (*fill)(const struct generator *g, int64_t first, int64_t n, void *buf);
@@ -762,9 +867,9 @@ static void fill_index(const generator *g, int64_t first, int64_t n, void *buf) 
   for (int64_t i = 0; i < n; ++i) v[i] = first + i;
 }
 
-static void fill_record_step(const generator *g, int64_t first, int64_t n, void *buf) {
+static void fill_step(const generator *g, int64_t first, int64_t n, void *buf) {
   int64_t *v = buf;
-  for (int64_t i = 0; i < n; ++i) v[i] = (first + i) * g->job->run.record_every;
+  for (int64_t i = 0; i < n; ++i) v[i] = (first + i) * g->every;
 }
 
 static void fill_tile_first_run(const generator *g, int64_t first, int64_t n, void *buf) {
@@ -842,10 +947,26 @@ static int write_axes_and_coordinates(lz_out *o, layout *l, generator *g, lz_err
   return rc;
 }
 
+static int write_steps(lz_out *o, layout *l, generator *g, lz_err *err) {
+  int rc = LZ_OK;
+  for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a) {
+    if (!array_is_trace(o->shape[a])) continue;
+    char obj[OBJ_PATH_MAX], group_path[OBJ_PATH_MAX], name[OBJ_PATH_MAX];
+    step_scale_name(name, &lz_array_descs[a]);
+    array_group_path(group_path, &lz_array_descs[a]);
+    join_path(obj, group_path, name);
+    g->every = o->shape[a].record_every;
+    rc = write_generated(o, g, fill_step, l->step_scale[a], obj, H5T_NATIVE_INT64,
+                         o->shape[a].len[0], err);
+  }
+  return rc;
+}
+
 static int write_known_data(lz_out *o, layout *l, const lz_job *job, lz_err *err) {
   int64_t most = job->nruns > job->ntiles ? job->nruns : job->ntiles;
-  if (o->trace_len > most) most = o->trace_len;
-  generator g = {job, 0, NULL, NULL, NULL};
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a)
+    if (array_is_trace(o->shape[a]) && o->shape[a].len[0] > most) most = o->shape[a].len[0];
+  generator g = {job, 0, 0, NULL, NULL, NULL};
   g.block = malloc((size_t)min64(most, GENERATE_BLOCK) * sizeof(double));
   g.idx = malloc((job->naxes ? job->naxes : 1) * sizeof *g.idx);
   int rc = g.block && g.idx ? LZ_OK
@@ -855,9 +976,7 @@ static int write_known_data(lz_out *o, layout *l, const lz_job *job, lz_err *err
     rc = write_generated(o, &g, fill_index, l->run_scale, "/runs/run", i64, job->nruns, err);
   if (rc == LZ_OK)
     rc = write_generated(o, &g, fill_index, l->tile_scale, "/tiles/tile", i64, job->ntiles, err);
-  if (rc == LZ_OK)
-    rc = write_generated(o, &g, fill_record_step, l->record_scale, "/runs/trace/record", i64,
-                         o->trace_len, err);
+  if (rc == LZ_OK) rc = write_steps(o, l, &g, err);
   if (rc == LZ_OK)
     rc = write_generated(o, &g, fill_tile_first_run, l->first_run, "/tiles/first_run", i64,
                          job->ntiles, err);
@@ -872,21 +991,37 @@ static int write_known_data(lz_out *o, layout *l, const lz_job *job, lz_err *err
 
 /* ---- creation: the whole sequence ------------------------------------------------------ */
 
+/* Coordinates share /runs with the scales, the results and the arrays without a group. */
+static int is_taken_in_runs(const char *name) {
+  int taken = strcmp(name, "run") == 0 || strcmp(name, "trace") == 0;
+  size_t nfields;
+  const lz_field *fields = lz_run_fields(&nfields);
+  for (size_t i = 0; i < nfields; ++i) taken |= strcmp(name, fields[i].name) == 0;
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    const lz_array_desc *d = &lz_array_descs[a];
+    char step[OBJ_PATH_MAX];
+    step_scale_name(step, d);
+    if (!d->group[0]) taken |= strcmp(name, d->name) == 0 || strcmp(name, step) == 0;
+  }
+  return taken;
+}
+
 static int check_job_for_output(const lz_job *job, lz_err *err) {
   if (job->nruns < 1 || job->ntiles < 1 || job->tiles.runs < 1 || job->run.record_every < 1 ||
       job->run.max_iter < 0)
     return lz_err_set(err, LZ_EINVAL, "job '%s': nothing to write (runs %" PRId64 ", tiles %" PRId64
                       ", tile size %" PRId64 ")", str_or_empty(job->name), job->nruns, job->ntiles,
                       job->tiles.runs);
-  size_t nfields;
-  const lz_field *fields = lz_run_fields(&nfields);
-  for (size_t a = 0; a < job->naxes; ++a) {
-    const char *name = job->axes[a].name;
-    int clash = strcmp(name, "run") == 0 || strcmp(name, "trace") == 0;
-    for (size_t i = 0; i < nfields; ++i) clash |= strcmp(name, fields[i].name) == 0;
-    if (clash)
-      return lz_err_set(err, LZ_EINVAL, "axis '%s' has the name of a dataset in /runs", name);
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    const lz_array_desc *d = &lz_array_descs[a];
+    if (d->group[0] && strcmp(d->group, "trace") != 0)
+      return lz_err_set(err, LZ_EINVAL, "array '%s' belongs to group '%s', but /runs has only "
+                        "the group 'trace'", d->name, d->group);
   }
+  for (size_t a = 0; a < job->naxes; ++a)
+    if (is_taken_in_runs(job->axes[a].name))
+      return lz_err_set(err, LZ_EINVAL, "axis '%s' has the name of a dataset in /runs",
+                        job->axes[a].name);
   return LZ_OK;
 }
 
@@ -1015,22 +1150,30 @@ static int open_dataset(const char *file, hid_t loc, const char *obj, hid_t *out
   return LZ_OK;
 }
 
-/* Length of dimension 0 and, for 2-D datasets, dimension 1 (else 0). */
-static int dataset_extent(const char *file, const char *obj, hid_t ds, int64_t *rows,
-                          int64_t *cols, lz_err *err) {
+/* The rank (1 to ARRAY_RANK_MAX) and dimensions of a dataset. */
+static int dataset_shape(const char *file, const char *obj, hid_t ds, int *rank,
+                         hsize_t dims[ARRAY_RANK_MAX], lz_err *err) {
   hid_t space = H5Dget_space(ds);
-  hsize_t dims[2] = {0, 0};
-  int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
-  if (rank < 1 || rank > 2 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
-    int rc = rank < 0 ? lz_h5_fail(err, "%s: %s: reading its shape failed", file, obj)
-                      : lz_err_set(err, LZ_EJOB, "%s: %s has %d dimensions", file, obj, rank);
-    lz_h5_close(&space);
-    return rc;
-  }
+  *rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+  int rc = LZ_OK;
+  if (*rank < 0)
+    rc = lz_h5_fail(err, "%s: %s: reading its shape failed", file, obj);
+  else if (*rank < 1 || *rank > ARRAY_RANK_MAX)
+    rc = lz_err_set(err, LZ_EJOB, "%s: %s has %d dimensions", file, obj, *rank);
+  else if (H5Sget_simple_extent_dims(space, dims, NULL) < 0)
+    rc = lz_h5_fail(err, "%s: %s: reading its shape failed", file, obj);
   lz_h5_close(&space);
-  *rows = (int64_t)dims[0];
-  *cols = rank == 2 ? (int64_t)dims[1] : 0;
-  return LZ_OK;
+  return rc;
+}
+
+/* Length of dimension 0. */
+static int dataset_length(const char *file, const char *obj, hid_t ds, int64_t *len,
+                          lz_err *err) {
+  int rank = 0;
+  hsize_t dims[ARRAY_RANK_MAX] = {0, 0, 0};
+  int rc = dataset_shape(file, obj, ds, &rank, dims, err);
+  *len = (int64_t)dims[0];
+  return rc;
 }
 
 static int open_run_datasets(lz_out *o, const lz_job *job, lz_err *err) {
@@ -1038,15 +1181,16 @@ static int open_run_datasets(lz_out *o, const lz_job *job, lz_err *err) {
   const lz_field *fields = lz_run_fields(&nfields);
   int rc = LZ_OK;
   for (size_t i = 0; i < nfields && rc == LZ_OK; ++i) {
-    if (!field_is_written_for(&fields[i], job)) continue;
+    if (!lz_field_applies(&fields[i], job)) continue;
     char obj[OBJ_PATH_MAX];
     join_path(obj, "/runs", fields[i].name);
     rc = open_dataset(o->path, o->file, obj, &o->field_ds[i], err);
   }
-  for (int t = 0; t < LZ_TRACE_COUNT && rc == LZ_OK; ++t) {
+  for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a) {
+    if (!array_is_present(o->shape[a])) continue;
     char obj[OBJ_PATH_MAX];
-    join_path(obj, "/runs/trace", lz_trace_descs[t].name);
-    rc = open_dataset(o->path, o->file, obj, &o->trace_ds[t], err);
+    array_path(obj, &lz_array_descs[a]);
+    rc = open_dataset(o->path, o->file, obj, &o->array_ds[a], err);
   }
   if (rc == LZ_OK) rc = open_dataset(o->path, o->file, "/tiles/done", &o->done_ds, err);
   return rc;
@@ -1068,16 +1212,59 @@ static int check_same_job(hid_t file, const char *path, const lz_job *job, lz_er
   return rc;
 }
 
-static int check_same_shape(const char *path, const lz_out *o, hid_t status, hid_t done,
-                            hid_t trace, lz_err *err) {
-  int64_t runs = 0, tiles = 0, records = 0, none = 0;
-  int rc = dataset_extent(path, "/runs/status", status, &runs, &none, err);
-  if (rc == LZ_OK) rc = dataset_extent(path, "/tiles/done", done, &tiles, &none, err);
-  if (rc == LZ_OK) rc = dataset_extent(path, "/runs/trace", trace, &none, &records, err);
-  if (rc == LZ_OK && (runs != o->nruns || tiles != o->ntiles || records != o->trace_len))
-    rc = lz_err_set(err, LZ_EJOB, "%s holds %" PRId64 " runs in %" PRId64 " tiles with %" PRId64
-                    " trace records, but the job has %" PRId64 " runs in %" PRId64 " tiles with %"
-                    PRId64, path, runs, tiles, records, o->nruns, o->ntiles, o->trace_len);
+static int check_same_size(const char *path, const lz_out *o, hid_t status, hid_t done,
+                           lz_err *err) {
+  int64_t runs = 0, tiles = 0;
+  int rc = dataset_length(path, "/runs/status", status, &runs, err);
+  if (rc == LZ_OK) rc = dataset_length(path, "/tiles/done", done, &tiles, err);
+  if (rc == LZ_OK && (runs != o->nruns || tiles != o->ntiles))
+    rc = lz_err_set(err, LZ_EJOB, "%s holds %" PRId64 " runs in %" PRId64 " tiles, but the job "
+                    "has %" PRId64 " runs in %" PRId64 " tiles", path, runs, tiles, o->nruns,
+                    o->ntiles);
+  return rc;
+}
+
+/* Same job text means the same analyze section, so this only catches a file written by an
+ * lrzoo that shaped its arrays differently; resuming it would mix two layouts in one file. */
+static int check_present_array(const char *path, hid_t file, const lz_out *o, int a,
+                               const char *obj, lz_err *err) {
+  const lz_array_shape want = o->shape[a];
+  hid_t ds = H5I_INVALID_HID;
+  int rank = 0;
+  hsize_t dims[ARRAY_RANK_MAX] = {0, 0, 0}, want_dims[ARRAY_RANK_MAX];
+  array_dims(o->nruns, want, want_dims);
+  int rc = open_dataset(path, file, obj, &ds, err);
+  if (rc == LZ_OK) rc = dataset_shape(path, obj, ds, &rank, dims, err);
+  int same = rc == LZ_OK && rank == array_rank(want) &&
+             memcmp(dims, want_dims, (size_t)rank * sizeof dims[0]) == 0;
+  if (rc == LZ_OK && !same) {
+    char got_text[96], want_text[96];
+    shape_text(got_text, sizeof got_text, rank, dims);
+    shape_text(want_text, sizeof want_text, array_rank(want), want_dims);
+    rc = lz_err_set(err, LZ_EJOB, "%s: %s is %s, but this job's is %s; run it without --resume",
+                    path, obj, got_text, want_text);
+  }
+  int64_t every = 0;
+  if (rc == LZ_OK && array_is_trace(want))
+    rc = read_int64_attribute(ds, path, obj, "record_every", &every, err);
+  if (rc == LZ_OK && array_is_trace(want) && every != want.record_every)
+    rc = lz_err_set(err, LZ_EJOB, "%s: %s records every %" PRId64 " steps, but this job's every %"
+                    PRId64 "; run it without --resume", path, obj, every, want.record_every);
+  lz_h5_close(&ds);
+  return rc;
+}
+
+static int check_array_shapes(const char *path, hid_t file, const lz_out *o, lz_err *err) {
+  int rc = LZ_OK;
+  for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a) {
+    char obj[OBJ_PATH_MAX];
+    array_path(obj, &lz_array_descs[a]);
+    if (array_is_present(o->shape[a]))
+      rc = check_present_array(path, file, o, a, obj, err);
+    else if (H5Lexists(file, obj, H5P_DEFAULT) > 0)
+      rc = lz_err_set(err, LZ_EJOB, "%s holds %s, which this job does not have; run it without "
+                      "--resume", path, obj);
+  }
   return rc;
 }
 
@@ -1085,9 +1272,6 @@ static int check_same_shape(const char *path, const lz_out *o, hid_t status, hid
 static int read_resume_state(const char *path, const lz_out *o, const lz_job *job,
                              uint8_t *done, lz_err *err) {
   hid_t file = H5I_INVALID_HID, status = H5I_INVALID_HID, done_ds = H5I_INVALID_HID;
-  hid_t trace = H5I_INVALID_HID;
-  char trace_path[OBJ_PATH_MAX];
-  join_path(trace_path, "/runs/trace", lz_trace_descs[0].name);
   int rc = lz_h5_open_read_only(path, &file, err);
   if (rc == LZ_EHDF5 && err) {
     char why[LZ_ERR_MSG_MAX];
@@ -1099,12 +1283,11 @@ static int read_resume_state(const char *path, const lz_out *o, const lz_job *jo
   if (rc == LZ_OK) rc = check_same_job(file, path, job, err);
   if (rc == LZ_OK) rc = open_dataset(path, file, "/runs/status", &status, err);
   if (rc == LZ_OK) rc = open_dataset(path, file, "/tiles/done", &done_ds, err);
-  if (rc == LZ_OK) rc = open_dataset(path, file, trace_path, &trace, err);
-  if (rc == LZ_OK) rc = check_same_shape(path, o, status, done_ds, trace, err);
+  if (rc == LZ_OK) rc = check_same_size(path, o, status, done_ds, err);
+  if (rc == LZ_OK) rc = check_array_shapes(path, file, o, err);
   if (rc == LZ_OK)
     rc = read_rows(path, "/tiles/done", done_ds, H5P_DEFAULT, H5T_NATIVE_UINT8, 0, o->ntiles,
                    done, err);
-  lz_h5_close(&trace);
   lz_h5_close(&done_ds);
   lz_h5_close(&status);
   lz_h5_close(&file);
@@ -1161,9 +1344,20 @@ static int check_tile(const lz_out *o, const lz_tile_result *tr, lz_err *err) {
     return lz_err_set(err, LZ_EINVAL, "%s: tile %" PRId64 " holds runs [%" PRId64 ", %" PRId64
                       "), not [%" PRId64 ", %" PRId64 ")", o->path, tr->tile, r0, r0 + count,
                       tr->r0, tr->r0 + tr->count);
-  if (tr->trace_len != o->trace_len)
-    return lz_err_set(err, LZ_EINVAL, "%s: tile %" PRId64 " has %" PRId64 " trace records per "
-                      "run, the file %" PRId64, o->path, tr->tile, tr->trace_len, o->trace_len);
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    char obj[OBJ_PATH_MAX];
+    array_path(obj, &lz_array_descs[a]);
+    const lz_array_shape got = tr->shape[a], want = o->shape[a];
+    if (!same_array_shape(got, want))
+      return lz_err_set(err, LZ_EINVAL, "%s: tile %" PRId64 " has %" PRId64 " x %" PRId64
+                        " entries of %s per run (recorded every %" PRId64 " steps), the file %"
+                        PRId64 " x %" PRId64 " (every %" PRId64 ")", o->path, tr->tile,
+                        got.len[0], got.len[1], obj, got.record_every, want.len[0], want.len[1],
+                        want.record_every);
+    if (array_is_present(want) && !tr->array[a])
+      return lz_err_set(err, LZ_EINVAL, "%s: tile %" PRId64 " has no values for %s", o->path,
+                        tr->tile, obj);
+  }
   return LZ_OK;
 }
 
@@ -1187,11 +1381,12 @@ static int write_tile_fields(lz_out *o, const lz_tile_result *tr, lz_err *err) {
     rc = write_rows(o->path, obj, o->field_ds[i], o->dxpl, mem_type_of(fields[i].type), tr->r0,
                     tr->count, o->gather, "runs", err);
   }
-  for (int t = 0; t < LZ_TRACE_COUNT && rc == LZ_OK; ++t) {
+  for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a) {
+    if (o->array_ds[a] < 0) continue;
     char obj[OBJ_PATH_MAX];
-    join_path(obj, "/runs/trace", lz_trace_descs[t].name);
-    rc = write_rows(o->path, obj, o->trace_ds[t], o->dxpl, H5T_NATIVE_DOUBLE, tr->r0, tr->count,
-                    tr->trace[t], "runs", err);
+    array_path(obj, &lz_array_descs[a]);
+    rc = write_rows(o->path, obj, o->array_ds[a], o->dxpl, H5T_NATIVE_DOUBLE, tr->r0, tr->count,
+                    tr->array[a], "runs", err);
   }
   return rc;
 }
@@ -1260,11 +1455,10 @@ static int read_info_strings(hid_t file, const char *path, lz_out_info *info, lz
 
 static int read_info_counts(hid_t file, const char *path, lz_out_info *info, lz_err *err) {
   hid_t status = H5I_INVALID_HID, done = H5I_INVALID_HID;
-  int64_t none = 0;
   int rc = open_dataset(path, file, "/runs/status", &status, err);
   if (rc == LZ_OK) rc = open_dataset(path, file, "/tiles/done", &done, err);
-  if (rc == LZ_OK) rc = dataset_extent(path, "/runs/status", status, &info->nruns, &none, err);
-  if (rc == LZ_OK) rc = dataset_extent(path, "/tiles/done", done, &info->ntiles, &none, err);
+  if (rc == LZ_OK) rc = dataset_length(path, "/runs/status", status, &info->nruns, err);
+  if (rc == LZ_OK) rc = dataset_length(path, "/tiles/done", done, &info->ntiles, err);
   int64_t most = info->nruns > info->ntiles ? info->nruns : info->ntiles;
   void *buf = rc == LZ_OK ? malloc((size_t)min64(most > 0 ? most : 1, GENERATE_BLOCK)) : NULL;
   if (rc == LZ_OK && !buf) rc = lz_err_set(err, LZ_ENOMEM, "%s: no memory", path);
@@ -1306,17 +1500,24 @@ void lz_io_hdf5_version(char *buf, size_t len) {
   snprintf(buf, len, "%u.%u.%u", maj, min, rel);
 }
 
+/* Upper bounds where the storage depends on the axis type: 8 bytes per coordinate. */
 double lz_out_size_estimate(const lz_job *job) {
   size_t nfields = 0;
   const lz_field *fields = lz_run_fields(&nfields);
   double per_run = 8.0 * (double)job->naxes + 8.0;  /* coordinates and the run index */
   for (size_t f = 0; f < nfields; ++f)
-    if (fields[f].kinds & LZ_KIND_BIT(job->problem.kind))
-      per_run += fields[f].type == LZ_DT_INT8 ? 1.0 : 8.0;
-  per_run += 8.0 * LZ_TRACE_COUNT * (double)lz_job_trace_len(job);
+    if (lz_field_applies(&fields[f], job)) per_run += fields[f].type == LZ_DT_INT8 ? 1.0 : 8.0;
+  double steps = 0.0;
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    lz_array_shape s = lz_job_array_shape(job, (lz_array_id)a);
+    per_run += 8.0 * (double)lz_array_shape_size(s);
+    if (array_is_trace(s)) steps += 8.0 * (double)s.len[0];
+  }
   double axes = 0.0;
-  for (size_t a = 0; a < job->naxes; ++a) axes += 8.0 * (double)(job->axes[a].len * job->axes[a].width);
-  return per_run * (double)job->nruns + 25.0 * (double)job->ntiles + axes + (double)job->text_len;
+  for (size_t a = 0; a < job->naxes; ++a)
+    axes += 8.0 * (double)(job->axes[a].len * job->axes[a].width);
+  return per_run * (double)job->nruns + 25.0 * (double)job->ntiles + axes + steps +
+         (double)job->text_len;
 }
 
 int lz_io_check_free_space(const char *path, double bytes, lz_err *err) {
