@@ -28,7 +28,7 @@ static lz_gd_outcome run_gd(const lz_problem *p, double h, int64_t max_iter, dou
   double *work = malloc(lz_gd_work_len(p) * sizeof *work);
   lz_gd_params gp = {h, max_iter, tol, 1e12, 1, NULL};
   lz_gd_outcome out;
-  assert_int_equal(lz_gd_run(p, &gp, x, trace, &out, work), LZ_OK);
+  assert_int_equal(lz_gd_run(p, &gp, x, trace, &out, work, NULL), LZ_OK);
   free(work);
   return out;
 }
@@ -140,11 +140,11 @@ static void a_set_cancel_flag_should_stop_the_run_with_estopped(void **state) {
   lz_gd_params gp = {0.5, 100000, 0.0, 1e12, 1000, &cancel};
   lz_gd_outcome out;
   double x = 1.0;
-  assert_int_equal(lz_gd_run(p, &gp, &x, NULL, &out, work), LZ_OK);  /* not set: runs to the end */
+  assert_int_equal(lz_gd_run(p, &gp, &x, NULL, &out, work, NULL), LZ_OK);  /* not set: runs to the end */
   assert_int_equal(out.iterations, 100000);
   cancel = 1;
   x = 1.0;
-  assert_int_equal(lz_gd_run(p, &gp, &x, NULL, &out, work), LZ_ESTOPPED);
+  assert_int_equal(lz_gd_run(p, &gp, &x, NULL, &out, work, NULL), LZ_ESTOPPED);
   free(work);
   lz_problem_destroy(&p);
 }

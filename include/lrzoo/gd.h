@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "lrzoo/analysis.h"
 #include "lrzoo/problem.h"
 
 typedef struct lz_gd_params {
@@ -34,13 +35,27 @@ typedef struct lz_gd_outcome {
   int64_t records;     /* trace entries written */
 } lz_gd_outcome;
 
+/* What else watches the iterates. Any member may be NULL / 0. */
+typedef struct lz_gd_observers {
+  lz_orbit_ring *ring;           /* in-bounds iterates k >= ring_from are pushed */
+  int64_t ring_from;
+  lz_tangent *tangents[2];       /* tangent maps applied at every step k >= tangent_from */
+  int64_t tangent_from;
+  double *sharpness;             /* sharpness at x_k for k = 0, every, 2 every, ... */
+  int64_t sharpness_every;
+  int64_t sharpness_records;     /* out: entries written */
+  double *lanczos_work;          /* lz_sharpness_work_len(p) doubles, for the sharpness trace */
+  uint64_t seed;                 /* Lanczos start vectors */
+} lz_gd_observers;
+
 /* Scratch doubles lz_gd_run needs (on top of the problem's own work). */
 size_t lz_gd_work_len(const lz_problem *p);
 
 /* Runs GD from x (overwritten with the final in-bounds state). trace, if non-NULL, receives up
  * to max_iter / record_every + 1 loss values; entries past out->records are left untouched.
- * Never returns a NaN in out or trace. Returns LZ_OK, or LZ_ESTOPPED when cancelled. */
+ * obs may be NULL. Never returns a NaN in out or trace. Returns LZ_OK, or LZ_ESTOPPED when
+ * cancelled. */
 int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *trace,
-              lz_gd_outcome *out, double *work);
+              lz_gd_outcome *out, double *work, lz_gd_observers *obs);
 
 #endif

@@ -34,6 +34,11 @@ typedef struct lz_objective {
   double (*f0)(const void *state, const double *x, double *work);
   /* Variance of grad f1 over its fast phase (per coordinate); NULL means 0. */
   double (*sigma2)(const void *state);
+  /* Removes from v its part along the directions in which f is constant through x because of
+   * a continuous symmetry (mf: (X A, -Y A^T)), as a least-squares projection. NULL: none. */
+  void (*project_symmetries)(const void *state, const double *x, double *v, double *work);
+  /* Scratch doubles project_symmetries needs. */
+  size_t (*symmetry_work_len)(const void *state);
 } lz_objective;
 
 /* Matrix-factorization diagnostics of a state. For other kinds only norm_x is set (||x||). */
@@ -64,6 +69,10 @@ void lz_problem_hvp(const lz_problem *p, const double *x, const double *v, doubl
                     double *work);
 double lz_problem_f0(const lz_problem *p, const double *x, double *work);
 double lz_problem_sigma2(const lz_problem *p);
+/* 1 if the objective has continuous symmetries that lz_problem_project_symmetries removes. */
+int lz_problem_has_symmetries(const lz_problem *p);
+size_t lz_problem_symmetry_work_len(const lz_problem *p);
+void lz_problem_project_symmetries(const lz_problem *p, const double *x, double *v, double *work);
 void lz_problem_state_stats(const lz_problem *p, const double *x, lz_state_stats *st);
 
 /* Objectives known to lrzoo, indexed by lz_problem_kind. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lrzoo/error.h"
+#include "lrzoo/lanczos.h"
 #include "lrzoo/linalg.h"
 
 size_t lz_gd_work_len(const lz_problem *p) {
@@ -26,8 +27,28 @@ static void report_final_state(const lz_problem *p, const double *x, double grad
   out->grad_norm = isnan(grad_norm) ? HUGE_VAL : grad_norm;
 }
 
+/* The observers that look at the iterate x_k itself (it is in bounds). */
+static void observe_iterate(lz_gd_observers *obs, const lz_problem *p, const double *x,
+                            int64_t k) {
+  if (obs->ring && k >= obs->ring_from) lz_orbit_ring_push(obs->ring, x);
+  if (obs->sharpness && k % obs->sharpness_every == 0) {
+    lz_lanczos_result res;
+    int rc = lz_sharpness(p, x, obs->seed, &res, obs->lanczos_work);
+    /* A Hessian that is not finite at an in-bounds point is left unrecorded (NaN fill). */
+    obs->sharpness[obs->sharpness_records++] = rc == LZ_OK ? res.lambda : NAN;
+  }
+}
+
+/* The observers that follow the step x_k -> x_(k+1): the tangent maps I - h H(x_k). */
+static void observe_step(lz_gd_observers *obs, const lz_problem *p, const double *x, double h,
+                         int64_t k, double *pwork) {
+  if (k < obs->tangent_from) return;
+  for (int i = 0; i < 2; ++i)
+    if (obs->tangents[i]) lz_tangent_step(obs->tangents[i], p, x, h, pwork);
+}
+
 int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *trace,
-              lz_gd_outcome *out, double *work) {
+              lz_gd_outcome *out, double *work, lz_gd_observers *obs) {
   const size_t dim = lz_problem_dim(p);
   double *g = work, *x_prev = work + dim, *pwork = work + 2 * dim;
   const double h = gp->h, bound = gp->diverge_above;
@@ -52,6 +73,7 @@ int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *tr
       return LZ_OK;
     }
     if (trace && k % gp->record_every == 0) trace[out->records++] = lz_problem_value(p, x, pwork);
+    if (obs) observe_iterate(obs, p, x, k);
     if (gnorm < gp->tol_grad || k == gp->max_iter) {
       out->end = gnorm < gp->tol_grad ? LZ_GD_CONVERGED : LZ_GD_MAX_ITER;
       out->iterations = k;
@@ -59,6 +81,7 @@ int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *tr
       return LZ_OK;
     }
     if (gp->cancel && k % LZ_GD_CANCEL_EVERY == 0 && *gp->cancel) return LZ_ESTOPPED;
+    if (obs) observe_step(obs, p, x, h, k, pwork);
     memcpy(x_prev, x, dim * sizeof *x);
     gnorm_prev = gnorm;
     for (size_t i = 0; i < dim; ++i) x[i] -= h * g[i];

@@ -13,6 +13,11 @@ void dstevx_(const char *jobz, const char *range, const int *n, double *d, doubl
 
 double dlamch_(const char *cmach, size_t cmach_len);
 
+/* Eigenvalues (ascending) and, with jobz "V", eigenvectors of a symmetric matrix. */
+void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+            double *w, double *work, const int *lwork, int *info, size_t jobz_len,
+            size_t uplo_len);
+
 /* Householder QR of the m x n column-major a: R in the upper triangle, reflectors below. */
 void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau, double *work,
              const int *lwork, int *info);

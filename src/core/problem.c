@@ -79,6 +79,16 @@ double lz_problem_sigma2(const lz_problem *p) {
   return p->ops->sigma2 ? p->ops->sigma2(p->state) : 0.0;
 }
 
+int lz_problem_has_symmetries(const lz_problem *p) { return p->ops->project_symmetries != NULL; }
+
+size_t lz_problem_symmetry_work_len(const lz_problem *p) {
+  return p->ops->symmetry_work_len ? p->ops->symmetry_work_len(p->state) : 0;
+}
+
+void lz_problem_project_symmetries(const lz_problem *p, const double *x, double *v, double *work) {
+  if (p->ops->project_symmetries) p->ops->project_symmetries(p->state, x, v, work);
+}
+
 void lz_problem_state_stats(const lz_problem *p, const double *x, lz_state_stats *st) {
   if (p->params.kind == LZ_PROBLEM_MF) {
     lz__mf_state_stats(p->state, x, st);

@@ -1,3 +1,4 @@
+/* One run from its initial point to its classification, and the tiles that group runs. */
 #include "lrzoo/results.h"
 
 #include <math.h>
@@ -5,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lrzoo/analysis.h"
 #include "lrzoo/gd.h"
 #include "lrzoo/lanczos.h"
 
@@ -13,88 +15,233 @@
  * run's arithmetic is the same, so the choice never changes a result. */
 #define LZ_INNER_PARALLEL_FLOPS 1.0e6
 
-size_t lz_run_work_len(const lz_problem *p) {
-  size_t dim = lz_problem_dim(p);
-  size_t gd = lz_gd_work_len(p), sh = lz_sharpness_work_len(p);
-  return dim + (gd > sh ? gd : sh);
+/* Scratch of one run, carved out of one buffer (sizes: run_layout_of). */
+typedef struct run_layout {
+  size_t x, x0, ring, tangent[2], lanczos, gd, modeq, total;
+} run_layout;
+
+static int wants_orbit(const lz_job *job) { return job->analyze.orbit.max_period > 0; }
+static int wants_lyapunov(const lz_job *job) { return job->analyze.lyapunov.iters > 0; }
+static int wants_modeq(const lz_job *job) { return job->analyze.modified_equation.orders != 0; }
+
+static run_layout run_layout_of(const lz_job *job, const lz_problem *p) {
+  size_t dim = lz_problem_dim(p), at = 0;
+  run_layout l;
+  l.x = at, at += dim;
+  l.x0 = at, at += dim;
+  l.ring = at, at += wants_orbit(job) ? lz_orbit_ring_len(dim, job->analyze.orbit.max_period) : 0;
+  for (int i = 0; i < 2; ++i) l.tangent[i] = at, at += wants_lyapunov(job) ? lz_tangent_len(p) : 0;
+  l.lanczos = at, at += lz_sharpness_work_len(p);
+  l.gd = at, at += lz_gd_work_len(p);
+  l.modeq = at, at += wants_modeq(job) ? lz_modeq_work_len(p) : 0;
+  l.total = at;
+  return l;
+}
+
+size_t lz_run_work_len(const lz_job *job, const lz_problem *p) {
+  return run_layout_of(job, p).total;
 }
 
 static void fill_not_recorded(double *row, int64_t len) {
   for (int64_t k = 0; k < len; ++k) row[k] = NAN;
 }
 
-static lz_status status_of_gd_end(lz_gd_end end) {
-  switch (end) {
-    case LZ_GD_CONVERGED: return LZ_STATUS_CONVERGED;
-    case LZ_GD_DIVERGED: return LZ_STATUS_DIVERGED;
-    case LZ_GD_MAX_ITER: return LZ_STATUS_UNDETERMINED;
+/* ---- classification ---------------------------------------------------------------------- */
+
+typedef struct run_analysis {
+  lz_orbit_ring ring;
+  lz_tangent tangent[2];     /* [0] the full exponent, [1] transverse to the symmetry (mf) */
+  int have_ring, have_tangents, transverse;
+} run_analysis;
+
+static void classify_bounded_run(const lz_job *job, run_analysis *an, lz_run_result *res) {
+  if (an->have_ring) {
+    lz_orbit_period op = lz_orbit_find_period(&an->ring, job->analyze.orbit.max_period,
+                                              job->analyze.orbit.tol);
+    res->recurrence = isfinite(op.residual) ? op.residual : 0.0;
+    if (op.period >= 2) {
+      res->status = LZ_STATUS_PERIODIC;
+      res->period = op.period;
+      return;
+    }
+    if (op.period == 1) {
+      res->status = LZ_STATUS_UNDETERMINED;
+      res->reason = LZ_REASON_STALLED;
+      return;
+    }
   }
-  return LZ_STATUS_UNDETERMINED;
+  res->status = LZ_STATUS_UNDETERMINED;
+  if (an->have_tangents && lz_tangent_averaged(&an->tangent[0]) > 0) {
+    if (res->lyapunov > job->analyze.lyapunov.threshold) {
+      res->status = LZ_STATUS_CHAOTIC;
+      return;
+    }
+    res->reason = LZ_REASON_NEITHER;
+    return;
+  }
+  res->reason = an->have_ring ? LZ_REASON_NO_EXPONENT : LZ_REASON_NOT_ANALYZED;
 }
 
-int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
-               double *const *trace_rows, double *work, const volatile sig_atomic_t *cancel,
-               lz_err *err) {
-  const lz_problem_params *pp = lz_problem_params_of(p);
-  const size_t dim = lz_problem_dim(p);
-  const int64_t K = lz_job_trace_len(job);
-  double *x = work, *scratch = work + dim;
+/* The orbit of a periodic run, oldest point first: x_(K-p+1), ..., x_K. */
+static void store_orbit_points(const run_analysis *an, const lz_run_result *res, double *row,
+                               lz_array_shape shape) {
+  fill_not_recorded(row, lz_array_shape_size(shape));
+  if (res->status != LZ_STATUS_PERIODIC) return;
+  for (int64_t i = 0; i < res->period; ++i) {
+    const double *pt = lz_orbit_ring_back(&an->ring, res->period - 1 - i);
+    memcpy(row + i * shape.len[1], pt, an->ring.dim * sizeof *pt);
+  }
+}
+
+/* ---- one run ------------------------------------------------------------------------------ */
+
+static void start_analysis(const lz_job *job, const lz_problem *p, const run_layout *l,
+                           double *work, run_analysis *an, lz_gd_observers *obs) {
+  memset(an, 0, sizeof *an);
+  memset(obs, 0, sizeof *obs);
+  size_t dim = lz_problem_dim(p);
+  if (wants_orbit(job)) {
+    lz_orbit_ring_init(&an->ring, dim, job->analyze.orbit.max_period, work + l->ring);
+    an->have_ring = 1;
+    obs->ring = &an->ring;
+    /* Only a run that reaches max_iter is checked for a period, on its last 2 max_period
+     * iterates: the others need not be kept. */
+    obs->ring_from = job->run.max_iter - 2 * job->analyze.orbit.max_period + 1;
+  }
+  if (wants_lyapunov(job)) {
+    int64_t T = job->analyze.lyapunov.transient, N = job->analyze.lyapunov.iters;
+    an->have_tangents = 1;
+    an->transverse = lz_problem_has_symmetries(p);
+    for (int i = 0; i < 1 + an->transverse; ++i) {
+      lz_tangent_init(&an->tangent[i], p, job->seed, T, N, i == 1, work + l->tangent[i]);
+      obs->tangents[i] = &an->tangent[i];
+    }
+    /* The window ends with the run: it covers the last T + N steps of max_iter. */
+    int64_t from = job->run.max_iter - T - N;
+    obs->tangent_from = from > 0 ? from : 0;
+  }
+  obs->lanczos_work = work + l->lanczos;
+  obs->seed = job->seed;
+}
+
+/* A converged run sits at its fixed point: its exponents are those of the linearization there,
+ * found by iterating the tangent maps at that point until their growth settles. */
+static void finish_tangents_at(run_analysis *an, const lz_problem *p, const double *x, double h,
+                               double *pwork) {
+  for (int i = 0; i < 1 + an->transverse; ++i) lz_tangent_settle_at(&an->tangent[i], p, x, h, pwork);
+}
+
+static void record_exponents(const run_analysis *an, lz_run_result *res) {
+  res->lyapunov_steps = lz_tangent_averaged(&an->tangent[0]);
+  res->lyapunov = lz_tangent_exponent(&an->tangent[0]);
+  res->lyapunov_transverse = an->transverse ? lz_tangent_exponent(&an->tangent[1]) : NAN;
+}
+
+static int start_point_and_step(const lz_job *job, const lz_problem *p, int64_t r, double *x,
+                                double *lanczos_work, lz_run_result *res, lz_err *err) {
   size_t idx[LZ_MAX_AXES];
-
-  memset(res, 0, sizeof *res);
-  for (int t = 0; t < LZ_TRACE_COUNT; ++t) fill_not_recorded(trace_rows[t], K);
   lz_job_run_coords(job, r, idx);
-  if (lz_job_initial_point(job, idx, pp, x) != LZ_OK)
+  if (lz_job_initial_point(job, idx, lz_problem_params_of(p), x) != LZ_OK)
     return lz_err_set(err, LZ_EINVAL, "run %lld: the initial point does not match the problem's "
-                      "dimension %zu", (long long)r, dim);
-
+                      "dimension %zu", (long long)r, lz_problem_dim(p));
   lz_lanczos_result lres;
-  int rc = lz_sharpness(p, x, job->seed, &lres, scratch);
+  int rc = lz_sharpness(p, x, job->seed, &lres, lanczos_work);
   if (rc != LZ_OK)
     return lz_err_set(err, rc, "run %lld: the Hessian at the initial point is not finite",
                       (long long)r);
   res->sharpness_init = lres.lambda;
-
   double lr = lz_job_lr_value(job, idx);
-  if (job->lr.relative_to == LZ_LR_TWO_OVER_L) {
-    if (!(lres.lambda > 0)) {
-      /* No step size is defined where the largest curvature is not positive. */
-      res->status = LZ_STATUS_UNDETERMINED;
-      res->h = 0.0;
-      res->loss = lz_problem_value(p, x, scratch);
-      return LZ_OK;
-    }
-    res->h = lr * 2.0 / lres.lambda;
-  } else {
-    res->h = lr;
+  res->h = job->lr.relative_to == LZ_LR_TWO_OVER_L ? lr * 2.0 / lres.lambda : lr;
+  return LZ_OK;
+}
+
+static void describe_final_state(const lz_problem *p, const double *x, double *lanczos_work,
+                                 uint64_t seed, lz_run_result *res) {
+  lz_lanczos_result lres;
+  if (lz_sharpness(p, x, seed, &lres, lanczos_work) == LZ_OK) {
+    res->sharpness_final = lres.lambda;
+    res->sharpness_h = lres.lambda * res->h;
   }
-
-  lz_gd_params gp = {res->h, job->run.max_iter, job->run.tol_grad, job->run.diverge_above,
-                     job->run.record_every, cancel};
-  lz_gd_outcome out;
-  rc = lz_gd_run(p, &gp, x, trace_rows[LZ_TRACE_LOSS], &out, scratch);
-  if (rc == LZ_ESTOPPED) return lz_err_set(err, rc, "run %lld: dropped by a second signal", (long long)r);
-  if (rc != LZ_OK) return lz_err_set(err, rc, "run %lld: gradient descent failed", (long long)r);
-
-  res->status = (int8_t)status_of_gd_end(out.end);
-  res->iterations = out.iterations;
-  res->loss = out.loss;
-  res->grad_norm = out.grad_norm;
-  res->trace_len = out.records;
-  res->f0 = lz_problem_f0(p, x, scratch);
+  res->f0 = lz_problem_f0(p, x, lanczos_work);
   lz_state_stats st;
   lz_problem_state_stats(p, x, &st);
   res->norm_x = st.norm_x;
   res->norm_y = st.norm_y;
   res->balance = st.balance;
   res->scalar_gap = st.scalar_gap;
+}
+
+int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
+               double *const *rows, double *work, const volatile sig_atomic_t *cancel,
+               lz_err *err) {
+  const size_t dim = lz_problem_dim(p);
+  const run_layout l = run_layout_of(job, p);
+  double *x = work + l.x, *pwork = work + l.gd + 2 * dim;
+
+  memset(res, 0, sizeof *res);
+  res->sharpness_final = res->sharpness_h = NAN;
+  res->lyapunov = res->lyapunov_transverse = NAN;
+  for (int k = 0; k < LZ_MODEQ_ORDERS; ++k) res->drift[k] = NAN;
+  lz_array_shape shapes[LZ_ARRAY_COUNT];
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    shapes[a] = lz_job_array_shape(job, (lz_array_id)a);
+    if (rows[a]) fill_not_recorded(rows[a], lz_array_shape_size(shapes[a]));
+  }
+
+  int rc = start_point_and_step(job, p, r, x, work + l.lanczos, res, err);
+  if (rc != LZ_OK) return rc;
+  if (!(res->h > 0) || !isfinite(res->h)) {
+    /* No step size is defined where the largest curvature is not positive. */
+    res->status = LZ_STATUS_UNDETERMINED;
+    res->reason = LZ_REASON_NO_STEP;
+    res->h = 0.0;
+    res->loss = lz_problem_value(p, x, pwork);
+    return LZ_OK;
+  }
+  memcpy(work + l.x0, x, dim * sizeof *x);
+
+  run_analysis an;
+  lz_gd_observers obs;
+  start_analysis(job, p, &l, work, &an, &obs);
+  if (rows[LZ_ARRAY_SHARPNESS]) {
+    obs.sharpness = rows[LZ_ARRAY_SHARPNESS];
+    obs.sharpness_every = job->analyze.sharpness.every;
+  }
+  lz_gd_params gp = {res->h, job->run.max_iter, job->run.tol_grad, job->run.diverge_above,
+                     job->run.record_every, cancel};
+  lz_gd_outcome out;
+  rc = lz_gd_run(p, &gp, x, rows[LZ_ARRAY_LOSS], &out, work + l.gd, &obs);
+  if (rc == LZ_ESTOPPED) return lz_err_set(err, rc, "run %lld: dropped by a second signal", (long long)r);
+  if (rc != LZ_OK) return lz_err_set(err, rc, "run %lld: gradient descent failed", (long long)r);
+
+  res->iterations = out.iterations;
+  res->loss = out.loss;
+  res->grad_norm = out.grad_norm;
+  res->trace_len = out.records;
+  res->sharpness_len = obs.sharpness_records;
+  if (an.have_tangents) {
+    if (out.end == LZ_GD_CONVERGED) finish_tangents_at(&an, p, x, res->h, pwork);
+    record_exponents(&an, res);
+  }
+  switch (out.end) {
+    case LZ_GD_CONVERGED: res->status = LZ_STATUS_CONVERGED; break;
+    case LZ_GD_DIVERGED: res->status = LZ_STATUS_DIVERGED; break;
+    case LZ_GD_MAX_ITER: classify_bounded_run(job, &an, res); break;
+  }
+  if (rows[LZ_ARRAY_ORBIT]) store_orbit_points(&an, res, rows[LZ_ARRAY_ORBIT], shapes[LZ_ARRAY_ORBIT]);
+  describe_final_state(p, x, work + l.lanczos, job->seed, res);
+  if (wants_modeq(job))
+    lz_modeq_drift(p, work + l.x0, res->h, job->analyze.modified_equation.steps,
+                   job->analyze.modified_equation.substeps, job->analyze.modified_equation.orders,
+                   res->drift, work + l.modeq);
   return LZ_OK;
 }
 
+/* ---- tiles -------------------------------------------------------------------------------- */
+
 static int run_tile_runs(const lz_job *job, const lz_problem *p, lz_tile_result *out,
                          int parallel_runs, const lz_tile_hooks *hooks, lz_err *err) {
-  const int64_t K = out->trace_len;
-  const size_t wlen = lz_run_work_len(p);
+  const size_t wlen = lz_run_work_len(job, p);
   const volatile sig_atomic_t *cancel = hooks ? hooks->cancel : NULL;
   int64_t failed_run = -1;
   lz_err first = {0, ""};
@@ -106,8 +253,9 @@ static int run_tile_runs(const lz_job *job, const lz_problem *p, lz_tile_result 
 #pragma omp for schedule(dynamic, 1)
     for (int64_t i = 0; i < out->count; ++i) {
       if (cancel && *cancel) continue;  /* a second signal: drop what is left */
-      double *rows[LZ_TRACE_COUNT];
-      for (int t = 0; t < LZ_TRACE_COUNT; ++t) rows[t] = out->trace[t] + i * K;
+      double *rows[LZ_ARRAY_COUNT];
+      for (int a = 0; a < LZ_ARRAY_COUNT; ++a)
+        rows[a] = out->array[a] ? out->array[a] + i * lz_array_shape_size(out->shape[a]) : NULL;
       lz_err e = {0, ""};
       int rc = work ? lz_run_one(job, p, out->r0 + i, &out->runs[i], rows, work, cancel, &e)
                     : lz_err_set(&e, LZ_ENOMEM, "cannot allocate %zu doubles of scratch", wlen);

@@ -1,5 +1,8 @@
 #include "lrzoo/lanczos.h"
 
+#include <math.h>
+#include <string.h>
+
 #include "lrzoo/rng.h"
 
 typedef struct hessian_ctx {
@@ -18,9 +21,33 @@ size_t lz_sharpness_work_len(const lz_problem *p) {
   return lz_lanczos_work_len(dim, 0) + dim + lz_problem_work_len(p);
 }
 
+/* In one or two dimensions the Hessian comes whole from one or two products, and its largest
+ * eigenvalue in closed form: exact, and far cheaper than Lanczos for the scalar sweeps. */
+static int sharpness_of_small_hessian(const lz_problem *p, const double *x, size_t dim,
+                                      lz_lanczos_result *res, double *work) {
+  double e[2] = {1.0, 0.0}, c0[2], c1[2] = {0.0, 0.0};
+  lz_problem_hvp(p, x, e, c0, work);
+  if (dim == 2) {
+    e[0] = 0.0, e[1] = 1.0;
+    lz_problem_hvp(p, x, e, c1, work);
+  }
+  memset(res, 0, sizeof *res);
+  if (dim == 1) {
+    res->lambda = c0[0];
+  } else {
+    double a = c0[0], c = c1[1], b = 0.5 * (c0[1] + c1[0]);
+    res->lambda = 0.5 * (a + c) + hypot(0.5 * (a - c), b);
+  }
+  if (!isfinite(res->lambda)) return LZ_ENUMERIC;
+  res->steps = (int)dim;
+  res->converged = 1;
+  return LZ_OK;
+}
+
 int lz_sharpness(const lz_problem *p, const double *x, unsigned long long seed,
                  lz_lanczos_result *res, double *work) {
   size_t dim = lz_problem_dim(p);
+  if (dim <= 2) return sharpness_of_small_hessian(p, x, dim, res, work + lz_lanczos_work_len(dim, 0) + dim);
   double *lw = work;
   double *v0 = lw + lz_lanczos_work_len(dim, 0);
   hessian_ctx ctx = {p, x, v0 + dim};

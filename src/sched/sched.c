@@ -628,7 +628,7 @@ int lz_sched_run(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
   if (!done) return lz_err_set(err, LZ_ENOMEM, "cannot allocate %" PRId64 " tile flags", job->ntiles);
   rank_state rs = {c, job, NULL, {-1, NULL}, {0}};
   int local = open_output(c, job, opt, &rs.out, done, err);
-  if (local == LZ_OK) local = lz_tile_result_alloc(&rs.tr, job->tiles.runs, lz_job_trace_len(job), err);
+  if (local == LZ_OK) local = lz_tile_result_alloc(&rs.tr, job, err);
   int rc = lz_sched_agree(c, local);
   if (rc != LZ_OK) {
     share_error_message(c, rc, local, err);
