@@ -19,11 +19,15 @@ class Run:
             self.runs = {k: f["runs"][k][()] for k in datasets}
             self.runs_attrs = {k: {a: _text(v) for a, v in f["runs"][k].attrs.items()
                                    if not a.startswith("DIMENSION")} for k in datasets}
-            self.trace, self.trace_steps = {}, None
+            # /runs/trace/<name> with its step scale /runs/trace/<name>_step
+            self.trace, self.trace_steps_of = {}, {}
             if "trace" in f["runs"]:
                 g = f["runs/trace"]
-                self.trace = {k: g[k][()] for k in g if k != "record"}
-                self.trace_steps = g["record"][()] if "record" in g else None
+                for k in g:
+                    if k.endswith("_step"):
+                        self.trace_steps_of[k[:-5]] = g[k][()]
+                    else:
+                        self.trace[k] = g[k][()]
             self.done = f["tiles/done"][()]
         self.status = self.runs["status"]
 

@@ -8,6 +8,10 @@ Figures (PNG), each drawn when the file has what it needs:
   balance_vs_lr.png  mf: final ||X^T X - Y^T Y||_F against lr, one line per imbalance and n
   loss_traces.png    loss against GD step for a few runs spread over the lr axis
   basin_map.png      grid inits: the status of each start on the grid
+  bifurcation.png    the points of periodic orbits (first coordinate) against lr
+  lyapunov_vs_lr.png largest Lyapunov exponent (and the transverse one for mf) against lr
+  sharpness.png      sharpness traces against GD step, with 2/h (edge of stability)
+  drift_vs_h.png     drift from gradient flow and the modified equations against h
 """
 import os
 import sys
@@ -82,7 +86,7 @@ def plot_loss_traces(run, out, how_many=6):
     if "loss" not in run.trace:
         return False
     loss, lens, lr = run.trace["loss"], run.runs["trace_len"], run.runs["lr"]
-    steps = run.trace_steps if run.trace_steps is not None else np.arange(loss.shape[1])
+    steps = run.trace_steps_of.get("loss", np.arange(loss.shape[1]))
     picks = []
     for v in np.unique(lr)[np.linspace(0, len(np.unique(lr)) - 1, how_many).astype(int)]:
         cand = np.flatnonzero((lr == v) & (run.status > 0) & (lens > 1))
@@ -137,6 +141,99 @@ def plot_basin_map(run, out):
     return True
 
 
+def plot_bifurcation(run, out):
+    orbit = run.runs.get("orbit")
+    if orbit is None or "period" not in run.runs:
+        return False
+    lr, st = run.runs["lr"], run.status
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    periodic = np.flatnonzero(st == 2)
+    for r in periodic:
+        p = int(run.runs["period"][r])
+        ax.plot(np.full(p, lr[r]), orbit[r, :p, 0], ",k", alpha=0.6)
+    chaotic = st == 3
+    if chaotic.any():
+        ax.plot(lr[chaotic], np.full(chaotic.sum(), np.nanmin(orbit[:, :, 0]) if periodic.size else 0),
+                "|", color=STATUS_COLORS[3], label="chaotic (no orbit points)")
+        ax.legend(fontsize=7)
+    ax.set_xlabel(lr_label(run))
+    ax.set_ylabel("x of the orbit points")
+    ax.set_title(f"{run.name}: periodic orbits (periods {sorted(set(run.runs['period'][periodic]))[:8]})")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "bifurcation.png"), dpi=120)
+    plt.close(fig)
+    return True
+
+
+def plot_lyapunov(run, out):
+    if "lyapunov" not in run.runs:
+        return False
+    lr, lam = run.runs["lr"], run.runs["lyapunov"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for s in (1, 2, 3, 5):
+        sel = (run.status == s) & np.isfinite(lam)
+        if sel.any():
+            ax.plot(lr[sel], lam[sel], ".", ms=3, color=STATUS_COLORS[s], label=STATUS_NAMES[s])
+    if "lyapunov_transverse" in run.runs:
+        t = run.runs["lyapunov_transverse"]
+        sel = np.isfinite(t) & (run.status > 0) & (run.status != 4)
+        ax.plot(lr[sel], t[sel], "x", ms=3, color="k", alpha=0.5, label="transverse (mf)")
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xlabel(lr_label(run))
+    ax.set_ylabel("Lyapunov exponent per step")
+    ax.set_title(f"{run.name}: largest Lyapunov exponent")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "lyapunov_vs_lr.png"), dpi=120)
+    plt.close(fig)
+    return True
+
+
+def plot_sharpness(run, out, how_many=6):
+    if "sharpness" not in run.trace:
+        return False
+    sh, lens, h = run.trace["sharpness"], run.runs["sharpness_len"], run.runs["h"]
+    steps = run.trace_steps_of.get("sharpness")
+    ran = np.flatnonzero((run.status > 0) & (lens > 1))
+    if ran.size == 0:
+        return False
+    picks = ran[np.linspace(0, ran.size - 1, min(how_many, ran.size)).astype(int)]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r in picks:
+        k = int(lens[r])
+        line, = ax.plot(steps[:k], sh[r, :k], lw=1, label=f"run {r}: h={h[r]:.3g}")
+        ax.axhline(2 / h[r], color=line.get_color(), ls=":", lw=0.8)
+    ax.set_xlabel("GD step")
+    ax.set_ylabel("sharpness (dotted: 2/h)")
+    ax.set_title(f"{run.name}: sharpness against 2/h")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "sharpness.png"), dpi=120)
+    plt.close(fig)
+    return True
+
+
+def plot_drift(run, out):
+    orders = [k for k in range(3) if f"drift_order{k}" in run.runs]
+    if not orders:
+        return False
+    h = run.runs["h"]
+    order = np.argsort(h)
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for k in orders:
+        d = run.runs[f"drift_order{k}"]
+        ok = np.isfinite(d[order]) & (d[order] > 0)
+        ax.loglog(h[order][ok], d[order][ok], "o-", ms=3, label=f"order {k}")
+    ax.set_xlabel("step size h")
+    ax.set_ylabel("max_k |x(kh) - x_k|")
+    ax.set_title(f"{run.name}: GD against gradient flow (0) and modified equations (1, 2)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "drift_vs_h.png"), dpi=120)
+    plt.close(fig)
+    return True
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__, file=sys.stderr)
@@ -148,6 +245,10 @@ def main(argv):
     plot_balance_vs_lr(run, out)
     plot_loss_traces(run, out)
     plot_basin_map(run, out)
+    plot_bifurcation(run, out)
+    plot_lyapunov(run, out)
+    plot_sharpness(run, out)
+    plot_drift(run, out)
     counts = np.bincount(run.status, minlength=len(STATUS_NAMES))
     print(f"{argv[1]}: {run.status.size} runs: " +
           ", ".join(f"{STATUS_NAMES[s]} {c}" for s, c in enumerate(counts) if c))
