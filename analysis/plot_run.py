@@ -189,22 +189,30 @@ def plot_lyapunov(run, out):
     return True
 
 
-def plot_sharpness(run, out, how_many=6):
+def plot_sharpness(run, out, how_many=6, first_steps=600):
+    """Sharpness traces of bounded runs against 2/h; a run on a 2-cycle alternates, so its
+    2-step mean is drawn too. Only the first steps, where the sharpness moves, are shown."""
     if "sharpness" not in run.trace:
         return False
     sh, lens, h = run.trace["sharpness"], run.runs["sharpness_len"], run.runs["h"]
     steps = run.trace_steps_of.get("sharpness")
-    ran = np.flatnonzero((run.status > 0) & (lens > 1))
+    ran = np.flatnonzero((run.status > 0) & (run.status != 4) & (lens > 2))
     if ran.size == 0:
         return False
-    picks = ran[np.linspace(0, ran.size - 1, min(how_many, ran.size)).astype(int)]
+    picks = []
+    for v in np.unique(h[ran]):
+        picks.append(ran[h[ran] == v][0])
+    picks = picks[:how_many]
     fig, ax = plt.subplots(figsize=(7, 4))
     for r in picks:
-        k = int(lens[r])
-        line, = ax.plot(steps[:k], sh[r, :k], lw=1, label=f"run {r}: h={h[r]:.3g}")
-        ax.axhline(2 / h[r], color=line.get_color(), ls=":", lw=0.8)
+        k = int(min(lens[r], np.searchsorted(steps, first_steps) + 1))
+        line, = ax.plot(steps[:k], sh[r, :k], lw=0.5, alpha=0.5)
+        mean2 = 0.5 * (sh[r, 1:k] + sh[r, :k - 1])
+        ax.plot(steps[1:k], mean2, lw=1.5, color=line.get_color(),
+                label=f"h={h[r]:.3g} ({STATUS_NAMES[run.status[r]]})")
+        ax.axhline(2 / h[r], color=line.get_color(), ls=":", lw=1)
     ax.set_xlabel("GD step")
-    ax.set_ylabel("sharpness (dotted: 2/h)")
+    ax.set_ylabel("sharpness; thick: 2-step mean; dotted: 2/h")
     ax.set_title(f"{run.name}: sharpness against 2/h")
     ax.legend(fontsize=7)
     fig.tight_layout()
