@@ -736,22 +736,29 @@ static void assert_analysis_marks(const lz_job *job, int line, int col) {
   assert_mark(job->analyze.modified_equation.mark, line, col);
 }
 
-static lz_job *parse_analyze(const char *analyze) {
+/* The job of base (3 lines) with this analyze section from line 4. */
+static lz_job *parse_analyze_of(const char *base, const char *analyze) {
   char text[1024];
-  snprintf(text, sizeof text, "%s%s", ANALYZE_BASE, analyze);
+  snprintf(text, sizeof text, "%s%s", base, analyze);
   return parse_good_text(text);
 }
 
-/* A bad analyze section gives exactly one diagnostic, this one. */
-static void assert_analyze_error(const char *analyze, const char *expected) {
+static lz_job *parse_analyze(const char *analyze) { return parse_analyze_of(ANALYZE_BASE, analyze); }
+
+/* A bad analyze section gives exactly these diagnostics. */
+static void assert_analyze_error_of(const char *base, const char *analyze, const char *expected) {
   char text[1024];
-  snprintf(text, sizeof text, "%s%s", ANALYZE_BASE, analyze);
+  snprintf(text, sizeof text, "%s%s", base, analyze);
   lz_job *job = (lz_job *)1;
   char *diag = NULL;
   assert_int_equal(parse_text(text, &job, &diag), LZ_EJOB);
   assert_null(job);
   assert_string_equal(diag, expected);
   free(diag);
+}
+
+static void assert_analyze_error(const char *analyze, const char *expected) {
+  assert_analyze_error_of(ANALYZE_BASE, analyze, expected);
 }
 
 static void analyze_should_default_every_analysis_when_the_section_is_absent(void **state) {
@@ -914,7 +921,7 @@ static void analyze_errors_should_say_what_is_allowed(void **state) {
                        "most max_iter (300), got 301");
   assert_analyze_error("analyze: [orbit]\n",
                        "inline.yaml:4:10: analyze must be a map with keys orbit, lyapunov, "
-                       "sharpness, modified_equation; got a list");
+                       "sharpness, modified_equation, invariant_measure; got a list");
   assert_analyze_error("analyze: {orbit: 64}\n",
                        "inline.yaml:4:18: analyze.orbit must be a map with keys max_period, tol; "
                        "got '64'");
@@ -971,6 +978,390 @@ static void analyze_defaults_should_follow_a_max_iter_written_after_them(void **
   assert_mark(job->analyze.lyapunov.mark, 15, 5);
   assert_mark(job->analyze.sharpness.mark, 18, 5);
   assert_mark(job->analyze.modified_equation.mark, 20, 5);
+  lz_job_destroy(&job);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* analyze.invariant_measure                                                                  */
+
+/* Bases of 3 lines like ANALYZE_BASE: an mf problem with n swept (X is n x 2, state 2 n d >= 8),
+ * and a multiscale problem of the given dim. */
+#define MF_BASE "problem: {kind: mf, n: [2, 3], d: 2}\ninit: {kind: gaussian}\nlr: {values: 0.5}\n"
+#define MULTISCALE_BASE(dim)                                                            \
+  "problem: {kind: multiscale, f0: quadratic, dim: " dim ", eps: 0.01}\n"             \
+  "init: {kind: gaussian}\nlr: {values: 0.5}\n"
+/* The smallest invariant_measure; keys appended to it start at column 58. */
+#define IM_MIN "analyze: {invariant_measure: {samples: 5, range: [0, 1]"
+
+static void assert_coords(const lz_job *job, const int64_t *coords, size_t n) {
+  assert_int_equal(job->analyze.invariant_measure.ncoords, n);
+  for (size_t i = 0; i < n; ++i) assert_int_equal(job->analyze.invariant_measure.coords[i], coords[i]);
+}
+
+/* Off, with every other key at its default; coords and joint as for a 1-D or an mf problem. */
+static void assert_invariant_measure_off(const lz_job *job) {
+  static const int64_t first[] = {0};
+  assert_int_equal(job->analyze.invariant_measure.samples, 0);
+  assert_int_equal(job->analyze.invariant_measure.burn_in, 10000);
+  assert_int_equal(job->analyze.invariant_measure.bins, 200);
+  assert_coords(job, first, 1);
+  assert_int_equal(job->analyze.invariant_measure.joint, 0);
+  assert_int_equal(job->analyze.invariant_measure.observable.kind, LZ_OBS_NONE);
+  assert_int_equal(job->analyze.invariant_measure.observable.bins, 100);
+}
+
+static void invariant_measure_should_be_off_unless_its_sub_map_is_written(void **state) {
+  (void)state;
+  lz_job *job = load_good("quadratic_defaults.yaml");
+  assert_invariant_measure_off(job);
+  assert_mark(job->analyze.invariant_measure.mark, 0, 0);
+  lz_job_destroy(&job);
+  job = parse_analyze("analyze: {orbit: {max_period: 3}}\n");
+  assert_invariant_measure_off(job);
+  assert_mark(job->analyze.invariant_measure.mark, 4, 10);  /* absent: the analyze map */
+  lz_job_destroy(&job);
+  job = parse_analyze("analyze:\n  invariant_measure:\n");
+  assert_invariant_measure_off(job);
+  assert_mark(job->analyze.invariant_measure.mark, 5, 21);  /* the null after the key */
+  lz_job_destroy(&job);
+  job = parse_analyze("analyze: {invariant_measure: ~, orbit: {max_period: 3}}\n");
+  assert_invariant_measure_off(job);
+  assert_mark(job->analyze.invariant_measure.mark, 4, 30);
+  lz_job_destroy(&job);
+  /* Off, a 2-D problem still has its default coords. */
+  job = parse_analyze_of(MULTISCALE_BASE("2"), "");
+  assert_int_equal(job->analyze.invariant_measure.samples, 0);
+  assert_int_equal(job->analyze.invariant_measure.ncoords, 2);
+  assert_int_equal(job->analyze.invariant_measure.joint, 1);
+  lz_job_destroy(&job);
+}
+
+static void invariant_measure_should_default_coords_and_joint_from_the_problem(void **state) {
+  (void)state;
+  static const struct {
+    const char *base;
+    size_t ncoords;
+    int joint;
+  } cases[] = {
+    {ANALYZE_BASE, 1, 0},               /* quadratic, 2 eigenvalues: [0] */
+    {MF_BASE, 1, 0},                    /* mf: [0] */
+    {MULTISCALE_BASE("1"), 1, 0},       /* multiscale of dimension 1: [0] */
+    {MULTISCALE_BASE("2"), 2, 1},       /* of dimension 2: [0, 1] and their joint histogram */
+    {MULTISCALE_BASE("[2]"), 2, 1},     /* a dim axis of one value */
+    {MULTISCALE_BASE("[2, 1]"), 1, 0},  /* the smallest dimension is 1: [0] */
+  };
+  static const int64_t first_two[] = {0, 1};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
+    lz_job *job = parse_analyze_of(cases[i].base, IM_MIN "}}\n");
+    assert_int_equal(job->analyze.invariant_measure.samples, 5);
+    assert_int_equal(job->analyze.invariant_measure.burn_in, 10000);
+    assert_int_equal(job->analyze.invariant_measure.bins, 200);
+    assert_close(job->analyze.invariant_measure.lo, 0, 0);
+    assert_close(job->analyze.invariant_measure.hi, 1, 0);
+    assert_coords(job, first_two, cases[i].ncoords);
+    assert_int_equal(job->analyze.invariant_measure.joint, cases[i].joint);
+    assert_int_equal(job->analyze.invariant_measure.observable.kind, LZ_OBS_NONE);
+    assert_int_equal(job->analyze.invariant_measure.observable.bins, 100);
+    assert_mark(job->analyze.invariant_measure.mark, 4, 30);
+    assert_job_is_consistent(job);
+    lz_job_destroy(&job);
+  }
+  /* Given coords: joint is on for two or more of them, unless it is turned off. */
+  static const struct {
+    const char *base, *keys;
+    int joint;
+  } joints[] = {
+    {ANALYZE_BASE, ", coords: [1, 0]}}\n", 1},
+    {ANALYZE_BASE, ", coords: [1]}}\n", 0},
+    {ANALYZE_BASE, ", coords: [0, 1], joint: false}}\n", 0},
+    {ANALYZE_BASE, ", coords: [0, 1], joint: FALSE}}\n", 0},
+    {MULTISCALE_BASE("2"), ", coords: [1]}}\n", 0},
+    {MULTISCALE_BASE("2"), ", joint: False}}\n", 0},
+    {MULTISCALE_BASE("2"), ", joint: True}}\n", 1},
+    {MF_BASE, ", coords: [5, 1, 7]}}\n", 1},
+  };
+  for (size_t i = 0; i < sizeof joints / sizeof *joints; ++i) {
+    char analyze[256];
+    snprintf(analyze, sizeof analyze, "%s%s", IM_MIN, joints[i].keys);
+    lz_job *job = parse_analyze_of(joints[i].base, analyze);
+    if (job->analyze.invariant_measure.joint != joints[i].joint)
+      fail_msg("%s: joint %d, expected %d", analyze, job->analyze.invariant_measure.joint,
+               joints[i].joint);
+    lz_job_destroy(&job);
+  }
+}
+
+static void invariant_measure_should_put_every_key_in_job_analyze_and_make_no_axis(void **state) {
+  (void)state;
+  lz_job *job = parse_analyze_of(MF_BASE,
+                                 "analyze:\n"
+                                 "  invariant_measure:\n"
+                                 "    samples: 1.0e15\n"
+                                 "    burn_in: 0\n"
+                                 "    coords: [7, 0, 3]\n"
+                                 "    bins: 300\n"
+                                 "    range: [-0.5, 2.5e1]\n"
+                                 "    joint: true\n"
+                                 "    observable: {kind: x_entry, entry: [1, 1], bins: 7, "
+                                 "range: [-2, 2]}\n");
+  static const int64_t coords[] = {7, 0, 3};  /* 7 < 2 n d = 8 for n = 2 */
+  assert_int_equal(job->analyze.invariant_measure.samples, 1000000000000000LL);  /* the most */
+  assert_int_equal(job->analyze.invariant_measure.burn_in, 0);
+  assert_coords(job, coords, 3);
+  assert_int_equal(job->analyze.invariant_measure.bins, 300);
+  assert_close(job->analyze.invariant_measure.lo, -0.5, 0);
+  assert_close(job->analyze.invariant_measure.hi, 25, 0);
+  assert_int_equal(job->analyze.invariant_measure.joint, 1);
+  assert_int_equal(job->analyze.invariant_measure.observable.kind, LZ_OBS_X_ENTRY);
+  assert_int_equal(job->analyze.invariant_measure.observable.entry[0], 1);  /* < n, d = 2 */
+  assert_int_equal(job->analyze.invariant_measure.observable.entry[1], 1);
+  assert_int_equal(job->analyze.invariant_measure.observable.bins, 7);
+  assert_close(job->analyze.invariant_measure.observable.lo, -2, 0);
+  assert_close(job->analyze.invariant_measure.observable.hi, 2, 0);
+  assert_mark(job->analyze.invariant_measure.mark, 6, 5);  /* a block map: its first key */
+  const char *const names[] = {"n", "d", "replica", "lr", NULL};
+  assert_axis_names(job, names);
+  assert_job_is_consistent(job);
+  double edges[301];
+  lz_job_hist_edges(job, edges);
+  assert_close(edges[0], -0.5, 0);
+  assert_close(edges[300], 25, 0);
+  lz_job_destroy(&job);
+
+  /* The other bounds: bins 1 and 100000, coords of every index of a 2-D state. */
+  job = parse_analyze(IM_MIN ", bins: 1, coords: [1, 0], burn_in: 9007199254740992}}\n");
+  assert_int_equal(job->analyze.invariant_measure.bins, 1);
+  assert_int_equal(job->analyze.invariant_measure.burn_in, 9007199254740992LL);
+  lz_job_destroy(&job);
+  job = parse_analyze(IM_MIN ", bins: 100000, observable: {kind: f0, bins: 100000, "
+                      "range: [0, 1]}}}\n");
+  assert_int_equal(job->analyze.invariant_measure.bins, 100000);
+  assert_int_equal(job->analyze.invariant_measure.observable.bins, 100000);
+  lz_job_destroy(&job);
+}
+
+static void invariant_measure_should_read_every_observable_kind(void **state) {
+  (void)state;
+  static const struct {
+    const char *base, *observable;
+    int kind;
+    int64_t bins;
+    double lo, hi;
+  } cases[] = {
+    {ANALYZE_BASE, "", LZ_OBS_NONE, 100, 0, 0},
+    {ANALYZE_BASE, ", observable: ~", LZ_OBS_NONE, 100, 0, 0},
+    {ANALYZE_BASE, ", observable: {kind: f0, range: [0, 3]}", LZ_OBS_F0, 100, 0, 3},
+    {MULTISCALE_BASE("2"), ", observable: {range: [-1, 1e3], kind: loss, bins: 20}", LZ_OBS_LOSS,
+     20, -1, 1000},
+    {MF_BASE, ", observable: {kind: x_entry, entry: [1, 0], range: [-4, 4]}", LZ_OBS_X_ENTRY,
+     100, -4, 4},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
+    char analyze[256];
+    snprintf(analyze, sizeof analyze, "%s%s}}\n", IM_MIN, cases[i].observable);
+    lz_job *job = parse_analyze_of(cases[i].base, analyze);
+    if (job->analyze.invariant_measure.observable.kind != cases[i].kind)
+      fail_msg("%s: kind %d, expected %d", analyze, job->analyze.invariant_measure.observable.kind,
+               cases[i].kind);
+    assert_string_equal(lz_observable_names[job->analyze.invariant_measure.observable.kind],
+                        i < 2 ? "none" : i == 2 ? "f0" : i == 3 ? "loss" : "x_entry");
+    assert_int_equal(job->analyze.invariant_measure.observable.bins, cases[i].bins);
+    assert_close(job->analyze.invariant_measure.observable.lo, cases[i].lo, 0);
+    assert_close(job->analyze.invariant_measure.observable.hi, cases[i].hi, 0);
+    assert_int_equal(job->analyze.invariant_measure.observable.entry[0],
+                     cases[i].kind == LZ_OBS_X_ENTRY ? 1 : 0);
+    assert_int_equal(job->analyze.invariant_measure.observable.entry[1], 0);
+    lz_job_destroy(&job);
+  }
+}
+
+static void invariant_measure_errors_should_say_what_is_allowed(void **state) {
+  (void)state;
+  static const struct {
+    const char *base, *analyze, *expected;
+  } cases[] = {
+    {ANALYZE_BASE, "analyze: {invariant_measure: {range: [0, 1]}}\n",
+     "inline.yaml:4:30: missing required key 'samples' in analyze.invariant_measure: the number "
+     "of iterates counted after burn_in, an integer >= 1"},
+    {ANALYZE_BASE, "analyze: {invariant_measure: {}}\n",
+     "inline.yaml:4:30: missing required key 'samples' in analyze.invariant_measure: the number "
+     "of iterates counted after burn_in, an integer >= 1\n"
+     "inline.yaml:4:30: missing required key 'range' in analyze.invariant_measure: the "
+     "histogram range [lo, hi], two finite numbers with lo < hi"},
+    {ANALYZE_BASE, "analyze: {invariant_measure: 5}\n",
+     "inline.yaml:4:30: analyze.invariant_measure must be a map with keys samples, burn_in, "
+     "coords, bins, range, joint, observable; got '5'"},
+    {ANALYZE_BASE, "analyze: {invariant_measure: {samples: 0, range: [0, 1]}}\n",
+     "inline.yaml:4:40: invariant_measure.samples must be >= 1 and <= 1e+15, got 0"},
+    {ANALYZE_BASE, "analyze: {invariant_measure: {samples: 2.0e15, range: [0, 1]}}\n",
+     "inline.yaml:4:40: invariant_measure.samples must be >= 1 and <= 1e+15, got 2.0e15"},
+    {ANALYZE_BASE, IM_MIN ", burn_in: -1}}\n",
+     "inline.yaml:4:67: invariant_measure.burn_in must be >= 0, got -1"},
+    {ANALYZE_BASE, IM_MIN ", burn_in: 1.0e16}}\n",
+     "inline.yaml:4:67: invariant_measure.burn_in must be an integer of at most 2^53 = "
+     "9007199254740992 in magnitude; got '1.0e16'"},
+    {ANALYZE_BASE, "analyze: {invariant_measure: {samples: 5, range: [1, 1]}}\n",
+     "inline.yaml:4:50: invariant_measure.range must be [lo, hi] with lo < hi; got [1, 1]"},
+    {ANALYZE_BASE, "analyze: {invariant_measure: {samples: 5, range: [0, .inf]}}\n",
+     "inline.yaml:4:54: invariant_measure.range hi must be a finite number; got '.inf'"},
+    {ANALYZE_BASE, "analyze: {invariant_measure: {samples: 5, range: [0]}}\n",
+     "inline.yaml:4:50: invariant_measure.range must be [lo, hi], two finite numbers with "
+     "lo < hi; got a list of 1"},
+    {ANALYZE_BASE, IM_MIN ", coords: [0, 2]}}\n",
+     "inline.yaml:4:70: invariant_measure.coords must be < 2, the state dimension (quadratic: "
+     "one entry per eigenvalue); got 2"},
+    {MULTISCALE_BASE("[1, 2]"), IM_MIN ", coords: [0, 1]}}\n",
+     "inline.yaml:4:70: invariant_measure.coords must be < 1, the smallest state dimension of "
+     "the sweep (dim is swept ([1, 2] at line 1)); got 1"},
+    {ANALYZE_BASE, IM_MIN ", coords: [1, 1]}}\n",
+     "inline.yaml:4:70: invariant_measure.coords lists coordinate 1 twice (first at line 4, "
+     "column 67); give each coordinate at most once"},
+    {ANALYZE_BASE, IM_MIN ", coords: []}}\n",
+     "inline.yaml:4:66: invariant_measure.coords must be a list of 1 to 8 distinct state "
+     "indices, e.g. [0] or [0, 1]; got an empty list"},
+    {MF_BASE, IM_MIN ", coords: [0, 1, 2, 3, 4, 5, 6, 7, 8]}}\n",
+     "inline.yaml:4:66: invariant_measure.coords must be a list of 1 to 8 distinct state "
+     "indices, e.g. [0] or [0, 1]; got a list of 9"},
+    {ANALYZE_BASE, IM_MIN ", coords: 0}}\n",
+     "inline.yaml:4:66: invariant_measure.coords must be a list of 1 to 8 distinct state "
+     "indices, e.g. [0] or [0, 1]; got '0'"},
+    {ANALYZE_BASE, IM_MIN ", coords: [-1]}}\n",
+     "inline.yaml:4:67: invariant_measure.coords must be >= 0, got -1"},
+    {ANALYZE_BASE, IM_MIN ", joint: true}}\n",
+     "inline.yaml:4:65: invariant_measure.joint: true is the 2-D histogram of coords[0] and "
+     "coords[1], so it needs 2 or more coords, but coords is [0] (the default); add a "
+     "coordinate or set joint: false"},
+    {MULTISCALE_BASE("2"), IM_MIN ", joint: true, coords: [1]}}\n",
+     "inline.yaml:4:65: invariant_measure.joint: true is the 2-D histogram of coords[0] and "
+     "coords[1], so it needs 2 or more coords, but coords is [1]; add a coordinate or set "
+     "joint: false"},
+    {ANALYZE_BASE, IM_MIN ", joint: yes}}\n",
+     "inline.yaml:4:65: invariant_measure.joint must be true or false; got bool 'yes'"},
+    {ANALYZE_BASE, IM_MIN ", joint: \"true\"}}\n",
+     "inline.yaml:4:65: invariant_measure.joint must be true or false; got string 'true'"},
+    {ANALYZE_BASE, IM_MIN ", bins: 0}}\n",
+     "inline.yaml:4:64: invariant_measure.bins must be >= 1 and <= 100000, got 0"},
+    {ANALYZE_BASE, IM_MIN ", bin: 10}}\n",
+     "inline.yaml:4:58: unknown key 'bin' in analyze.invariant_measure; allowed: samples, "
+     "burn_in, coords, bins, range, joint, observable"},
+    {ANALYZE_BASE, IM_MIN ", observable: {kind: x_entry, entry: [0, 0], range: [0, 1]}}}\n",
+     "inline.yaml:4:77: observable kind x_entry is an entry of the mf factor X, so it is only "
+     "allowed for problem kind mf, not quadratic; use f0 or loss"},
+    {ANALYZE_BASE, IM_MIN ", observable: {kind: none, range: [0, 1]}}}\n",
+     "inline.yaml:4:77: observable kind must be one of f0, loss, x_entry; got 'none'"},
+    {ANALYZE_BASE, IM_MIN ", observable: {range: [0, 1]}}}\n",
+     "inline.yaml:4:70: missing required key 'kind' in analyze.invariant_measure.observable; "
+     "allowed kinds: f0, loss, x_entry"},
+    {ANALYZE_BASE, IM_MIN ", observable: {kind: f0, entry: [0, 0], range: [0, 1]}}}\n",
+     "inline.yaml:4:81: key 'entry' does not apply to analyze.invariant_measure.observable kind "
+     "f0; allowed for f0: kind, bins, range"},
+    {ANALYZE_BASE, IM_MIN ", observable: {kind: loss}}}\n",
+     "inline.yaml:4:70: missing required key 'range' in analyze.invariant_measure.observable: "
+     "the histogram range [lo, hi] of the observable, with lo < hi"},
+    {ANALYZE_BASE, IM_MIN ", observable: {kind: loss, bins: 100001, range: [0, 1]}}}\n",
+     "inline.yaml:4:89: observable.bins must be >= 1 and <= 100000, got 100001"},
+    {ANALYZE_BASE, IM_MIN ", observable: {kind: loss, range: [1, 0]}}}\n",
+     "inline.yaml:4:90: observable.range must be [lo, hi] with lo < hi; got [1, 0]"},
+    {MF_BASE, IM_MIN ", observable: {kind: x_entry, range: [0, 1]}}}\n",
+     "inline.yaml:4:70: missing required key 'entry' in analyze.invariant_measure.observable for "
+     "kind x_entry: [i, j], the row and column of the entry of X (0 <= i < n, 0 <= j < d)"},
+    {MF_BASE, IM_MIN ", observable: {kind: x_entry, entry: [2, 1], range: [0, 1]}}}\n",
+     "inline.yaml:4:94: observable.entry row must be < n for every instance (X is n x d, "
+     "n = [2, 3]); got 2"},
+    {MF_BASE, IM_MIN ", observable: {kind: x_entry, entry: [0, 2], range: [0, 1]}}}\n",
+     "inline.yaml:4:97: observable.entry column must be < d for every instance (X is n x d, "
+     "d = 2); got 2"},
+    {MF_BASE, IM_MIN ", observable: {kind: x_entry, entry: 1, range: [0, 1]}}}\n",
+     "inline.yaml:4:93: observable.entry must be [i, j], the row and column of an entry of the "
+     "n x d factor X; got '1'"},
+    {MF_BASE, IM_MIN ", observable: {kind: x_entry, entry: [0.5, 0], range: [0, 1]}}}\n",
+     "inline.yaml:4:94: observable.entry must be an integer >= 0; got '0.5', which is not an "
+     "integer"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i)
+    assert_analyze_error_of(cases[i].base, cases[i].analyze, cases[i].expected);
+}
+
+/* The joint histogram grows with bins^2: 100000 bins cannot fit, whatever the machine; the
+ * others grow with bins x tiles.runs. The error is where the largest part comes from. */
+static void invariant_measure_should_be_refused_when_its_histograms_do_not_fit(void **state) {
+  (void)state;
+  static const char joint_advice[] = "lower invariant_measure.bins or set joint: false";
+  static const struct {
+    const char *analyze, *prefix, *advice;
+  } cases[] = {
+    {IM_MIN ", coords: [0, 1], bins: 100000}}\n",  /* joint by default: at bins */
+     "inline.yaml:4:80: sweep too large for memory: the joint histogram of invariant_measure "
+     "(100000 x 100000 bins, for each of 64 chains in each of ", joint_advice},
+    {IM_MIN ", coords: [0, 1], bins: 100000, joint: true}}\n",
+     "inline.yaml:4:95: sweep too large for memory: the joint histogram of invariant_measure "
+     "(100000 x 100000 bins, for each of 64 chains in each of ", joint_advice},
+    {IM_MIN ", coords: [0, 1], bins: 100000, joint: true}, orbit: {max_period: 1.0e9}}\n",
+     "inline.yaml:4:95: sweep too large for memory: the joint histogram", joint_advice},
+    {IM_MIN ", coords: [0, 1], bins: 100000, joint: false}}\ntiles: {runs: 100000000}\n",
+     "inline.yaml:4:80: sweep too large for memory: the invariant-measure histograms (2 coords x "
+     "100000 bins, for each of 64 chains in each of ",
+     "lower invariant_measure.bins or tiles.runs"},
+    {IM_MIN ", bins: 1, observable: {kind: loss, range: [0, 1], bins: 100000}}}\n"
+     "tiles: {runs: 100000000}\n",
+     "inline.yaml:4:113: sweep too large for memory: the observable's histogram (100000 bins, "
+     "for each of 64 chains in each of ", "lower observable.bins"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
+    char text[1024];
+    snprintf(text, sizeof text, "%s%s", ANALYZE_BASE, cases[i].analyze);
+    lz_job *job = (lz_job *)1;
+    char *diag = NULL;
+    assert_int_equal(parse_text(text, &job, &diag), LZ_EJOB);
+    assert_null(job);
+    assert_int_equal(count_lines(diag), 1);
+    if (strncmp(diag, cases[i].prefix, strlen(cases[i].prefix)) != 0)
+      fail_msg("got:\n%s\nexpected it to start with:\n%s", diag, cases[i].prefix);
+    if (!strstr(diag, cases[i].advice)) fail_msg("no \"%s\" in:\n%s", cases[i].advice, diag);
+    free(diag);
+  }
+  /* Without the joint histogram the same bins fit. */
+  lz_job *job = parse_analyze(IM_MIN ", coords: [0, 1], bins: 100000, joint: false}}\n");
+  assert_int_equal(job->analyze.invariant_measure.joint, 0);
+  lz_job_destroy(&job);
+}
+
+static void parse_should_read_the_invariant_measure_of_the_good_files(void **state) {
+  (void)state;
+  lz_job *job = load_good("multiscale_grid.yaml");  /* dim 2 */
+  static const int64_t first_two[] = {0, 1}, first[] = {0};
+  assert_int_equal(job->analyze.invariant_measure.samples, 200000);
+  assert_int_equal(job->analyze.invariant_measure.burn_in, 500);
+  assert_coords(job, first_two, 2);  /* the default of a 2-D problem */
+  assert_int_equal(job->analyze.invariant_measure.joint, 1);
+  assert_int_equal(job->analyze.invariant_measure.bins, 64);
+  assert_close(job->analyze.invariant_measure.lo, -2.5, 0);
+  assert_close(job->analyze.invariant_measure.hi, 2.5, 0);
+  assert_int_equal(job->analyze.invariant_measure.observable.kind, LZ_OBS_F0);
+  assert_int_equal(job->analyze.invariant_measure.observable.bins, 100);
+  assert_close(job->analyze.invariant_measure.observable.lo, 0, 0);
+  assert_close(job->analyze.invariant_measure.observable.hi, 4, 0);
+  assert_mark(job->analyze.invariant_measure.mark, 20, 5);
+  assert_default_analyses(job, ALL_ANALYSES, 1000);  /* the other analyses keep their defaults */
+  double edges[65];
+  lz_job_hist_edges(job, edges);
+  assert_close(edges[0], -2.5, 0);
+  assert_close(edges[32], 0, 1e-15);
+  assert_close(edges[64], 2.5, 0);
+  lz_job_destroy(&job);
+
+  job = load_good("quadratic_invariant_measure.yaml");  /* flow map, keys in any order */
+  assert_int_equal(job->analyze.invariant_measure.samples, 1000000);
+  assert_int_equal(job->analyze.invariant_measure.burn_in, 10000);
+  assert_coords(job, first, 1);
+  assert_int_equal(job->analyze.invariant_measure.joint, 0);
+  assert_int_equal(job->analyze.invariant_measure.bins, 200);
+  assert_close(job->analyze.invariant_measure.lo, -3, 0);
+  assert_close(job->analyze.invariant_measure.hi, 3, 0);
+  assert_int_equal(job->analyze.invariant_measure.observable.kind, LZ_OBS_NONE);
+  assert_mark(job->analyze.invariant_measure.mark, 12, 22);
+  assert_int_equal(job->analyze.orbit.max_period, 64);
+  assert_int_equal(job->analyze.modified_equation.orders, 7);
   lz_job_destroy(&job);
 }
 
@@ -1301,6 +1692,13 @@ int main(void) {
     cmocka_unit_test(analyze_errors_should_say_what_is_allowed),
     cmocka_unit_test(parse_should_read_the_analyze_section_of_the_design_example),
     cmocka_unit_test(analyze_defaults_should_follow_a_max_iter_written_after_them),
+    cmocka_unit_test(invariant_measure_should_be_off_unless_its_sub_map_is_written),
+    cmocka_unit_test(invariant_measure_should_default_coords_and_joint_from_the_problem),
+    cmocka_unit_test(invariant_measure_should_put_every_key_in_job_analyze_and_make_no_axis),
+    cmocka_unit_test(invariant_measure_should_read_every_observable_kind),
+    cmocka_unit_test(invariant_measure_errors_should_say_what_is_allowed),
+    cmocka_unit_test(invariant_measure_should_be_refused_when_its_histograms_do_not_fit),
+    cmocka_unit_test(parse_should_read_the_invariant_measure_of_the_good_files),
     cmocka_unit_test(parse_should_report_every_bad_file_with_its_expected_errors),
     cmocka_unit_test(parse_should_report_errors_one_per_line_without_trailing_newline),
     cmocka_unit_test(load_should_report_a_missing_file_as_path_and_reason),

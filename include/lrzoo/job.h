@@ -49,6 +49,13 @@ typedef enum { LZ_AXIS_NUMBER = 0, LZ_AXIS_CHOICE = 1, LZ_AXIS_VECTOR = 2 } lz_a
 typedef enum { LZ_AXIS_PROBLEM = 0, LZ_AXIS_INIT = 1, LZ_AXIS_LR = 2 } lz_axis_group;
 
 #define LZ_AXIS_NAME_MAX 32
+/* At most this many coordinates are histogrammed in an invariant measure. */
+#define LZ_IM_MAX_COORDS 8
+
+/* Histogrammed observable of an invariant measure. */
+typedef enum { LZ_OBS_NONE = 0, LZ_OBS_F0 = 1, LZ_OBS_LOSS = 2, LZ_OBS_X_ENTRY = 3 } lz_observable;
+extern const char *const lz_observable_names[];
+
 /* Upper bound on the number of axes a job can have (every sweepable key at once). */
 #define LZ_MAX_AXES 32
 
@@ -186,6 +193,26 @@ typedef struct lz_job {
       int64_t steps, substeps;
       lz_mark mark;
     } modified_equation;
+    /* Empirical invariant measure: GD continues from each run's final state for burn_in steps,
+     * then `samples` more iterates are counted into `bins` equal bins over [lo, hi] for each
+     * coordinate in coords (and the 2-D joint histogram of coords 0 and 1 when joint). Off
+     * when samples is 0 (the default). */
+    struct {
+      int64_t samples, burn_in;       /* default burn_in 10000 */
+      size_t ncoords;
+      int64_t coords[LZ_IM_MAX_COORDS]; /* state indices; default [0] (dim 1) or [0, 1] (dim 2) */
+      int64_t bins;                   /* default 200 */
+      double lo, hi;                  /* the `range`, required when samples > 0 */
+      int joint;                      /* 2-D joint histogram of coords[0], coords[1] (default:
+                                         on when ncoords >= 2) */
+      struct {
+        int kind;                     /* lz_observable: LZ_OBS_NONE (default) ... */
+        int64_t entry[2];             /* LZ_OBS_X_ENTRY: row and column of X (mf) */
+        int64_t bins;                 /* default 100 */
+        double lo, hi;                /* required when kind != none */
+      } observable;
+      lz_mark mark;
+    } invariant_measure;
   } analyze;
 
   /* The sweep, derived from the above by src/config. */
@@ -256,6 +283,16 @@ double lz_job_lr_value(const lz_job *job, const size_t *idx);
  * length does not match the problem. */
 int lz_job_initial_point(const lz_job *job, const size_t *idx, const lz_problem_params *pp,
                          double *x0);
+
+/* Sweep points of the pooled invariant measure: every init axis (replica, point, grid, init
+ * scale, imbalance) is pooled, so a point is (problem instance, lr value). Its runs are
+ * first + k * stride for k < count. */
+int64_t lz_job_npooled(const lz_job *job);
+void lz_job_pooled_runs(const lz_job *job, int64_t point, int64_t *first, int64_t *count,
+                        int64_t *stride);
+/* Edges of the invariant-measure bins (bins + 1 values, lo to hi) and of the observable's. */
+void lz_job_hist_edges(const lz_job *job, double *edges);
+void lz_job_observable_edges(const lz_job *job, double *edges);
 
 /* Largest state dimension over the job's problem instances. */
 size_t lz_job_max_dim(const lz_job *job);

@@ -343,12 +343,15 @@ static const key_spec tiles_keys[TIL_COUNT] = {
 static const section tiles_section = {"tiles", "in tiles", tiles_keys, TIL_COUNT, NULL};
 
 /* analyze: one optional sub-map per analysis. Nothing here is swept. */
-enum { ANA_ORBIT, ANA_LYAPUNOV, ANA_SHARPNESS, ANA_MODIFIED_EQUATION, ANA_COUNT };
+enum {
+  ANA_ORBIT, ANA_LYAPUNOV, ANA_SHARPNESS, ANA_MODIFIED_EQUATION, ANA_INVARIANT_MEASURE, ANA_COUNT
+};
 static const key_spec analyze_keys[ANA_COUNT] = {
   [ANA_ORBIT] = {.name = "orbit", .type = T_SPECIAL},
   [ANA_LYAPUNOV] = {.name = "lyapunov", .type = T_SPECIAL},
   [ANA_SHARPNESS] = {.name = "sharpness", .type = T_SPECIAL},
   [ANA_MODIFIED_EQUATION] = {.name = "modified_equation", .type = T_SPECIAL},
+  [ANA_INVARIANT_MEASURE] = {.name = "invariant_measure", .type = T_SPECIAL},
 };
 static const section analyze_section = {"analyze", "in analyze", analyze_keys, ANA_COUNT, NULL};
 
@@ -401,10 +404,66 @@ static const section modified_equation_section = {
     "analyze.modified_equation", "in analyze.modified_equation", modified_equation_keys,
     MEQ_COUNT, NULL};
 
+/* invariant_measure is off unless its sub-map is written; then samples and range are required.
+ * coords and joint default from the problem (see read_coords and read_joint). */
+#define IM_MAX_SAMPLES 1000000000000000LL  /* 1e15 */
+#define IM_MAX_BINS 100000
+/* Integers are read up to 2^53, so burn_in + samples (and max_iter on top) cannot overflow. */
+_Static_assert((int64_t)MAX_WHOLE <= (INT64_MAX - IM_MAX_SAMPLES) / 2,
+               "max_iter + burn_in + samples fits in an int64_t");
+enum { IM_SAMPLES, IM_BURN_IN, IM_COORDS, IM_BINS, IM_RANGE, IM_JOINT, IM_OBSERVABLE, IM_COUNT };
+static const key_spec invariant_measure_keys[IM_COUNT] = {
+  [IM_SAMPLES] = {.name = "samples", .type = T_INT, .flags = F_REQUIRED, .check = C_POSITIVE,
+                  .max = (double)IM_MAX_SAMPLES, .offset = OFF(analyze.invariant_measure.samples),
+                  .label = "invariant_measure.samples",
+                  .help = "the number of iterates counted after burn_in, an integer >= 1"},
+  [IM_BURN_IN] = {.name = "burn_in", .type = T_INT, .check = C_NONNEG, .dflt = 10000,
+                  .offset = OFF(analyze.invariant_measure.burn_in),
+                  .label = "invariant_measure.burn_in"},
+  [IM_COORDS] = {.name = "coords", .type = T_SPECIAL, .flags = F_INTEGER | F_DEFAULT_LATER,
+                 .check = C_NONNEG, .label = "invariant_measure.coords"},
+  [IM_BINS] = {.name = "bins", .type = T_INT, .check = C_POSITIVE, .max = IM_MAX_BINS,
+               .dflt = 200, .offset = OFF(analyze.invariant_measure.bins),
+               .label = "invariant_measure.bins"},
+  [IM_RANGE] = {.name = "range", .type = T_SPECIAL, .flags = F_REQUIRED, .check = C_FINITE,
+                .label = "invariant_measure.range",
+                .help = "the histogram range [lo, hi], two finite numbers with lo < hi"},
+  [IM_JOINT] = {.name = "joint", .type = T_SPECIAL, .flags = F_DEFAULT_LATER,
+                .label = "invariant_measure.joint"},
+  [IM_OBSERVABLE] = {.name = "observable", .type = T_SPECIAL,
+                     .label = "invariant_measure.observable"},
+};
+static const section invariant_measure_section = {
+    "analyze.invariant_measure", "in analyze.invariant_measure", invariant_measure_keys,
+    IM_COUNT, NULL};
+
+/* The observable's kinds as written: an absent observable is none, so "none" is not one of
+ * them, and kind code c of this table is the lz_observable c + LZ_OBS_F0. */
+#define OBSERVABLE_KINDS (lz_observable_names + LZ_OBS_F0)
+#define X_ENTRY_OBSERVABLE LZ_KIND_BIT(LZ_OBS_X_ENTRY - LZ_OBS_F0)
+enum { OBS_KIND, OBS_ENTRY, OBS_BINS, OBS_RANGE, OBS_COUNT };
+static const key_spec observable_keys[OBS_COUNT] = {
+  [OBS_KIND] = {.name = "kind", .type = T_NAME, .flags = F_REQUIRED, .names = OBSERVABLE_KINDS,
+                .label = "observable kind"},
+  [OBS_ENTRY] = {.name = "entry", .type = T_SPECIAL, .kinds = X_ENTRY_OBSERVABLE,
+                 .flags = F_REQUIRED | F_INTEGER, .check = C_NONNEG, .label = "observable.entry",
+                 .help = "[i, j], the row and column of the entry of X (0 <= i < n, 0 <= j < d)"},
+  [OBS_BINS] = {.name = "bins", .type = T_INT, .check = C_POSITIVE, .max = IM_MAX_BINS,
+                .dflt = 100, .offset = OFF(analyze.invariant_measure.observable.bins),
+                .label = "observable.bins"},
+  [OBS_RANGE] = {.name = "range", .type = T_SPECIAL, .flags = F_REQUIRED, .check = C_FINITE,
+                 .label = "observable.range",
+                 .help = "the histogram range [lo, hi] of the observable, with lo < hi"},
+};
+static const section observable_section = {
+    "analyze.invariant_measure.observable", "in analyze.invariant_measure.observable",
+    observable_keys, OBS_COUNT, OBSERVABLE_KINDS};
+
 _Static_assert(TOP_COUNT <= MAX_SECTION_KEYS && PRB_COUNT <= MAX_SECTION_KEYS &&
                    TGT_COUNT <= MAX_SECTION_KEYS && INI_COUNT <= MAX_SECTION_KEYS &&
                    ANA_COUNT <= MAX_SECTION_KEYS && LYA_COUNT <= MAX_SECTION_KEYS &&
-                   MEQ_COUNT <= MAX_SECTION_KEYS,
+                   MEQ_COUNT <= MAX_SECTION_KEYS && IM_COUNT <= MAX_SECTION_KEYS &&
+                   OBS_COUNT <= MAX_SECTION_KEYS,
                "section_read holds MAX_SECTION_KEYS keys");
 
 typedef enum { GEN_LINSPACE, GEN_LOGSPACE, GEN_GEOMSPACE } generator;
@@ -441,6 +500,7 @@ typedef struct parser {
   state_shape shape;
   bool max_iter_ok;           /* run.max_iter was read (it may be the default) */
   lz_mark top_mark, lr_mark, max_iter_mark, record_every_mark, tiles_runs_mark, max_period_mark;
+  lz_mark im_bins_mark, im_joint_mark, im_obs_bins_mark;  /* where invariant_measure's memory is */
 } parser;
 
 /* The keys found in one map, indexed like the section's key table. */
@@ -841,6 +901,14 @@ static double param_max(const parser *p, const lz_param *param) {
   const double *v = param_values(p, param, &len);
   double m = v[0];
   for (size_t i = 1; i < len; ++i) m = v[i] > m ? v[i] : m;
+  return m;
+}
+
+static double param_min(const parser *p, const lz_param *param) {
+  size_t len;
+  const double *v = param_values(p, param, &len);
+  double m = v[0];
+  for (size_t i = 1; i < len; ++i) m = v[i] < m ? v[i] : m;
   return m;
 }
 
@@ -1296,6 +1364,11 @@ static void apply_default(parser *p, const key_spec *k, section_read *r, size_t 
   }
 }
 
+/* Every key's default, as for an absent optional map. */
+static void apply_defaults(parser *p, const section *sec, section_read *r) {
+  for (size_t i = sec->kinds ? 1 : 0; i < sec->nkeys; ++i) apply_default(p, &sec->keys[i], r, i);
+}
+
 static bool read_value(parser *p, const key_spec *k, const yaml_node_t *n, section_read *r,
                        size_t i) {
   void *dst = (char *)p->job + k->offset;
@@ -1347,7 +1420,7 @@ static bool read_section(parser *p, const section *sec, const yaml_node_t *map, 
     report(p, mark_of(map), "%s must be a map with keys %s; got %s", sec->name,
            allowed_keys(sec, -1, allowed, sizeof allowed), describe(map, got, sizeof got));
     /* Later checks read run and tiles values even when their section was unreadable. */
-    for (size_t i = 0; !sec->kinds && i < sec->nkeys; ++i) apply_default(p, &sec->keys[i], r, i);
+    if (!sec->kinds) apply_defaults(p, sec, r);
     return false;
   }
   r->map = map;
@@ -1816,7 +1889,213 @@ static void read_modified_equation(parser *p, const yaml_node_t *n, lz_mark at) 
     read_orders(p, r.node[MEQ_ORDERS], &p->job->analyze.modified_equation.orders);
 }
 
-/* Absent, "analyze:" with nothing, and every absent sub-map all mean the defaults. */
+/* describe(), with the length of a non-empty list: what a "must be [lo, hi]" message got. */
+static const char *describe_sized(const yaml_node_t *n, char *buf, size_t size) {
+  if (!is_list(n) || list_size(n) == 0) return describe(n, buf, size);
+  snprintf(buf, size, "a list of %zu", list_size(n));
+  return buf;
+}
+
+/* Smallest state dimension over the sweep, from what was read (0 when it is not known). */
+static double min_state_dim(const parser *p) {
+  const lz_job *job = p->job;
+  if (!p->shape.known) return 0.0;
+  switch (job->problem.kind) {
+    case LZ_PROBLEM_QUADRATIC: return (double)job->problem.eigenvalues.len;
+    case LZ_PROBLEM_MF:
+      return 2.0 * param_min(p, &job->problem.n) * param_min(p, &job->problem.d);
+    case LZ_PROBLEM_MULTISCALE: return param_min(p, &job->problem.dim);
+  }
+  return 0.0;
+}
+
+/* [lo, hi]: two finite numbers with lo < hi. */
+static bool read_range(parser *p, const yaml_node_t *n, const key_spec *k, double *lo,
+                       double *hi) {
+  char got[96], label[96];
+  if (!is_list(n) || list_size(n) != 2) {
+    report(p, mark_of(n), "%s must be [lo, hi], two finite numbers with lo < hi; got %s",
+           label_of(k), describe_sized(n, got, sizeof got));
+    return false;
+  }
+  double v[2] = {0.0, 0.0};
+  bool ok = true;
+  for (size_t i = 0; i < 2; ++i) {
+    snprintf(label, sizeof label, "%s %s", label_of(k), i ? "hi" : "lo");
+    rule r = {label, C_FINITE, false, "", 0};
+    if (!check_number(p, list_item(p, n, i), &r, &v[i])) ok = false;
+  }
+  if (ok && !(v[0] < v[1])) {
+    report(p, mark_of(n), "%s must be [lo, hi] with lo < hi; got %s", label_of(k),
+           format_values(v, 2, got, sizeof got));
+    ok = false;
+  }
+  if (ok) {
+    *lo = v[0];
+    *hi = v[1];
+  }
+  return ok;
+}
+
+/* coords: 1 to LZ_IM_MAX_COORDS distinct state indices, each below the state dimension of every
+ * problem instance. Absent: the first coordinate, and the second too for a multiscale problem
+ * whose every instance is 2-D (its joint histogram is the one compared with 2-D Gibbs). Returns
+ * false when coords was given and is wrong. */
+static bool read_coords(parser *p, const yaml_node_t *n) {
+  const key_spec *k = &invariant_measure_keys[IM_COORDS];
+  lz_job *job = p->job;
+  int64_t *coords = job->analyze.invariant_measure.coords;
+  double dim = min_state_dim(p);
+  bool two = dim >= 2 && job->problem.kind == LZ_PROBLEM_MULTISCALE;
+  memset(job->analyze.invariant_measure.coords, 0, sizeof job->analyze.invariant_measure.coords);
+  coords[1] = two ? 1 : 0;
+  job->analyze.invariant_measure.ncoords = two ? 2 : 1;
+  if (!n) return true;
+  char got[96];
+  size_t len = is_list(n) ? list_size(n) : 0;
+  if (len < 1 || len > LZ_IM_MAX_COORDS) {
+    report(p, mark_of(n), "%s must be a list of 1 to %d distinct state indices, e.g. [0] or "
+           "[0, 1]; got %s", label_of(k), LZ_IM_MAX_COORDS, describe_sized(n, got, sizeof got));
+    return false;
+  }
+  rule r = rule_of(k);
+  int64_t v[LZ_IM_MAX_COORDS];
+  bool ok = true;
+  for (size_t i = 0; i < len; ++i) {
+    const yaml_node_t *item = list_item(p, n, i);
+    double x = 0;
+    v[i] = -1;  /* no coordinate: a bad item matches none */
+    if (!check_number(p, item, &r, &x)) {
+      ok = false;
+      continue;
+    }
+    v[i] = (int64_t)x;
+    size_t first = 0;
+    while (first < i && v[first] != v[i]) ++first;
+    if (first < i) {
+      lz_mark was = mark_of(list_item(p, n, first));
+      report(p, mark_of(item), "%s lists coordinate %lld twice (first at line %d, column %d); "
+             "give each coordinate at most once", label_of(k), (long long)v[i], was.line,
+             was.col);
+      ok = false;
+    } else if (dim > 0 && x >= dim) {
+      report(p, mark_of(item), "%s must be < %.0f, the %s (%s); got %lld", label_of(k), dim,
+             p->shape.fixed ? "state dimension" : "smallest state dimension of the sweep",
+             p->shape.how, (long long)v[i]);
+      ok = false;
+    }
+  }
+  if (!ok) return false;
+  memcpy(coords, v, len * sizeof *v);
+  job->analyze.invariant_measure.ncoords = len;
+  return true;
+}
+
+/* joint: true or false, the YAML 1.2 spellings (YAML 1.1's yes, no, on, off are not taken).
+ * Default: on when there are 2 coordinates or more. */
+static void read_joint(parser *p, const yaml_node_t *n, bool coords_given, bool coords_ok) {
+  static const char *const yes[] = {"true", "True", "TRUE", NULL};
+  static const char *const no[] = {"false", "False", "FALSE", NULL};
+  const key_spec *k = &invariant_measure_keys[IM_JOINT];
+  lz_job *job = p->job;
+  size_t ncoords = job->analyze.invariant_measure.ncoords;
+  char got[96];
+  job->analyze.invariant_measure.joint = ncoords >= 2;
+  if (!n) return;
+  if (plain_text_is_one_of(n, yes)) {
+    job->analyze.invariant_measure.joint = 1;
+  } else if (plain_text_is_one_of(n, no)) {
+    job->analyze.invariant_measure.joint = 0;
+  } else {
+    report(p, mark_of(n), "%s must be true or false; got %s", label_of(k),
+           describe(n, got, sizeof got));
+    return;
+  }
+  if (job->analyze.invariant_measure.joint && coords_ok && ncoords < 2) {
+    report(p, mark_of(n), "%s: true is the 2-D histogram of coords[0] and coords[1], so it needs "
+           "2 or more coords, but coords is [%lld]%s; add a coordinate or set joint: false",
+           label_of(k), (long long)job->analyze.invariant_measure.coords[0],
+           coords_given ? "" : " (the default)");
+  }
+}
+
+/* x_entry: the entry X[i][j] of an mf problem, which every instance must have. */
+static void read_x_entry(parser *p, const section_read *r) {
+  const key_spec *k = &observable_keys[OBS_ENTRY];
+  lz_job *job = p->job;
+  const yaml_node_t *n = r->node[OBS_ENTRY];
+  bool mf = p->problem_known && job->problem.kind == LZ_PROBLEM_MF;
+  char got[96];
+  if (p->problem_known && !mf) {
+    report(p, mark_of(r->node[OBS_KIND]), "observable kind x_entry is an entry of the mf factor "
+           "X, so it is only allowed for problem kind mf, not %s; use f0 or loss",
+           lz_problem_kind_names[job->problem.kind]);
+  }
+  if (!n) return;  /* reported as missing */
+  if (!is_list(n) || list_size(n) != 2) {
+    report(p, mark_of(n), "%s must be [i, j], the row and column of an entry of the n x d factor "
+           "X; got %s", label_of(k), describe_sized(n, got, sizeof got));
+    return;
+  }
+  const lz_param *sizes[2] = {&job->problem.n, &job->problem.d};
+  const char *const what[2] = {"row", "column"}, *const size_name[2] = {"n", "d"};
+  rule rl = rule_of(k);
+  for (size_t i = 0; i < 2; ++i) {
+    const yaml_node_t *item = list_item(p, n, i);
+    double v = 0;
+    if (!check_number(p, item, &rl, &v)) continue;
+    job->analyze.invariant_measure.observable.entry[i] = (int64_t)v;
+    if (!mf || !p->shape.known || v < param_min(p, sizes[i])) continue;
+    report(p, mark_of(item), "%s %s must be < %s for every instance (X is n x d, %s = %s); got "
+           "%.0f", label_of(k), what[i], size_name[i], size_name[i],
+           param_text(p, sizes[i], got, sizeof got), v);
+  }
+}
+
+/* Absent or null: no observable (kind none). */
+static void read_observable(parser *p, const yaml_node_t *n) {
+  lz_job *job = p->job;
+  section_read r;
+  memset(&r, 0, sizeof r);
+  apply_defaults(p, &observable_section, &r);
+  job->analyze.invariant_measure.observable.kind = LZ_OBS_NONE;
+  n = unless_null(n);
+  p->im_obs_bins_mark = n ? mark_of(n) : p->im_bins_mark;
+  if (!n || !read_section(p, &observable_section, n, &r)) return;
+  job->analyze.invariant_measure.observable.kind = r.kind + LZ_OBS_F0;
+  if (r.node[OBS_BINS]) p->im_obs_bins_mark = mark_of(r.node[OBS_BINS]);
+  if (r.node[OBS_RANGE])
+    read_range(p, r.node[OBS_RANGE], &observable_keys[OBS_RANGE],
+               &job->analyze.invariant_measure.observable.lo,
+               &job->analyze.invariant_measure.observable.hi);
+  if (r.kind + LZ_OBS_F0 == LZ_OBS_X_ENTRY) read_x_entry(p, &r);
+}
+
+/* Off (samples 0) when the sub-map is absent or null; its other keys then hold their defaults. */
+static void read_invariant_measure(parser *p, const yaml_node_t *n, lz_mark at) {
+  lz_job *job = p->job;
+  section_read r;
+  if (unless_null(n)) {
+    read_analysis(p, &invariant_measure_section, n, at, &r,
+                  &job->analyze.invariant_measure.mark);
+  } else {
+    memset(&r, 0, sizeof r);
+    apply_defaults(p, &invariant_measure_section, &r);
+    job->analyze.invariant_measure.mark = n ? mark_of(n) : at;
+  }
+  lz_mark self = job->analyze.invariant_measure.mark;
+  p->im_bins_mark = r.node[IM_BINS] ? mark_of(r.node[IM_BINS]) : self;
+  p->im_joint_mark = r.node[IM_JOINT] ? mark_of(r.node[IM_JOINT]) : p->im_bins_mark;
+  bool coords_ok = read_coords(p, r.node[IM_COORDS]);
+  if (r.node[IM_RANGE])
+    read_range(p, r.node[IM_RANGE], &invariant_measure_keys[IM_RANGE],
+               &job->analyze.invariant_measure.lo, &job->analyze.invariant_measure.hi);
+  read_joint(p, r.node[IM_JOINT], r.node[IM_COORDS] != NULL, coords_ok);
+  read_observable(p, r.node[IM_OBSERVABLE]);
+}
+
+/* Absent, "analyze:" with nothing, and every absent sub-map all mean the defaults (for
+ * invariant_measure: off). */
 static void read_analyze(parser *p, const yaml_node_t *n) {
   section_read r;
   read_section(p, &analyze_section, unless_null(n), &r);
@@ -1825,6 +2104,7 @@ static void read_analyze(parser *p, const yaml_node_t *n) {
   read_lyapunov(p, r.node[ANA_LYAPUNOV], at);
   read_sharpness(p, r.node[ANA_SHARPNESS], at);
   read_modified_equation(p, r.node[ANA_MODIFIED_EQUATION], at);
+  read_invariant_measure(p, r.node[ANA_INVARIANT_MEASURE], at);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1952,6 +2232,57 @@ static void report_orbit_memory(parser *p, double threads, double dim, double to
          (long long)job->analyze.orbit.max_period, dim, threads, total / GIB, have / GIB);
 }
 
+/* Invariant-measure memory, in bytes by what it grows with: each thread samples IM_CHAINS chains
+ * at a time, each with its own histograms (2 more bins per coordinate for out of range), and a
+ * tile keeps its runs' result arrays (hist, hist_half1 and gibbs; hist2d and gibbs2d; hist_obs;
+ * wells and moments). */
+#define IM_CHAINS 64.0
+typedef struct im_memory {
+  double coords, joint, observable, total;
+} im_memory;
+
+static im_memory invariant_measure_memory(const lz_job *job, double threads) {
+  im_memory m = {0.0, 0.0, 0.0, 0.0};
+  if (job->analyze.invariant_measure.samples <= 0) return m;
+  double c = (double)job->analyze.invariant_measure.ncoords;
+  double b = (double)job->analyze.invariant_measure.bins;
+  double ob = job->analyze.invariant_measure.observable.kind != LZ_OBS_NONE
+                  ? (double)job->analyze.invariant_measure.observable.bins : 0.0;
+  double per_thread = 8.0 * IM_CHAINS * threads, per_tile = 8.0 * (double)job->tiles.runs;
+  /* the sampler keeps two counters per coordinate and chain: all samples and the first half */
+  m.coords = per_thread * 2.0 * c * (b + 2.0) + per_tile * 3.0 * c * b;
+  if (job->analyze.invariant_measure.joint)
+    m.joint = per_thread * (b + 2.0) * (b + 2.0) + per_tile * 2.0 * b * b;
+  m.observable = per_thread * (ob + 2.0) + per_tile * (ob + 16.0);
+  m.total = m.coords + m.joint + m.observable;
+  return m;
+}
+
+static void report_invariant_measure_memory(parser *p, const im_memory *m, double threads,
+                                            double total, double have) {
+  const lz_job *job = p->job;
+  long long bins = (long long)job->analyze.invariant_measure.bins;
+  char whom[64];
+  snprintf(whom, sizeof whom, "for each of %.0f chains in each of", IM_CHAINS);
+  if (m->joint >= m->coords && m->joint >= m->observable) {
+    report(p, p->im_joint_mark, "sweep too large for memory: the joint histogram of "
+           "invariant_measure (%lld x %lld bins, %s %.0f threads and for each run of a tile) "
+           "needs %.1f GiB per rank but this machine has %.1f GiB; lower invariant_measure.bins "
+           "or set joint: false", bins, bins, whom, threads, total / GIB, have / GIB);
+  } else if (m->observable > m->coords) {
+    report(p, p->im_obs_bins_mark, "sweep too large for memory: the observable's histogram "
+           "(%lld bins, %s %.0f threads and for each run of a tile) needs %.1f GiB per rank but "
+           "this machine has %.1f GiB; lower observable.bins",
+           (long long)job->analyze.invariant_measure.observable.bins, whom, threads,
+           total / GIB, have / GIB);
+  } else {
+    report(p, p->im_bins_mark, "sweep too large for memory: the invariant-measure histograms "
+           "(%zu coords x %lld bins, %s %.0f threads and for each run of a tile) need %.1f GiB "
+           "per rank but this machine has %.1f GiB; lower invariant_measure.bins or tiles.runs",
+           job->analyze.invariant_measure.ncoords, bins, whom, threads, total / GIB, have / GIB);
+  }
+}
+
 /* The estimate is in doubles so that absurd sizes compare as large instead of overflowing. */
 static void check_memory(parser *p) {
   const lz_job *job = p->job;
@@ -1972,9 +2303,12 @@ static void check_memory(parser *p) {
   /* Each thread keeps the last 2 max_period states of its run to find the orbit's period. */
   double threads = online_cores(), dim = max_state_dim(p);
   double orbit = 8.0 * 2.0 * (double)job->analyze.orbit.max_period * dim * threads;
-  double total = dense + work + trace + orbit;
+  im_memory im = invariant_measure_memory(job, threads);
+  double total = dense + work + trace + orbit + im.total;
   if (total <= MEMORY_FRACTION * have) return;
-  if (orbit > dense + work && orbit > trace) {
+  if (im.total > dense + work && im.total > trace && im.total > orbit) {
+    report_invariant_measure_memory(p, &im, threads, total, have);
+  } else if (orbit > dense + work && orbit > trace) {
     report_orbit_memory(p, threads, dim, total, have);
   } else if (trace > dense + work) {
     lz_mark at = p->record_every_mark.line ? p->record_every_mark

@@ -15,6 +15,7 @@ const char *const lz_target_kind_names[] = {"gaussian", "identity", "scalar", "l
 const char *const lz_f0_names[] = {"quadratic", "double_well", "matyas", NULL};
 const char *const lz_f1_names[] = {"sine", "quasiperiodic", NULL};
 const char *const lz_init_kind_names[] = {"gaussian", "point", "grid", NULL};
+const char *const lz_observable_names[] = {"none", "f0", "loss", "x_entry", NULL};
 
 static void free_vparam(lz_vparam *p) {
   free(p->value);
@@ -159,6 +160,40 @@ int lz_job_initial_point(const lz_job *job, const size_t *idx, const lz_problem_
   return LZ_EINVAL;
 }
 
+static int64_t runs_per_lr_value(const lz_job *job) {
+  return job->runs_per_instance / (int64_t)job->axes[job->lr.axis].len;
+}
+
+int64_t lz_job_npooled(const lz_job *job) {
+  return job->ninstances * (int64_t)job->axes[job->lr.axis].len;
+}
+
+void lz_job_pooled_runs(const lz_job *job, int64_t point, int64_t *first, int64_t *count,
+                        int64_t *stride) {
+  /* lr is the last axis and the init axes come just before it, so within an instance the runs
+   * of one lr value are n_lr apart. */
+  int64_t nlr = (int64_t)job->axes[job->lr.axis].len;
+  *first = (point / nlr) * job->runs_per_instance + point % nlr;
+  *count = runs_per_lr_value(job);
+  *stride = nlr;
+}
+
+static void fill_edges(double lo, double hi, int64_t bins, double *edges) {
+  for (int64_t i = 0; i <= bins; ++i)
+    edges[i] = i == bins ? hi : lo + (hi - lo) * (double)i / (double)bins;
+}
+
+void lz_job_hist_edges(const lz_job *job, double *edges) {
+  fill_edges(job->analyze.invariant_measure.lo, job->analyze.invariant_measure.hi,
+             job->analyze.invariant_measure.bins, edges);
+}
+
+void lz_job_observable_edges(const lz_job *job, double *edges) {
+  fill_edges(job->analyze.invariant_measure.observable.lo,
+             job->analyze.invariant_measure.observable.hi,
+             job->analyze.invariant_measure.observable.bins, edges);
+}
+
 size_t lz_job_max_dim(const lz_job *job) {
   size_t best = 0;
   size_t idx[LZ_MAX_AXES];
@@ -267,6 +302,18 @@ void lz_job_print_summary(const lz_job *job, FILE *out) {
     for (int k = 0; k < 3; ++k)
       if (job->analyze.modified_equation.orders & (1u << k)) fprintf(out, " %d", k);
     fprintf(out, " over %" PRId64 " steps; ", job->analyze.modified_equation.steps);
+  }
+  if (job->analyze.invariant_measure.samples > 0) {
+    fprintf(out, "invariant measure (%" PRId64 " samples after %" PRId64 " steps, %" PRId64
+            " bins over [%g, %g], coords", job->analyze.invariant_measure.samples,
+            job->analyze.invariant_measure.burn_in, job->analyze.invariant_measure.bins,
+            job->analyze.invariant_measure.lo, job->analyze.invariant_measure.hi);
+    for (size_t k = 0; k < job->analyze.invariant_measure.ncoords; ++k)
+      fprintf(out, " %" PRId64, job->analyze.invariant_measure.coords[k]);
+    int obs = job->analyze.invariant_measure.observable.kind;
+    fprintf(out, "%s%s%s, pooled over %" PRId64 " sweep points); ",
+            job->analyze.invariant_measure.joint ? ", joint" : "", obs ? ", observable " : "",
+            obs ? lz_observable_names[obs] : "", lz_job_npooled(job));
   }
   fprintf(out, "sharpness at start and end\n");
 }
