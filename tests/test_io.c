@@ -98,10 +98,8 @@ static void analyze_nothing(lz_job *job) {
   job->analyze.modified_equation.substeps = 0;
 }
 
-/* activation (choice, 3) x n (integer, 1) x point (vector 2 x 3) x lr (lr_len): 3 instances of
- * 2 * lr_len runs. With lr_len = 5 and tile_runs = 4: 30 runs, 9 tiles of 4, 4, 2 runs. The
- * factors are 4 x 1 (d = 1): an mf state of 8 numbers. Every analysis is on. */
-static lz_job *make_job(const char *text, size_t lr_len, int64_t tile_runs) {
+/* What every hand-built job shares: its text (hence job_sha256), name and seed. */
+static lz_job *new_job(const char *text, size_t naxes) {
   lz_job *job = calloc(1, sizeof *job);
   assert_non_null(job);
   job->path = copy_string("io-test.yaml");
@@ -111,10 +109,29 @@ static lz_job *make_job(const char *text, size_t lr_len, int64_t tile_runs) {
   job->name = copy_string("io-test");
   job->seed = 42;
   job->output = copy_string("unused.h5");
-  job->problem.kind = LZ_PROBLEM_MF;
-  job->naxes = 4;
+  job->naxes = naxes;
   job->axes = calloc(job->naxes, sizeof *job->axes);
   assert_non_null(job->axes);
+  return job;
+}
+
+/* The sweep's counts, as src/config derives them. */
+static void set_sweep(lz_job *job, int64_t ninstances, int64_t runs_per_instance,
+                      int64_t tile_runs) {
+  job->tiles.runs = tile_runs;
+  job->ninstances = ninstances;
+  job->runs_per_instance = runs_per_instance;
+  job->nruns = ninstances * runs_per_instance;
+  job->tiles_per_instance = (runs_per_instance + tile_runs - 1) / tile_runs;
+  job->ntiles = ninstances * job->tiles_per_instance;
+}
+
+/* activation (choice, 3) x n (integer, 1) x point (vector 2 x 3) x lr (lr_len): 3 instances of
+ * 2 * lr_len runs. With lr_len = 5 and tile_runs = 4: 30 runs, 9 tiles of 4, 4, 2 runs. The
+ * factors are 4 x 1 (d = 1): an mf state of 8 numbers. Every analysis is on. */
+static lz_job *make_job(const char *text, size_t lr_len, int64_t tile_runs) {
+  lz_job *job = new_job(text, 4);
+  job->problem.kind = LZ_PROBLEM_MF;
   const double activation[] = {LZ_ACT_LEAKY_RELU, LZ_ACT_NONE, LZ_ACT_RELU};
   const double n[] = {4};
   const double point[] = {1.0, -2.0, 0.5, 0.25, 3.0, -1.0};
@@ -145,15 +162,77 @@ static lz_job *make_job(const char *text, size_t lr_len, int64_t tile_runs) {
   job->lr.relative_to = LZ_LR_TWO_OVER_L;
   job->run.max_iter = 20;
   job->run.record_every = 5;
-  job->tiles.runs = tile_runs;
-  job->ninstances = 3;
-  job->runs_per_instance = 2 * (int64_t)lr_len;
-  job->nruns = job->ninstances * job->runs_per_instance;
-  job->tiles_per_instance = (job->runs_per_instance + tile_runs - 1) / tile_runs;
-  job->ntiles = job->ninstances * job->tiles_per_instance;
+  set_sweep(job, 3, 2 * (int64_t)lr_len, tile_runs);
   analyze_everything(job);
   return job;
 }
+
+/* The invariant measure on, set by hand: coordinates 1 and 0 (in that order, so that coords is
+ * seen to come from the job), 6 bins over [-2, 3], the joint histogram, and an observable in 4
+ * bins over [0, 2] (x_entry: X[1][0]). */
+static void measure_invariant(lz_job *job, lz_observable observable) {
+  job->analyze.invariant_measure.samples = 1000;
+  job->analyze.invariant_measure.burn_in = 10;
+  job->analyze.invariant_measure.ncoords = 2;
+  job->analyze.invariant_measure.coords[0] = 1;
+  job->analyze.invariant_measure.coords[1] = 0;
+  job->analyze.invariant_measure.bins = 6;
+  job->analyze.invariant_measure.lo = -2.0;
+  job->analyze.invariant_measure.hi = 3.0;
+  job->analyze.invariant_measure.joint = 1;
+  job->analyze.invariant_measure.observable.kind = (int)observable;
+  job->analyze.invariant_measure.observable.entry[0] = 1;
+  job->analyze.invariant_measure.observable.entry[1] = 0;
+  job->analyze.invariant_measure.observable.bins = 4;
+  job->analyze.invariant_measure.observable.lo = 0.0;
+  job->analyze.invariant_measure.observable.hi = 2.0;
+}
+
+static const char job_text_multiscale[] = "name: io-test\nseed: 42\n# multiscale\n";
+
+/* f0 (choice: quadratic, double_well) x eps (2) x replica (3, an init axis) x lr (4): 4
+ * instances of 12 runs, 48 runs in tiles of 5 (5, 5, 2 per instance: 12 tiles). A 2-D state.
+ * The invariant measure pools the 3 replicas of each (f0, eps, lr): 16 sweep points of 3 runs,
+ * 4 apart. Every analysis is on; the observable is f0. */
+static lz_job *multiscale_job(size_t replicas, size_t lr_len) {
+  lz_job *job = new_job(job_text_multiscale, 4);
+  job->problem.kind = LZ_PROBLEM_MULTISCALE;
+  const double f0[] = {LZ_F0_QUADRATIC, LZ_F0_DOUBLE_WELL};
+  const double eps[] = {1e-3, 1e-2};
+  double replica[8], lr[8];
+  assert_true(replicas <= 8 && lr_len <= 8);
+  for (size_t i = 0; i < replicas; ++i) replica[i] = (double)i;
+  for (size_t i = 0; i < lr_len; ++i) lr[i] = 0.1 + 0.4 * (double)i;
+  set_axis(&job->axes[0], "f0", LZ_AXIS_CHOICE, LZ_AXIS_PROBLEM, 2, 1, f0, "");
+  job->axes[0].labels = lz_f0_names;
+  set_axis(&job->axes[1], "eps", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, 2, 1, eps, "");
+  set_axis(&job->axes[2], "replica", LZ_AXIS_NUMBER, LZ_AXIS_INIT, replicas, 1, replica, "");
+  job->axes[2].is_integer = 1;
+  set_axis(&job->axes[3], "lr", LZ_AXIS_NUMBER, LZ_AXIS_LR, lr_len, 1, lr, "");
+  job->problem.f0.axis = 0;
+  job->problem.eps.axis = 1;
+  fix_param(&job->problem.dim, 2);
+  fix_param(&job->problem.f1, LZ_F1_SINE);
+  fix_param(&job->problem.amplitude, 1e-3);
+  fix_param(&job->problem.ratio, 1.618);
+  job->problem.eigenvalues.axis = -1;
+  job->problem.target.singular_values.axis = -1;
+  job->init.kind = LZ_INIT_GAUSSIAN;
+  fix_param(&job->init.scale, 1.0);
+  job->init.replicas = (int64_t)replicas;
+  job->init.replica_axis = 2;
+  job->init.point.axis = -1;
+  job->lr.axis = 3;
+  job->lr.relative_to = LZ_LR_ABSOLUTE;
+  job->run.max_iter = 20;
+  job->run.record_every = 5;
+  set_sweep(job, 4, (int64_t)(replicas * lr_len), 5);
+  analyze_everything(job);
+  measure_invariant(job, LZ_OBS_F0);
+  return job;
+}
+
+static lz_job *measured_multiscale_job(void) { return multiscale_job(3, 4); }
 
 static lz_job *small_job(void) { return make_job(job_text_a, 5, 4); }
 
@@ -173,14 +252,42 @@ static lz_job *one_dimensional_job(void) {
   return job;
 }
 
+/* The small mf job with the invariant measure: no Gibbs arrays or fields, no wells. 15 sweep
+ * points (3 instances x 5 lr values) of the 2 initial points, 5 runs apart. */
+static lz_job *measured_mf_job(void) {
+  lz_job *job = small_job();
+  measure_invariant(job, LZ_OBS_X_ENTRY);
+  return job;
+}
+
 /* ---- the results every run should get ----------------------------------------------------- */
 
 static lz_array_shape shape_of(const lz_job *job, int a) {
   return lz_job_array_shape(job, (lz_array_id)a);
 }
 
+/* What run (or pooled point) k measured: counts past 2^53, infinities, NaN and -0.0. */
+static void expected_measure(int64_t k, lz_im_result *im) {
+  im->samples = ((int64_t)1 << 53) + 1 + 2 * k;
+  im->outside_fraction = (double)(k % 5) / 8.0;
+  im->temperature = 0.001 * (double)k;
+  im->temperature_fit = k % 4 == 0 ? -0.0 : 0.0011 * (double)k;
+  im->f0_mean = (double)k / 3.0;
+  im->gibbs_tv = 1.0 / (double)(k + 2);
+  im->gibbs_kl = k % 3 == 0 ? INFINITY : (double)k / 11.0;
+  im->gibbs_w1 = ldexp(1.0, -1060 - (int)(k % 9));
+  im->halves_tv = (double)k / 1024.0;
+  im->gibbs2d_tv = (double)k / 5.0;
+  im->gibbs2d_kl = (double)k / 13.0;
+  im->sample_variance = 2.0 + (double)k;
+  im->variance_linear = k % 2 ? NAN : (double)k / 17.0;
+  im->transitions = 3 * k;
+  im->residence_mean = (double)k + 0.5;
+}
+
 static void expected_run(const lz_job *job, int64_t r, lz_run_result *res) {
   memset(res, 0, sizeof *res);
+  expected_measure(r, &res->im);
   res->status = (int8_t)(1 + r % 5);
   res->reason = (int8_t)(r % LZ_REASON_COUNT);
   res->iterations = 1000 + 7 * r;
@@ -225,7 +332,43 @@ static double expected_entry(int a, int64_t r, int64_t j, lz_array_shape s,
       return (double)r * 1000.0 + (double)point * 10.0 + (double)coordinate;
     }
   }
-  return NAN;
+  /* the invariant measure's doubles: Gibbs probabilities, well shares, moments */
+  if (j == 1) return r % 2 ? -0.0 : ldexp(1.0, -1070 + (int)(r % 3));
+  return (double)a + (double)r / 64.0 + (double)j / 4096.0;
+}
+
+/* Entry j of a count array: past 2^53 (where a double would round), up to UINT64_MAX, and 0. */
+static uint64_t expected_count(int a, int64_t r, int64_t j) {
+  switch (a) {
+    case LZ_ARRAY_HIST: return ((uint64_t)1 << 53) + 1 + 1000 * (uint64_t)r + 2 * (uint64_t)j;
+    case LZ_ARRAY_HIST_HALF1: return UINT64_MAX - 31 * (uint64_t)r - (uint64_t)j;
+    case LZ_ARRAY_HIST2D: return j % 3 == 0 ? 0 : ((uint64_t)r << 40) + (uint64_t)j;
+  }
+  return 7 * (uint64_t)r + (uint64_t)j;
+}
+
+/* Entry j of run r's row of array a as its 8 stored bytes (a double's bits, or a count), so
+ * that every array is compared bitwise the same way. res is only read for the run's own
+ * arrays (traces, orbit), never for the invariant measure's. */
+static uint64_t expected_bits(int a, int64_t r, int64_t j, lz_array_shape s,
+                              const lz_run_result *res) {
+  if (lz_array_descs[a].type == LZ_DT_UINT64) return expected_count(a, r, j);
+  double v = expected_entry(a, r, j, s, res);
+  uint64_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  return bits;
+}
+
+/* Pooled point p gets values no run has. */
+#define POOLED_BASE 100000
+
+static uint64_t pooled_bits(int a, int64_t p, int64_t j, lz_array_shape s) {
+  return expected_bits(a, POOLED_BASE + p, j, s, NULL);
+}
+
+static void expected_pooled(int64_t p, lz_pooled_result *pr) {
+  memset(pr, 0, sizeof *pr);
+  expected_measure(POOLED_BASE + p, &pr->im);
 }
 
 static void fill_tile(const lz_job *job, int64_t tile, lz_tile_result *tr) {
@@ -236,8 +379,9 @@ static void fill_tile(const lz_job *job, int64_t tile, lz_tile_result *tr) {
     expected_run(job, r, &tr->runs[i]);
     for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
       int64_t per_run = lz_array_shape_size(tr->shape[a]);
+      uint64_t *row = (uint64_t *)tr->array[a] + i * per_run;
       for (int64_t j = 0; j < per_run; ++j)
-        tr->array[a][i * per_run + j] = expected_entry(a, r, j, tr->shape[a], &tr->runs[i]);
+        row[j] = expected_bits(a, r, j, tr->shape[a], &tr->runs[i]);
     }
   }
 }
@@ -398,9 +542,10 @@ static int64_t read_int64_attribute(hid_t f, const char *obj, const char *name) 
 }
 
 static hid_t mem_type_of(lz_dtype t) {
-  return t == LZ_DT_INT8    ? H5T_NATIVE_INT8
-         : t == LZ_DT_INT64 ? H5T_NATIVE_INT64
-                            : H5T_NATIVE_DOUBLE;
+  return t == LZ_DT_INT8     ? H5T_NATIVE_INT8
+         : t == LZ_DT_INT64  ? H5T_NATIVE_INT64
+         : t == LZ_DT_UINT64 ? H5T_NATIVE_UINT64
+                             : H5T_NATIVE_DOUBLE;
 }
 
 static size_t size_of(lz_dtype t) { return t == LZ_DT_INT8 ? 1 : 8; }
@@ -410,17 +555,21 @@ static int64_t tile_of_run(const lz_job *job, int64_t r) {
   return inst * job->tiles_per_instance + part;
 }
 
-/* A not-done run holds the fill value everywhere: 0 for integers, NaN for doubles. */
-static void assert_fill(const lz_field *f, const unsigned char *bytes, int64_t r) {
-  if (f->type == LZ_DT_DOUBLE) {
+/* An entry never written holds the fill value: 0 for integers, NaN for doubles. */
+static int is_fill(lz_dtype t, const unsigned char *bytes) {
+  if (t == LZ_DT_DOUBLE) {
     double v;
     memcpy(&v, bytes, sizeof v);
-    if (!isnan(v)) fail_msg("/runs/%s[%lld] = %g, expected the NaN fill", f->name, (long long)r, v);
-  } else {
-    static const unsigned char zero[8] = {0};
-    if (memcmp(bytes, zero, size_of(f->type)) != 0)
-      fail_msg("/runs/%s[%lld] is not the 0 fill", f->name, (long long)r);
+    return isnan(v);
   }
+  static const unsigned char zero[8] = {0};
+  return memcmp(bytes, zero, size_of(t)) == 0;
+}
+
+static void assert_fill(const lz_field *f, const unsigned char *bytes, int64_t r) {
+  if (!is_fill(f->type, bytes))
+    fail_msg("/runs/%s[%lld] is not the %s fill", f->name, (long long)r,
+             f->type == LZ_DT_DOUBLE ? "NaN" : "0");
 }
 
 static void array_path(char *buf, size_t size, int a) {
@@ -468,21 +617,24 @@ static void verify_array(hid_t f, const lz_job *job, int a, const uint8_t *done,
     return;
   }
   int64_t R = job->nruns, per_run = lz_array_shape_size(s);
-  double *values = malloc((size_t)(R * per_run) * sizeof *values);
+  const lz_dtype type = lz_array_descs[a].type;
+  uint64_t *values = malloc((size_t)(R * per_run) * sizeof *values);
   assert_non_null(values);
-  read_whole(f, name, H5T_NATIVE_DOUBLE, values);
+  read_whole(f, name, mem_type_of(type), values);
   for (int64_t r = 0; r < R; ++r) {
     int is_done = done[tile_of_run(job, r)];
     if (killed_run && !is_done) continue;
     lz_run_result res;
     expected_run(job, r, &res);
     for (int64_t j = 0; j < per_run; ++j) {
-      double got = values[r * per_run + j];
-      double want = is_done ? expected_entry(a, r, j, s, &res) : NAN;
-      /* Written entries bitwise; the fill is any NaN. */
-      int same = is_done ? memcmp(&got, &want, sizeof got) == 0 : isnan(got);
-      if (!same) fail_msg("%s[%lld, %lld] = %g, expected %g", name, (long long)r, (long long)j,
-                          got, want);
+      uint64_t got = values[r * per_run + j];
+      uint64_t want = is_done ? expected_bits(a, r, j, s, &res) : 0;
+      /* Written entries bitwise; the fill is 0 or any NaN. */
+      int same = is_done ? got == want : is_fill(type, (const unsigned char *)&got);
+      if (!same)
+        fail_msg("%s[%lld, %lld] holds the bits %016llx, expected %s%016llx", name, (long long)r,
+                 (long long)j, (unsigned long long)got, is_done ? "" : "the fill, not ",
+                 (unsigned long long)want);
     }
   }
   free(values);
@@ -679,31 +831,6 @@ static void assert_labels_by_code(hid_t f, const char *obj, const char *const *n
   for (size_t i = 0; i < n; ++i) assert_string_equal(labels[i], names[i]);
 }
 
-static void check_field_datasets(hid_t f, const lz_job *job) {
-  size_t nfields;
-  const lz_field *fields = lz_run_fields(&nfields);
-  for (size_t i = 0; i < nfields; ++i) {
-    char name[128];
-    snprintf(name, sizeof name, "/runs/%s", fields[i].name);
-    if (!lz_field_applies(&fields[i], job)) {
-      if (H5Lexists(f, name, H5P_DEFAULT) > 0) fail_msg("%s exists, but the job lacks it", name);
-      continue;
-    }
-    assert_shape(f, name, 1, (hsize_t)job->nruns, 0);
-    assert_type(f, name, fields[i].type == LZ_DT_DOUBLE ? H5T_FLOAT : H5T_INTEGER,
-                size_of(fields[i].type));
-    assert_true(has_attribute(f, name, "description"));
-    assert_int_equal(has_attribute(f, name, "units"), fields[i].units[0] != '\0');
-    assert_int_equal(has_attribute(f, name, "_FillValue"), fields[i].type == LZ_DT_DOUBLE);
-    if (fields[i].type == LZ_DT_DOUBLE)
-      assert_true(isnan(read_double_attribute(f, name, "_FillValue")));
-    assert_int_equal(has_attribute(f, name, "labels_by_code"), fields[i].labels != NULL);
-    if (fields[i].labels) assert_labels_by_code(f, name, fields[i].labels);
-    assert_scale_attached(f, name, 0, "/runs/run");
-    assert_dimension_label(f, name, 0, "run");
-  }
-}
-
 /* A trace's steps: entry k of /runs/trace/<name>_step is k * record_every. */
 static void check_step_scale(hid_t f, const char *scale, lz_array_shape s) {
   assert_shape(f, scale, 1, (hsize_t)s.len[0], 0);
@@ -720,57 +847,330 @@ static void check_step_scale(hid_t f, const char *scale, lz_array_shape s) {
   assert_string_equal(text, "DIMENSION_SCALE");
 }
 
-/* Every present array: R x len[0] (x len[1]), NaN-filled with its _FillValue, described, with
- * dimension 0 on /runs/run; a trace has record_every and its own step scale on dimension 1,
- * other arrays only labels. Absent arrays have neither dataset nor scale. */
+/* The leading dimension of a group's datasets: /runs (R runs) or /pooled (P sweep points). */
+typedef struct leading {
+  const char *group;
+  int64_t len;
+  const char *scale, *label;
+} leading;
+
+static leading runs_leading(const lz_job *job) {
+  leading l = {"/runs", job->nruns, "/runs/run", "run"};
+  return l;
+}
+
+static leading pooled_leading(const lz_job *job) {
+  leading l = {"/pooled", lz_job_npooled(job), "/pooled/point", "point"};
+  return l;
+}
+
+static int measures_invariant(const lz_job *job) {
+  return job->analyze.invariant_measure.samples > 0;
+}
+
+/* The fill value HDF5 stores for the dataset (what h5py reports as fillvalue): 0 or NaN. */
+static void assert_fill_property(hid_t f, const char *name, lz_dtype type) {
+  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+  if (d < 0) fail_msg("no dataset %s", name);
+  hid_t dcpl = H5Dget_create_plist(d);
+  unsigned char fill[8];
+  memset(fill, 0xa5, sizeof fill);
+  assert_true(H5Pget_fill_value(dcpl, mem_type_of(type), fill) >= 0);
+  if (!is_fill(type, fill)) fail_msg("%s: the fill value is not %s", name,
+                                     type == LZ_DT_DOUBLE ? "NaN" : "0");
+  H5Pclose(dcpl);
+  H5Dclose(d);
+}
+
+/* Doubles: IEEE, NaN fill and a NaN _FillValue. Integers: fill 0 and no _FillValue, which CF
+ * readers would apply to every 0 (an empty bin) and which would turn counts into floats. */
+static void assert_type_and_fill(hid_t f, const char *name, lz_dtype type) {
+  assert_type(f, name, type == LZ_DT_DOUBLE ? H5T_FLOAT : H5T_INTEGER, size_of(type));
+  assert_fill_property(f, name, type);
+  assert_int_equal(has_attribute(f, name, "_FillValue"), type == LZ_DT_DOUBLE);
+  if (type == LZ_DT_DOUBLE) assert_true(isnan(read_double_attribute(f, name, "_FillValue")));
+  if (type == LZ_DT_UINT64) {
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT), t = H5Dget_type(d);
+    assert_int_equal(H5Tget_sign(t), H5T_SGN_NONE);
+    assert_true(H5Tequal(t, H5T_STD_U64LE) > 0);
+    H5Tclose(t);
+    H5Dclose(d);
+  }
+}
+
+static void check_field_dataset(hid_t f, const lz_field *field, leading dim) {
+  char name[128];
+  snprintf(name, sizeof name, "%s/%s", dim.group, field->name);
+  assert_shape(f, name, 1, (hsize_t)dim.len, 0);
+  assert_type_and_fill(f, name, field->type);
+  assert_true(has_attribute(f, name, "description"));
+  assert_int_equal(has_attribute(f, name, "units"), field->units[0] != '\0');
+  assert_int_equal(has_attribute(f, name, "labels_by_code"), field->labels != NULL);
+  if (field->labels) assert_labels_by_code(f, name, field->labels);
+  assert_scale_attached(f, name, 0, dim.scale);
+  assert_dimension_label(f, name, 0, dim.label);
+}
+
+/* Fields that apply are there with their shape, type, fill and scale; the others are absent. */
+static void check_fields_of(hid_t f, const lz_job *job, const lz_field *fields, size_t n,
+                            leading dim, int group_exists) {
+  for (size_t i = 0; i < n; ++i) {
+    char name[128];
+    snprintf(name, sizeof name, "%s/%s", dim.group, fields[i].name);
+    if (group_exists && lz_field_applies(&fields[i], job)) {
+      check_field_dataset(f, &fields[i], dim);
+    } else if (H5Lexists(f, dim.group, H5P_DEFAULT) > 0 && H5Lexists(f, name, H5P_DEFAULT) > 0) {
+      fail_msg("%s exists, but the job lacks it", name);
+    }
+  }
+}
+
+static void check_field_datasets(hid_t f, const lz_job *job) {
+  size_t nfields;
+  const lz_field *fields = lz_run_fields(&nfields);
+  check_fields_of(f, job, fields, nfields, runs_leading(job), 1);
+}
+
+static void assert_int64_array_attribute(hid_t f, const char *obj, const char *name,
+                                         const int64_t *want, size_t n) {
+  hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0) fail_msg("%s has no attribute %s", obj, name);
+  hid_t s = H5Aget_space(a), t = H5Aget_type(a);
+  hsize_t len = 0;
+  assert_int_equal(H5Sget_simple_extent_ndims(s), 1);
+  H5Sget_simple_extent_dims(s, &len, NULL);
+  assert_int_equal(len, n);
+  assert_true(H5Tequal(t, H5T_STD_I64LE) > 0);
+  int64_t got[LZ_IM_MAX_COORDS];
+  assert_true(n <= LZ_IM_MAX_COORDS);
+  assert_true(H5Aread(a, H5T_NATIVE_INT64, got) >= 0);
+  for (size_t i = 0; i < n; ++i) assert_int_equal(got[i], want[i]);
+  H5Tclose(t);
+  H5Sclose(s);
+  H5Aclose(a);
+}
+
+/* Which coordinates the rows (or the two joint axes) are, and which observable hist_obs counts. */
+static void check_measure_attributes(hid_t f, const lz_job *job, int a, const char *name) {
+  const char *first_dim = lz_array_descs[a].dims[0] ? lz_array_descs[a].dims[0] : "";
+  const int64_t *coords = job->analyze.invariant_measure.coords;
+  int per_coordinate = strcmp(first_dim, "coordinate") == 0, joint = strcmp(first_dim, "bin0") == 0;
+  assert_int_equal(has_attribute(f, name, "coords"), per_coordinate || joint);
+  if (per_coordinate)
+    assert_int64_array_attribute(f, name, "coords", coords, job->analyze.invariant_measure.ncoords);
+  if (joint) assert_int64_array_attribute(f, name, "coords", coords, 2);
+  assert_int_equal(has_attribute(f, name, "observable"), a == LZ_ARRAY_HIST_OBS);
+  if (a == LZ_ARRAY_HIST_OBS) {
+    char text[64];
+    read_string_attribute(f, name, "observable", text, sizeof text);
+    assert_string_equal(text, lz_observable_names[job->analyze.invariant_measure.observable.kind]);
+  }
+}
+
+/* A present array: len x len[0] (x len[1]), typed and filled as the table says, described, with
+ * dimension 0 on the group's scale and the others labelled; a trace also has record_every and
+ * its own step scale on dimension 1. */
+static void check_array_dataset(hid_t f, const lz_job *job, int a, const char *name,
+                                leading dim) {
+  const lz_array_desc *d = &lz_array_descs[a];
+  lz_array_shape s = shape_of(job, a);
+  int rank = s.len[1] == 1 ? 2 : 3;
+  hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+  if (ds < 0) fail_msg("no dataset %s", name);
+  hid_t space = H5Dget_space(ds);
+  hsize_t dims[3] = {0, 0, 0};
+  assert_int_equal(H5Sget_simple_extent_ndims(space), rank);
+  H5Sget_simple_extent_dims(space, dims, NULL);
+  assert_int_equal(dims[0], dim.len);
+  assert_int_equal(dims[1], s.len[0]);
+  if (rank == 3) assert_int_equal(dims[2], s.len[1]);
+  H5Sclose(space);
+  H5Dclose(ds);
+  assert_type_and_fill(f, name, d->type);
+  assert_true(has_attribute(f, name, "description"));
+  assert_int_equal(has_attribute(f, name, "units"), d->units[0] != '\0');
+  assert_scale_attached(f, name, 0, dim.scale);
+  assert_dimension_label(f, name, 0, dim.label);
+  for (int j = 0; j + 1 < rank; ++j) assert_dimension_label(f, name, (unsigned)j + 1, d->dims[j]);
+  check_measure_attributes(f, job, a, name);
+  assert_int_equal(has_attribute(f, name, "record_every"), s.record_every > 0);
+  char scale[160];
+  snprintf(scale, sizeof scale, "%s_step", name);
+  if (s.record_every > 0) {
+    assert_int_equal(read_int64_attribute(f, name, "record_every"), s.record_every);
+    check_step_scale(f, scale, s);
+    assert_scale_attached(f, name, 1, scale);
+  } else {
+    assert_int_equal(H5Lexists(f, scale, H5P_DEFAULT) > 0, 0);
+  }
+}
+
+/* Every present array of /runs is checked; absent arrays have neither dataset nor scale. */
 static void check_array_datasets(hid_t f, const lz_job *job) {
   for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
     const lz_array_desc *d = &lz_array_descs[a];
-    lz_array_shape s = shape_of(job, a);
     char name[128], scale[160];
     array_path(name, sizeof name, a);
     snprintf(scale, sizeof scale, "%s_step", name);
-    if (s.len[0] == 0) {
-      if (H5Lexists(f, name, H5P_DEFAULT) > 0) fail_msg("%s exists, but the job lacks it", name);
-      if (d->group[0] && H5Lexists(f, scale, H5P_DEFAULT) > 0)
-        fail_msg("%s exists, but the job lacks %s", scale, name);
+    if (shape_of(job, a).len[0] > 0) {
+      check_array_dataset(f, job, a, name, runs_leading(job));
       continue;
     }
-    int rank = s.len[1] == 1 ? 2 : 3;
-    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
-    if (ds < 0) fail_msg("no dataset %s", name);
-    hid_t space = H5Dget_space(ds);
-    hsize_t dims[3] = {0, 0, 0};
-    assert_int_equal(H5Sget_simple_extent_ndims(space), rank);
-    H5Sget_simple_extent_dims(space, dims, NULL);
-    assert_int_equal(dims[0], job->nruns);
-    assert_int_equal(dims[1], s.len[0]);
-    if (rank == 3) assert_int_equal(dims[2], s.len[1]);
-    H5Sclose(space);
-    H5Dclose(ds);
-    assert_type(f, name, H5T_FLOAT, 8);
-    assert_true(isnan(read_double_attribute(f, name, "_FillValue")));
-    assert_true(has_attribute(f, name, "description"));
-    assert_int_equal(has_attribute(f, name, "units"), d->units[0] != '\0');
-    assert_scale_attached(f, name, 0, "/runs/run");
-    assert_dimension_label(f, name, 0, "run");
-    for (int j = 0; j + 1 < rank; ++j) assert_dimension_label(f, name, (unsigned)j + 1, d->dims[j]);
-    assert_int_equal(has_attribute(f, name, "record_every"), s.record_every > 0);
-    if (s.record_every > 0) {
-      assert_int_equal(read_int64_attribute(f, name, "record_every"), s.record_every);
-      check_step_scale(f, scale, s);
-      assert_scale_attached(f, name, 1, scale);
-    } else {
-      assert_int_equal(H5Lexists(f, scale, H5P_DEFAULT) > 0, 0);
-    }
+    if (H5Lexists(f, name, H5P_DEFAULT) > 0) fail_msg("%s exists, but the job lacks it", name);
+    if (d->group[0] && H5Lexists(f, scale, H5P_DEFAULT) > 0)
+      fail_msg("%s exists, but the job lacks %s", scale, name);
   }
   /* One scale per trace replaced the single /runs/trace/record. */
   assert_int_equal(H5Lexists(f, "/runs/trace/record", H5P_DEFAULT) > 0, 0);
 }
 
+/* Bin edges equal (bitwise) lz_job_hist_edges and lz_job_observable_edges, and say which
+ * coordinates and which observable they bin. Without an invariant measure there are none. */
+static void check_edges(hid_t f, const lz_job *job) {
+  const int im = measures_invariant(job);
+  const int kind = job->analyze.invariant_measure.observable.kind;
+  assert_int_equal(H5Lexists(f, "/runs/hist_edges", H5P_DEFAULT) > 0, im);
+  assert_int_equal(H5Lexists(f, "/runs/hist_obs_edges", H5P_DEFAULT) > 0,
+                   im && kind != LZ_OBS_NONE);
+  if (!im) return;
+  const int64_t B = job->analyze.invariant_measure.bins;
+  double *want = malloc((size_t)(B + 1) * sizeof *want), *got = malloc((size_t)(B + 1) * 8);
+  assert_shape(f, "/runs/hist_edges", 1, (hsize_t)(B + 1), 0);
+  assert_type_and_fill(f, "/runs/hist_edges", LZ_DT_DOUBLE);
+  lz_job_hist_edges(job, want);
+  read_whole(f, "/runs/hist_edges", H5T_NATIVE_DOUBLE, got);
+  assert_memory_equal(got, want, (size_t)(B + 1) * sizeof *want);
+  assert_true(has_attribute(f, "/runs/hist_edges", "description"));
+  assert_dimension_label(f, "/runs/hist_edges", 0, "edge");
+  assert_int64_array_attribute(f, "/runs/hist_edges", "coords",
+                               job->analyze.invariant_measure.coords,
+                               job->analyze.invariant_measure.ncoords);
+  free(want), free(got);
+  if (kind == LZ_OBS_NONE) return;
+  const int64_t Bo = job->analyze.invariant_measure.observable.bins;
+  want = malloc((size_t)(Bo + 1) * sizeof *want), got = malloc((size_t)(Bo + 1) * 8);
+  assert_shape(f, "/runs/hist_obs_edges", 1, (hsize_t)(Bo + 1), 0);
+  lz_job_observable_edges(job, want);
+  read_whole(f, "/runs/hist_obs_edges", H5T_NATIVE_DOUBLE, got);
+  assert_memory_equal(got, want, (size_t)(Bo + 1) * sizeof *want);
+  char text[64];
+  read_string_attribute(f, "/runs/hist_obs_edges", "observable", text, sizeof text);
+  assert_string_equal(text, lz_observable_names[kind]);
+  assert_int_equal(has_attribute(f, "/runs/hist_obs_edges", "entry"), kind == LZ_OBS_X_ENTRY);
+  if (kind == LZ_OBS_X_ENTRY)
+    assert_int64_array_attribute(f, "/runs/hist_obs_edges", "entry",
+                                 job->analyze.invariant_measure.observable.entry, 2);
+  free(want), free(got);
+}
+
+/* /pooled/point is 0 .. P-1; first_run, run_count and run_stride are lz_job_pooled_runs. */
+static void check_point_runs(hid_t f, const lz_job *job) {
+  const int64_t P = lz_job_npooled(job);
+  int64_t *v[4];
+  const char *names[4] = {"/pooled/point", "/pooled/first_run", "/pooled/run_count",
+                          "/pooled/run_stride"};
+  for (int i = 0; i < 4; ++i) {
+    v[i] = malloc((size_t)P * sizeof *v[i]);
+    assert_shape(f, names[i], 1, (hsize_t)P, 0);
+    assert_type(f, names[i], H5T_INTEGER, 8);
+    assert_true(has_attribute(f, names[i], "description"));
+    read_whole(f, names[i], H5T_NATIVE_INT64, v[i]);
+    if (i > 0) assert_scale_attached(f, names[i], 0, "/pooled/point");
+    if (i > 0) assert_dimension_label(f, names[i], 0, "point");
+  }
+  for (int64_t p = 0; p < P; ++p) {
+    int64_t first, count, stride;
+    lz_job_pooled_runs(job, p, &first, &count, &stride);
+    assert_int_equal(v[0][p], p);
+    assert_int_equal(v[1][p], first);
+    assert_int_equal(v[2][p], count);
+    assert_int_equal(v[3][p], stride);
+  }
+  char cls[64];
+  read_string_attribute(f, "/pooled/point", "CLASS", cls, sizeof cls);
+  assert_string_equal(cls, "DIMENSION_SCALE");
+  read_string_attribute(f, "/pooled/point", "NAME", cls, sizeof cls);
+  assert_string_equal(cls, "point");
+  for (int i = 0; i < 4; ++i) free(v[i]);
+}
+
+static void assert_same_type(hid_t f, const char *a, const char *b) {
+  hid_t da = H5Dopen2(f, a, H5P_DEFAULT), db = H5Dopen2(f, b, H5P_DEFAULT);
+  hid_t ta = H5Dget_type(da), tb = H5Dget_type(db);
+  if (H5Tequal(ta, tb) <= 0) fail_msg("%s and %s have different types", a, b);
+  H5Tclose(ta), H5Tclose(tb), H5Dclose(da), H5Dclose(db);
+}
+
+/* Each problem and lr axis has /pooled/<axis>: the coordinate of the point's first run, stored
+ * as /runs/<axis> is. Init axes are pooled over, so they have none. */
+static void check_pooled_coordinates(hid_t f, const lz_job *job) {
+  const int64_t P = lz_job_npooled(job), R = job->nruns;
+  double *point = malloc((size_t)P * 8), *run = malloc((size_t)R * 8);
+  for (size_t a = 0; a < job->naxes; ++a) {
+    const lz_axis *ax = &job->axes[a];
+    char name[128], run_name[128];
+    snprintf(name, sizeof name, "/pooled/%s", ax->name);
+    snprintf(run_name, sizeof run_name, "/runs/%s", ax->name);
+    if (ax->group == LZ_AXIS_INIT) {
+      /* an init axis may share its name with the scale (the mf jobs' "point") */
+      if (strcmp(ax->name, "point") != 0)
+        assert_int_equal(H5Lexists(f, name, H5P_DEFAULT) > 0, 0);
+      continue;
+    }
+    assert_shape(f, name, 1, (hsize_t)P, 0);
+    assert_same_type(f, name, run_name);
+    read_whole(f, name, H5T_NATIVE_DOUBLE, point);
+    read_whole(f, run_name, H5T_NATIVE_DOUBLE, run);
+    for (int64_t p = 0; p < P; ++p) {
+      int64_t first, count, stride;
+      lz_job_pooled_runs(job, p, &first, &count, &stride);
+      assert_memory_equal(&point[p], &run[first], sizeof(double));
+    }
+    char group[32];
+    read_string_attribute(f, name, "group", group, sizeof group);
+    assert_string_equal(group, ax->group == LZ_AXIS_LR ? "lr" : "problem");
+    if (ax->type == LZ_AXIS_CHOICE) assert_labels_by_code(f, name, ax->labels);
+    assert_int_equal(has_attribute(f, name, "relative_to"), (int)a == job->lr.axis);
+    assert_scale_attached(f, name, 0, "/pooled/point");
+    assert_dimension_label(f, name, 0, "point");
+  }
+  free(point), free(run);
+}
+
+/* /pooled: the group, its points, coordinates, fields, pooled arrays and done flag; nothing
+ * but those. Absent altogether without an invariant measure. */
+static void check_pooled_datasets(hid_t f, const lz_job *job) {
+  const int im = measures_invariant(job);
+  assert_int_equal(H5Lexists(f, "/pooled", H5P_DEFAULT) > 0, im);
+  if (!im) return;
+  char text[128];
+  read_string_attribute(f, "/pooled", "description", text, sizeof text);
+  assert_string_equal(text, "invariant measure pooled over the replicas of each sweep point");
+  check_point_runs(f, job);
+  check_pooled_coordinates(f, job);
+  size_t nfields;
+  const lz_field *fields = lz_pooled_fields(&nfields);
+  check_fields_of(f, job, fields, nfields, pooled_leading(job), 1);
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    char name[128];
+    snprintf(name, sizeof name, "/pooled/%s", lz_array_descs[a].name);
+    if (lz_array_descs[a].pooled && shape_of(job, a).len[0] > 0)
+      check_array_dataset(f, job, a, name, pooled_leading(job));
+    else if (H5Lexists(f, name, H5P_DEFAULT) > 0)
+      fail_msg("%s exists, but the job does not pool it", name);
+  }
+  assert_shape(f, "/pooled/done", 1, 1, 0);
+  assert_type(f, "/pooled/done", H5T_INTEGER, 1);
+  assert_fill_property(f, "/pooled/done", LZ_DT_INT8);
+  read_string_attribute(f, "/pooled/done", "description", text, sizeof text);
+  assert_string_equal(text, "1 once every point of /pooled has been written (after the last tile)");
+}
+
 static void check_result_datasets(hid_t f, const lz_job *job) {
   check_field_datasets(f, job);
   check_array_datasets(f, job);
+  check_edges(f, job);
+  check_pooled_datasets(f, job);
   char cls[64];
   read_string_attribute(f, "/runs/run", "CLASS", cls, sizeof cls);
   assert_string_equal(cls, "DIMENSION_SCALE");
@@ -899,6 +1299,11 @@ static const char *const sharpness_datasets[] = {"/runs/sharpness_len", "/runs/t
                                                  "/runs/trace/sharpness_step"};
 static const char *const drift_datasets[] = {"/runs/drift_order0", "/runs/drift_order1",
                                              "/runs/drift_order2"};
+/* The invariant measure's, in a multiscale job with the joint histogram and an observable. */
+static const char *const measure_datasets[] = {
+    "/pooled", "/runs/hist", "/runs/hist_edges", "/runs/hist_half1", "/runs/gibbs",
+    "/runs/hist2d", "/runs/gibbs2d", "/runs/hist_obs", "/runs/hist_obs_edges", "/runs/wells",
+    "/runs/moments", "/runs/samples", "/runs/halves_tv", "/runs/temperature"};
 static const char *const always_datasets[] = {
     "/runs/status", "/runs/reason", "/runs/iterations", "/runs/sharpness_final", "/runs/trace_len",
     "/runs/trace/loss", "/runs/trace/loss_step"};
@@ -937,6 +1342,7 @@ static void analyses_that_are_off_leave_out_their_datasets(void **state) {
   ASSERT_EXISTENCE(f, lyapunov_datasets, 0);
   ASSERT_EXISTENCE(f, sharpness_datasets, 0);
   ASSERT_EXISTENCE(f, drift_datasets, 0);
+  ASSERT_EXISTENCE(f, measure_datasets, 0);
   H5Fclose(f);
   lz_job_destroy(&job);
 
@@ -947,6 +1353,26 @@ static void analyses_that_are_off_leave_out_their_datasets(void **state) {
   ASSERT_EXISTENCE(f, lyapunov_datasets, 1);
   ASSERT_EXISTENCE(f, sharpness_datasets, 1);
   ASSERT_EXISTENCE(f, drift_datasets, 1);
+  /* every other analysis on, the invariant measure off */
+  ASSERT_EXISTENCE(f, measure_datasets, 0);
+  H5Fclose(f);
+  lz_job_destroy(&job);
+
+  /* The invariant measure alone: its datasets, and no other analysis's. */
+  job = plain_job();
+  measure_invariant(job, LZ_OBS_NONE);
+  job->analyze.invariant_measure.joint = 0;
+  f = write_and_verify("analysis_measure_only.h5", job);
+  ASSERT_EXISTENCE(f, always_datasets, 1);
+  ASSERT_EXISTENCE(f, orbit_datasets, 0);
+  ASSERT_EXISTENCE(f, sharpness_datasets, 0);
+  const char *const without_joint_or_observable[] = {"/runs/hist2d", "/runs/hist_obs",
+                                                     "/runs/hist_obs_edges", "/pooled/hist2d",
+                                                     "/pooled/hist_obs"};
+  ASSERT_EXISTENCE(f, without_joint_or_observable, 0);
+  const char *const measure_only[] = {"/pooled", "/runs/hist", "/runs/hist_edges",
+                                      "/pooled/hist", "/pooled/moments", "/pooled/samples"};
+  ASSERT_EXISTENCE(f, measure_only, 1);
   H5Fclose(f);
   lz_job_destroy(&job);
 
@@ -1008,8 +1434,8 @@ static herr_t add_dataset_storage(hid_t loc, const char *name, const H5O_info_t 
 }
 
 /* The estimate is every dataset's bytes, plus the job text, with 8 bytes for each coordinate:
- * the activation choice is stored in 1 (30 runs and 3 axis points). */
-static void check_size_estimate(const char *name, const lz_job *job) {
+ * a choice is stored in 1 (choice_entries of them: its axis points, runs and sweep points). */
+static void check_size_estimate(const char *name, const lz_job *job, int64_t choice_entries) {
   char path[512];
   test_path(path, sizeof path, name);
   remove_on_rank0(path);
@@ -1020,7 +1446,7 @@ static void check_size_estimate(const char *name, const lz_job *job) {
   assert_true(H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, add_dataset_storage, &storage,
                         H5O_INFO_BASIC) >= 0);
   H5Fclose(f);
-  double overcount = (double)job->text_len + 7.0 * (double)(job->nruns + 3);
+  double overcount = (double)job->text_len + 7.0 * (double)choice_entries;
   double estimate = lz_out_size_estimate(job);
   if (estimate != (double)storage + overcount)
     fail_msg("%s: estimate %.0f bytes, datasets %llu + %.0f", name, estimate,
@@ -1030,10 +1456,17 @@ static void check_size_estimate(const char *name, const lz_job *job) {
 static void size_estimate_counts_every_dataset(void **state) {
   (void)state;
   lz_job *job = small_job();
-  check_size_estimate("estimate_on.h5", job);
+  check_size_estimate("estimate_on.h5", job, 3 + 30);
   lz_job_destroy(&job);
   job = plain_job();
-  check_size_estimate("estimate_off.h5", job);
+  check_size_estimate("estimate_off.h5", job, 3 + 30);
+  lz_job_destroy(&job);
+  /* f0: 2 axis points, 48 runs, 16 sweep points; activation: 3, 30 and 15 */
+  job = measured_multiscale_job();
+  check_size_estimate("estimate_multiscale.h5", job, 2 + 48 + 16);
+  lz_job_destroy(&job);
+  job = measured_mf_job();
+  check_size_estimate("estimate_mf.h5", job, 3 + 30 + 15);
   lz_job_destroy(&job);
 }
 
@@ -1103,6 +1536,368 @@ static void a_tile_with_the_wrong_runs_is_refused(void **state) {
   close_or_fail(&out);
   assert_int_equal(verify_results(path, job, NULL), 0);
   lz_job_destroy(&job);
+}
+
+/* ---- tests: invariant measure ------------------------------------------------------------- */
+
+
+/* Pooled arrays, as a bit mask of lz_array_id. */
+#define ALL_POOLED_ARRAYS (~0u)
+
+/* Buffers for one pooled row of each pooled array of job in mask (NULL elsewhere). */
+static void alloc_pooled_rows(const lz_job *job, unsigned mask, void *rows[LZ_ARRAY_COUNT]) {
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    int64_t size = lz_array_shape_size(shape_of(job, a));
+    rows[a] = NULL;
+    if (lz_array_descs[a].pooled && size > 0 && (mask >> a & 1u)) {
+      rows[a] = malloc((size_t)size * 8);
+      assert_non_null(rows[a]);
+    }
+  }
+}
+
+static void free_rows(void *rows[LZ_ARRAY_COUNT]) {
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) free(rows[a]);
+}
+
+/* Writes the pooled points this rank chooses, with the arrays in mask. */
+static void write_pooled_points(lz_out *out, const lz_job *job, tile_choice choose,
+                                unsigned mask) {
+  void *rows[LZ_ARRAY_COUNT];
+  alloc_pooled_rows(job, mask, rows);
+  lz_err err = {0};
+  for (int64_t p = 0; p < lz_job_npooled(job); ++p) {
+    if (!choose(p, world.rank, world.size)) continue;
+    lz_pooled_result pr;
+    expected_pooled(p, &pr);
+    for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+      lz_array_shape s = shape_of(job, a);
+      for (int64_t j = 0; rows[a] && j < lz_array_shape_size(s); ++j)
+        ((uint64_t *)rows[a])[j] = pooled_bits(a, p, j, s);
+    }
+    if (lz_out_write_pooled(out, p, &pr, rows, &err) != LZ_OK)
+      fail_msg("pooled point %lld: %s", (long long)p, err.msg);
+  }
+  free_rows(rows);
+}
+
+static uint8_t read_pooled_done(hid_t f) {
+  uint8_t done = 0xff;
+  read_whole(f, "/pooled/done", H5T_NATIVE_UINT8, &done);
+  return done;
+}
+
+/* Points marked in written hold expected_pooled and, for the arrays in mask, pooled_bits;
+ * everything else the fill. */
+static void verify_pooled(const char *path, const lz_job *job, const uint8_t *written,
+                          unsigned mask, uint8_t want_done) {
+  hid_t f = open_read_only(path);
+  const int64_t P = lz_job_npooled(job);
+  assert_int_equal(read_pooled_done(f), want_done);
+  unsigned char *col = malloc((size_t)P * 8);
+  size_t nfields;
+  const lz_field *fields = lz_pooled_fields(&nfields);
+  for (size_t i = 0; i < nfields; ++i) {
+    if (!lz_field_applies(&fields[i], job)) continue;
+    char name[128];
+    snprintf(name, sizeof name, "/pooled/%s", fields[i].name);
+    read_whole(f, name, mem_type_of(fields[i].type), col);
+    size_t size = size_of(fields[i].type);
+    for (int64_t p = 0; p < P; ++p) {
+      lz_pooled_result want;
+      expected_pooled(p, &want);
+      const unsigned char *got = col + (size_t)p * size;
+      int same = written[p] ? memcmp(got, (const unsigned char *)&want + fields[i].offset,
+                                     size) == 0
+                            : is_fill(fields[i].type, got);
+      if (!same) fail_msg("%s[%lld] is not what was written", name, (long long)p);
+    }
+  }
+  free(col);
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    lz_array_shape s = shape_of(job, a);
+    int64_t size = lz_array_shape_size(s);
+    if (!lz_array_descs[a].pooled || size == 0) continue;
+    char name[128];
+    snprintf(name, sizeof name, "/pooled/%s", lz_array_descs[a].name);
+    uint64_t *bits = malloc((size_t)(P * size) * sizeof *bits);
+    read_whole(f, name, mem_type_of(lz_array_descs[a].type), bits);
+    for (int64_t p = 0; p < P; ++p)
+      for (int64_t j = 0; j < size; ++j) {
+        uint64_t got = bits[p * size + j];
+        int same = written[p] && (mask >> a & 1u)
+                       ? got == pooled_bits(a, p, j, s)
+                       : is_fill(lz_array_descs[a].type, (const unsigned char *)&got);
+        if (!same) fail_msg("%s[%lld, %lld] is not what was written", name, (long long)p,
+                            (long long)j);
+      }
+    free(bits);
+  }
+  H5Fclose(f);
+}
+
+/* Reads point p's runs back (strided) and compares them bitwise with what was written: every
+ * field that applies, and every array but the orbit (passed as NULL: skipped). Members the file
+ * lacks keep the caller's bytes. */
+static void check_read_runs(lz_out *out, const lz_job *job, int64_t p) {
+  int64_t first, count, stride;
+  lz_job_pooled_runs(job, p, &first, &count, &stride);
+  lz_run_result *runs = malloc((size_t)count * sizeof *runs);
+  memset(runs, 0xa5, (size_t)count * sizeof *runs);
+  void *rows[LZ_ARRAY_COUNT];
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    int64_t size = lz_array_shape_size(shape_of(job, a));
+    rows[a] = size > 0 && a != LZ_ARRAY_ORBIT ? malloc((size_t)(count * size) * 8) : NULL;
+  }
+  lz_err err = {0};
+  if (lz_out_read_runs(out, first, count, stride, runs, rows, &err) != LZ_OK)
+    fail_msg("point %lld: %s", (long long)p, err.msg);
+  size_t nfields;
+  const lz_field *fields = lz_run_fields(&nfields);
+  unsigned char untouched[8];
+  memset(untouched, 0xa5, sizeof untouched);
+  for (int64_t k = 0; k < count; ++k) {
+    int64_t r = first + k * stride;
+    lz_run_result want;
+    expected_run(job, r, &want);
+    for (size_t i = 0; i < nfields; ++i) {
+      const unsigned char *got = (const unsigned char *)&runs[k] + fields[i].offset;
+      size_t size = size_of(fields[i].type);
+      const void *expect = lz_field_applies(&fields[i], job)
+                               ? (const unsigned char *)&want + fields[i].offset
+                               : (const void *)untouched;
+      if (memcmp(got, expect, size) != 0)
+        fail_msg("run %lld (point %lld): %s read back wrong", (long long)r, (long long)p,
+                 fields[i].name);
+    }
+    for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+      lz_array_shape s = shape_of(job, a);
+      int64_t size = lz_array_shape_size(s);
+      for (int64_t j = 0; rows[a] && j < size; ++j)
+        if (((uint64_t *)rows[a])[k * size + j] != expected_bits(a, r, j, s, &want))
+          fail_msg("run %lld: %s[%lld] read back wrong", (long long)r, lz_array_descs[a].name,
+                   (long long)j);
+    }
+  }
+  free_rows(rows);
+  free(runs);
+}
+
+static void invariant_measure_files_hold_every_dataset_with_its_shape_type_and_attributes(
+    void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "measure_multiscale.h5");
+  remove_on_rank0(path);
+  lz_job *job = measured_multiscale_job();
+  assert_int_equal(job->nruns, 48);
+  assert_int_equal(job->ntiles, 12);
+  assert_int_equal(lz_job_npooled(job), 16);
+  lz_out *out = create_or_fail(path, job, 0);
+  close_or_fail(&out);
+  hid_t f = open_read_only(path);
+  check_result_datasets(f, job);
+  /* The numbers behind the generic checks: 2 coordinates in 6 bins, a 2-D state (4 wells), 16
+   * points of 3 replicas 4 runs apart. */
+  ASSERT_EXISTENCE(f, measure_datasets, 1);
+  assert_shape3(f, "/runs/hist", 48, 2, 6);
+  assert_shape3(f, "/runs/hist_half1", 48, 2, 6);
+  assert_shape3(f, "/runs/gibbs", 48, 2, 6);
+  assert_shape3(f, "/runs/hist2d", 48, 6, 6);
+  assert_shape3(f, "/runs/gibbs2d", 48, 6, 6);
+  assert_shape(f, "/runs/hist_obs", 2, 48, 4);
+  assert_shape(f, "/runs/wells", 2, 48, 4);
+  assert_shape3(f, "/runs/moments", 48, 2, 2);
+  assert_shape3(f, "/pooled/hist", 16, 2, 6);
+  assert_shape3(f, "/pooled/gibbs2d", 16, 6, 6);
+  assert_shape(f, "/pooled/hist_obs", 2, 16, 4);
+  assert_shape(f, "/pooled/temperature", 1, 16, 0);
+  assert_type(f, "/runs/hist", H5T_INTEGER, 8);
+  assert_type(f, "/pooled/samples", H5T_INTEGER, 8);
+  const int64_t coords[] = {1, 0};
+  assert_int64_array_attribute(f, "/runs/hist", "coords", coords, 2);
+  assert_int64_array_attribute(f, "/runs/gibbs", "coords", coords, 2);
+  assert_int64_array_attribute(f, "/pooled/hist_half1", "coords", coords, 2);
+  double edges[7];
+  read_whole(f, "/runs/hist_edges", H5T_NATIVE_DOUBLE, edges);
+  assert_true(edges[0] == -2.0 && edges[6] == 3.0);
+  char text[64];
+  read_string_attribute(f, "/runs/hist_obs_edges", "observable", text, sizeof text);
+  assert_string_equal(text, "f0");
+  assert_false(has_attribute(f, "/runs/hist_obs_edges", "entry"));
+  int64_t first[16];
+  read_whole(f, "/pooled/first_run", H5T_NATIVE_INT64, first);
+  assert_int_equal(first[1], 1);
+  assert_int_equal(first[4], 12);  /* the next eps: 3 replicas x 4 lr values further */
+  assert_false(H5Lexists(f, "/pooled/replica", H5P_DEFAULT) > 0);
+  assert_true(H5Lexists(f, "/pooled/eps", H5P_DEFAULT) > 0);
+  assert_true(H5Lexists(f, "/pooled/f0", H5P_DEFAULT) > 0);
+  assert_int_equal(read_pooled_done(f), 0);
+  H5Fclose(f);
+  assert_int_equal(verify_results(path, job, NULL), 0);
+  lz_job_destroy(&job);
+
+  /* mf: no Gibbs density, no wells; the observable is an entry of X. */
+  test_path(path, sizeof path, "measure_mf.h5");
+  remove_on_rank0(path);
+  job = measured_mf_job();
+  assert_int_equal(lz_job_npooled(job), 15);
+  out = create_or_fail(path, job, 0);
+  close_or_fail(&out);
+  f = open_read_only(path);
+  check_result_datasets(f, job);
+  const char *const not_mf[] = {"/runs/gibbs", "/runs/gibbs2d", "/runs/wells", "/pooled/gibbs",
+                                "/pooled/gibbs2d", "/pooled/wells", "/runs/temperature",
+                                "/pooled/temperature", "/pooled/gibbs_tv"};
+  ASSERT_EXISTENCE(f, not_mf, 0);
+  const char *const mf[] = {"/runs/hist", "/runs/hist2d", "/runs/hist_obs", "/runs/moments",
+                            "/pooled/hist", "/pooled/hist2d", "/pooled/samples",
+                            "/pooled/halves_tv", "/pooled/activation", "/pooled/n", "/pooled/lr"};
+  ASSERT_EXISTENCE(f, mf, 1);
+  assert_shape3(f, "/runs/hist", 30, 2, 6);
+  assert_shape(f, "/pooled/hist_obs", 2, 15, 4);
+  read_string_attribute(f, "/pooled/hist_obs", "observable", text, sizeof text);
+  assert_string_equal(text, "x_entry");
+  const int64_t entry[] = {1, 0};
+  assert_int64_array_attribute(f, "/runs/hist_obs_edges", "entry", entry, 2);
+  H5Fclose(f);
+  assert_int_equal(verify_results(path, job, NULL), 0);
+  lz_job_destroy(&job);
+}
+
+static void counts_past_two_to_the_53_round_trip_through_a_reopened_file(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "measure_read_runs.h5");
+  remove_on_rank0(path);
+  lz_job *job = measured_multiscale_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  write_tiles(out, job, round_robin);
+  close_or_fail(&out);
+  assert_int_equal(verify_results(path, job, NULL), job->ntiles);
+
+  uint8_t done[12];
+  lz_err err = {0};
+  if (lz_out_open_resume(&world, path, job, &out, done, &err) != LZ_OK) fail_msg("%s", err.msg);
+  int64_t first, count, stride;
+  lz_job_pooled_runs(job, 1, &first, &count, &stride);
+  assert_int_equal(first, 1);
+  assert_int_equal(count, 3);
+  assert_int_equal(stride, 4);
+  /* Each rank reads the points of the others' tiles too. */
+  for (int64_t p = world.rank; p < lz_job_npooled(job); p += world.size)
+    check_read_runs(out, job, p);
+
+  /* The exact values, beyond what a double holds. */
+  lz_run_result runs[3];
+  uint64_t *hist = malloc(3 * 12 * sizeof *hist);
+  void *rows[LZ_ARRAY_COUNT] = {NULL};
+  rows[LZ_ARRAY_HIST] = hist;
+  assert_int_equal(lz_out_read_runs(out, 1, 3, 4, runs, rows, &err), LZ_OK);
+  assert_true(hist[0] == ((uint64_t)1 << 53) + 1 + 1000);          /* run 1, entry 0 */
+  assert_true(hist[12 + 5] == ((uint64_t)1 << 53) + 1 + 5000 + 10); /* run 5, entry 5 */
+  assert_true(runs[2].im.samples == ((int64_t)1 << 53) + 1 + 18);  /* run 9 */
+  assert_true((double)hist[0] == (double)(hist[0] - 1));  /* not a double */
+  assert_int_equal(lz_out_read_runs(out, 1, 3, 4, runs, NULL, &err), LZ_OK);
+  assert_int_equal(lz_out_read_runs(out, 1, 0, 4, NULL, rows, &err), LZ_OK);
+
+  /* Runs outside the file are refused before anything is read. */
+  assert_int_equal(lz_out_read_runs(out, 45, 2, 4, runs, rows, &err), LZ_EINVAL);
+  assert_contains(err.msg, "runs 45 + k * 4, k < 2, are not all in [0, 48)");
+  assert_int_equal(lz_out_read_runs(out, 44, 2, 4, runs, rows, &err), LZ_EINVAL);
+  assert_int_equal(lz_out_read_runs(out, -1, 1, 4, runs, rows, &err), LZ_EINVAL);
+  assert_int_equal(lz_out_read_runs(out, 0, 3, 0, runs, rows, &err), LZ_EINVAL);
+  assert_int_equal(lz_out_read_runs(out, 47, 1, 4, runs, rows, &err), LZ_OK);
+  free(hist);
+  close_or_fail(&out);
+  lz_job_destroy(&job);
+
+  /* mf: 2 runs per point, 5 apart, read on the handle that wrote them. */
+  test_path(path, sizeof path, "measure_read_runs_mf.h5");
+  remove_on_rank0(path);
+  job = measured_mf_job();
+  out = create_or_fail(path, job, 0);
+  write_tiles(out, job, rank_zero_only);
+  if (world.rank == 0)
+    for (int64_t p = 0; p < lz_job_npooled(job); ++p) check_read_runs(out, job, p);
+  close_or_fail(&out);
+  lz_job_destroy(&job);
+}
+
+static void pooled_points_round_trip_and_are_marked_done_last(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "measure_pooled.h5");
+  remove_on_rank0(path);
+  lz_job *job = measured_multiscale_job();
+  const int64_t P = lz_job_npooled(job);
+  lz_out *out = create_or_fail(path, job, 0);
+  write_tiles(out, job, round_robin);
+  /* Rank 0 pools every point while the others do nothing: nothing here is collective. */
+  write_pooled_points(out, job, rank_zero_only, ALL_POOLED_ARRAYS);
+  close_or_fail(&out);
+  uint8_t written[16];
+  memset(written, 1, sizeof written);
+  verify_pooled(path, job, written, ALL_POOLED_ARRAYS, 0);
+  lz_out_info info;
+  lz_err err = {0};
+  if (lz_out_read_info(path, &info, &err) != LZ_OK) fail_msg("%s", err.msg);
+  assert_int_equal(info.pooled_done, 0);
+  lz_out_info_free(&info);
+
+  /* The flag goes last, from any one rank, after a resume. */
+  uint8_t done[12];
+  if (lz_out_open_resume(&world, path, job, &out, done, &err) != LZ_OK) fail_msg("%s", err.msg);
+  if (world.rank == world.size - 1) assert_int_equal(lz_out_mark_pooled(out, &err), LZ_OK);
+  lz_pooled_result pr;
+  expected_pooled(0, &pr);
+  assert_int_equal(lz_out_write_pooled(out, P, &pr, NULL, &err), LZ_EINVAL);
+  assert_contains(err.msg, "pooled point 16 is not in [0, 16)");
+  assert_int_equal(lz_out_write_pooled(out, -1, &pr, NULL, &err), LZ_EINVAL);
+  assert_int_equal(lz_out_write_pooled(out, 0, NULL, NULL, &err), LZ_EINVAL);
+  close_or_fail(&out);
+  verify_pooled(path, job, written, ALL_POOLED_ARRAYS, 1);
+  if (lz_out_read_info(path, &info, &err) != LZ_OK) fail_msg("%s", err.msg);
+  assert_int_equal(info.pooled_done, 1);
+  lz_out_info_free(&info);
+  lz_job_destroy(&job);
+
+  /* Points from every rank in turn, the last one left out, and only hist and moments given:
+   * the other arrays keep their fill. */
+  test_path(path, sizeof path, "measure_pooled_mf.h5");
+  remove_on_rank0(path);
+  job = measured_mf_job();
+  out = create_or_fail(path, job, 0);
+  const unsigned some = 1u << LZ_ARRAY_HIST | 1u << LZ_ARRAY_MOMENTS;
+  write_pooled_points(out, job, round_robin_but_short_tiles, some);
+  close_or_fail(&out);
+  uint8_t some_written[15];
+  for (int p = 0; p < 15; ++p) some_written[p] = p % 3 != 2;
+  verify_pooled(path, job, some_written, some, 0);
+  lz_job_destroy(&job);
+}
+
+/* Without an invariant measure there is nothing to pool. */
+static void a_job_without_invariant_measure_has_nothing_to_pool(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "measure_off.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  lz_pooled_result pr;
+  expected_pooled(0, &pr);
+  lz_err err = {0};
+  assert_int_equal(lz_out_write_pooled(out, 0, &pr, NULL, &err), LZ_EINVAL);
+  assert_contains(err.msg, "has no /pooled");
+  assert_int_equal(lz_out_mark_pooled(out, &err), LZ_EINVAL);
+  close_or_fail(&out);
+  lz_out_info info;
+  if (lz_out_read_info(path, &info, &err) != LZ_OK) fail_msg("%s", err.msg);
+  assert_int_equal(info.pooled_done, -1);
+  lz_out_info_free(&info);
+  lz_job_destroy(&job);
+  MPI_Barrier(world.comm);
 }
 
 /* ---- tests: existing files ---------------------------------------------------------------- */
@@ -1302,6 +2097,74 @@ static void resume_refuses_a_file_whose_array_shapes_differ(void **state) {
   if (rc != LZ_OK) fail_msg("lz_out_open_resume: %s", err.msg);
   for (int t = 0; t < 9; ++t) assert_int_equal(done[t], t < 4);
   close_or_fail(&out);
+  lz_job_destroy(&job);
+}
+
+static void resume_refuses_a_file_whose_invariant_measure_differs(void **state) {
+  (void)state;
+  char path[512];
+  test_path(path, sizeof path, "resume_measure.h5");
+  remove_on_rank0(path);
+  lz_job *job = measured_multiscale_job();
+  lz_out *out = create_or_fail(path, job, 0);
+  write_tiles(out, job, first_four_round_robin);
+  close_or_fail(&out);
+  uint8_t done[12];
+  lz_err err = {0};
+  lz_job *other = measured_multiscale_job();
+  other->analyze.invariant_measure.bins = 7;
+  assert_int_equal(lz_out_open_resume(&world, path, other, &out, done, &err), LZ_EJOB);
+  assert_null(out);
+  assert_contains(err.msg, "/runs/hist is 48 x 2 x 6, but this job's is 48 x 2 x 7");
+  other->analyze.invariant_measure.bins = 6;
+  other->analyze.invariant_measure.observable.bins = 5;
+  assert_int_equal(lz_out_open_resume(&world, path, other, &out, done, &err), LZ_EJOB);
+  assert_contains(err.msg, "/runs/hist_obs is 48 x 4, but this job's is 48 x 5");
+  other->analyze.invariant_measure.observable.bins = 4;
+  other->analyze.invariant_measure.samples = 0;
+  assert_int_equal(lz_out_open_resume(&world, path, other, &out, done, &err), LZ_EJOB);
+  assert_contains(err.msg, "holds /runs/hist, which this job does not have");
+  lz_job_destroy(&other);
+
+  /* The same runs and tiles (4 replicas x 3 lr values per instance, not 3 x 4), and the same
+   * per-run arrays, but 12 sweep points instead of 16. */
+  other = multiscale_job(4, 3);
+  assert_int_equal(other->nruns, 48);
+  assert_int_equal(other->ntiles, 12);
+  assert_int_equal(lz_out_open_resume(&world, path, other, &out, done, &err), LZ_EJOB);
+  assert_contains(err.msg, "/pooled/point is 16, but this job's is 12");
+  lz_job_destroy(&other);
+
+  /* A file without the invariant measure, resumed by a job with it. */
+  char plain_path[512];
+  test_path(plain_path, sizeof plain_path, "resume_measure_off.h5");
+  remove_on_rank0(plain_path);
+  other = measured_multiscale_job();
+  other->analyze.invariant_measure.samples = 0;
+  out = create_or_fail(plain_path, other, 0);
+  close_or_fail(&out);
+  assert_int_equal(lz_out_open_resume(&world, plain_path, job, &out, done, &err), LZ_EJOB);
+  assert_contains(err.msg, "has no dataset /runs/hist");
+  lz_job_destroy(&other);
+
+  /* Its own job resumes it, completes it and pools it. */
+  int rc = lz_out_open_resume(&world, path, job, &out, done, &err);
+  if (rc != LZ_OK) fail_msg("lz_out_open_resume: %s", err.msg);
+  for (int t = 0; t < 12; ++t) assert_int_equal(done[t], t < 4);
+  lz_tile_result tr;
+  alloc_tile_or_fail(&tr, job);
+  for (int64_t t = 0; t < job->ntiles; ++t) {
+    if (done[t] || t % world.size != world.rank) continue;
+    fill_tile(job, t, &tr);
+    if (lz_out_write_tile(out, &tr, &err) != LZ_OK) fail_msg("%s", err.msg);
+  }
+  lz_tile_result_free(&tr);
+  write_pooled_points(out, job, round_robin, ALL_POOLED_ARRAYS);
+  close_or_fail(&out);
+  assert_int_equal(verify_results(path, job, NULL), job->ntiles);
+  uint8_t written[16];
+  memset(written, 1, sizeof written);
+  verify_pooled(path, job, written, ALL_POOLED_ARRAYS, 0);
   lz_job_destroy(&job);
 }
 
@@ -1528,6 +2391,44 @@ static const char h5py_check[] =
     "assert np.isnan(f['runs/loss'].attrs['_FillValue'])\n"
     "print('h5py reads', path)\n";
 
+/* The invariant measure of measured_multiscale_job, every tile and point written and pooling
+ * marked done: counts stay exact uint64 in NumPy, /pooled names its dimension. */
+static const char h5py_measure_check[] =
+    "import sys, h5py, numpy as np\n"
+    "path = sys.argv[1]\n"
+    "f = h5py.File(path, 'r')\n"
+    "h = f['runs/hist']\n"
+    "assert h.dtype == np.uint64 and h.shape == (48, 2, 6), (h.dtype, h.shape)\n"
+    "assert int(h[1, 0, 0]) == 2**53 + 1 + 1000, int(h[1, 0, 0])\n"
+    "assert int(f['runs/hist_half1'][0, 0, 0]) == 2**64 - 1\n"
+    "assert '_FillValue' not in h.attrs and h.fillvalue == 0\n"
+    "assert np.isnan(f['runs/gibbs'].attrs['_FillValue'])\n"
+    "assert [d.label for d in h.dims] == ['run', 'coordinate', 'bin']\n"
+    "assert list(h.attrs['coords']) == [1, 0]\n"
+    "e = f['runs/hist_edges']\n"
+    "assert e.shape == (7,) and e[0] == -2.0 and e[6] == 3.0 and e.dims[0].label == 'edge'\n"
+    "assert list(e.attrs['coords']) == [1, 0]\n"
+    "assert f['runs/hist_obs_edges'].attrs['observable'].decode() == 'f0'\n"
+    "p = f['pooled']\n"
+    "assert p.attrs['description'].decode().startswith('invariant measure pooled')\n"
+    "assert h5py.h5ds.is_scale(p['point'].id) and list(p['point'][:]) == list(range(16))\n"
+    "for name in ['hist', 'samples', 'first_run', 'lr', 'f0', 'eps', 'gibbs2d']:\n"
+    "    assert p[name].dims[0][0].name == '/pooled/point', name\n"
+    "    assert p[name].dims[0].label == 'point', name\n"
+    "assert list(p['run_count'][:]) == [3] * 16 and list(p['run_stride'][:]) == [4] * 16\n"
+    "assert list(p['first_run'][:5]) == [0, 1, 2, 3, 12], p['first_run'][:5]\n"
+    "assert p['hist'].shape == (16, 2, 6) and p['hist'].dtype == np.uint64\n"
+    "assert int(p['samples'][3]) == 2**53 + 1 + 2 * (100000 + 3)\n"
+    "assert p['done'].shape == (1,) and p['done'].dtype == np.uint8 and p['done'][0] == 1\n"
+    "assert 'replica' not in p and 'orbit' not in p\n"
+    "labels = [x.decode() for x in p['f0'].attrs['labels_by_code']]\n"
+    "assert labels[:2] == ['quadratic', 'double_well'], labels\n"
+    "print('h5py reads', path)\n";
+
+static void run_on_rank0(const char *cmd) {
+  if (world.rank == 0 && system(cmd) != 0) fail_msg("failed: %s", cmd);
+}
+
 static void h5py_and_h5dump_read_the_file(void **state) {
   (void)state;
   char path[512];
@@ -1551,6 +2452,29 @@ static void h5py_and_h5dump_read_the_file(void **state) {
     snprintf(cmd, sizeof cmd, "h5dump %s > /dev/null", path);
     assert_int_equal(system(cmd), 0);
   }
+  MPI_Barrier(world.comm);
+  lz_job_destroy(&job);
+
+  test_path(path, sizeof path, "readers_measure.h5");
+  remove_on_rank0(path);
+  job = measured_multiscale_job();
+  out = create_or_fail(path, job, 0);
+  write_tiles(out, job, round_robin);
+  write_pooled_points(out, job, round_robin, ALL_POOLED_ARRAYS);
+  close_or_fail(&out);
+  uint8_t done[12];
+  lz_err err = {0};
+  if (lz_out_open_resume(&world, path, job, &out, done, &err) != LZ_OK) fail_msg("%s", err.msg);
+  if (world.rank == 0 && lz_out_mark_pooled(out, &err) != LZ_OK) fail_msg("%s", err.msg);
+  close_or_fail(&out);
+  char script[512], cmd[2048];
+  test_path(script, sizeof script, "check_h5py_measure.py");
+  if (world.rank == 0) write_text_file(script, h5py_measure_check);
+  const char *python = getenv("LZ_PYTHON") ? getenv("LZ_PYTHON") : "/usr/bin/python3";
+  snprintf(cmd, sizeof cmd, "%s %s %s", python, script, path);
+  run_on_rank0(cmd);
+  snprintf(cmd, sizeof cmd, "h5dump %s > /dev/null", path);
+  run_on_rank0(cmd);
   MPI_Barrier(world.comm);
   lz_job_destroy(&job);
 }
@@ -1661,6 +2585,15 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(each_rank_writes_different_tiles, no_handles_left_open),
         cmocka_unit_test_teardown(a_rank_with_no_tiles_does_not_hang, no_handles_left_open),
         cmocka_unit_test_teardown(a_tile_with_the_wrong_runs_is_refused, no_handles_left_open),
+        cmocka_unit_test_teardown(
+            invariant_measure_files_hold_every_dataset_with_its_shape_type_and_attributes,
+            no_handles_left_open),
+        cmocka_unit_test_teardown(counts_past_two_to_the_53_round_trip_through_a_reopened_file,
+                                  no_handles_left_open),
+        cmocka_unit_test_teardown(pooled_points_round_trip_and_are_marked_done_last,
+                                  no_handles_left_open),
+        cmocka_unit_test_teardown(a_job_without_invariant_measure_has_nothing_to_pool,
+                                  no_handles_left_open),
         cmocka_unit_test_teardown(create_refuses_an_existing_file_without_overwrite,
                                   no_handles_left_open),
         cmocka_unit_test_teardown(create_refuses_an_existing_non_hdf5_file, no_handles_left_open),
@@ -1669,6 +2602,8 @@ int main(int argc, char **argv) {
                                   no_handles_left_open),
         cmocka_unit_test_teardown(resume_refuses_a_different_job, no_handles_left_open),
         cmocka_unit_test_teardown(resume_refuses_a_file_whose_array_shapes_differ,
+                                  no_handles_left_open),
+        cmocka_unit_test_teardown(resume_refuses_a_file_whose_invariant_measure_differs,
                                   no_handles_left_open),
         cmocka_unit_test_teardown(read_matrix_reads_exactly_and_explains_failures,
                                   no_handles_left_open),

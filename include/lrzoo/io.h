@@ -3,10 +3,20 @@
  * Layout (DESIGN.md, README.md): provenance attributes on /, /axes/<axis>, /runs/run (scale),
  * /runs/<axis> (coordinates), /runs/<field> for every field of lz_run_fields that applies to
  * the job, the per-run arrays of lz_array_descs (/runs/trace/loss, /runs/trace/sharpness with
- * their step scales /runs/trace/<name>_step, /runs/orbit), and /tiles/{tile,done,first_run,
- * run_count}. Every dataset is created, at its full size and with early allocation, by
- * lz_out_create; afterwards only raw data is written, so the file's metadata is never in flux
- * and a killed job leaves a readable, resumable file. */
+ * their step scales /runs/trace/<name>_step, /runs/orbit, and with the invariant measure
+ * /runs/{hist, hist_half1, gibbs, hist2d, gibbs2d, hist_obs, wells, moments}: doubles, or uint64
+ * counts), and /tiles/{tile,done,first_run,run_count}.
+ *
+ * With the invariant measure on (analyze.invariant_measure.samples > 0) also: /runs/hist_edges
+ * (bins + 1, attribute coords), /runs/hist_obs_edges (with an observable; attribute observable),
+ * and /pooled, one entry per sweep point p < P = lz_job_npooled (a problem instance and an lr
+ * value, pooled over the init axes): /pooled/point (scale), /pooled/{first_run,run_count,
+ * run_stride} (its runs, as lz_job_pooled_runs), /pooled/<axis> for the problem and lr axes,
+ * /pooled/<field> for lz_pooled_fields, /pooled/<name> for the pooled arrays, and /pooled/done.
+ *
+ * Every dataset is created, at its full size and with early allocation, by lz_out_create;
+ * afterwards only raw data is written, so the file's metadata is never in flux and a killed job
+ * leaves a readable, resumable file. */
 #ifndef LRZOO_IO_H
 #define LRZOO_IO_H
 
@@ -47,15 +57,38 @@ double lz_out_size_estimate(const lz_job *job);
  * that fills up there would leave the other ranks waiting, so the job is refused up front. */
 int lz_io_check_free_space(const char *path, double bytes, lz_err *err);
 
-/* Collective on c. Opens an existing file to resume it. Fails with LZ_EJOB if the file was
- * made from a different job (job_sha256 differs) or is not an lrzoo file. Fills done[0..ntiles)
- * with the /tiles/done flags. */
+/* Collective on c. Opens an existing file to resume it, with every dataset the job writes (the
+ * /pooled ones too). Fails with LZ_EJOB if the file was made from a different job (job_sha256
+ * differs), is not an lrzoo file, or shapes its per-run arrays, bin edges or /pooled otherwise
+ * than this job. Fills done[0..ntiles) with the /tiles/done flags. */
 int lz_out_open_resume(const lz_comm *c, const char *path, const lz_job *job, lz_out **out,
                        uint8_t *done, lz_err *err);
 
 /* Independent (any single rank). Writes the tile's results into their hyperslabs, then sets
  * /tiles/done for it: a tile is marked only once its results are in the file. */
 int lz_out_write_tile(lz_out *o, const lz_tile_result *tr, lz_err *err);
+
+/* Independent. Reads back runs first + k * stride (k < count): every /runs field that applies
+ * to the job into runs[k] (through the field table's offsets; other members are left as they
+ * are), and row k of each present per-run array a into arrays[a] (caller-allocated, count x
+ * lz_array_shape_size elements of 8 bytes, a double or a uint64_t as the array's type; arrays
+ * or arrays[a] NULL skips). Strided hyperslabs: no memory proportional to R. Used to pool the
+ * invariant measure after the last tile: rows written by other ranks (independent MPI-IO, no
+ * caching in HDF5) are read once those ranks have returned from lz_out_write_tile, so the
+ * caller pools only after every rank has finished its tiles. Fails with LZ_EINVAL if a run is
+ * outside [0, R). */
+int lz_out_read_runs(lz_out *o, int64_t first, int64_t count, int64_t stride,
+                     lz_run_result *runs, void *const *arrays, lz_err *err);
+
+/* Independent. Writes pooled point p (0 <= p < P): every /pooled field that applies, from pr,
+ * and for each pooled array a present in the job, one row from arrays[a] (arrays or arrays[a]
+ * NULL skips). Fails with LZ_EINVAL if the job has no invariant measure. */
+int lz_out_write_pooled(lz_out *o, int64_t point, const lz_pooled_result *pr,
+                        void *const *arrays, lz_err *err);
+
+/* Independent. Sets /pooled/done to 1; call it once every point is written (a killed job then
+ * redoes the pooling on resume). Fails with LZ_EINVAL if the job has no invariant measure. */
+int lz_out_mark_pooled(lz_out *o, lz_err *err);
 
 /* Collective. Closes the file and frees o; sets *o to NULL. Accepts NULL. Attributes are never
  * changed after creation, so a resumed file keeps the provenance of the run that created it. */
@@ -76,6 +109,7 @@ typedef struct lz_out_info {
   char *name, *job_sha256, *lrzoo_version, *git_commit, *created_utc, *job_yaml;
   int64_t nruns, ntiles, tiles_done;
   int64_t status_counts[LZ_STATUS_COUNT];
+  int pooled_done;           /* /pooled/done: 0 or 1; -1 when the file has no /pooled */
 } lz_out_info;
 
 /* Serial. Reads the summary of an output file. Free with lz_out_info_free. */

@@ -41,6 +41,26 @@ extern const char *const lz_reason_names[LZ_REASON_COUNT + 1];  /* ended by NULL
 
 #define LZ_MODEQ_ORDERS 3
 
+/* What the invariant-measure sampling of a run (or of a pooled sweep point) measured. Gibbs
+ * quantities exist for multiscale problems only; f0-specific ones are NaN where they do not
+ * apply (variance_linear: f0 quadratic; transitions and residence_mean: double_well). */
+typedef struct lz_im_result {
+  int64_t samples;          /* iterates counted (fewer than asked if the chain diverged) */
+  double outside_fraction;  /* share of samples with a histogrammed coordinate out of range */
+  double temperature;       /* T = h sigma^2 / 2 */
+  double temperature_fit;   /* maximum-likelihood T of the Gibbs family of f0 */
+  double f0_mean;           /* mean of f0 over the samples (what the fit matches) */
+  double gibbs_tv;          /* first coordinate: total variation to the Gibbs bin probabilities */
+  double gibbs_kl;          /* KL(empirical || Gibbs) over the bins with samples */
+  double gibbs_w1;          /* Wasserstein-1 between the binned distributions */
+  double halves_tv;         /* TV between the first and second half of the samples */
+  double gibbs2d_tv, gibbs2d_kl;  /* the joint 2-D histogram against 2-D Gibbs */
+  double sample_variance;   /* first coordinate */
+  double variance_linear;   /* f0 = x^2/2: the linearized prediction h sigma^2 / (2 - h) */
+  int64_t transitions;      /* double_well: changes of well (with hysteresis) */
+  double residence_mean;    /* double_well: mean steps between transitions */
+} lz_im_result;
+
 typedef struct lz_run_result {
   int8_t status;
   int8_t reason;              /* lz_reason */
@@ -61,9 +81,15 @@ typedef struct lz_run_result {
   double norm_x, norm_y, balance, scalar_gap;
   int64_t trace_len;          /* valid entries in this run's row of /runs/trace/loss */
   int64_t sharpness_len;      /* valid entries in this run's row of /runs/trace/sharpness */
+  lz_im_result im;            /* invariant measure (analyze.invariant_measure) */
 } lz_run_result;
 
-typedef enum { LZ_DT_INT8, LZ_DT_INT64, LZ_DT_DOUBLE } lz_dtype;
+/* A pooled sweep point: the invariant measure of all its replicas together (/pooled). */
+typedef struct lz_pooled_result {
+  lz_im_result im;
+} lz_pooled_result;
+
+typedef enum { LZ_DT_INT8, LZ_DT_INT64, LZ_DT_DOUBLE, LZ_DT_UINT64 } lz_dtype;
 
 /* What a field needs from the job's analyze section to exist in the file. */
 enum {
@@ -73,7 +99,9 @@ enum {
   LZ_NEEDS_SHARPNESS_TRACE = 1u << 2,
   LZ_NEEDS_MODEQ_0 = 1u << 3,      /* LZ_NEEDS_MODEQ_0 << k: order k */
   LZ_NEEDS_MODEQ_1 = 1u << 4,
-  LZ_NEEDS_MODEQ_2 = 1u << 5
+  LZ_NEEDS_MODEQ_2 = 1u << 5,
+  LZ_NEEDS_IM = 1u << 6,           /* analyze.invariant_measure */
+  LZ_NEEDS_IM_JOINT = 1u << 7      /* ... with the 2-D joint histogram */
 };
 
 typedef struct lz_field {
@@ -90,19 +118,34 @@ typedef struct lz_field {
 
 /* The /runs fields, in output order. */
 const lz_field *lz_run_fields(size_t *count);
+/* The /pooled fields (offsets into lz_pooled_result), in output order. */
+const lz_field *lz_pooled_fields(size_t *count);
 
 /* 1 if the job's output file has this field (its problem kind and analyze section). */
 int lz_field_applies(const lz_field *f, const lz_job *job);
 
-/* Per-run arrays: /runs/<group>/<name>, of shape R x len[0] (x len[1] when len[1] > 1). */
-typedef enum { LZ_ARRAY_LOSS = 0, LZ_ARRAY_SHARPNESS = 1, LZ_ARRAY_ORBIT = 2 } lz_array_id;
-#define LZ_ARRAY_COUNT 3
+/* Per-run arrays: /runs/<group>/<name>, of shape R x len[0] (x len[1] when len[1] > 1). The
+ * pooled ones also exist as /pooled/<name>, of shape P x len[0] (x len[1]). */
+typedef enum {
+  LZ_ARRAY_LOSS = 0, LZ_ARRAY_SHARPNESS, LZ_ARRAY_ORBIT,
+  LZ_ARRAY_HIST,         /* ncoords x bins visit counts (uint64) */
+  LZ_ARRAY_HIST_HALF1,   /* the same for the first half of the samples */
+  LZ_ARRAY_GIBBS,        /* ncoords x bins Gibbs bin probabilities (multiscale) */
+  LZ_ARRAY_HIST2D,       /* bins x bins joint counts of coords 0 and 1 (uint64) */
+  LZ_ARRAY_GIBBS2D,      /* bins x bins joint Gibbs probabilities */
+  LZ_ARRAY_HIST_OBS,     /* observable bins counts (uint64) */
+  LZ_ARRAY_WELLS,        /* 2^dim occupation fractions of the wells (double_well) */
+  LZ_ARRAY_MOMENTS       /* ncoords x 2: mean and mean square of each coordinate */
+} lz_array_id;
+#define LZ_ARRAY_COUNT 11
 
 typedef struct lz_array_desc {
   const char *group;       /* "trace" (under /runs), or "" for /runs itself */
   const char *name;
   const char *units, *description;
   const char *dims[2];     /* labels of the per-run dimensions ({"record", NULL} for traces) */
+  lz_dtype type;           /* LZ_DT_DOUBLE (fill NaN) or LZ_DT_UINT64 (fill 0) */
+  int pooled;              /* also written per sweep point under /pooled */
 } lz_array_desc;
 extern const lz_array_desc lz_array_descs[LZ_ARRAY_COUNT];
 
@@ -116,14 +159,19 @@ lz_array_shape lz_job_array_shape(const lz_job *job, lz_array_id a);
 /* Doubles per run: len[0] * len[1]. */
 int64_t lz_array_shape_size(lz_array_shape s);
 
-/* The results of one tile, laid out as the file wants them. */
+/* The results of one tile, laid out as the file wants them. Every array element is 8 bytes:
+ * a double, or a uint64_t for LZ_DT_UINT64 arrays. */
 typedef struct lz_tile_result {
   int64_t tile;
   int64_t r0, count;                  /* runs [r0, r0 + count) */
   lz_run_result *runs;                /* count */
   lz_array_shape shape[LZ_ARRAY_COUNT];
-  double *array[LZ_ARRAY_COUNT];      /* count x lz_array_shape_size(shape[a]); NULL if absent */
+  void *array[LZ_ARRAY_COUNT];        /* count x lz_array_shape_size(shape[a]); NULL if absent */
 } lz_tile_result;
+
+/* Row r (within the tile) of array a, as doubles or as counts. */
+double *lz_tile_row(const lz_tile_result *tr, lz_array_id a, int64_t r);
+uint64_t *lz_tile_counts(const lz_tile_result *tr, lz_array_id a, int64_t r);
 
 /* Allocates buffers for a tile of job (at most job->tiles.runs runs). Free with
  * lz_tile_result_free. */
@@ -147,10 +195,11 @@ int lz_run_tile(const lz_job *job, const lz_problem *p, int64_t tile, const lz_t
                 lz_tile_result *out, lz_err *err);
 
 /* Runs run r alone (the unit lz_run_tile repeats). rows[a]: this run's row of array a (NULL
- * where the job has no such array). cancel: see lz_tile_hooks (may be NULL). */
+ * where the job has no such array). final_state, if non-NULL, receives the state the run ended
+ * in (dimension doubles). cancel: see lz_tile_hooks (may be NULL). */
 int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
-               double *const *rows, double *work, const volatile sig_atomic_t *cancel,
-               lz_err *err);
+               void *const *rows, double *final_state, double *work,
+               const volatile sig_atomic_t *cancel, lz_err *err);
 /* Scratch doubles lz_run_one needs for job's analysis of instance p. */
 size_t lz_run_work_len(const lz_job *job, const lz_problem *p);
 

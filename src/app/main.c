@@ -163,6 +163,9 @@ static int command_info(const cli *c) {
   printf("tiles:      %" PRId64 " of %" PRId64 " done%s\n", info.tiles_done, info.ntiles,
          info.tiles_done < info.ntiles ? " (continue with: lrzoo run JOB --resume -o FILE)" : "");
   printf("runs:       %" PRId64 "\n", info.nruns);
+  if (info.pooled_done >= 0)
+    printf("pooled:     %s\n", info.pooled_done ? "written (/pooled)"
+                                                 : "not yet: written after the last tile");
   for (int s = 0; s < LZ_STATUS_COUNT; ++s)
     printf("  %-13s %" PRId64 "\n", lz_status_names[s], info.status_counts[s]);
   lz_out_info_free(&info);

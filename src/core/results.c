@@ -87,6 +87,56 @@ static const lz_field fields[] = {
      LZ_NEEDS_NOTHING, NULL},
     {"scalar_gap", LZ_DT_DOUBLE, F(scalar_gap), "",
      "|x - y| at the final state (n = d = 1; else 0)", MF_ONLY, LZ_NEEDS_NOTHING, NULL},
+#define IM_FIELDS(OFF)                                                                          \
+    {"samples", LZ_DT_INT64, OFF(im.samples), "",                                             \
+     "iterates counted into the invariant-measure histograms (after burn_in; fewer than asked "  \
+     "if the chain left the bounded region)", ALL_KINDS, LZ_NEEDS_IM, NULL},                     \
+    {"outside_fraction", LZ_DT_DOUBLE, OFF(im.outside_fraction), "",                          \
+     "share of the samples with a histogrammed coordinate outside the range (they are counted "  \
+     "in no bin, and never dropped silently)", ALL_KINDS, LZ_NEEDS_IM, NULL},                   \
+    {"sample_variance", LZ_DT_DOUBLE, OFF(im.sample_variance), "",                            \
+     "variance of the first histogrammed coordinate over the samples", ALL_KINDS, LZ_NEEDS_IM, \
+     NULL},                                                                                     \
+    {"temperature", LZ_DT_DOUBLE, OFF(im.temperature), "",                                    \
+     "T = h sigma^2 / 2, sigma^2 the variance of grad f1 over its fast phase", MULTISCALE_ONLY, \
+     LZ_NEEDS_IM, NULL},                                                                        \
+    {"temperature_fit", LZ_DT_DOUBLE, OFF(im.temperature_fit), "",                            \
+     "maximum-likelihood T of the Gibbs family exp(-f0/T)/Z on the whole space: the T whose "    \
+     "mean of f0 equals f0_mean (for f0 = x^2/2 the sample E[x^2])", MULTISCALE_ONLY,            \
+     LZ_NEEDS_IM, NULL},                                                                        \
+    {"f0_mean", LZ_DT_DOUBLE, OFF(im.f0_mean), "", "mean of f0 over the samples",             \
+     MULTISCALE_ONLY, LZ_NEEDS_IM, NULL},                                                       \
+    {"gibbs_tv", LZ_DT_DOUBLE, OFF(im.gibbs_tv), "",                                          \
+     "first histogrammed coordinate: total variation between the binned samples in range and "  \
+     "the Gibbs bin probabilities (normalized over the range)", MULTISCALE_ONLY, LZ_NEEDS_IM,   \
+     NULL},                                                                                     \
+    {"gibbs_kl", LZ_DT_DOUBLE, OFF(im.gibbs_kl), "",                                          \
+     "KL(empirical || Gibbs) over the bins: empty empirical bins add 0 (0 log 0 = 0); a bin "    \
+     "with samples where the Gibbs probability underflows to 0 makes it +inf",                 \
+     MULTISCALE_ONLY, LZ_NEEDS_IM, NULL},                                                       \
+    {"gibbs_w1", LZ_DT_DOUBLE, OFF(im.gibbs_w1), "",                                          \
+     "Wasserstein-1 distance between the binned empirical and Gibbs distributions of the first " \
+     "coordinate (sum of |CDF difference| x bin width)", MULTISCALE_ONLY, LZ_NEEDS_IM, NULL},  \
+    {"halves_tv", LZ_DT_DOUBLE, OFF(im.halves_tv), "",                                        \
+     "sampling error: TV between the first and the second half of the samples (first "          \
+     "coordinate); a Gibbs distance well above it is real", ALL_KINDS, LZ_NEEDS_IM, NULL},      \
+    {"gibbs2d_tv", LZ_DT_DOUBLE, OFF(im.gibbs2d_tv), "",                                      \
+     "TV between the joint 2-D histogram and the 2-D Gibbs bin probabilities", MULTISCALE_ONLY, \
+     LZ_NEEDS_IM_JOINT, NULL},                                                                  \
+    {"gibbs2d_kl", LZ_DT_DOUBLE, OFF(im.gibbs2d_kl), "", "KL of the joint 2-D histogram",     \
+     MULTISCALE_ONLY, LZ_NEEDS_IM_JOINT, NULL},                                                 \
+    {"variance_linear", LZ_DT_DOUBLE, OFF(im.variance_linear), "",                            \
+     "f0 = x^2/2: the linearized prediction h sigma^2 / (2 - h) of sample_variance (the Gibbs "  \
+     "T is its leading order); NaN for other f0", MULTISCALE_ONLY, LZ_NEEDS_IM, NULL},         \
+    {"transitions", LZ_DT_INT64, OFF(im.transitions), "",                                     \
+     "double_well: changes of well during the samples; a well is entered when every "           \
+     "coordinate is beyond +-1/2 on its side (hysteresis against jitter at the barrier); 0 for " \
+     "other f0", MULTISCALE_ONLY, LZ_NEEDS_IM, NULL},                                          \
+    {"residence_mean", LZ_DT_DOUBLE, OFF(im.residence_mean), "steps",                         \
+     "double_well: samples / (transitions + 1), the mean stay in a well; NaN for other f0",     \
+     MULTISCALE_ONLY, LZ_NEEDS_IM, NULL},
+
+    IM_FIELDS(F)
     {"trace_len", LZ_DT_INT64, F(trace_len), "records",
      "number of valid entries in this run's row of /runs/trace/loss", ALL_KINDS,
      LZ_NEEDS_NOTHING, NULL},
@@ -100,6 +150,14 @@ const lz_field *lz_run_fields(size_t *count) {
   return fields;
 }
 
+#define P(member) offsetof(lz_pooled_result, member)
+static const lz_field pooled_fields[] = {IM_FIELDS(P)};
+
+const lz_field *lz_pooled_fields(size_t *count) {
+  *count = sizeof pooled_fields / sizeof pooled_fields[0];
+  return pooled_fields;
+}
+
 static unsigned analyses_of(const lz_job *job) {
   unsigned have = 0;
   if (job->analyze.orbit.max_period > 0) have |= LZ_NEEDS_ORBIT;
@@ -107,6 +165,10 @@ static unsigned analyses_of(const lz_job *job) {
   if (job->analyze.sharpness.every > 0) have |= LZ_NEEDS_SHARPNESS_TRACE;
   for (unsigned k = 0; k < LZ_MODEQ_ORDERS; ++k)
     if (job->analyze.modified_equation.orders & (1u << k)) have |= LZ_NEEDS_MODEQ_0 << k;
+  if (job->analyze.invariant_measure.samples > 0) {
+    have |= LZ_NEEDS_IM;
+    if (job->analyze.invariant_measure.joint) have |= LZ_NEEDS_IM_JOINT;
+  }
   return have;
 }
 
@@ -118,19 +180,58 @@ const lz_array_desc lz_array_descs[LZ_ARRAY_COUNT] = {
     [LZ_ARRAY_LOSS] = {"trace", "loss", "",
                        "f(x_k) at k = 0, record_every, 2 record_every, ...; entries past "
                        "trace_len are the fill value NaN (not recorded: the run had ended)",
-                       {"record", NULL}},
+                       {"record", NULL}, LZ_DT_DOUBLE, 0},
     [LZ_ARRAY_SHARPNESS] = {"trace", "sharpness", "",
                             "largest Hessian eigenvalue (Lanczos) at x_k, k = 0, every, 2 every, "
                             "...; entries past sharpness_len are NaN (not recorded)",
-                            {"record", NULL}},
+                            {"record", NULL}, LZ_DT_DOUBLE, 0},
     [LZ_ARRAY_ORBIT] = {"", "orbit", "",
                         "the p points of a periodic run's orbit, x_(K-p+1) ... x_K, in order; "
                         "NaN past p, past the problem's dimension, and for other runs",
-                        {"point", "coordinate"}},
+                        {"point", "coordinate"}, LZ_DT_DOUBLE, 0},
+    [LZ_ARRAY_HIST] = {"", "hist", "",
+                       "visit counts of each histogrammed coordinate (analyze.invariant_measure."
+                       "coords) in the bins of /runs/hist_edges; exact integers, so histograms "
+                       "of replicas, tiles and ranks add up",
+                       {"coordinate", "bin"}, LZ_DT_UINT64, 1},
+    [LZ_ARRAY_HIST_HALF1] = {"", "hist_half1", "",
+                             "the same counts for the first half of the samples (the second "
+                             "half is hist - hist_half1)",
+                             {"coordinate", "bin"}, LZ_DT_UINT64, 1},
+    [LZ_ARRAY_GIBBS] = {"", "gibbs", "",
+                        "Gibbs probabilities of the same bins: exp(-f0/T)/Z integrated over each "
+                        "bin (Gauss-Legendre), normalized over the range; for a coordinate of a "
+                        "2-D problem, the marginal",
+                        {"coordinate", "bin"}, LZ_DT_DOUBLE, 1},
+    [LZ_ARRAY_HIST2D] = {"", "hist2d", "",
+                         "joint visit counts of the first two histogrammed coordinates",
+                         {"bin0", "bin1"}, LZ_DT_UINT64, 1},
+    [LZ_ARRAY_GIBBS2D] = {"", "gibbs2d", "",
+                          "joint Gibbs probabilities of the 2-D bins, normalized over the box",
+                          {"bin0", "bin1"}, LZ_DT_DOUBLE, 1},
+    [LZ_ARRAY_HIST_OBS] = {"", "hist_obs", "",
+                           "visit counts of the observable (analyze.invariant_measure.observable) "
+                           "in the bins of /runs/hist_obs_edges",
+                           {"bin", NULL}, LZ_DT_UINT64, 1},
+    [LZ_ARRAY_WELLS] = {"", "wells", "",
+                        "double_well: share of the samples in each well; well w has coordinate i "
+                        "on the positive side when bit i of w is set (NaN for other f0)",
+                        {"well", NULL}, LZ_DT_DOUBLE, 1},
+    [LZ_ARRAY_MOMENTS] = {"", "moments", "",
+                          "mean and mean square of each histogrammed coordinate over the samples",
+                          {"coordinate", "moment"}, LZ_DT_DOUBLE, 1},
 };
+
+static int wants_invariant_measure(const lz_job *job) {
+  return job->analyze.invariant_measure.samples > 0;
+}
 
 lz_array_shape lz_job_array_shape(const lz_job *job, lz_array_id a) {
   lz_array_shape s = {{0, 1}, 0};
+  const int im = wants_invariant_measure(job);
+  const int multiscale = job->problem.kind == LZ_PROBLEM_MULTISCALE;
+  const int64_t C = (int64_t)job->analyze.invariant_measure.ncoords;
+  const int64_t B = job->analyze.invariant_measure.bins;
   switch (a) {
     case LZ_ARRAY_LOSS:
       s.len[0] = lz_job_trace_len(job);
@@ -150,6 +251,29 @@ lz_array_shape lz_job_array_shape(const lz_job *job, lz_array_id a) {
       }
       break;
     }
+    case LZ_ARRAY_HIST:
+    case LZ_ARRAY_HIST_HALF1:
+      if (im) s.len[0] = C, s.len[1] = B;
+      break;
+    case LZ_ARRAY_GIBBS:
+      if (im && multiscale) s.len[0] = C, s.len[1] = B;
+      break;
+    case LZ_ARRAY_HIST2D:
+      if (im && job->analyze.invariant_measure.joint) s.len[0] = B, s.len[1] = B;
+      break;
+    case LZ_ARRAY_GIBBS2D:
+      if (im && multiscale && job->analyze.invariant_measure.joint) s.len[0] = B, s.len[1] = B;
+      break;
+    case LZ_ARRAY_HIST_OBS:
+      if (im && job->analyze.invariant_measure.observable.kind != LZ_OBS_NONE)
+        s.len[0] = job->analyze.invariant_measure.observable.bins;
+      break;
+    case LZ_ARRAY_WELLS:
+      if (im && multiscale) s.len[0] = (int64_t)1 << lz_job_max_dim(job);
+      break;
+    case LZ_ARRAY_MOMENTS:
+      if (im) s.len[0] = C, s.len[1] = 2;
+      break;
   }
   return s;
 }
@@ -165,7 +289,7 @@ int lz_tile_result_alloc(lz_tile_result *tr, const lz_job *job, lz_err *err) {
     tr->shape[a] = lz_job_array_shape(job, (lz_array_id)a);
     size_t per_run = (size_t)lz_array_shape_size(tr->shape[a]);
     if (per_run == 0) continue;
-    tr->array[a] = malloc(max_runs * per_run * sizeof(double));
+    tr->array[a] = malloc(max_runs * per_run * 8);  /* a double or a uint64_t each */
     ok = tr->array[a] != NULL;
   }
   if (!ok) {
@@ -174,6 +298,16 @@ int lz_tile_result_alloc(lz_tile_result *tr, const lz_job *job, lz_err *err) {
                       max_runs);
   }
   return LZ_OK;
+}
+
+double *lz_tile_row(const lz_tile_result *tr, lz_array_id a, int64_t r) {
+  if (!tr->array[a]) return NULL;
+  return (double *)tr->array[a] + r * lz_array_shape_size(tr->shape[a]);
+}
+
+uint64_t *lz_tile_counts(const lz_tile_result *tr, lz_array_id a, int64_t r) {
+  if (!tr->array[a]) return NULL;
+  return (uint64_t *)tr->array[a] + r * lz_array_shape_size(tr->shape[a]);
 }
 
 void lz_tile_result_free(lz_tile_result *tr) {

@@ -49,15 +49,27 @@ struct lz_out {
   int64_t nruns, ntiles;
   lz_job tiling;           /* only the members lz_job_tile_runs reads: the job need not outlive o */
   unsigned char *gather;   /* one field of a tile, contiguous: tiles.runs * 8 bytes */
+  /* /pooled: npooled is 0 (and every id invalid) when the job has no invariant measure. */
+  int64_t npooled;
+  size_t npooled_fields;
+  hid_t *pooled_field_ds;  /* per lz_pooled_fields entry; H5I_INVALID_HID if this job lacks it */
+  hid_t pooled_array_ds[LZ_ARRAY_COUNT];
+  hid_t pooled_done_ds;
 };
 
 /* ---- small helpers --------------------------------------------------------------------- */
+
+/* The same switch as lz_job_array_shape's: samples > 0 turns the invariant measure on. */
+static int has_invariant_measure(const lz_job *job) {
+  return job->analyze.invariant_measure.samples > 0;
+}
 
 static hid_t file_type_of(lz_dtype t) {
   switch (t) {
     case LZ_DT_INT8: return H5T_STD_I8LE;
     case LZ_DT_INT64: return H5T_STD_I64LE;
     case LZ_DT_DOUBLE: return H5T_IEEE_F64LE;
+    case LZ_DT_UINT64: return H5T_STD_U64LE;
   }
   return H5I_INVALID_HID;
 }
@@ -67,6 +79,7 @@ static hid_t mem_type_of(lz_dtype t) {
     case LZ_DT_INT8: return H5T_NATIVE_INT8;
     case LZ_DT_INT64: return H5T_NATIVE_INT64;
     case LZ_DT_DOUBLE: return H5T_NATIVE_DOUBLE;
+    case LZ_DT_UINT64: return H5T_NATIVE_UINT64;
   }
   return H5I_INVALID_HID;
 }
@@ -76,6 +89,7 @@ static size_t size_of(lz_dtype t) {
     case LZ_DT_INT8: return sizeof(int8_t);
     case LZ_DT_INT64: return sizeof(int64_t);
     case LZ_DT_DOUBLE: return sizeof(double);
+    case LZ_DT_UINT64: return sizeof(uint64_t);
   }
   return 0;
 }
@@ -242,12 +256,14 @@ static const double fill_nan = NAN;
 static const int64_t fill_int64 = 0;
 static const int8_t fill_int8 = 0;
 static const uint8_t fill_uint8 = 0;
+static const uint64_t fill_uint64 = 0;
 
 static const void *zero_or_nan_fill(lz_dtype t) {
   switch (t) {
     case LZ_DT_INT8: return &fill_int8;
     case LZ_DT_INT64: return &fill_int64;
     case LZ_DT_DOUBLE: return &fill_nan;
+    case LZ_DT_UINT64: return &fill_uint64;
   }
   return NULL;
 }
@@ -274,7 +290,9 @@ static int describe_dataset(hid_t ds, const char *file, const char *obj, const d
   int rc = write_string_attribute(ds, file, obj, "description", s->description, err);
   if (rc == LZ_OK && s->units && s->units[0])
     rc = write_string_attribute(ds, file, obj, "units", s->units, err);
-  /* xarray (CF decoding) masks entries equal to _FillValue: unwritten runs become missing. */
+  /* xarray (CF decoding) masks entries equal to _FillValue: unwritten runs become missing.
+   * Integers get none: their fill 0 is also a real value (an empty bin, a period of 0), and
+   * decoding would turn every 0 into NaN and uint64 counts into float64, inexact past 2^53. */
   if (rc == LZ_OK && H5Tequal(s->mem_type, H5T_NATIVE_DOUBLE) > 0)
     rc = write_scalar_attribute(ds, file, obj, "_FillValue", s->file_type, s->mem_type, s->fill,
                                 err);
@@ -321,20 +339,32 @@ static int create_group(const char *file, hid_t loc, const char *name, const cha
   return write_string_attribute(*out, file, path, "description", description, err);
 }
 
+/* Selects n entries first, first + stride, ... along dimension 0, each with the whole extent of
+ * the other dimensions; count[0..rank) is then the shape of the selection (and of the memory
+ * that holds it, contiguous). */
+static int select_rows(hid_t fspace, int64_t first, int64_t n, int64_t stride,
+                       hsize_t count[ARRAY_RANK_MAX], int *rank) {
+  hsize_t dims[ARRAY_RANK_MAX] = {0, 1, 1};
+  *rank = H5Sget_simple_extent_ndims(fspace);
+  if (*rank < 1 || *rank > ARRAY_RANK_MAX || H5Sget_simple_extent_dims(fspace, dims, NULL) < 0)
+    return -1;
+  hsize_t start[ARRAY_RANK_MAX] = {(hsize_t)first, 0, 0};
+  hsize_t step[ARRAY_RANK_MAX] = {(hsize_t)stride, 1, 1};
+  count[0] = (hsize_t)n;
+  for (int d = 1; d < ARRAY_RANK_MAX; ++d) count[d] = d < *rank ? dims[d] : 1;
+  return H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, step, count, NULL) < 0 ? -1 : 0;
+}
+
 /* Writes n entries starting at `first` along dimension 0 (the whole extent of the others). */
 static int write_rows(const char *file, const char *obj, hid_t ds, hid_t dxpl, hid_t mem_type,
                       int64_t first, int64_t n, const void *buf, const char *what, lz_err *err) {
   hid_t fspace = H5Dget_space(ds);
   if (fspace < 0) return lz_h5_fail(err, "%s: %s: H5Dget_space failed", file, obj);
-  hsize_t dims[ARRAY_RANK_MAX] = {0, 1, 1};
-  int rank = H5Sget_simple_extent_ndims(fspace);
-  if (rank >= 1 && rank <= ARRAY_RANK_MAX) rank = H5Sget_simple_extent_dims(fspace, dims, NULL);
-  hsize_t start[ARRAY_RANK_MAX] = {(hsize_t)first, 0, 0};
-  hsize_t count[ARRAY_RANK_MAX] = {(hsize_t)n, dims[1], dims[2]};
+  hsize_t count[ARRAY_RANK_MAX];
+  int rank = 0;
   hid_t mspace = H5I_INVALID_HID;
   int rc = LZ_OK;
-  if (rank < 1 || rank > ARRAY_RANK_MAX ||
-      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0) {
+  if (select_rows(fspace, first, n, 1, count, &rank) < 0) {
     rc = lz_h5_fail(err, "%s: %s: selecting %s [%" PRId64 ", %" PRId64 ") failed", file, obj,
                     what, first, first + n);
   } else if ((mspace = H5Screate_simple(rank, count, NULL)) < 0) {
@@ -348,18 +378,22 @@ static int write_rows(const char *file, const char *obj, hid_t ds, hid_t dxpl, h
   return rc;
 }
 
+/* Reads entries first + k * stride, k < n, along dimension 0 (the whole extent of the others)
+ * into buf, contiguous: a strided hyperslab, so reading every replica of a sweep point needs no
+ * memory beyond the n rows themselves. */
 static int read_rows(const char *file, const char *obj, hid_t ds, hid_t dxpl, hid_t mem_type,
-                     int64_t first, int64_t n, void *buf, lz_err *err) {
+                     int64_t first, int64_t n, int64_t stride, void *buf, lz_err *err) {
   hid_t fspace = H5Dget_space(ds);
   if (fspace < 0) return lz_h5_fail(err, "%s: %s: H5Dget_space failed", file, obj);
-  hsize_t start[1] = {(hsize_t)first}, count[1] = {(hsize_t)n};
+  hsize_t count[ARRAY_RANK_MAX];
+  int rank = 0;
   hid_t mspace = H5I_INVALID_HID;
   int rc = LZ_OK;
-  if (H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-      (mspace = H5Screate_simple(1, count, NULL)) < 0 ||
+  if (select_rows(fspace, first, n, stride, count, &rank) < 0 ||
+      (mspace = H5Screate_simple(rank, count, NULL)) < 0 ||
       H5Dread(ds, mem_type, mspace, fspace, dxpl, buf) < 0)
-    rc = lz_h5_fail(err, "%s: %s: H5Dread of [%" PRId64 ", %" PRId64 ") failed", file, obj, first,
-                    first + n);
+    rc = lz_h5_fail(err, "%s: %s: H5Dread of %" PRId64 " entries from %" PRId64 " every %" PRId64
+                    " failed", file, obj, n, first, stride);
   lz_h5_close(&mspace);
   lz_h5_close(&fspace);
   return rc;
@@ -394,28 +428,38 @@ static int label_dimension(const char *file, const char *obj, hid_t ds, unsigned
 
 /* ---- the lz_out object ----------------------------------------------------------------- */
 
+static void out_free(lz_out *o) {
+  free(o->path);
+  free(o->field_ds);
+  free(o->pooled_field_ds);
+  free(o->gather);
+  free(o);
+}
+
 static lz_out *out_new(const char *path, const lz_job *job, int rank) {
   lz_out *o = calloc(1, sizeof *o);
   if (!o) return NULL;
-  size_t nfields;
+  size_t nfields, npooled_fields;
   lz_run_fields(&nfields);
+  lz_pooled_fields(&npooled_fields);
   o->path = malloc(strlen(path) + 1);
   o->field_ds = malloc(nfields * sizeof *o->field_ds);
+  o->pooled_field_ds = malloc((npooled_fields ? npooled_fields : 1) * sizeof *o->pooled_field_ds);
   o->gather = malloc((size_t)job->tiles.runs * sizeof(double));
-  if (!o->path || !o->field_ds || !o->gather) {
-    free(o->path);
-    free(o->field_ds);
-    free(o->gather);
-    free(o);
+  if (!o->path || !o->field_ds || !o->pooled_field_ds || !o->gather) {
+    out_free(o);
     return NULL;
   }
   strcpy(o->path, path);
   o->rank = rank;
-  o->file = o->dxpl = o->done_ds = H5I_INVALID_HID;
+  o->file = o->dxpl = o->done_ds = o->pooled_done_ds = H5I_INVALID_HID;
   o->nfields = nfields;
   for (size_t i = 0; i < nfields; ++i) o->field_ds[i] = H5I_INVALID_HID;
+  o->npooled_fields = npooled_fields;
+  for (size_t i = 0; i < npooled_fields; ++i) o->pooled_field_ds[i] = H5I_INVALID_HID;
+  o->npooled = has_invariant_measure(job) ? lz_job_npooled(job) : 0;
   for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
-    o->array_ds[a] = H5I_INVALID_HID;
+    o->array_ds[a] = o->pooled_array_ds[a] = H5I_INVALID_HID;
     o->shape[a] = lz_job_array_shape(job, (lz_array_id)a);
   }
   o->nruns = job->nruns;
@@ -428,7 +472,12 @@ static lz_out *out_new(const char *path, const lz_job *job, int rank) {
 
 static void close_datasets(lz_out *o) {
   for (size_t i = 0; i < o->nfields; ++i) lz_h5_close(&o->field_ds[i]);
-  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) lz_h5_close(&o->array_ds[a]);
+  for (size_t i = 0; i < o->npooled_fields; ++i) lz_h5_close(&o->pooled_field_ds[i]);
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    lz_h5_close(&o->array_ds[a]);
+    lz_h5_close(&o->pooled_array_ds[a]);
+  }
+  lz_h5_close(&o->pooled_done_ds);
   lz_h5_close(&o->done_ds);
   lz_h5_close(&o->dxpl);
 }
@@ -442,10 +491,7 @@ static int out_close_and_free(lz_out *o, lz_err *err) {
     rc = lz_h5_fail(err, "%s: H5Fclose failed", o->path);
   /* After the collective close; ranks still closing only keep the inode alive. */
   if (o->remove_on_close && o->rank == 0) remove(o->path);
-  free(o->path);
-  free(o->field_ds);
-  free(o->gather);
-  free(o);
+  out_free(o);
   return rc;
 }
 
@@ -551,30 +597,42 @@ static int write_provenance(lz_out *o, const lz_job *job, const lz_provenance *p
 
 /* Ids that exist only while the file is being created; lz_out keeps the per-tile ones. */
 typedef struct layout {
-  hid_t axes, runs, trace, tiles;              /* groups */
-  hid_t run_scale, tile_scale;                 /* /runs/run, /tiles/tile */
+  hid_t axes, runs, trace, tiles, pooled;      /* groups (pooled: invariant measure only) */
+  hid_t run_scale, tile_scale, point_scale;    /* /runs/run, /tiles/tile, /pooled/point */
   hid_t step_scale[LZ_ARRAY_COUNT];            /* /runs/trace/<name>_step of each trace */
   hid_t first_run, run_count;                  /* /tiles/first_run, /tiles/run_count */
+  hid_t point_runs[3];                         /* /pooled/first_run, run_count, run_stride */
+  hid_t hist_edges, obs_edges;                 /* /runs/hist_edges, /runs/hist_obs_edges */
   hid_t *axis_ds;                              /* /axes/<name> */
   hid_t *coord_ds;                             /* /runs/<name> */
+  hid_t *point_coord_ds;                       /* /pooled/<name> (problem and lr axes) */
   size_t naxes;
 } layout;
 
+static void layout_free_axes(layout *l) {
+  free(l->axis_ds);
+  free(l->coord_ds);
+  free(l->point_coord_ds);
+  l->axis_ds = l->coord_ds = l->point_coord_ds = NULL;
+}
+
 static int layout_init(layout *l, size_t naxes) {
-  l->axes = l->runs = l->trace = l->tiles = H5I_INVALID_HID;
-  l->run_scale = l->tile_scale = H5I_INVALID_HID;
+  l->axes = l->runs = l->trace = l->tiles = l->pooled = H5I_INVALID_HID;
+  l->run_scale = l->tile_scale = l->point_scale = H5I_INVALID_HID;
   for (int a = 0; a < LZ_ARRAY_COUNT; ++a) l->step_scale[a] = H5I_INVALID_HID;
   l->first_run = l->run_count = H5I_INVALID_HID;
+  for (int i = 0; i < 3; ++i) l->point_runs[i] = H5I_INVALID_HID;
+  l->hist_edges = l->obs_edges = H5I_INVALID_HID;
   l->naxes = naxes;
   l->axis_ds = malloc((naxes ? naxes : 1) * sizeof *l->axis_ds);
   l->coord_ds = malloc((naxes ? naxes : 1) * sizeof *l->coord_ds);
-  if (!l->axis_ds || !l->coord_ds) {
-    free(l->axis_ds);
-    free(l->coord_ds);
-    l->axis_ds = l->coord_ds = NULL;
+  l->point_coord_ds = malloc((naxes ? naxes : 1) * sizeof *l->point_coord_ds);
+  if (!l->axis_ds || !l->coord_ds || !l->point_coord_ds) {
+    layout_free_axes(l);
     return LZ_ENOMEM;
   }
-  for (size_t a = 0; a < naxes; ++a) l->axis_ds[a] = l->coord_ds[a] = H5I_INVALID_HID;
+  for (size_t a = 0; a < naxes; ++a)
+    l->axis_ds[a] = l->coord_ds[a] = l->point_coord_ds[a] = H5I_INVALID_HID;
   return LZ_OK;
 }
 
@@ -582,15 +640,19 @@ static void layout_close(layout *l) {
   for (size_t a = 0; a < l->naxes && l->axis_ds; ++a) {
     lz_h5_close(&l->axis_ds[a]);
     lz_h5_close(&l->coord_ds[a]);
+    lz_h5_close(&l->point_coord_ds[a]);
   }
-  free(l->axis_ds);
-  free(l->coord_ds);
-  l->axis_ds = l->coord_ds = NULL;
+  layout_free_axes(l);
   for (int a = 0; a < LZ_ARRAY_COUNT; ++a) lz_h5_close(&l->step_scale[a]);
-  hid_t *ids[] = {&l->first_run, &l->run_count, &l->run_scale, &l->tile_scale,
-                  &l->trace, &l->tiles, &l->runs, &l->axes};
+  hid_t *ids[] = {&l->first_run, &l->run_count, &l->point_runs[0], &l->point_runs[1],
+                  &l->point_runs[2], &l->hist_edges, &l->obs_edges, &l->run_scale,
+                  &l->tile_scale, &l->point_scale, &l->trace, &l->tiles, &l->pooled, &l->runs,
+                  &l->axes};
   for (size_t i = 0; i < sizeof ids / sizeof ids[0]; ++i) lz_h5_close(ids[i]);
 }
+
+/* /pooled exists when the job measures invariant measures (o->npooled is 0 otherwise). */
+static int has_pooled(const lz_out *o) { return o->npooled > 0; }
 
 static int create_groups(lz_out *o, layout *l, lz_err *err) {
   int rc = create_group(o->path, o->file, "axes", "/axes",
@@ -606,6 +668,10 @@ static int create_groups(lz_out *o, layout *l, lz_err *err) {
   if (rc == LZ_OK)
     rc = create_group(o->path, o->file, "tiles", "/tiles",
                       "units of work: contiguous runs of one problem instance", &l->tiles, err);
+  if (rc == LZ_OK && has_pooled(o))
+    rc = create_group(o->path, o->file, "pooled", "/pooled",
+                      "invariant measure pooled over the replicas of each sweep point",
+                      &l->pooled, err);
   return rc;
 }
 
@@ -650,6 +716,40 @@ static int create_scales(lz_out *o, const lz_job *job, layout *l, lz_err *err) {
     rc = create_index_scale(o, l->tiles, "/tiles", "tile", job->ntiles, "",
                             "tile index (dimension scale of every /tiles dataset)",
                             &l->tile_scale, err);
+  if (rc == LZ_OK && has_pooled(o))
+    rc = create_index_scale(o, l->pooled, "/pooled", "point", o->npooled, "",
+                            "sweep point p = 0 .. P-1, a problem instance and an lr value "
+                            "(dimension scale of every /pooled dataset)", &l->point_scale, err);
+  return rc;
+}
+
+/* The leading dimension of a group's datasets, with its scale: one entry per run in /runs, one
+ * per sweep point in /pooled. Coordinates, fields and arrays are made the same way in both. */
+typedef struct leading_dim {
+  int pooled;              /* 0: /runs, 1: /pooled */
+  hid_t group;
+  const char *path;        /* "/runs" or "/pooled" */
+  int64_t len;
+  hid_t scale;
+  const char *scale_path;  /* "/runs/run" or "/pooled/point" */
+  const char *label;       /* "run" or "point" */
+} leading_dim;
+
+static leading_dim runs_dim(const lz_out *o, const layout *l) {
+  leading_dim d = {0, l->runs, "/runs", o->nruns, l->run_scale, "/runs/run", "run"};
+  return d;
+}
+
+static leading_dim pooled_dim(const lz_out *o, const layout *l) {
+  leading_dim d = {1, l->pooled, "/pooled", o->npooled, l->point_scale, "/pooled/point",
+                   "point"};
+  return d;
+}
+
+static int attach_leading_dimension(lz_out *o, const leading_dim *dim, const char *obj, hid_t ds,
+                                    lz_err *err) {
+  int rc = attach_scale(o->path, obj, ds, dim->scale, 0, dim->scale_path, err);
+  if (rc == LZ_OK) rc = label_dimension(o->path, obj, ds, 0, dim->label, err);
   return rc;
 }
 
@@ -704,15 +804,10 @@ static int create_axis_dataset(lz_out *o, layout *l, const lz_axis *ax, hid_t *o
   return rc;
 }
 
-static int attach_run_dimension(lz_out *o, layout *l, const char *obj, hid_t ds, lz_err *err) {
-  int rc = attach_scale(o->path, obj, ds, l->run_scale, 0, "/runs/run", err);
-  if (rc == LZ_OK) rc = label_dimension(o->path, obj, ds, 0, "run", err);
-  return rc;
-}
-
-/* /runs/<name>: each run's coordinate on the axis (VECTOR axes: the row index in /axes). */
-static int create_coordinate_dataset(lz_out *o, layout *l, const lz_job *job, size_t a,
-                                     hid_t *out, lz_err *err) {
+/* <dim>/<name>: each run's (or sweep point's) coordinate on the axis (VECTOR axes: the row
+ * index in /axes). */
+static int create_coordinate_dataset(lz_out *o, const leading_dim *dim, const lz_job *job,
+                                     size_t a, hid_t *out, lz_err *err) {
   const lz_axis *ax = &job->axes[a];
   char description[512];
   if (ax->type == LZ_AXIS_VECTOR)
@@ -720,7 +815,7 @@ static int create_coordinate_dataset(lz_out *o, layout *l, const lz_job *job, si
              str_or_empty(ax->description));
   else
     snprintf(description, sizeof description, "%s", str_or_empty(ax->description));
-  ds_spec s = {ax->name, 0, 0, 1, {(hsize_t)job->nruns, 0}, NULL, ax->units, description};
+  ds_spec s = {ax->name, 0, 0, 1, {(hsize_t)dim->len, 0}, NULL, ax->units, description};
   if (ax->type == LZ_AXIS_VECTOR) {
     s.file_type = H5T_STD_I64LE, s.mem_type = H5T_NATIVE_INT64, s.fill = &fill_int64;
     s.units = "";
@@ -728,8 +823,8 @@ static int create_coordinate_dataset(lz_out *o, layout *l, const lz_job *job, si
     axis_storage(ax, &s.file_type, &s.mem_type, &s.fill);
   }
   char obj[OBJ_PATH_MAX];
-  join_path(obj, "/runs", ax->name);
-  int rc = create_dataset(o->path, l->runs, "/runs", &s, out, err);
+  join_path(obj, dim->path, ax->name);
+  int rc = create_dataset(o->path, dim->group, dim->path, &s, out, err);
   if (rc == LZ_OK)
     rc = write_string_attribute(*out, o->path, obj, "group", axis_group_names[ax->group], err);
   if (rc == LZ_OK && ax->type == LZ_AXIS_CHOICE)
@@ -740,40 +835,129 @@ static int create_coordinate_dataset(lz_out *o, layout *l, const lz_job *job, si
     rc = write_string_attribute(*out, o->path, obj, "relative_to",
                                 job->lr.relative_to == LZ_LR_TWO_OVER_L ? "two_over_L" : "absolute",
                                 err);
-  if (rc == LZ_OK) rc = attach_run_dimension(o, l, obj, *out, err);
+  if (rc == LZ_OK) rc = attach_leading_dimension(o, dim, obj, *out, err);
   return rc;
 }
 
+/* A sweep point pools the init axes, so /pooled has coordinates on the other axes only. */
+static int is_pooled_axis(const lz_axis *ax) { return ax->group != LZ_AXIS_INIT; }
+
 static int create_axes(lz_out *o, layout *l, const lz_job *job, lz_err *err) {
+  const leading_dim runs = runs_dim(o, l), pooled = pooled_dim(o, l);
   int rc = LZ_OK;
   for (size_t a = 0; a < job->naxes && rc == LZ_OK; ++a)
     rc = create_axis_dataset(o, l, &job->axes[a], &l->axis_ds[a], err);
   for (size_t a = 0; a < job->naxes && rc == LZ_OK; ++a)
-    rc = create_coordinate_dataset(o, l, job, a, &l->coord_ds[a], err);
+    rc = create_coordinate_dataset(o, &runs, job, a, &l->coord_ds[a], err);
+  for (size_t a = 0; a < job->naxes && rc == LZ_OK && has_pooled(o); ++a)
+    if (is_pooled_axis(&job->axes[a]))
+      rc = create_coordinate_dataset(o, &pooled, job, a, &l->point_coord_ds[a], err);
   return rc;
 }
 
 /* An int8 code field (status, reason) names its codes the way a choice axis does. */
-static int create_field_dataset(lz_out *o, layout *l, const lz_field *f, hid_t *out,
+static int create_field_dataset(lz_out *o, const leading_dim *dim, const lz_field *f, hid_t *out,
                                 lz_err *err) {
-  ds_spec s = {f->name, file_type_of(f->type), mem_type_of(f->type), 1, {(hsize_t)o->nruns, 0, 0},
+  ds_spec s = {f->name, file_type_of(f->type), mem_type_of(f->type), 1, {(hsize_t)dim->len, 0, 0},
                zero_or_nan_fill(f->type), f->units, f->description};
   char obj[OBJ_PATH_MAX];
-  join_path(obj, "/runs", f->name);
-  int rc = create_dataset(o->path, l->runs, "/runs", &s, out, err);
+  join_path(obj, dim->path, f->name);
+  int rc = create_dataset(o->path, dim->group, dim->path, &s, out, err);
   if (rc == LZ_OK && f->labels)
     rc = write_string_array_attribute(*out, o->path, obj, "labels_by_code", f->labels,
                                       count_names(f->labels), err);
-  if (rc == LZ_OK) rc = attach_run_dimension(o, l, obj, *out, err);
+  if (rc == LZ_OK) rc = attach_leading_dimension(o, dim, obj, *out, err);
   return rc;
 }
 
-/* Dimension 0 is the run; the others are the per-run ones the table names ("record" for a
- * trace, "point" and "coordinate" for an orbit). A trace's dimension 1 also gets its steps. */
-static int name_array_dimensions(lz_out *o, layout *l, int a, const char *obj, hid_t ds,
-                                 lz_err *err) {
+/* ---- creation: what says how to read the invariant measure ----------------------------- */
+
+static int write_int64_array_attribute(hid_t loc, const char *file, const char *obj,
+                                       const char *name, const int64_t *values, size_t n,
+                                       lz_err *err) {
+  hsize_t dims[1] = {n};
+  hid_t space = H5Screate_simple(1, dims, NULL);
+  if (space < 0)
+    return lz_h5_fail(err, "%s: %s: H5Screate for attribute '%s' failed", file, obj, name);
+  int rc = write_attribute(loc, file, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, space, values,
+                           err);
+  lz_h5_close(&space);
+  return rc;
+}
+
+/* `coords`: the state indices histogrammed, in the order of the rows of hist, hist_half1, gibbs
+ * and moments (ncoords of them) or of the two axes of the joint hist2d and gibbs2d. */
+static int write_coords_attribute(lz_out *o, const lz_job *job, const char *obj, hid_t ds,
+                                  size_t n, lz_err *err) {
+  return write_int64_array_attribute(ds, o->path, obj, "coords",
+                                     job->analyze.invariant_measure.coords, n, err);
+}
+
+/* `observable` (and `entry`, the row and column of X, for x_entry): what hist_obs counts. */
+static int write_observable_attributes(lz_out *o, const lz_job *job, const char *obj, hid_t ds,
+                                       lz_err *err) {
+  const int kind = job->analyze.invariant_measure.observable.kind;
+  int rc = write_string_attribute(ds, o->path, obj, "observable", lz_observable_names[kind], err);
+  if (rc == LZ_OK && kind == LZ_OBS_X_ENTRY)
+    rc = write_int64_array_attribute(ds, o->path, obj, "entry",
+                                     job->analyze.invariant_measure.observable.entry, 2, err);
+  return rc;
+}
+
+/* The table names the per-run dimensions: an array whose rows are the histogrammed coordinates
+ * ("coordinate" first) or whose two axes are the first two of them ("bin0") says which
+ * coordinates those are; hist_obs says which observable it counts. */
+static int describe_measure_array(lz_out *o, const lz_job *job, int a, const char *obj, hid_t ds,
+                                  lz_err *err) {
+  const char *first_dim = str_or_empty(lz_array_descs[a].dims[0]);
+  if (strcmp(first_dim, "coordinate") == 0)
+    return write_coords_attribute(o, job, obj, ds, job->analyze.invariant_measure.ncoords, err);
+  if (strcmp(first_dim, "bin0") == 0) return write_coords_attribute(o, job, obj, ds, 2, err);
+  if (a == LZ_ARRAY_HIST_OBS) return write_observable_attributes(o, job, obj, ds, err);
+  return LZ_OK;
+}
+
+/* Bin edges: bins + 1 values from lo to hi, known up front (rank 0 writes them). */
+static int create_edges_dataset(lz_out *o, layout *l, const char *name, int64_t bins,
+                                const char *description, hid_t *out, lz_err *err) {
+  ds_spec s = {name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, {(hsize_t)(bins + 1), 0, 0},
+               &fill_nan, "", description};
+  char obj[OBJ_PATH_MAX];
+  join_path(obj, "/runs", name);
+  int rc = create_dataset(o->path, l->runs, "/runs", &s, out, err);
+  if (rc == LZ_OK) rc = label_dimension(o->path, obj, *out, 0, "edge", err);
+  return rc;
+}
+
+static int create_edges(lz_out *o, layout *l, const lz_job *job, lz_err *err) {
+  const int64_t bins = job->analyze.invariant_measure.bins;
+  const int64_t obs_bins = job->analyze.invariant_measure.observable.bins;
+  int rc = create_edges_dataset(o, l, "hist_edges", bins,
+                                "edges of the bins of hist, hist_half1 and gibbs (each "
+                                "histogrammed coordinate, see coords) and of both axes of hist2d "
+                                "and gibbs2d: bin b spans [edges[b], edges[b + 1]]",
+                                &l->hist_edges, err);
+  if (rc == LZ_OK)
+    rc = write_coords_attribute(o, job, "/runs/hist_edges", l->hist_edges,
+                                job->analyze.invariant_measure.ncoords, err);
+  if (rc != LZ_OK || job->analyze.invariant_measure.observable.kind == LZ_OBS_NONE) return rc;
+  rc = create_edges_dataset(o, l, "hist_obs_edges", obs_bins,
+                            "edges of the bins of hist_obs (the observable): bin b spans "
+                            "[edges[b], edges[b + 1]]", &l->obs_edges, err);
+  if (rc == LZ_OK)
+    rc = write_observable_attributes(o, job, "/runs/hist_obs_edges", l->obs_edges, err);
+  return rc;
+}
+
+/* ---- creation: per-run and per-point results ------------------------------------------- */
+
+/* Dimension 0 is the run (or the sweep point); the others are the per-run ones the table names
+ * ("record" for a trace, "point" and "coordinate" for an orbit). A trace's dimension 1 also
+ * gets its steps (traces are never pooled: check_job_for_output). */
+static int name_array_dimensions(lz_out *o, layout *l, const leading_dim *dim, int a,
+                                 const char *obj, hid_t ds, lz_err *err) {
   const lz_array_desc *d = &lz_array_descs[a];
-  int rc = attach_run_dimension(o, l, obj, ds, err);
+  int rc = attach_leading_dimension(o, dim, obj, ds, err);
   if (rc == LZ_OK && array_is_trace(o->shape[a])) {
     char scale[OBJ_PATH_MAX], group_path[OBJ_PATH_MAX], name[OBJ_PATH_MAX];
     step_scale_name(name, d);
@@ -786,32 +970,80 @@ static int name_array_dimensions(lz_out *o, layout *l, int a, const char *obj, h
   return rc;
 }
 
-static int create_array_dataset(lz_out *o, layout *l, int a, lz_err *err) {
+/* An array of /runs (group: /runs or /runs/trace) or of /pooled (always the group itself). */
+static int create_array_dataset(lz_out *o, layout *l, const lz_job *job, const leading_dim *dim,
+                                int a, hid_t *out, lz_err *err) {
   const lz_array_desc *d = &lz_array_descs[a];
   const lz_array_shape shape = o->shape[a];
-  ds_spec s = {d->name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, array_rank(shape), {0, 0, 0},
-               &fill_nan, d->units, d->description};
-  array_dims(o->nruns, shape, s.dims);
+  ds_spec s = {d->name, file_type_of(d->type), mem_type_of(d->type), array_rank(shape),
+               {0, 0, 0}, zero_or_nan_fill(d->type), d->units, d->description};
+  array_dims(dim->len, shape, s.dims);
   char group_path[OBJ_PATH_MAX], obj[OBJ_PATH_MAX];
-  array_group_path(group_path, d);
-  array_path(obj, d);
-  int rc = create_dataset(o->path, array_group(l, d), group_path, &s, &o->array_ds[a], err);
+  if (dim->pooled) snprintf(group_path, sizeof group_path, "%s", dim->path);
+  else array_group_path(group_path, d);
+  join_path(obj, group_path, d->name);
+  int rc = create_dataset(o->path, dim->pooled ? dim->group : array_group(l, d), group_path, &s,
+                          out, err);
   if (rc == LZ_OK && array_is_trace(shape))
-    rc = write_int64_attribute(o->array_ds[a], o->path, obj, "record_every", shape.record_every,
-                               err);
-  if (rc == LZ_OK) rc = name_array_dimensions(o, l, a, obj, o->array_ds[a], err);
+    rc = write_int64_attribute(*out, o->path, obj, "record_every", shape.record_every, err);
+  if (rc == LZ_OK) rc = describe_measure_array(o, job, a, obj, *out, err);
+  if (rc == LZ_OK) rc = name_array_dimensions(o, l, dim, a, obj, *out, err);
   return rc;
 }
 
-static int create_result_datasets(lz_out *o, layout *l, const lz_job *job, lz_err *err) {
+static int create_run_datasets(lz_out *o, layout *l, const lz_job *job, lz_err *err) {
+  const leading_dim runs = runs_dim(o, l);
   size_t nfields;
   const lz_field *fields = lz_run_fields(&nfields);
   int rc = LZ_OK;
   for (size_t i = 0; i < nfields && rc == LZ_OK; ++i)
     if (lz_field_applies(&fields[i], job))
-      rc = create_field_dataset(o, l, &fields[i], &o->field_ds[i], err);
+      rc = create_field_dataset(o, &runs, &fields[i], &o->field_ds[i], err);
   for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a)
-    if (array_is_present(o->shape[a])) rc = create_array_dataset(o, l, a, err);
+    if (array_is_present(o->shape[a]))
+      rc = create_array_dataset(o, l, job, &runs, a, &o->array_ds[a], err);
+  if (rc == LZ_OK && has_invariant_measure(job)) rc = create_edges(o, l, job, err);
+  return rc;
+}
+
+/* /pooled/first_run, run_count, run_stride: the runs of each point, as lz_job_pooled_runs. */
+static const char *const point_runs_names[3] = {"first_run", "run_count", "run_stride"};
+static const char *const point_runs_descriptions[3] = {
+    "first run of the sweep point; its runs are first_run + k * run_stride, k < run_count",
+    "number of runs pooled into the sweep point (one per combination of the init axes)",
+    "distance in the run index between consecutive runs of the sweep point"};
+
+static int create_point_runs(lz_out *o, layout *l, int i, lz_err *err) {
+  const leading_dim pooled = pooled_dim(o, l);
+  ds_spec s = {point_runs_names[i], H5T_STD_I64LE, H5T_NATIVE_INT64, 1,
+               {(hsize_t)o->npooled, 0, 0}, &fill_int64, "", point_runs_descriptions[i]};
+  char obj[OBJ_PATH_MAX];
+  join_path(obj, "/pooled", s.name);
+  int rc = create_dataset(o->path, l->pooled, "/pooled", &s, &l->point_runs[i], err);
+  if (rc == LZ_OK) rc = attach_leading_dimension(o, &pooled, obj, l->point_runs[i], err);
+  return rc;
+}
+
+/* One byte for the whole group, so it has no point dimension. */
+static int create_pooled_done(lz_out *o, layout *l, lz_err *err) {
+  ds_spec s = {"done", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, {1, 0, 0}, &fill_uint8, "",
+               "1 once every point of /pooled has been written (after the last tile)"};
+  return create_dataset(o->path, l->pooled, "/pooled", &s, &o->pooled_done_ds, err);
+}
+
+static int create_pooled_datasets(lz_out *o, layout *l, const lz_job *job, lz_err *err) {
+  const leading_dim pooled = pooled_dim(o, l);
+  int rc = LZ_OK;
+  for (int i = 0; i < 3 && rc == LZ_OK; ++i) rc = create_point_runs(o, l, i, err);
+  size_t nfields;
+  const lz_field *fields = lz_pooled_fields(&nfields);
+  for (size_t i = 0; i < nfields && rc == LZ_OK; ++i)
+    if (lz_field_applies(&fields[i], job))
+      rc = create_field_dataset(o, &pooled, &fields[i], &o->pooled_field_ds[i], err);
+  for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a)
+    if (lz_array_descs[a].pooled && array_is_present(o->shape[a]))
+      rc = create_array_dataset(o, l, job, &pooled, a, &o->pooled_array_ds[a], err);
+  if (rc == LZ_OK) rc = create_pooled_done(o, l, err);
   return rc;
 }
 
@@ -846,7 +1078,8 @@ static int create_structure(lz_out *o, layout *l, const lz_job *job, const lz_pr
   if (rc == LZ_OK) rc = create_groups(o, l, err);
   if (rc == LZ_OK) rc = create_scales(o, job, l, err);
   if (rc == LZ_OK) rc = create_axes(o, l, job, err);
-  if (rc == LZ_OK) rc = create_result_datasets(o, l, job, err);
+  if (rc == LZ_OK) rc = create_run_datasets(o, l, job, err);
+  if (rc == LZ_OK && has_pooled(o)) rc = create_pooled_datasets(o, l, job, err);
   if (rc == LZ_OK) rc = create_tile_datasets(o, l, err);
   return rc;
 }
@@ -889,14 +1122,41 @@ static void store_axis_value(const lz_axis *ax, double value, void *buf, size_t 
   else ((double *)buf)[i] = value;
 }
 
-static void fill_run_coordinate(const generator *g, int64_t first, int64_t n, void *buf) {
+/* Run r's coordinate on g->axis into entry i of buf. */
+static void store_run_coordinate(const generator *g, int64_t r, void *buf, int64_t i) {
   const lz_axis *ax = &g->job->axes[g->axis];
+  lz_job_run_coords(g->job, r, g->idx);
+  size_t k = g->idx[g->axis];
+  if (ax->type == LZ_AXIS_VECTOR) ((int64_t *)buf)[i] = (int64_t)k;
+  else store_axis_value(ax, ax->values[k], buf, (size_t)i);
+}
+
+static void fill_run_coordinate(const generator *g, int64_t first, int64_t n, void *buf) {
+  for (int64_t i = 0; i < n; ++i) store_run_coordinate(g, first + i, buf, i);
+}
+
+/* A sweep point's runs differ only on init axes: its first run has its coordinates. */
+static void fill_point_coordinate(const generator *g, int64_t first, int64_t n, void *buf) {
   for (int64_t i = 0; i < n; ++i) {
-    lz_job_run_coords(g->job, first + i, g->idx);
-    size_t k = g->idx[g->axis];
-    if (ax->type == LZ_AXIS_VECTOR) ((int64_t *)buf)[i] = (int64_t)k;
-    else store_axis_value(ax, ax->values[k], buf, (size_t)i);
+    int64_t r, count, stride;
+    lz_job_pooled_runs(g->job, first + i, &r, &count, &stride);
+    store_run_coordinate(g, r, buf, i);
   }
+}
+
+static void fill_point_first_run(const generator *g, int64_t first, int64_t n, void *buf) {
+  int64_t *v = buf, count, stride;
+  for (int64_t i = 0; i < n; ++i) lz_job_pooled_runs(g->job, first + i, &v[i], &count, &stride);
+}
+
+static void fill_point_run_count(const generator *g, int64_t first, int64_t n, void *buf) {
+  int64_t *v = buf, r, stride;
+  for (int64_t i = 0; i < n; ++i) lz_job_pooled_runs(g->job, first + i, &r, &v[i], &stride);
+}
+
+static void fill_point_run_stride(const generator *g, int64_t first, int64_t n, void *buf) {
+  int64_t *v = buf, r, count;
+  for (int64_t i = 0; i < n; ++i) lz_job_pooled_runs(g->job, first + i, &r, &count, &v[i]);
 }
 
 static int write_generated(lz_out *o, generator *g, void (*fill)(const generator *, int64_t,
@@ -933,8 +1193,9 @@ static int write_axes_and_coordinates(lz_out *o, layout *l, generator *g, lz_err
   int rc = LZ_OK;
   for (size_t a = 0; a < job->naxes && rc == LZ_OK; ++a) {
     const lz_axis *ax = &job->axes[a];
-    char obj[OBJ_PATH_MAX];
+    char obj[OBJ_PATH_MAX], point_obj[OBJ_PATH_MAX];
     join_path(obj, "/runs", ax->name);
+    join_path(point_obj, "/pooled", ax->name);
     hid_t file_type, mem_type = H5T_NATIVE_INT64;
     const void *fill;
     if (ax->type != LZ_AXIS_VECTOR) axis_storage(ax, &file_type, &mem_type, &fill);
@@ -943,7 +1204,48 @@ static int write_axes_and_coordinates(lz_out *o, layout *l, generator *g, lz_err
     if (rc == LZ_OK)
       rc = write_generated(o, g, fill_run_coordinate, l->coord_ds[a], obj, mem_type, job->nruns,
                            err);
+    if (rc == LZ_OK && l->point_coord_ds[a] >= 0)
+      rc = write_generated(o, g, fill_point_coordinate, l->point_coord_ds[a], point_obj, mem_type,
+                           o->npooled, err);
   }
+  return rc;
+}
+
+static int write_point_runs(lz_out *o, layout *l, generator *g, lz_err *err) {
+  void (*const fills[3])(const generator *, int64_t, int64_t, void *) = {
+      fill_point_first_run, fill_point_run_count, fill_point_run_stride};
+  int rc = write_generated(o, g, fill_index, l->point_scale, "/pooled/point", H5T_NATIVE_INT64,
+                           o->npooled, err);
+  for (int i = 0; i < 3 && rc == LZ_OK; ++i) {
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/pooled", point_runs_names[i]);
+    rc = write_generated(o, g, fills[i], l->point_runs[i], obj, H5T_NATIVE_INT64, o->npooled,
+                         err);
+  }
+  return rc;
+}
+
+static int write_edges(lz_out *o, const lz_job *job, hid_t ds, const char *obj, int64_t bins,
+                       void (*edges_of)(const lz_job *, double *), lz_err *err) {
+  double *edges = malloc((size_t)(bins + 1) * sizeof *edges);
+  if (!edges) return lz_err_set(err, LZ_ENOMEM, "%s: %s: no memory", o->path, obj);
+  edges_of(job, edges);
+  int rc = write_rows(o->path, obj, ds, o->dxpl, H5T_NATIVE_DOUBLE, 0, bins + 1, edges, "edges",
+                      err);
+  free(edges);
+  return rc;
+}
+
+static int write_measure_data(lz_out *o, layout *l, generator *g, lz_err *err) {
+  const lz_job *job = g->job;
+  int rc = write_point_runs(o, l, g, err);
+  if (rc == LZ_OK)
+    rc = write_edges(o, job, l->hist_edges, "/runs/hist_edges",
+                     job->analyze.invariant_measure.bins, lz_job_hist_edges, err);
+  if (rc == LZ_OK && l->obs_edges >= 0)
+    rc = write_edges(o, job, l->obs_edges, "/runs/hist_obs_edges",
+                     job->analyze.invariant_measure.observable.bins, lz_job_observable_edges,
+                     err);
   return rc;
 }
 
@@ -984,6 +1286,7 @@ static int write_known_data(lz_out *o, layout *l, const lz_job *job, lz_err *err
     rc = write_generated(o, &g, fill_tile_run_count, l->run_count, "/tiles/run_count", i64,
                          job->ntiles, err);
   if (rc == LZ_OK) rc = write_axes_and_coordinates(o, l, &g, err);
+  if (rc == LZ_OK && has_pooled(o)) rc = write_measure_data(o, l, &g, err);
   free(g.block);
   free(g.idx);
   return rc;
@@ -993,7 +1296,8 @@ static int write_known_data(lz_out *o, layout *l, const lz_job *job, lz_err *err
 
 /* Coordinates share /runs with the scales, the results and the arrays without a group. */
 static int is_taken_in_runs(const char *name) {
-  int taken = strcmp(name, "run") == 0 || strcmp(name, "trace") == 0;
+  int taken = strcmp(name, "run") == 0 || strcmp(name, "trace") == 0 ||
+              strcmp(name, "hist_edges") == 0 || strcmp(name, "hist_obs_edges") == 0;
   size_t nfields;
   const lz_field *fields = lz_run_fields(&nfields);
   for (size_t i = 0; i < nfields; ++i) taken |= strcmp(name, fields[i].name) == 0;
@@ -1004,6 +1308,44 @@ static int is_taken_in_runs(const char *name) {
     if (!d->group[0]) taken |= strcmp(name, d->name) == 0 || strcmp(name, step) == 0;
   }
   return taken;
+}
+
+/* The coordinates of /pooled share it with what io itself puts there; its fields and arrays are
+ * among the /runs ones, which is_taken_in_runs already keeps axis names away from. */
+static int is_taken_in_pooled(const char *name) {
+  static const char *const own[] = {"point", "first_run", "run_count", "run_stride", "done"};
+  int taken = 0;
+  for (size_t i = 0; i < sizeof own / sizeof own[0]; ++i) taken |= strcmp(name, own[i]) == 0;
+  return taken;
+}
+
+/* src/config validates the section; these are the values the layout indexes with, so a job
+ * built some other way cannot make io read past a table. */
+static int check_invariant_measure(const lz_job *job, lz_err *err) {
+  if (!has_invariant_measure(job)) return LZ_OK;
+  const size_t ncoords = job->analyze.invariant_measure.ncoords;
+  const int kind = job->analyze.invariant_measure.observable.kind;
+  if (ncoords < 1 || ncoords > LZ_IM_MAX_COORDS || job->analyze.invariant_measure.bins < 1 ||
+      (job->analyze.invariant_measure.joint && ncoords < 2))
+    return lz_err_set(err, LZ_EINVAL, "job '%s': invariant measure of %zu coordinates (joint %d) "
+                      "in %" PRId64 " bins", str_or_empty(job->name), ncoords,
+                      job->analyze.invariant_measure.joint, job->analyze.invariant_measure.bins);
+  if (kind < 0 || (size_t)kind >= count_names(lz_observable_names) ||
+      (kind != LZ_OBS_NONE && job->analyze.invariant_measure.observable.bins < 1))
+    return lz_err_set(err, LZ_EINVAL, "job '%s': observable %d in %" PRId64 " bins",
+                      str_or_empty(job->name), kind,
+                      job->analyze.invariant_measure.observable.bins);
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    const lz_array_desc *d = &lz_array_descs[a];
+    if (d->pooled && (d->group[0] || lz_job_array_shape(job, (lz_array_id)a).record_every > 0))
+      return lz_err_set(err, LZ_EINVAL, "array '%s' is pooled, but only arrays of /runs itself "
+                        "that are not traces can be", d->name);
+  }
+  for (size_t a = 0; a < job->naxes; ++a)
+    if (is_pooled_axis(&job->axes[a]) && is_taken_in_pooled(job->axes[a].name))
+      return lz_err_set(err, LZ_EINVAL, "axis '%s' has the name of a dataset in /pooled",
+                        job->axes[a].name);
+  return LZ_OK;
 }
 
 static int check_job_for_output(const lz_job *job, lz_err *err) {
@@ -1022,7 +1364,7 @@ static int check_job_for_output(const lz_job *job, lz_err *err) {
     if (is_taken_in_runs(job->axes[a].name))
       return lz_err_set(err, LZ_EINVAL, "axis '%s' has the name of a dataset in /runs",
                         job->axes[a].name);
-  return LZ_OK;
+  return check_invariant_measure(job, err);
 }
 
 static int build_file(lz_out *o, const lz_comm *c, const lz_job *job, const lz_provenance *prov,
@@ -1196,6 +1538,26 @@ static int open_run_datasets(lz_out *o, const lz_job *job, lz_err *err) {
   return rc;
 }
 
+static int open_pooled_datasets(lz_out *o, const lz_job *job, lz_err *err) {
+  size_t nfields;
+  const lz_field *fields = lz_pooled_fields(&nfields);
+  int rc = LZ_OK;
+  for (size_t i = 0; i < nfields && rc == LZ_OK; ++i) {
+    if (!lz_field_applies(&fields[i], job)) continue;
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/pooled", fields[i].name);
+    rc = open_dataset(o->path, o->file, obj, &o->pooled_field_ds[i], err);
+  }
+  for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a) {
+    if (!lz_array_descs[a].pooled || !array_is_present(o->shape[a])) continue;
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/pooled", lz_array_descs[a].name);
+    rc = open_dataset(o->path, o->file, obj, &o->pooled_array_ds[a], err);
+  }
+  if (rc == LZ_OK) rc = open_dataset(o->path, o->file, "/pooled/done", &o->pooled_done_ds, err);
+  return rc;
+}
+
 static int check_same_job(hid_t file, const char *path, const lz_job *job, lz_err *err) {
   char *sha = NULL;
   int rc = read_string_attribute(file, path, "/", "job_sha256", &sha, err);
@@ -1224,26 +1586,42 @@ static int check_same_size(const char *path, const lz_out *o, hid_t status, hid_
   return rc;
 }
 
-/* Same job text means the same analyze section, so this only catches a file written by an
- * lrzoo that shaped its arrays differently; resuming it would mix two layouts in one file. */
-static int check_present_array(const char *path, hid_t file, const lz_out *o, int a,
-                               const char *obj, lz_err *err) {
-  const lz_array_shape want = o->shape[a];
+/* Same job text means the same analyze section, so these only catch a file written by an
+ * lrzoo that shaped its datasets differently; resuming it would mix two layouts in one file. */
+static int check_dataset_dims(const char *path, hid_t file, const char *obj, int want_rank,
+                              const hsize_t *want_dims, hid_t *out, lz_err *err) {
   hid_t ds = H5I_INVALID_HID;
   int rank = 0;
-  hsize_t dims[ARRAY_RANK_MAX] = {0, 0, 0}, want_dims[ARRAY_RANK_MAX];
-  array_dims(o->nruns, want, want_dims);
+  hsize_t dims[ARRAY_RANK_MAX] = {0, 0, 0};
   int rc = open_dataset(path, file, obj, &ds, err);
   if (rc == LZ_OK) rc = dataset_shape(path, obj, ds, &rank, dims, err);
-  int same = rc == LZ_OK && rank == array_rank(want) &&
+  int same = rc == LZ_OK && rank == want_rank &&
              memcmp(dims, want_dims, (size_t)rank * sizeof dims[0]) == 0;
   if (rc == LZ_OK && !same) {
     char got_text[96], want_text[96];
     shape_text(got_text, sizeof got_text, rank, dims);
-    shape_text(want_text, sizeof want_text, array_rank(want), want_dims);
+    shape_text(want_text, sizeof want_text, want_rank, want_dims);
     rc = lz_err_set(err, LZ_EJOB, "%s: %s is %s, but this job's is %s; run it without --resume",
                     path, obj, got_text, want_text);
   }
+  if (rc == LZ_OK && out) *out = ds;
+  else lz_h5_close(&ds);
+  return rc;
+}
+
+static int check_length(const char *path, hid_t file, const char *obj, int64_t len,
+                        lz_err *err) {
+  const hsize_t dims[1] = {(hsize_t)len};
+  return check_dataset_dims(path, file, obj, 1, dims, NULL, err);
+}
+
+static int check_present_array(const char *path, hid_t file, const lz_out *o, int a,
+                               const char *obj, lz_err *err) {
+  const lz_array_shape want = o->shape[a];
+  hsize_t want_dims[ARRAY_RANK_MAX];
+  array_dims(o->nruns, want, want_dims);
+  hid_t ds = H5I_INVALID_HID;
+  int rc = check_dataset_dims(path, file, obj, array_rank(want), want_dims, &ds, err);
   int64_t every = 0;
   if (rc == LZ_OK && array_is_trace(want))
     rc = read_int64_attribute(ds, path, obj, "record_every", &every, err);
@@ -1254,17 +1632,67 @@ static int check_present_array(const char *path, hid_t file, const lz_out *o, in
   return rc;
 }
 
+/* Present datasets must have this job's shape, absent ones must not be in the file. */
+static int check_presence(const char *path, hid_t file, const char *obj, int present,
+                          lz_err *err) {
+  if (present || H5Lexists(file, obj, H5P_DEFAULT) <= 0) return LZ_OK;
+  return lz_err_set(err, LZ_EJOB, "%s holds %s, which this job does not have; run it without "
+                    "--resume", path, obj);
+}
+
 static int check_array_shapes(const char *path, hid_t file, const lz_out *o, lz_err *err) {
   int rc = LZ_OK;
   for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a) {
     char obj[OBJ_PATH_MAX];
     array_path(obj, &lz_array_descs[a]);
-    if (array_is_present(o->shape[a]))
-      rc = check_present_array(path, file, o, a, obj, err);
-    else if (H5Lexists(file, obj, H5P_DEFAULT) > 0)
-      rc = lz_err_set(err, LZ_EJOB, "%s holds %s, which this job does not have; run it without "
-                      "--resume", path, obj);
+    if (array_is_present(o->shape[a])) rc = check_present_array(path, file, o, a, obj, err);
+    else rc = check_presence(path, file, obj, 0, err);
   }
+  return rc;
+}
+
+static int check_edges(const char *path, hid_t file, const lz_job *job, lz_err *err) {
+  const int has_im = has_invariant_measure(job);
+  const int has_obs = has_im && job->analyze.invariant_measure.observable.kind != LZ_OBS_NONE;
+  int rc = check_presence(path, file, "/runs/hist_edges", has_im, err);
+  if (rc == LZ_OK && has_im)
+    rc = check_length(path, file, "/runs/hist_edges", job->analyze.invariant_measure.bins + 1,
+                      err);
+  if (rc == LZ_OK) rc = check_presence(path, file, "/runs/hist_obs_edges", has_obs, err);
+  if (rc == LZ_OK && has_obs)
+    rc = check_length(path, file, "/runs/hist_obs_edges",
+                      job->analyze.invariant_measure.observable.bins + 1, err);
+  return rc;
+}
+
+/* Every /pooled dataset this job has, at P points. */
+static int check_pooled_shapes(const char *path, hid_t file, const lz_out *o, const lz_job *job,
+                               lz_err *err) {
+  int rc = check_presence(path, file, "/pooled", has_pooled(o), err);
+  if (rc != LZ_OK || !has_pooled(o)) return rc;
+  const char *const lengths[] = {"/pooled/point", "/pooled/first_run", "/pooled/run_count",
+                                 "/pooled/run_stride"};
+  for (size_t i = 0; i < sizeof lengths / sizeof lengths[0] && rc == LZ_OK; ++i)
+    rc = check_length(path, file, lengths[i], o->npooled, err);
+  size_t nfields;
+  const lz_field *fields = lz_pooled_fields(&nfields);
+  for (size_t i = 0; i < nfields && rc == LZ_OK; ++i) {
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/pooled", fields[i].name);
+    if (lz_field_applies(&fields[i], job)) rc = check_length(path, file, obj, o->npooled, err);
+  }
+  for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a) {
+    if (!lz_array_descs[a].pooled) continue;
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/pooled", lz_array_descs[a].name);
+    hsize_t want_dims[ARRAY_RANK_MAX];
+    array_dims(o->npooled, o->shape[a], want_dims);
+    if (array_is_present(o->shape[a]))
+      rc = check_dataset_dims(path, file, obj, array_rank(o->shape[a]), want_dims, NULL, err);
+    else
+      rc = check_presence(path, file, obj, 0, err);
+  }
+  if (rc == LZ_OK) rc = check_length(path, file, "/pooled/done", 1, err);
   return rc;
 }
 
@@ -1285,8 +1713,10 @@ static int read_resume_state(const char *path, const lz_out *o, const lz_job *jo
   if (rc == LZ_OK) rc = open_dataset(path, file, "/tiles/done", &done_ds, err);
   if (rc == LZ_OK) rc = check_same_size(path, o, status, done_ds, err);
   if (rc == LZ_OK) rc = check_array_shapes(path, file, o, err);
+  if (rc == LZ_OK) rc = check_edges(path, file, job, err);
+  if (rc == LZ_OK) rc = check_pooled_shapes(path, file, o, job, err);
   if (rc == LZ_OK)
-    rc = read_rows(path, "/tiles/done", done_ds, H5P_DEFAULT, H5T_NATIVE_UINT8, 0, o->ntiles,
+    rc = read_rows(path, "/tiles/done", done_ds, H5P_DEFAULT, H5T_NATIVE_UINT8, 0, o->ntiles, 1,
                    done, err);
   lz_h5_close(&done_ds);
   lz_h5_close(&status);
@@ -1303,6 +1733,7 @@ static int open_for_writing(lz_out *o, const lz_comm *c, const lz_job *job, lz_e
   lz_h5_close(&fapl);
   if (rc == LZ_OK) rc = new_independent_dxpl(o, err);
   if (rc == LZ_OK) rc = open_run_datasets(o, job, err);
+  if (rc == LZ_OK && has_pooled(o)) rc = open_pooled_datasets(o, job, err);
   return rc;
 }
 
@@ -1385,8 +1816,8 @@ static int write_tile_fields(lz_out *o, const lz_tile_result *tr, lz_err *err) {
     if (o->array_ds[a] < 0) continue;
     char obj[OBJ_PATH_MAX];
     array_path(obj, &lz_array_descs[a]);
-    rc = write_rows(o->path, obj, o->array_ds[a], o->dxpl, H5T_NATIVE_DOUBLE, tr->r0, tr->count,
-                    tr->array[a], "runs", err);
+    rc = write_rows(o->path, obj, o->array_ds[a], o->dxpl, mem_type_of(lz_array_descs[a].type),
+                    tr->r0, tr->count, tr->array[a], "runs", err);
   }
   return rc;
 }
@@ -1407,6 +1838,129 @@ int lz_out_write_tile(lz_out *o, const lz_tile_result *tr, lz_err *err) {
   return rc;
 }
 
+/* ---- reading runs back, and the pooled sweep points (independent) ---------------------- */
+
+static int check_strided_runs(const lz_out *o, int64_t first, int64_t count, int64_t stride,
+                              lz_err *err) {
+  /* The last run, first + (count - 1) * stride, is tested without computing it (overflow). */
+  if (first < 0 || count < 0 || stride < 1 || first >= o->nruns ||
+      (count > 0 && count - 1 > (o->nruns - 1 - first) / stride))
+    return lz_err_set(err, LZ_EINVAL, "%s: runs %" PRId64 " + k * %" PRId64 ", k < %" PRId64
+                      ", are not all in [0, %" PRId64 ")", o->path, first, stride, count,
+                      o->nruns);
+  return LZ_OK;
+}
+
+/* The file holds one field contiguously; runs[] wants it at f->offset of each run. */
+static void scatter_field(const lz_field *f, const unsigned char *buf, int64_t count,
+                          lz_run_result *runs) {
+  size_t size = size_of(f->type);
+  for (int64_t k = 0; k < count; ++k)
+    memcpy((unsigned char *)&runs[k] + f->offset, buf + (size_t)k * size, size);
+}
+
+static int read_run_fields(lz_out *o, int64_t first, int64_t count, int64_t stride,
+                           lz_run_result *runs, lz_err *err) {
+  size_t nfields;
+  const lz_field *fields = lz_run_fields(&nfields);
+  /* One field at a time: count values of at most 8 bytes, whatever R is. */
+  unsigned char *buf = malloc((size_t)count * sizeof(double));
+  if (!buf) return lz_err_set(err, LZ_ENOMEM, "%s: no memory to read %" PRId64 " runs", o->path,
+                              count);
+  int rc = LZ_OK;
+  for (size_t i = 0; i < nfields && rc == LZ_OK; ++i) {
+    if (o->field_ds[i] < 0) continue;
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/runs", fields[i].name);
+    rc = read_rows(o->path, obj, o->field_ds[i], o->dxpl, mem_type_of(fields[i].type), first,
+                   count, stride, buf, err);
+    if (rc == LZ_OK) scatter_field(&fields[i], buf, count, runs);
+  }
+  free(buf);
+  return rc;
+}
+
+static int read_run_arrays(lz_out *o, int64_t first, int64_t count, int64_t stride,
+                           void *const *arrays, lz_err *err) {
+  int rc = LZ_OK;
+  for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK && arrays; ++a) {
+    if (o->array_ds[a] < 0 || !arrays[a]) continue;
+    char obj[OBJ_PATH_MAX];
+    array_path(obj, &lz_array_descs[a]);
+    rc = read_rows(o->path, obj, o->array_ds[a], o->dxpl, mem_type_of(lz_array_descs[a].type),
+                   first, count, stride, arrays[a], err);
+  }
+  return rc;
+}
+
+int lz_out_read_runs(lz_out *o, int64_t first, int64_t count, int64_t stride,
+                     lz_run_result *runs, void *const *arrays, lz_err *err) {
+  if (!o || (count > 0 && !runs))
+    return lz_err_set(err, LZ_EINVAL, "lz_out_read_runs: NULL argument");
+  int rc = check_strided_runs(o, first, count, stride, err);
+  if (rc != LZ_OK || count == 0) return rc;
+  rc = read_run_fields(o, first, count, stride, runs, err);
+  if (rc == LZ_OK) rc = read_run_arrays(o, first, count, stride, arrays, err);
+  return rc;
+}
+
+static int check_pooled_point(const lz_out *o, int64_t point, lz_err *err) {
+  if (!has_pooled(o))
+    return lz_err_set(err, LZ_EINVAL, "%s has no /pooled: the job measures no invariant measure",
+                      o->path);
+  if (point < 0 || point >= o->npooled)
+    return lz_err_set(err, LZ_EINVAL, "%s: pooled point %" PRId64 " is not in [0, %" PRId64 ")",
+                      o->path, point, o->npooled);
+  return LZ_OK;
+}
+
+static int write_pooled_fields(lz_out *o, int64_t point, const lz_pooled_result *pr,
+                               lz_err *err) {
+  size_t nfields;
+  const lz_field *fields = lz_pooled_fields(&nfields);
+  int rc = LZ_OK;
+  for (size_t i = 0; i < nfields && rc == LZ_OK; ++i) {
+    if (o->pooled_field_ds[i] < 0) continue;
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/pooled", fields[i].name);
+    rc = write_rows(o->path, obj, o->pooled_field_ds[i], o->dxpl, mem_type_of(fields[i].type),
+                    point, 1, (const unsigned char *)pr + fields[i].offset, "points", err);
+  }
+  return rc;
+}
+
+static int write_pooled_arrays(lz_out *o, int64_t point, void *const *arrays, lz_err *err) {
+  int rc = LZ_OK;
+  for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK && arrays; ++a) {
+    if (o->pooled_array_ds[a] < 0 || !arrays[a]) continue;
+    char obj[OBJ_PATH_MAX];
+    join_path(obj, "/pooled", lz_array_descs[a].name);
+    rc = write_rows(o->path, obj, o->pooled_array_ds[a], o->dxpl,
+                    mem_type_of(lz_array_descs[a].type), point, 1, arrays[a], "points", err);
+  }
+  return rc;
+}
+
+int lz_out_write_pooled(lz_out *o, int64_t point, const lz_pooled_result *pr,
+                        void *const *arrays, lz_err *err) {
+  if (!o || !pr) return lz_err_set(err, LZ_EINVAL, "lz_out_write_pooled: NULL argument");
+  int rc = check_pooled_point(o, point, err);
+  if (rc == LZ_OK) rc = write_pooled_fields(o, point, pr, err);
+  if (rc == LZ_OK) rc = write_pooled_arrays(o, point, arrays, err);
+  if (rc != LZ_OK && has_pooled(o)) lz_err_prefix(err, "pooled point %" PRId64 ": ", point);
+  return rc;
+}
+
+int lz_out_mark_pooled(lz_out *o, lz_err *err) {
+  if (!o) return lz_err_set(err, LZ_EINVAL, "lz_out_mark_pooled: NULL argument");
+  if (!has_pooled(o))
+    return lz_err_set(err, LZ_EINVAL, "%s has no /pooled: the job measures no invariant measure",
+                      o->path);
+  const uint8_t one = 1;
+  return write_rows(o->path, "/pooled/done", o->pooled_done_ds, o->dxpl, H5T_NATIVE_UINT8, 0, 1,
+                    &one, "flag", err);
+}
+
 int lz_out_close(lz_out **o, lz_err *err) {
   if (!o || !*o) return LZ_OK;
   int rc = out_close_and_free(*o, err);
@@ -1422,7 +1976,8 @@ static int count_done_tiles(const char *path, hid_t ds, int64_t ntiles, int64_t 
   int rc = LZ_OK;
   for (int64_t first = 0; first < ntiles && rc == LZ_OK; first += GENERATE_BLOCK) {
     int64_t n = min64(GENERATE_BLOCK, ntiles - first);
-    rc = read_rows(path, "/tiles/done", ds, H5P_DEFAULT, H5T_NATIVE_UINT8, first, n, buf, err);
+    rc = read_rows(path, "/tiles/done", ds, H5P_DEFAULT, H5T_NATIVE_UINT8, first, n, 1, buf,
+                   err);
     for (int64_t i = 0; i < n && rc == LZ_OK; ++i) *done += buf[i] != 0;
   }
   return rc;
@@ -1434,7 +1989,8 @@ static int count_statuses(const char *path, hid_t ds, int64_t nruns,
   int rc = LZ_OK;
   for (int64_t first = 0; first < nruns && rc == LZ_OK; first += GENERATE_BLOCK) {
     int64_t n = min64(GENERATE_BLOCK, nruns - first);
-    rc = read_rows(path, "/runs/status", ds, H5P_DEFAULT, H5T_NATIVE_INT8, first, n, buf, err);
+    rc = read_rows(path, "/runs/status", ds, H5P_DEFAULT, H5T_NATIVE_INT8, first, n, 1, buf,
+                   err);
     for (int64_t i = 0; i < n && rc == LZ_OK; ++i)
       if (buf[i] >= 0 && buf[i] < LZ_STATUS_COUNT) ++counts[buf[i]];
   }
@@ -1470,6 +2026,20 @@ static int read_info_counts(hid_t file, const char *path, lz_out_info *info, lz_
   return rc;
 }
 
+/* -1 for a file without /pooled (no invariant measure), else its done flag. */
+static int read_pooled_done(hid_t file, const char *path, lz_out_info *info, lz_err *err) {
+  info->pooled_done = -1;
+  if (H5Lexists(file, "/pooled", H5P_DEFAULT) <= 0) return LZ_OK;
+  hid_t ds = H5I_INVALID_HID;
+  uint8_t done = 0;
+  int rc = open_dataset(path, file, "/pooled/done", &ds, err);
+  if (rc == LZ_OK)
+    rc = read_rows(path, "/pooled/done", ds, H5P_DEFAULT, H5T_NATIVE_UINT8, 0, 1, 1, &done, err);
+  if (rc == LZ_OK) info->pooled_done = done != 0;
+  lz_h5_close(&ds);
+  return rc;
+}
+
 int lz_out_read_info(const char *path, lz_out_info *info, lz_err *err) {
   if (!path || !info) return lz_err_set(err, LZ_EINVAL, "lz_out_read_info: NULL argument");
   memset(info, 0, sizeof *info);
@@ -1478,6 +2048,7 @@ int lz_out_read_info(const char *path, lz_out_info *info, lz_err *err) {
   int rc = lz_h5_open_read_only(path, &file, err);
   if (rc == LZ_OK) rc = read_info_strings(file, path, info, err);
   if (rc == LZ_OK) rc = read_info_counts(file, path, info, err);
+  if (rc == LZ_OK) rc = read_pooled_done(file, path, info, err);
   lz_h5_close(&file);
   if (rc != LZ_OK) lz_out_info_free(info);
   return rc;
@@ -1500,13 +2071,35 @@ void lz_io_hdf5_version(char *buf, size_t len) {
   snprintf(buf, len, "%u.%u.%u", maj, min, rel);
 }
 
-/* Upper bounds where the storage depends on the axis type: 8 bytes per coordinate. */
+static double field_bytes(const lz_field *f) { return f->type == LZ_DT_INT8 ? 1.0 : 8.0; }
+
+/* /pooled and the bin edges: 0 without an invariant measure. */
+static double measure_size_estimate(const lz_job *job) {
+  if (!has_invariant_measure(job)) return 0.0;
+  const double P = (double)lz_job_npooled(job);
+  double bytes = 8.0 * (double)(job->analyze.invariant_measure.bins + 1) + 1.0;  /* + done */
+  if (job->analyze.invariant_measure.observable.kind != LZ_OBS_NONE)
+    bytes += 8.0 * (double)(job->analyze.invariant_measure.observable.bins + 1);
+  double per_point = 4.0 * 8.0;  /* point, first_run, run_count, run_stride */
+  for (size_t a = 0; a < job->naxes; ++a) per_point += is_pooled_axis(&job->axes[a]) ? 8.0 : 0.0;
+  size_t nfields = 0;
+  const lz_field *fields = lz_pooled_fields(&nfields);
+  for (size_t f = 0; f < nfields; ++f)
+    if (lz_field_applies(&fields[f], job)) per_point += field_bytes(&fields[f]);
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a)
+    if (lz_array_descs[a].pooled)
+      per_point += 8.0 * (double)lz_array_shape_size(lz_job_array_shape(job, (lz_array_id)a));
+  return bytes + per_point * P;
+}
+
+/* Upper bounds where the storage depends on the axis type: 8 bytes per coordinate. Every array
+ * entry is 8 bytes (a double or a uint64 count). */
 double lz_out_size_estimate(const lz_job *job) {
   size_t nfields = 0;
   const lz_field *fields = lz_run_fields(&nfields);
   double per_run = 8.0 * (double)job->naxes + 8.0;  /* coordinates and the run index */
   for (size_t f = 0; f < nfields; ++f)
-    if (lz_field_applies(&fields[f], job)) per_run += fields[f].type == LZ_DT_INT8 ? 1.0 : 8.0;
+    if (lz_field_applies(&fields[f], job)) per_run += field_bytes(&fields[f]);
   double steps = 0.0;
   for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
     lz_array_shape s = lz_job_array_shape(job, (lz_array_id)a);
@@ -1517,7 +2110,7 @@ double lz_out_size_estimate(const lz_job *job) {
   for (size_t a = 0; a < job->naxes; ++a)
     axes += 8.0 * (double)(job->axes[a].len * job->axes[a].width);
   return per_run * (double)job->nruns + 25.0 * (double)job->ntiles + axes + steps +
-         (double)job->text_len;
+         measure_size_estimate(job) + (double)job->text_len;
 }
 
 int lz_io_check_free_space(const char *path, double bytes, lz_err *err) {
