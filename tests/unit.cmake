@@ -9,6 +9,7 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_config.c)
 endif()
 # Analytics run whole jobs parsed from YAML strings.
 lz_unit_test(test_analysis lrzoo_config lrzoo_core)
+lz_unit_test(test_measure lrzoo_config lrzoo_core)
 if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_io.c)
   lz_mpi_test(test_io 1 lrzoo_io lrzoo_config lrzoo_core)
   add_test(NAME test_io_np2 COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 2

@@ -9,6 +9,7 @@
 #include "lrzoo/analysis.h"
 #include "lrzoo/gd.h"
 #include "lrzoo/lanczos.h"
+#include "lrzoo/measure.h"
 
 /* Above this many flops per GD step an objective parallelizes inside the evaluation, so the
  * runs of a tile go one after another; below it, each thread takes whole runs. Either way a
@@ -44,6 +45,14 @@ size_t lz_run_work_len(const lz_job *job, const lz_problem *p) {
 
 static void fill_not_recorded(double *row, int64_t len) {
   for (int64_t k = 0; k < len; ++k) row[k] = NAN;
+}
+
+/* What the file holds where nothing was written: NaN for values, 0 for counts. */
+static void fill_row(void *row, lz_array_id a, int64_t len) {
+  if (lz_array_descs[a].type == LZ_DT_UINT64)
+    memset(row, 0, (size_t)len * sizeof(uint64_t));
+  else
+    fill_not_recorded(row, len);
 }
 
 /* ---- classification ---------------------------------------------------------------------- */
@@ -172,8 +181,8 @@ static void describe_final_state(const lz_problem *p, const double *x, double *l
 }
 
 int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
-               double *const *rows, double *work, const volatile sig_atomic_t *cancel,
-               lz_err *err) {
+               void *const *rows, double *final_state, double *work,
+               const volatile sig_atomic_t *cancel, lz_err *err) {
   const size_t dim = lz_problem_dim(p);
   const run_layout l = run_layout_of(job, p);
   double *x = work + l.x, *pwork = work + l.gd + 2 * dim;
@@ -185,8 +194,9 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
   lz_array_shape shapes[LZ_ARRAY_COUNT];
   for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
     shapes[a] = lz_job_array_shape(job, (lz_array_id)a);
-    if (rows[a]) fill_not_recorded(rows[a], lz_array_shape_size(shapes[a]));
+    if (rows[a]) fill_row(rows[a], (lz_array_id)a, lz_array_shape_size(shapes[a]));
   }
+  res->im.outside_fraction = res->im.sample_variance = NAN;
 
   int rc = start_point_and_step(job, p, r, x, work + l.lanczos, res, err);
   if (rc != LZ_OK) return rc;
@@ -199,6 +209,7 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
     return LZ_OK;
   }
   memcpy(work + l.x0, x, dim * sizeof *x);
+  if (final_state) memcpy(final_state, x, dim * sizeof *x);
 
   run_analysis an;
   lz_gd_observers obs;
@@ -230,6 +241,7 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
   }
   if (rows[LZ_ARRAY_ORBIT]) store_orbit_points(&an, res, rows[LZ_ARRAY_ORBIT], shapes[LZ_ARRAY_ORBIT]);
   describe_final_state(p, x, work + l.lanczos, job->seed, res);
+  if (final_state) memcpy(final_state, x, dim * sizeof *x);
   if (wants_modeq(job))
     lz_modeq_drift(p, work + l.x0, res->h, job->analyze.modified_equation.steps,
                    job->analyze.modified_equation.substeps, job->analyze.modified_equation.orders,
@@ -240,7 +252,9 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
 /* ---- tiles -------------------------------------------------------------------------------- */
 
 static int run_tile_runs(const lz_job *job, const lz_problem *p, lz_tile_result *out,
-                         int parallel_runs, const lz_tile_hooks *hooks, lz_err *err) {
+                         int parallel_runs, const lz_tile_hooks *hooks, double *final_states,
+                         lz_err *err) {
+  const size_t dim = lz_problem_dim(p);
   const size_t wlen = lz_run_work_len(job, p);
   const volatile sig_atomic_t *cancel = hooks ? hooks->cancel : NULL;
   int64_t failed_run = -1;
@@ -253,11 +267,12 @@ static int run_tile_runs(const lz_job *job, const lz_problem *p, lz_tile_result 
 #pragma omp for schedule(dynamic, 1)
     for (int64_t i = 0; i < out->count; ++i) {
       if (cancel && *cancel) continue;  /* a second signal: drop what is left */
-      double *rows[LZ_ARRAY_COUNT];
-      for (int a = 0; a < LZ_ARRAY_COUNT; ++a)
-        rows[a] = out->array[a] ? out->array[a] + i * lz_array_shape_size(out->shape[a]) : NULL;
+      void *rows[LZ_ARRAY_COUNT];
+      for (int a = 0; a < LZ_ARRAY_COUNT; ++a) rows[a] = lz_tile_row(out, (lz_array_id)a, i);
+      double *final_state = final_states ? final_states + i * (int64_t)dim : NULL;
       lz_err e = {0, ""};
-      int rc = work ? lz_run_one(job, p, out->r0 + i, &out->runs[i], rows, work, cancel, &e)
+      int rc = work ? lz_run_one(job, p, out->r0 + i, &out->runs[i], rows, final_state, work,
+                                 cancel, &e)
                     : lz_err_set(&e, LZ_ENOMEM, "cannot allocate %zu doubles of scratch", wlen);
       if (rc != LZ_OK) {
 #pragma omp critical(lz_tile_error)
@@ -279,12 +294,46 @@ static int run_tile_runs(const lz_job *job, const lz_problem *p, lz_tile_result 
   return LZ_OK;
 }
 
+/* Invariant measure of the tile's runs: sample from their final states, then measure. */
+static int sample_invariant_measure(const lz_job *job, const lz_problem *p, lz_tile_result *out,
+                                    const double *final_states, const lz_tile_hooks *hooks,
+                                    lz_err *err) {
+  lz_im_sums *sums = calloc((size_t)out->count, sizeof *sums);
+  if (!sums) return lz_err_set(err, LZ_ENOMEM, "cannot allocate sampling sums");
+  int rc = lz_sample_tile(job, p, out, final_states, sums, hooks ? hooks->cancel : NULL);
+  if (rc == LZ_ESTOPPED) {
+    free(sums);
+    return lz_err_set(err, rc, "dropped by a second signal");
+  }
+  if (rc != LZ_OK) {
+    free(sums);
+    return lz_err_set(err, rc, "out of memory while sampling the invariant measure");
+  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t i = 0; i < out->count; ++i)
+    lz_im_finish(job, p, out->runs[i].h, &sums[i], lz_tile_counts(out, LZ_ARRAY_HIST, i),
+                 lz_tile_counts(out, LZ_ARRAY_HIST_HALF1, i), lz_tile_counts(out, LZ_ARRAY_HIST2D, i),
+                 &out->runs[i].im, lz_tile_row(out, LZ_ARRAY_GIBBS, i),
+                 lz_tile_row(out, LZ_ARRAY_GIBBS2D, i), lz_tile_row(out, LZ_ARRAY_WELLS, i),
+                 lz_tile_row(out, LZ_ARRAY_MOMENTS, i));
+  free(sums);
+  return LZ_OK;
+}
+
 int lz_run_tile(const lz_job *job, const lz_problem *p, int64_t tile, const lz_tile_hooks *hooks,
                 lz_tile_result *out, lz_err *err) {
   lz_job_tile_runs(job, tile, &out->r0, &out->count);
   out->tile = tile;
   int parallel_runs = lz_problem_params_step_cost(lz_problem_params_of(p)) < LZ_INNER_PARALLEL_FLOPS;
-  int rc = run_tile_runs(job, p, out, parallel_runs, hooks, err);
+  int sampling = job->analyze.invariant_measure.samples > 0;
+  double *final_states = NULL;
+  if (sampling) {
+    final_states = malloc((size_t)out->count * lz_problem_dim(p) * sizeof *final_states);
+    if (!final_states) return lz_err_set(err, LZ_ENOMEM, "tile %lld: cannot allocate final states", (long long)tile);
+  }
+  int rc = run_tile_runs(job, p, out, parallel_runs, hooks, final_states, err);
+  if (rc == LZ_OK && sampling) rc = sample_invariant_measure(job, p, out, final_states, hooks, err);
+  free(final_states);
   if (rc != LZ_OK) lz_err_prefix(err, "tile %lld: ", (long long)tile);
   return rc;
 }
