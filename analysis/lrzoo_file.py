@@ -29,6 +29,11 @@ class Run:
                     else:
                         self.trace[k] = g[k][()]
             self.done = f["tiles/done"][()]
+            # /pooled: the invariant measure added up over each sweep point's replicas
+            self.pooled = {}
+            if "pooled" in f and int(f["pooled/done"][()].ravel()[0]) == 1:
+                self.pooled = {k: f["pooled"][k][()] for k in f["pooled"]
+                               if isinstance(f["pooled"][k], h5py.Dataset)}
         self.status = self.runs["status"]
 
     @property

@@ -12,6 +12,9 @@ Figures (PNG), each drawn when the file has what it needs:
   lyapunov_vs_lr.png largest Lyapunov exponent (and the transverse one for mf) against lr
   sharpness.png      sharpness traces against GD step, with 2/h (edge of stability)
   drift_vs_h.png     drift from gradient flow and the modified equations against h
+  invariant_measure.png  histograms of the sampled iterates against the Gibbs density (pooled
+                     over replicas when the file has /pooled)
+  escapes.png        double well: transitions and residence time against h
 """
 import os
 import sys
@@ -145,6 +148,8 @@ def plot_bifurcation(run, out):
     orbit = run.runs.get("orbit")
     if orbit is None or "period" not in run.runs:
         return False
+    if orbit.ndim == 2:  # a 1-D problem stores R x period
+        orbit = orbit[:, :, None]
     lr, st = run.runs["lr"], run.status
     fig, ax = plt.subplots(figsize=(7, 4.5))
     periodic = np.flatnonzero(st == 2)
@@ -242,6 +247,65 @@ def plot_drift(run, out):
     return True
 
 
+def plot_invariant_measure(run, out, how_many=4):
+    if "hist" not in run.runs or "hist_edges" not in run.runs:
+        return False
+    edges = run.runs["hist_edges"]
+    width = np.diff(edges)
+    centers = 0.5 * (edges[1:] + edges[:-1])
+    pooled = run.pooled if run.pooled else None
+    src = pooled if pooled else run.runs
+    hist, gibbs = src["hist"], src.get("gibbs")
+    n = hist.shape[0]
+    picks = np.unique(np.linspace(0, n - 1, min(how_many, n)).astype(int))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i in picks:
+        counts = hist[i, 0].astype(float)
+        if counts.sum() == 0:
+            continue
+        label = f"{'point' if pooled else 'run'} {i}"
+        if "lr" in src:
+            label += f": h={src['lr'][i]:.3g}"
+        if "gibbs_tv" in src and np.isfinite(src["gibbs_tv"][i]):
+            label += f", TV {src['gibbs_tv'][i]:.3f} (halves {src['halves_tv'][i]:.3f})"
+        line, = ax.step(centers, counts / counts.sum() / width, where="mid", lw=1, label=label)
+        if gibbs is not None and np.isfinite(gibbs[i, 0]).all():
+            ax.plot(centers, gibbs[i, 0] / width, ":", color=line.get_color(), lw=1.5)
+    ax.set_xlabel("x (first histogrammed coordinate)")
+    ax.set_ylabel("density (dotted: Gibbs exp(-f0/T)/Z)")
+    ax.set_title(f"{run.name}: invariant measure of GD" + (" (pooled over replicas)" if pooled else ""))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "invariant_measure.png"), dpi=120)
+    plt.close(fig)
+    return True
+
+
+def plot_escapes(run, out):
+    if "transitions" not in run.runs or "wells" not in run.runs:
+        return False
+    h, tr, res = run.runs["h"], run.runs["transitions"], run.runs["residence_mean"]
+    ok = run.runs["samples"] > 0
+    if not (ok & np.isfinite(res)).any():
+        return False
+    order = np.argsort(h[ok])
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.8))
+    ax[0].semilogx(h[ok][order], tr[ok][order], "o-", ms=3)
+    ax[0].set_xlabel("step size h")
+    ax[0].set_ylabel("well transitions")
+    w = run.runs["wells"][ok][order]
+    ax[1].semilogx(h[ok][order], w[:, 0], "o-", ms=3, label="left well (x < 0)")
+    ax[1].semilogx(h[ok][order], w[:, 1], "s-", ms=3, label="right well (x > 0)")
+    ax[1].set_xlabel("step size h")
+    ax[1].set_ylabel("occupation")
+    ax[1].legend(fontsize=7)
+    fig.suptitle(f"{run.name}: escapes from the starting well")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "escapes.png"), dpi=120)
+    plt.close(fig)
+    return True
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__, file=sys.stderr)
@@ -257,6 +321,8 @@ def main(argv):
     plot_lyapunov(run, out)
     plot_sharpness(run, out)
     plot_drift(run, out)
+    plot_invariant_measure(run, out)
+    plot_escapes(run, out)
     counts = np.bincount(run.status, minlength=len(STATUS_NAMES))
     print(f"{argv[1]}: {run.status.size} runs: " +
           ", ".join(f"{STATUS_NAMES[s]} {c}" for s, c in enumerate(counts) if c))
