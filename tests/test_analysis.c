@@ -15,21 +15,12 @@
 #include "lrzoo/config.h"
 #include "lrzoo/problem.h"
 #include "lrzoo/results.h"
+#include "test_jobs.h"
 
 void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
             double *w, double *work, const int *lwork, int *info, size_t, size_t);
 
 /* ---- helpers ------------------------------------------------------------------------------ */
-
-static lz_job *parse(const char *yaml) {
-  lz_job *job = NULL;
-  char *diag = NULL;
-  int rc = lz_config_parse("test.yaml", yaml, strlen(yaml), &job, &diag);
-  if (rc != LZ_OK) fprintf(stderr, "%s\n", diag);
-  assert_int_equal(rc, LZ_OK);
-  free(diag);
-  return job;
-}
 
 /* Runs every tile of the job; returns the run results (free them). */
 static lz_run_result *run_job(const lz_job *job) {
@@ -38,16 +29,9 @@ static lz_run_result *run_job(const lz_job *job) {
   lz_err err;
   assert_int_equal(lz_tile_result_alloc(&tr, job, &err), LZ_OK);
   for (int64_t t = 0; t < job->ntiles; ++t) {
-    int64_t r0, count;
-    size_t idx[LZ_MAX_AXES];
-    lz_job_tile_runs(job, t, &r0, &count);
-    lz_job_run_coords(job, r0, idx);
-    lz_problem_params pp;
-    lz_job_problem_params(job, idx, &pp);
-    lz_problem *p = NULL;
-    assert_int_equal(lz_problem_create(&pp, job->seed, NULL, &p, &err), LZ_OK);
-    assert_int_equal(lz_run_tile(job, p, t, NULL, &tr, &err), LZ_OK);
-    memcpy(all + r0, tr.runs, (size_t)count * sizeof *all);
+    lz_problem *p = instance_of_tile(job, t);
+    run_tile_or_fail(job, p, t, &tr);
+    memcpy(all + tr.r0, tr.runs, (size_t)tr.count * sizeof *all);
     lz_problem_destroy(&p);
   }
   lz_tile_result_free(&tr);

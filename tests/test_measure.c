@@ -15,6 +15,7 @@
 #include "lrzoo/measure.h"
 #include "lrzoo/problem.h"
 #include "lrzoo/results.h"
+#include "test_jobs.h"
 
 static lz_problem_params multiscale(lz_f0_kind f0, int dim) {
   lz_problem_params pp;
@@ -126,16 +127,6 @@ static void distances_should_vanish_on_equal_distributions_and_follow_closed_for
 
 /* ---- whole sampling runs -------------------------------------------------------------------- */
 
-static lz_job *parse(const char *yaml) {
-  lz_job *job = NULL;
-  char *diag = NULL;
-  int rc = lz_config_parse("test.yaml", yaml, strlen(yaml), &job, &diag);
-  if (rc != LZ_OK) fprintf(stderr, "%s\n", diag);
-  assert_int_equal(rc, LZ_OK);
-  free(diag);
-  return job;
-}
-
 typedef struct tile_run {
   lz_tile_result tr;
   lz_problem *p;
@@ -146,14 +137,8 @@ static void run_single_tile(const lz_job *job, tile_run *out) {
   lz_err err;
   assert_int_equal(job->ntiles, 1);
   assert_int_equal(lz_tile_result_alloc(&out->tr, job, &err), LZ_OK);
-  size_t idx[LZ_MAX_AXES];
-  lz_job_run_coords(job, 0, idx);
-  lz_problem_params pp;
-  lz_job_problem_params(job, idx, &pp);
-  assert_int_equal(lz_problem_create(&pp, job->seed, NULL, &out->p, &err), LZ_OK);
-  int rc = lz_run_tile(job, out->p, 0, NULL, &out->tr, &err);
-  if (rc) fprintf(stderr, "%s\n", err.msg);
-  assert_int_equal(rc, LZ_OK);
+  out->p = instance_of_tile(job, 0);
+  run_tile_or_fail(job, out->p, 0, &out->tr);
 }
 
 static void free_tile_run(tile_run *t) {
@@ -255,14 +240,9 @@ static void counts_should_not_depend_on_how_chains_are_grouped_into_blocks(void 
     assert_int_equal(lz_tile_result_alloc(&tr, job, &err), LZ_OK);
     size_t per = (size_t)lz_array_shape_size(tr.shape[LZ_ARRAY_HIST2D]);
     uint64_t *all = calloc(5 * per, sizeof *all);
-    lz_problem_params pp;
-    size_t idx[LZ_MAX_AXES];
-    lz_job_run_coords(job, 0, idx);
-    lz_job_problem_params(job, idx, &pp);
-    lz_problem *p = NULL;
-    assert_int_equal(lz_problem_create(&pp, job->seed, NULL, &p, &err), LZ_OK);
+    lz_problem *p = instance_of_tile(job, 0);
     for (int64_t tile = 0; tile < job->ntiles; ++tile) {
-      assert_int_equal(lz_run_tile(job, p, tile, NULL, &tr, &err), LZ_OK);
+      run_tile_or_fail(job, p, tile, &tr);
       for (int64_t i = 0; i < tr.count; ++i)
         memcpy(all + (size_t)(tr.r0 + i) * per, lz_tile_counts(&tr, LZ_ARRAY_HIST2D, i), per * sizeof *all);
     }

@@ -1518,16 +1518,23 @@ static int dataset_length(const char *file, const char *obj, hid_t ds, int64_t *
   return rc;
 }
 
-static int open_run_datasets(lz_out *o, const lz_job *job, lz_err *err) {
-  size_t nfields;
-  const lz_field *fields = lz_run_fields(&nfields);
+/* Opens the dataset of every field of the table that applies to the job, under group. */
+static int open_field_datasets(lz_out *o, const lz_job *job, const char *group,
+                               const lz_field *fields, size_t nfields, hid_t *ds, lz_err *err) {
   int rc = LZ_OK;
   for (size_t i = 0; i < nfields && rc == LZ_OK; ++i) {
     if (!lz_field_applies(&fields[i], job)) continue;
     char obj[OBJ_PATH_MAX];
-    join_path(obj, "/runs", fields[i].name);
-    rc = open_dataset(o->path, o->file, obj, &o->field_ds[i], err);
+    join_path(obj, group, fields[i].name);
+    rc = open_dataset(o->path, o->file, obj, &ds[i], err);
   }
+  return rc;
+}
+
+static int open_run_datasets(lz_out *o, const lz_job *job, lz_err *err) {
+  size_t nfields;
+  const lz_field *fields = lz_run_fields(&nfields);
+  int rc = open_field_datasets(o, job, "/runs", fields, nfields, o->field_ds, err);
   for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a) {
     if (!array_is_present(o->shape[a])) continue;
     char obj[OBJ_PATH_MAX];
@@ -1541,13 +1548,7 @@ static int open_run_datasets(lz_out *o, const lz_job *job, lz_err *err) {
 static int open_pooled_datasets(lz_out *o, const lz_job *job, lz_err *err) {
   size_t nfields;
   const lz_field *fields = lz_pooled_fields(&nfields);
-  int rc = LZ_OK;
-  for (size_t i = 0; i < nfields && rc == LZ_OK; ++i) {
-    if (!lz_field_applies(&fields[i], job)) continue;
-    char obj[OBJ_PATH_MAX];
-    join_path(obj, "/pooled", fields[i].name);
-    rc = open_dataset(o->path, o->file, obj, &o->pooled_field_ds[i], err);
-  }
+  int rc = open_field_datasets(o, job, "/pooled", fields, nfields, o->pooled_field_ds, err);
   for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a) {
     if (!lz_array_descs[a].pooled || !array_is_present(o->shape[a])) continue;
     char obj[OBJ_PATH_MAX];
