@@ -10,9 +10,6 @@
  * step one chain at a time with the objective's own gradient. */
 #include <math.h>
 #include <omp.h>
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +43,7 @@ static inline vd vcos(vd x) { vd r = {cos(x[0])}; return r; }
 static inline vd vsin(vd x) { vd r = {sin(x[0])}; return r; }
 #endif
 
-enum { LANES = 64, SUM_BLOCK = 4096 };
+enum { LANES = 64, SUM_BLOCK = 4096, SLOT_STEPS = 32 };
 
 static inline vd vload(const double *p) {
   vd v;
@@ -60,11 +57,9 @@ static inline vi viload(const int64_t *p) {
   return v;
 }
 static inline void vistore(int64_t *p, vi v) { memcpy(p, &v, sizeof v); }
-static inline vd vsplat(double a) {
-  vd v;
-  for (int i = 0; i < VW; ++i) v[i] = a;
-  return v;
-}
+/* Vector + scalar broadcasts the scalar: one instruction, hoisted out of loops (an element-wise
+ * fill compiled to masked broadcasts inside them). */
+static inline vd vsplat(double a) { return (vd){0} + a; }
 static inline vd vabs(vd x) { return (vd)((vi)x & ~(vi)vsplat(-0.0)); }
 static inline vd vblend(vi mask, vd a, vd b) { return (vd)(((vi)a & mask) | ((vi)b & ~mask)); }
 
@@ -126,14 +121,16 @@ typedef struct chain_counts {
   uint64_t *obs;    /* obs_bins + 2 */
 } chain_counts;
 
+/* One more than the counters: the spare slot just after the first coordinate's. */
 static size_t counts_len(const sample_spec *s) {
   size_t b2 = (size_t)s->bins + 2;
-  return 2 * s->ncoords * b2 + (s->joint ? b2 * b2 : 0) + (s->obs_kind ? (size_t)s->obs_bins + 2 : 0);
+  return 2 * s->ncoords * b2 + 1 + (s->joint ? b2 * b2 : 0) +
+         (s->obs_kind ? (size_t)s->obs_bins + 2 : 0);
 }
 
 static chain_counts counts_at(const sample_spec *s, uint64_t *base) {
   size_t b2 = (size_t)s->bins + 2;
-  chain_counts c = {base, base + s->ncoords * b2, NULL, NULL};
+  chain_counts c = {base, base + s->ncoords * b2 + 1, NULL, NULL};
   uint64_t *next = c.half1 + s->ncoords * b2;
   if (s->joint) c.joint = next, next += b2 * b2;
   if (s->obs_kind) c.obs = next;
@@ -182,6 +179,11 @@ typedef struct block {
   int64_t slot[2][LANES], oslot[LANES];
   double f0v[LANES], obsv[LANES];
   uint64_t *hist[LANES], *joint[LANES], *obs[LANES];           /* each chain's counters */
+  /* The one-coordinate fast path buffers the slots of SLOT_STEPS steps and counts them chain by
+   * chain: long after they were stored, and against one chain's histogram at a time. A chain
+   * that stopped counting writes the spare slot B + 2 (see counts_len), never read back. */
+  int32_t sbuf[SLOT_STEPS][LANES];
+  int nbuf;
 } block;
 
 /* grad f1 along one coordinate: (a/eps) cos(x/eps) [+ (a/eps) cos(r x/eps)] */
@@ -334,29 +336,29 @@ static inline __attribute__((always_inline)) void count_block(const sample_spec 
   }
 }
 
-#if defined(__AVX512F__)
-/* The single-coordinate count of 8 chains at once: each chain counts into its own histogram, so
- * the 8 slots never collide and a gather, an add and a scatter do what 8 scalar increments
- * would. store holds the block's chains LANES x stride apart. */
-static inline __attribute__((always_inline)) void count_one_coordinate_avx512(
-    const sample_spec *s, block *b, uint64_t *store, size_t stride) {
+/* Stores this step's slots of the first coordinate (the spare slot for chains not counting). */
+static inline __attribute__((always_inline)) void buffer_slots(const sample_spec *s, block *b) {
+  typedef int32_t vs __attribute__((vector_size(VW * 4)));
   const double *x0 = b->x[s->coords[0]];
-  const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-  const __m512i lane_stride = _mm512_mullo_epi64(lane, _mm512_set1_epi64((long long)stride));
-  for (int j = 0; j < LANES; j += 8) {
-    vi slots = slots_of(vload(x0 + j), s->lo, s->inv_w, s->bins);
-    __m512i at;
-    memcpy(&at, &slots, sizeof at);
-    at = _mm512_add_epi64(at, _mm512_add_epi64(lane_stride,
-                                               _mm512_set1_epi64((long long)((size_t)j * stride))));
-    __m512i one;
-    vi alive = viload(b->alive + j) & 1;
-    memcpy(&one, &alive, sizeof one);
-    __m512i c = _mm512_i64gather_epi64(at, (const void *)store, 8);
-    _mm512_i64scatter_epi64((void *)store, at, _mm512_add_epi64(c, one), 8);
+  const vi spare = (vi){0} + (s->bins + 2);
+  int32_t *row = b->sbuf[b->nbuf++];
+  for (int j = 0; j < LANES; j += VW) {
+    vi alive = viload(b->alive + j);
+    vi sl = slots_of(vload(x0 + j), s->lo, s->inv_w, s->bins);
+    sl = (sl & alive) | (spare & ~alive);
+    vs narrow = __builtin_convertvector(sl, vs);
+    memcpy(row + j, &narrow, sizeof narrow);
   }
 }
-#endif
+
+/* Counts the buffered slots, one chain (one histogram) at a time. */
+static void count_buffered_slots(block *b) {
+  for (int l = 0; l < LANES; ++l) {
+    uint64_t *h = b->hist[l];
+    for (int t = 0; t < b->nbuf; ++t) h[b->sbuf[t][l]]++;
+  }
+  b->nbuf = 0;
+}
 
 /* What count_block leaves to the end: samples, the outside of one coordinate, and the f0 sum of
  * a quadratic f0. */
@@ -396,22 +398,23 @@ static inline __attribute__((always_inline)) int run_block(
     if (cancel && (i & 65535) == 0 && *cancel) return LZ_ESTOPPED;
     step_and_measure(m, s, b, dim, f0, quasi, 1);
     if (obs) observe_block(m, s, b);
-#if defined(__AVX512F__)
-    if (ncoords == 1 && !obs)
-      count_one_coordinate_avx512(s, b, store, stride);
-    else
-#endif
-    if (ncoords == 1)
+    if (ncoords == 1 && !obs) {
+      buffer_slots(s, b);
+      if (b->nbuf == SLOT_STEPS) count_buffered_slots(b);
+    } else if (ncoords == 1)
       count_block(s, b, 1, 0, obs);
     else
       count_block(s, b, 2, joint, obs);
     if (i % SUM_BLOCK == SUM_BLOCK - 1) flush_partial_sums(b);
-    if (i + 1 == s->half)
+    if (i + 1 == s->half) {
+      count_buffered_slots(b);
       for (int l = 0; l < LANES; ++l) {
         chain_counts c = counts_at(s, store + (size_t)l * stride);
         memcpy(c.half1, c.hist, s->ncoords * ((size_t)s->bins + 2) * sizeof *c.hist);
       }
+    }
   }
+  count_buffered_slots(b);
   flush_partial_sums(b);
   return LZ_OK;
 }
