@@ -539,6 +539,15 @@ static int make_parent_directories(const char *path, lz_err *err) {
       if (saved == '\0') break;
     }
   }
+  /* mkdir also says EEXIST for a file of that name, and MPI-IO would report either case only as
+   * "MPI_ERR_OTHER"; say which it is. */
+  const char *where = slash ? (slash == dir ? "/" : dir) : ".";
+  struct stat st;
+  if (rc == LZ_OK && (stat(where, &st) != 0 || !S_ISDIR(st.st_mode)))
+    rc = lz_err_set(err, LZ_EIO, "%s: %s is not a directory", path, where);
+  else if (rc == LZ_OK && access(where, W_OK | X_OK) != 0)
+    rc = lz_err_set(err, LZ_EIO, "%s: cannot write in directory %s: %s", path, where,
+                    strerror(errno));
   free(dir);
   return rc;
 }
