@@ -14,11 +14,13 @@ typedef struct lz_run_options {
   int overwrite;             /* replace an existing file */
   int threads;               /* OpenMP threads per rank; 0 = OMP_NUM_THREADS or the default */
   double progress_seconds;   /* progress line period on rank 0; 0 = none */
+  const char *stop_file;     /* when this file appears, stop like on SIGUSR1; NULL = none */
   const char *version;       /* provenance: lrzoo version and git commit of this build */
   const char *git_commit;
 } lz_run_options;
 
-/* Initializes MPI (thread level FUNNELED) and fills c for MPI_COMM_WORLD. */
+/* Catches SIGTERM and SIGUSR1 (stop after the tiles in flight, exit 3), then initializes MPI
+ * (thread level FUNNELED) and fills c for MPI_COMM_WORLD. */
 int lz_sched_init(int *argc, char ***argv, lz_comm *c, lz_err *err);
 /* The MPI library's version (first line), for provenance and --version. Callable before init. */
 void lz_sched_mpi_version(char *buf, size_t len);

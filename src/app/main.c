@@ -17,13 +17,15 @@
 
 static const char usage[] =
     "usage: lrzoo run JOB.yaml [-o OUT.h5] [--resume | --overwrite] [--threads N] [--progress SECONDS]\n"
+    "                          [--stop-file PATH]\n"
     "       lrzoo validate JOB.yaml\n"
     "       lrzoo info OUT.h5\n"
     "       lrzoo --version\n"
     "\n"
     "Run under mpiexec -n P or srun; with one rank the same binary does everything itself.\n"
     "Exit codes: 0 done; 1 runtime failure; 2 bad job file or arguments (nothing written);\n"
-    "3 stopped by a signal after saving its state (--resume continues it).\n";
+    "3 stopped by SIGTERM, SIGUSR1 or the --stop-file appearing, after saving its state\n"
+    "(--resume continues it).\n";
 
 typedef struct cli {
   const char *command;
@@ -97,6 +99,9 @@ static int parse_command_line(int argc, char **argv, cli *c, int *done) {
     } else if (is_run && !strcmp(a, "--progress")) {
       if (!has_value || parse_seconds(argv[++i], &c->run.progress_seconds))
         return bad_usage("--progress needs a number of seconds > 0", NULL);
+    } else if (is_run && !strcmp(a, "--stop-file")) {
+      if (!has_value) return bad_usage("this option needs a file name:", a);
+      c->run.stop_file = argv[++i];
     } else if (a[0] == '-' && a[1] != '\0') {
       return bad_usage("unknown option", a);
     } else if (!c->path) {

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lrzoo/io.h"
 #include "lrzoo/measure.h"
@@ -43,8 +44,14 @@ enum { TAG_REQUEST = 11, TAG_ASSIGN = 12, TAG_DONE = 13, TAG_ERROR = 14 };
 
 /* ---- process setup ------------------------------------------------------------------------ */
 
+static void install_stop_handlers(void);
+
 int lz_sched_init(int *argc, char ***argv, lz_comm *c, lz_err *err) {
   int provided = 0;
+  /* First of all: a batch system's stop signal (SLURM's --signal can come within a second of a
+   * requeued job's start) must find lrzoo catching it, not be killed by it. A stop caught this
+   * early makes the run hand out no tile and exit 3. */
+  install_stop_handlers();
   /* Only the thread that owns MPI calls it; OpenMP threads compute. */
   if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
     return lz_err_set(err, LZ_EMPI, "MPI_Init_thread failed");
@@ -362,10 +369,24 @@ typedef struct master {
   int stopping;             /* no more tiles are handed out */
   int64_t tiles_done, runs_done, steps_done, status[LZ_STATUS_COUNT];
   double cost_total, cost_done;
-  double t0, last_poll, last_progress;
+  double t0, last_poll, last_progress, last_stop_check;
   int64_t handed_out;       /* tiles given to workers */
   double serving_seconds;   /* time spent answering workers, for the hand-out cost */
 } master;
+
+/* A stop signal, or the stop file (looked for at most 5 times a second: a signal sent while
+ * srun was still launching the ranks is lost, a file is not). */
+static int stop_is_requested(master *m) {
+  if (stop_signals) return 1;
+  const char *path = m->opt->stop_file;
+  if (!path || !path[0]) return 0;
+  double t = now_seconds();
+  if (t - m->last_stop_check < 0.2) return 0;
+  m->last_stop_check = t;
+  if (access(path, F_OK) != 0) return 0;
+  if (!m->stopping) fprintf(stderr, "lrzoo: found the stop file %s: stopping\n", path);
+  return 1;
+}
 
 static void record_report(master *m, const tile_report *rep) {
   if (rep->flags & REPORT_SIGNALLED) m->stopping = 1;
@@ -413,7 +434,7 @@ _Noreturn static void abort_job_with_message(const lz_comm *c, int rank, const c
 static void answer_request(master *m, int worker) {
   int64_t zero, tile = -1;
   MPI_Recv(&zero, 1, MPI_INT64_T, worker, TAG_REQUEST, m->rs->c->comm, MPI_STATUS_IGNORE);
-  if (stop_signals) m->stopping = 1;
+  if (stop_is_requested(m)) m->stopping = 1;
   if (!m->stopping && m->next < m->queued) {
     tile = m->queue[m->next++].tile;
     m->outstanding++;
@@ -482,7 +503,7 @@ static int run_master(master *m, lz_err *err) {
   for (;;) {
     serve_workers(m);
     maybe_print_progress(m);
-    if (stop_signals) m->stopping = 1;
+    if (stop_is_requested(m)) m->stopping = 1;
     if (!m->stopping && m->next < m->queued) {
       int rc = master_computes_a_tile(m, err);
       if (rc != LZ_OK) {
@@ -707,7 +728,7 @@ static void print_summary(const master *m, const lz_run_options *opt, int outcom
     fprintf(stderr, "lrzoo: master handed out %" PRId64 " tiles at %.3g us of its time each\n",
             m->handed_out, 1e6 * m->serving_seconds / (double)m->handed_out);
   if (outcome == LZ_OK && remaining > 0)
-    fprintf(stderr, "lrzoo: stopped by a signal: %" PRId64 " of %" PRId64 " tiles remain; "
+    fprintf(stderr, "lrzoo: stopped by a signal or the stop file: %" PRId64 " of %" PRId64 " tiles remain; "
             "continue with: lrzoo run %s --resume -o %s\n", remaining, job->ntiles, job->path,
             opt->out_path);
 }

@@ -3,6 +3,8 @@
   - SIGTERM to every rank mid-run: exit 3, a line saying how many tiles remain, a consistent
     file; --resume completes it, and every dataset equals the uninterrupted run's;
   - a second SIGTERM drops the tiles in flight: exit 3 within seconds; resume gives equality;
+  - the --stop-file appearing mid-run stops it the same way (exit 3, resume gives equality);
+  - SIGUSR1 at start-up, before MPI is up, is caught: exit 3, nothing lost;
   - kill -9 of every rank at three different moments, then --resume: equality each time;
   - --resume with a different job file is refused with exit 2 and the file is left alone."""
 import os
@@ -38,8 +40,8 @@ def children_of(pid):
     return kids
 
 
-def start(out, ranks=2):
-    return subprocess.Popen(lrzoo_command(ranks, "run", JOB, "-o", out, "--threads", "1"),
+def start(out, ranks=2, *extra):
+    return subprocess.Popen(lrzoo_command(ranks, "run", JOB, "-o", out, "--threads", "1", *extra),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -113,6 +115,35 @@ with tempfile.TemporaryDirectory() as tmp:
     check(p.returncode == 3, f"second SIGTERM: exit code 3 (got {p.returncode})")
     check(time.time() - t_sig < 5, f"second SIGTERM: exits within 5 s ({time.time() - t_sig:.2f} s)")
     resume_and_compare(out, ref, "second SIGTERM")
+
+    # The stop file: what slurm/lrzoo.sbatch creates on SLURM's warning, since a signal sent while
+    # srun is still launching the ranks is lost.
+    out, stop = f"{tmp}/stopfile.h5", f"{tmp}/STOP"
+    p = start(out, 2, "--stop-file", stop)
+    check(wait_until_some_tiles_done(out, p), "stop file: some tiles done before it appears")
+    time.sleep(0.2 * duration)
+    open(stop, "w").close()
+    t_stop = time.time()
+    _, err = p.communicate(timeout=120)
+    check(p.returncode == 3, f"stop file: exit code 3 (got {p.returncode})")
+    check(time.time() - t_stop < 5, f"stop file: exits within 5 s ({time.time() - t_stop:.2f} s)")
+    check(f"found the stop file {stop}" in err and "tiles remain" in err,
+          "stop file: says it found the file and how many tiles remain")
+    done, total = tiles_done(out)
+    check(0 < done < total, f"stop file: file holds a part of the run ({done}/{total} tiles)")
+    os.unlink(stop)
+    resume_and_compare(out, ref, "stop file")
+
+    # SIGUSR1 to lrzoo at once, before MPI_Init: caught, not fatal (one rank, no mpiexec).
+    out = f"{tmp}/early.h5"
+    p = subprocess.Popen([os.environ["LRZOO"], "run", JOB, "-o", out, "--threads", "1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.01)
+    p.send_signal(signal.SIGUSR1)
+    p.communicate(timeout=120)
+    check(p.returncode == 3, f"SIGUSR1 at start-up: exit code 3, not death by the signal (got {p.returncode})")
+    if os.path.exists(out):
+        resume_and_compare(out, ref, "SIGUSR1 at start-up")
 
     # kill -9 of every rank (and of mpiexec) at three moments; resume on another layout too.
     for frac, ranks in [(0.15, 2), (0.4, 3), (0.7, 1)]:
