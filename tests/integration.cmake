@@ -14,7 +14,9 @@ endforeach()
 # Timing-sensitive: run alone so other tests do not steal its cores.
 set_tests_properties(resume PROPERTIES RUN_SERIAL TRUE)
 
-# slurm/*.sbatch under a private single-node SLURM (needs root and the slurm packages that
-# scripts/install-deps --test installs; skipped otherwise).
-lz_script_test(slurm integration/slurm.sh)
-set_tests_properties(slurm PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+# slurm/*.sbatch under a private single-node SLURM that each test starts and stops itself (needs
+# root and the slurm packages that scripts/install-deps --test installs; SKIP, exit 77, otherwise).
+foreach(t plain timelimit requeue_policy array)
+  lz_script_test(slurm_${t} slurm/${t}.sh)
+  set_tests_properties(slurm_${t} PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL TRUE TIMEOUT 300)
+endforeach()
