@@ -16,7 +16,7 @@ set_tests_properties(resume PROPERTIES RUN_SERIAL TRUE)
 
 # slurm/*.sbatch under a private single-node SLURM that each test starts and stops itself (needs
 # root and the slurm packages that scripts/install-deps --test installs; SKIP, exit 77, otherwise).
-foreach(t plain timelimit requeue_policy array)
+foreach(t plain timelimit requeue_policy array binding)
   lz_script_test(slurm_${t} slurm/${t}.sh)
   set_tests_properties(slurm_${t} PROPERTIES SKIP_RETURN_CODE 77 RUN_SERIAL TRUE TIMEOUT 300)
 endforeach()

@@ -45,7 +45,7 @@ AuthInfo=cred_expire=5
 SlurmUser=root
 SlurmdUser=root
 ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+TaskPlugin=${LZ_SLURM_TASK_PLUGIN:-task/none}
 SelectType=select/cons_tres
 # Quick scheduling cycles, so a requeued job starts again within seconds.
 SchedulerParameters=batch_sched_delay=0,bf_interval=1,sched_interval=1
