@@ -149,6 +149,33 @@ static void a_set_cancel_flag_should_stop_the_run_with_estopped(void **state) {
   lz_problem_destroy(&p);
 }
 
+/* The state trace on a 2-D quadratic: x_k = (1 - h lambda_i)^k x0_i, exactly (powers of 1/2 and
+ * of -1/2), every 3rd step, with a third requested coordinate past the dimension left alone. */
+static void the_state_trace_should_hold_the_iterates_at_the_recorded_steps(void **state) {
+  (void)state;
+  const double lambda[2] = {1.0, 3.0};
+  lz_problem *p = make_quadratic(lambda, 2);
+  double *work = malloc(lz_gd_work_len(p) * sizeof *work);
+  enum { COORDS = 3, STEPS = 30, EVERY = 3, ROWS = STEPS / EVERY + 1 };
+  double xs[ROWS * COORDS];
+  for (int i = 0; i < ROWS * COORDS; ++i) xs[i] = -7.0;
+  lz_gd_observers obs;
+  memset(&obs, 0, sizeof obs);
+  obs.x_trace = xs, obs.x_coords = COORDS, obs.x_every = EVERY;
+  double x[2] = {1.0, 1.0};
+  lz_gd_params gp = {0.5, STEPS, 0.0, 1e12, EVERY, NULL};  /* factors 1/2 and -1/2 */
+  lz_gd_outcome out;
+  assert_int_equal(lz_gd_run(p, &gp, x, NULL, &out, work, &obs), LZ_OK);
+  assert_int_equal(obs.x_records, ROWS);
+  for (int r = 0; r < ROWS; ++r) {
+    assert_true(xs[r * COORDS + 0] == ldexp(1.0, -EVERY * r));
+    assert_true(xs[r * COORDS + 1] == ((EVERY * r) % 2 ? -1.0 : 1.0) * ldexp(1.0, -EVERY * r));
+    assert_true(xs[r * COORDS + 2] == -7.0);
+  }
+  free(work);
+  lz_problem_destroy(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(gd_on_a_quadratic_should_follow_the_closed_form_to_1e_12),
@@ -157,6 +184,7 @@ int main(void) {
       cmocka_unit_test(step_two_and_a_half_on_x_squared_should_diverge_at_the_predicted_step),
       cmocka_unit_test(an_overflow_to_infinity_should_be_reported_as_diverged_without_nan),
       cmocka_unit_test(a_set_cancel_flag_should_stop_the_run_with_estopped),
+      cmocka_unit_test(the_state_trace_should_hold_the_iterates_at_the_recorded_steps),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,9 @@ typedef struct lz_gd_observers {
   int64_t sharpness_every;
   int64_t sharpness_records;     /* out: entries written */
   double *lanczos_work;          /* lz_sharpness_work_len(p) doubles, for the sharpness trace */
+  double *x_trace;               /* x_k's first x_coords coordinates at k = 0, x_every, ... */
+  int64_t x_coords, x_every;     /* (coordinates past the dimension are left untouched) */
+  int64_t x_records;             /* out: rows written */
   uint64_t seed;                 /* Lanczos start vectors */
 } lz_gd_observers;
 

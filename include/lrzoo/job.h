@@ -153,6 +153,7 @@ typedef struct lz_job {
     double tol_grad;
     double diverge_above;
     int64_t record_every;
+    int64_t record_x;         /* leading coordinates of x_k recorded with the loss (0: none) */
   } run;
 
   struct {

@@ -135,9 +135,10 @@ typedef enum {
   LZ_ARRAY_GIBBS2D,      /* bins x bins joint Gibbs probabilities */
   LZ_ARRAY_HIST_OBS,     /* observable bins counts (uint64) */
   LZ_ARRAY_WELLS,        /* 2^dim occupation fractions of the wells (double_well) */
-  LZ_ARRAY_MOMENTS       /* ncoords x 2: mean and mean square of each coordinate */
+  LZ_ARRAY_MOMENTS,      /* ncoords x 2: mean and mean square of each coordinate */
+  LZ_ARRAY_X             /* records x run.record_x: leading coordinates of x_k, with the loss */
 } lz_array_id;
-#define LZ_ARRAY_COUNT 11
+#define LZ_ARRAY_COUNT 12
 
 typedef struct lz_array_desc {
   const char *group;       /* "trace" (under /runs), or "" for /runs itself */

@@ -29,6 +29,7 @@
 
 /* Beyond this many, errors are counted but not listed: a binary file would give thousands. */
 #define MAX_DIAGNOSTICS 100
+#define RECORD_X_MAX 16                /* coordinates of x_k in /runs/trace/x */
 #define AXIS_MAX_LEN 10000000          /* points on one axis (keeps generated axes in memory) */
 #define VECTOR_MAX_LEN 1000000         /* entries of one vector (eigenvalues, x, ...) */
 #define AXIS_MAX_VALUES 10000000       /* len * width of a vector axis (aliases can multiply) */
@@ -322,7 +323,7 @@ static const key_spec lr_keys[LR_COUNT] = {
 };
 static const section lr_section = {"lr", "in lr", lr_keys, LR_COUNT, NULL};
 
-enum { RUN_MAX_ITER, RUN_TOL_GRAD, RUN_DIVERGE_ABOVE, RUN_RECORD_EVERY, RUN_COUNT };
+enum { RUN_MAX_ITER, RUN_TOL_GRAD, RUN_DIVERGE_ABOVE, RUN_RECORD_EVERY, RUN_RECORD_X, RUN_COUNT };
 static const key_spec run_keys[RUN_COUNT] = {
   [RUN_MAX_ITER] = {.name = "max_iter", .type = T_INT, .check = C_POSITIVE, .dflt = 10000,
                     .offset = OFF(run.max_iter)},
@@ -332,6 +333,8 @@ static const key_spec run_keys[RUN_COUNT] = {
                          .dflt = 1e12, .offset = OFF(run.diverge_above)},
   [RUN_RECORD_EVERY] = {.name = "record_every", .type = T_INT, .flags = F_DEFAULT_LATER,
                         .check = C_POSITIVE, .offset = OFF(run.record_every)},
+  [RUN_RECORD_X] = {.name = "record_x", .type = T_INT, .check = C_NONNEG, .dflt = 0,
+                    .offset = OFF(run.record_x)},
 };
 static const section run_section = {"run", "in run", run_keys, RUN_COUNT, NULL};
 
@@ -1796,6 +1799,10 @@ static void read_run(parser *p, const yaml_node_t *n) {
     report(p, p->record_every_mark, "record_every must be <= max_iter (%lld), got %lld",
            (long long)job->run.max_iter, (long long)job->run.record_every);
   }
+  if (r.ok[RUN_RECORD_X] && job->run.record_x > RECORD_X_MAX)
+    report(p, mark_of(r.node[RUN_RECORD_X]), "record_x (leading coordinates of x_k recorded in "
+           "/runs/trace/x) must be from 0 to %d, got %lld", RECORD_X_MAX,
+           (long long)job->run.record_x);
 }
 
 static void read_tiles(parser *p, const yaml_node_t *n) {

@@ -29,13 +29,17 @@ static void report_final_state(const lz_problem *p, const double *x, double grad
 
 /* The observers that look at the iterate x_k itself (it is in bounds). */
 static void observe_iterate(lz_gd_observers *obs, const lz_problem *p, const double *x,
-                            int64_t k) {
+                            size_t dim, int64_t k) {
   if (obs->ring && k >= obs->ring_from) lz_orbit_ring_push(obs->ring, x);
   if (obs->sharpness && k % obs->sharpness_every == 0) {
     lz_lanczos_result res;
     int rc = lz_sharpness(p, x, obs->seed, &res, obs->lanczos_work);
     /* A Hessian that is not finite at an in-bounds point is left unrecorded (NaN fill). */
     obs->sharpness[obs->sharpness_records++] = rc == LZ_OK ? res.lambda : NAN;
+  }
+  if (obs->x_trace && k % obs->x_every == 0) {
+    size_t n = (size_t)obs->x_coords < dim ? (size_t)obs->x_coords : dim;
+    memcpy(obs->x_trace + obs->x_records++ * obs->x_coords, x, n * sizeof *x);
   }
 }
 
@@ -73,7 +77,7 @@ int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *tr
       return LZ_OK;
     }
     if (trace && k % gp->record_every == 0) trace[out->records++] = lz_problem_value(p, x, pwork);
-    if (obs) observe_iterate(obs, p, x, k);
+    if (obs) observe_iterate(obs, p, x, dim, k);
     if (gnorm < gp->tol_grad || k == gp->max_iter) {
       out->end = gnorm < gp->tol_grad ? LZ_GD_CONVERGED : LZ_GD_MAX_ITER;
       out->iterations = k;

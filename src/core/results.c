@@ -220,6 +220,11 @@ const lz_array_desc lz_array_descs[LZ_ARRAY_COUNT] = {
     [LZ_ARRAY_MOMENTS] = {"", "moments", "",
                           "mean and mean square of each histogrammed coordinate over the samples",
                           {"coordinate", "moment"}, LZ_DT_DOUBLE, 1},
+    [LZ_ARRAY_X] = {"trace", "x", "",
+                    "the first run.record_x coordinates of x_k at the steps of /runs/trace/loss "
+                    "(R x K, or R x K x record_x when record_x > 1); NaN past trace_len and past "
+                    "the problem's dimension",
+                    {"record", "coordinate"}, LZ_DT_DOUBLE, 0},
 };
 
 static int wants_invariant_measure(const lz_job *job) {
@@ -273,6 +278,13 @@ lz_array_shape lz_job_array_shape(const lz_job *job, lz_array_id a) {
       break;
     case LZ_ARRAY_MOMENTS:
       if (im) s.len[0] = C, s.len[1] = 2;
+      break;
+    case LZ_ARRAY_X:
+      if (job->run.record_x > 0) {
+        s.len[0] = lz_job_trace_len(job);
+        s.len[1] = job->run.record_x;
+        s.record_every = job->run.record_every;
+      }
       break;
   }
   return s;

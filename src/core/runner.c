@@ -218,6 +218,11 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
     obs.sharpness = rows[LZ_ARRAY_SHARPNESS];
     obs.sharpness_every = job->analyze.sharpness.every;
   }
+  if (rows[LZ_ARRAY_X]) {
+    obs.x_trace = rows[LZ_ARRAY_X];
+    obs.x_coords = job->run.record_x;
+    obs.x_every = job->run.record_every;
+  }
   lz_gd_params gp = {res->h, job->run.max_iter, job->run.tol_grad, job->run.diverge_above,
                      job->run.record_every, cancel};
   lz_gd_outcome out;
