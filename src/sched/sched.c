@@ -21,6 +21,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -195,6 +196,13 @@ static void install_stop_handlers(void) {
   sa.sa_flags = SA_RESTART;
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGUSR1, &sa, NULL);
+  /* A launcher may have started us with these blocked; one that came while they were is
+   * delivered now. */
+  sigset_t stops;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGTERM);
+  sigaddset(&stops, SIGUSR1);
+  pthread_sigmask(SIG_UNBLOCK, &stops, NULL);
 }
 
 static double now_seconds(void) {

@@ -52,12 +52,14 @@ def signal_ranks(proc, sig):
     return len(ranks)
 
 
-def wait_until_some_tiles_done(out, proc, timeout=60):
-    """Interrupting before any tile is done would test nothing."""
+def wait_until_some_tiles_done(out, proc, timeout=60, fraction=0.0):
+    """Interrupting before any tile is done would test nothing. With fraction, waits until that
+    share of the tiles is done: a moment that does not depend on the machine's speed."""
     t0 = time.time()
     while time.time() - t0 < timeout and proc.poll() is None:
         try:
-            if tiles_done(out)[0] > 0:
+            done, total = tiles_done(out)
+            if done > 0 and done >= fraction * total:
                 return True
         except (OSError, KeyError):
             pass
@@ -93,8 +95,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # SIGTERM to every rank: finish the tiles in flight, save, exit 3.
     out = f"{tmp}/term.h5"
     p = start(out)
-    check(wait_until_some_tiles_done(out, p), "SIGTERM: some tiles done before the signal")
-    time.sleep(0.2 * duration)
+    check(wait_until_some_tiles_done(out, p, fraction=0.2), "SIGTERM: some tiles done before the signal")
     check(signal_ranks(p, signal.SIGTERM) == 2, "SIGTERM: sent to both ranks")
     _, err = p.communicate(timeout=120)
     check(p.returncode == 3, f"SIGTERM: exit code 3 (got {p.returncode})")
@@ -120,8 +121,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # srun is still launching the ranks is lost.
     out, stop = f"{tmp}/stopfile.h5", f"{tmp}/STOP"
     p = start(out, 2, "--stop-file", stop)
-    check(wait_until_some_tiles_done(out, p), "stop file: some tiles done before it appears")
-    time.sleep(0.2 * duration)
+    check(wait_until_some_tiles_done(out, p, fraction=0.2), "stop file: some tiles done before it appears")
     open(stop, "w").close()
     t_stop = time.time()
     _, err = p.communicate(timeout=120)
@@ -134,11 +134,16 @@ with tempfile.TemporaryDirectory() as tmp:
     os.unlink(stop)
     resume_and_compare(out, ref, "stop file")
 
-    # SIGUSR1 to lrzoo at once, before MPI_Init: caught, not fatal (one rank, no mpiexec).
+    # SIGUSR1 before lrzoo has even started (one rank, no mpiexec). It is started with SIGUSR1
+    # blocked, so the signal waits, pending, until lrzoo unblocks it with its handler in place:
+    # the earliest a program can take a signal, and no race with the test's timing.
     out = f"{tmp}/early.h5"
-    p = subprocess.Popen([os.environ["LRZOO"], "run", JOB, "-o", out, "--threads", "1"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.01)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    try:
+        p = subprocess.Popen([os.environ["LRZOO"], "run", JOB, "-o", out, "--threads", "1"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
     p.send_signal(signal.SIGUSR1)
     p.communicate(timeout=120)
     check(p.returncode == 3, f"SIGUSR1 at start-up: exit code 3, not death by the signal (got {p.returncode})")
@@ -149,8 +154,7 @@ with tempfile.TemporaryDirectory() as tmp:
     for frac, ranks in [(0.15, 2), (0.4, 3), (0.7, 1)]:
         out = f"{tmp}/kill{frac}.h5"
         p = start(out)
-        wait_until_some_tiles_done(out, p)
-        time.sleep(frac * duration)
+        wait_until_some_tiles_done(out, p, fraction=frac)
         signal_ranks(p, signal.SIGKILL)
         p.kill()
         p.communicate(timeout=60)
