@@ -504,7 +504,9 @@ def fig_size_study(run, out):
                  + (" (lr relative to 2/L)" if run.lr_is_relative else ""))
     fig.tight_layout()
     caption = (f"For sizes n = {', '.join(f'{m:g}' for m in ns)}: the fraction of runs that "
-               f"converged and the balance of the minimizers they reached, at five learning rates. "
+               f"converged (runs still moving at max_iter count as not converged) and the balance "
+               f"of the minimizers they reached from the most unbalanced starts, at five learning "
+               f"rates. "
                + "; ".join(f"lr {k}: converged {', '.join(f'{f:.0%}' for f in v['converged_fraction'])}"
                            for k, v in data.items()) + ".")
     return Figure(save(fig, out, "fig8_size_study.png"), "Size study", caption,

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Test 2 of issue 7: a job whose time limit (1 minute) is shorter than its sweep gets USR1 from
-# SLURM (--signal=B:USR1@20: the batch shell only, forwarded by the script), lrzoo saves and
+# SLURM (--signal=B:USR1@20: the batch shell only, passed on through the stop file), lrzoo saves and
 # exits 3, the script requeues the job, the requeued job resumes, and the final file equals an
 # uninterrupted run's. SLURM checks signal times every 30 s, so the signal comes 10-40 s into
 # each attempt; the uninterrupted reference runs alongside, which doubles the sweep's wall time
@@ -22,7 +22,7 @@ n=$(restarts "$id")
 check "the limited job was requeued and then completed (restarts $n, state $(job_state "$id"), exit $(exit_code "$id"))" \
   '[ "${n:-0}" -ge 1 ] && [ "$(job_state "$id")" = COMPLETED ] && [ "$(exit_code "$id")" = 0:0 ]'
 check "no attempt ran into the time limit itself" '! grep -q "DUE TO TIME LIMIT" "$log"'
-check "the log shows USR1 forwarded $n times" '[ "$(grep -c "got SIGUSR1 at" "$log")" -eq "$n" ]'
+check "the log shows USR1 passed on $n times" '[ "$(grep -c "got SIGUSR1 at" "$log")" -eq "$n" ]'
 check "the log shows lrzoo stopping with exit 3 and the requeue" \
   'grep -q "stopped by a signal or the stop file: [0-9]* of 150 tiles remain" "$log" && grep -q "lrzoo exited with 3" "$log" &&
    grep -q "requeueing job $id to resume (requeue 1)" "$log"'
