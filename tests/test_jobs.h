@@ -25,11 +25,9 @@ static lz_job *parse(const char *yaml) {
 /* The problem instance of tile t. */
 static lz_problem *instance_of_tile(const lz_job *job, int64_t t) {
   int64_t r0, count;
-  size_t idx[LZ_MAX_AXES];
   lz_job_tile_runs(job, t, &r0, &count);
-  lz_job_run_coords(job, r0, idx);
   lz_problem_params pp;
-  lz_job_problem_params(job, idx, &pp);
+  lz_job_instance_params(job, lz_job_instance_of_run(job, r0), &pp);
   lz_problem *p = NULL;
   lz_err err;
   assert_int_equal(lz_problem_create(&pp, job->seed, NULL, &p, &err), LZ_OK);

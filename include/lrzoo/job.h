@@ -268,6 +268,11 @@ void lz_job_tile_runs(const lz_job *job, int64_t tile, int64_t *r0, int64_t *cou
 
 /* Resolves the problem parameters at axis indices idx. */
 void lz_job_problem_params(const lz_job *job, const size_t *idx, lz_problem_params *out);
+/* The problem parameters of problem instance i (those of its first run). */
+void lz_job_instance_params(const lz_job *job, int64_t instance, lz_problem_params *out);
+
+/* Whether the runs sample an invariant measure (analyze.invariant_measure.samples > 0). */
+int lz_job_samples_invariant_measure(const lz_job *job);
 
 /* State dimension of a problem (quadratic: #eigenvalues; mf: 2 n d; multiscale: dim). */
 size_t lz_problem_params_dim(const lz_problem_params *pp);

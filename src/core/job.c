@@ -62,6 +62,16 @@ const double *lz_vparam_at(const lz_job *job, const lz_vparam *p, const size_t *
 
 int64_t lz_job_instance_of_run(const lz_job *job, int64_t r) { return r / job->runs_per_instance; }
 
+void lz_job_instance_params(const lz_job *job, int64_t instance, lz_problem_params *out) {
+  size_t idx[LZ_MAX_AXES];
+  lz_job_run_coords(job, instance * job->runs_per_instance, idx);
+  lz_job_problem_params(job, idx, out);
+}
+
+int lz_job_samples_invariant_measure(const lz_job *job) {
+  return job->analyze.invariant_measure.samples > 0;
+}
+
 void lz_job_tile_runs(const lz_job *job, int64_t tile, int64_t *r0, int64_t *count) {
   int64_t inst = tile / job->tiles_per_instance;
   int64_t part = tile % job->tiles_per_instance;
@@ -303,7 +313,7 @@ void lz_job_print_summary(const lz_job *job, FILE *out) {
       if (job->analyze.modified_equation.orders & (1u << k)) fprintf(out, " %d", k);
     fprintf(out, " over %" PRId64 " steps; ", job->analyze.modified_equation.steps);
   }
-  if (job->analyze.invariant_measure.samples > 0) {
+  if (lz_job_samples_invariant_measure(job)) {
     fprintf(out, "invariant measure (%" PRId64 " samples after %" PRId64 " steps, %" PRId64
             " bins over [%g, %g], coords", job->analyze.invariant_measure.samples,
             job->analyze.invariant_measure.burn_in, job->analyze.invariant_measure.bins,

@@ -165,7 +165,7 @@ static unsigned analyses_of(const lz_job *job) {
   if (job->analyze.sharpness.every > 0) have |= LZ_NEEDS_SHARPNESS_TRACE;
   for (unsigned k = 0; k < LZ_MODEQ_ORDERS; ++k)
     if (job->analyze.modified_equation.orders & (1u << k)) have |= LZ_NEEDS_MODEQ_0 << k;
-  if (job->analyze.invariant_measure.samples > 0) {
+  if (lz_job_samples_invariant_measure(job)) {
     have |= LZ_NEEDS_IM;
     if (job->analyze.invariant_measure.joint) have |= LZ_NEEDS_IM_JOINT;
   }
@@ -227,13 +227,9 @@ const lz_array_desc lz_array_descs[LZ_ARRAY_COUNT] = {
                     {"record", "coordinate"}, LZ_DT_DOUBLE, 0},
 };
 
-static int wants_invariant_measure(const lz_job *job) {
-  return job->analyze.invariant_measure.samples > 0;
-}
-
 lz_array_shape lz_job_array_shape(const lz_job *job, lz_array_id a) {
   lz_array_shape s = {{0, 1}, 0};
-  const int im = wants_invariant_measure(job);
+  const int im = lz_job_samples_invariant_measure(job);
   const int multiscale = job->problem.kind == LZ_PROBLEM_MULTISCALE;
   const int64_t C = (int64_t)job->analyze.invariant_measure.ncoords;
   const int64_t B = job->analyze.invariant_measure.bins;

@@ -330,7 +330,7 @@ int lz_run_tile(const lz_job *job, const lz_problem *p, int64_t tile, const lz_t
   lz_job_tile_runs(job, tile, &out->r0, &out->count);
   out->tile = tile;
   int parallel_runs = lz_problem_params_step_cost(lz_problem_params_of(p)) < LZ_INNER_PARALLEL_FLOPS;
-  int sampling = job->analyze.invariant_measure.samples > 0;
+  int sampling = lz_job_samples_invariant_measure(job);
   double *final_states = NULL;
   if (sampling) {
     final_states = malloc((size_t)out->count * lz_problem_dim(p) * sizeof *final_states);

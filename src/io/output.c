@@ -59,11 +59,6 @@ struct lz_out {
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
-/* The same switch as lz_job_array_shape's: samples > 0 turns the invariant measure on. */
-static int has_invariant_measure(const lz_job *job) {
-  return job->analyze.invariant_measure.samples > 0;
-}
-
 static hid_t file_type_of(lz_dtype t) {
   switch (t) {
     case LZ_DT_INT8: return H5T_STD_I8LE;
@@ -457,7 +452,7 @@ static lz_out *out_new(const char *path, const lz_job *job, int rank) {
   for (size_t i = 0; i < nfields; ++i) o->field_ds[i] = H5I_INVALID_HID;
   o->npooled_fields = npooled_fields;
   for (size_t i = 0; i < npooled_fields; ++i) o->pooled_field_ds[i] = H5I_INVALID_HID;
-  o->npooled = has_invariant_measure(job) ? lz_job_npooled(job) : 0;
+  o->npooled = lz_job_samples_invariant_measure(job) ? lz_job_npooled(job) : 0;
   for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
     o->array_ds[a] = o->pooled_array_ds[a] = H5I_INVALID_HID;
     o->shape[a] = lz_job_array_shape(job, (lz_array_id)a);
@@ -539,8 +534,8 @@ static int make_parent_directories(const char *path, lz_err *err) {
       if (saved == '\0') break;
     }
   }
-  /* mkdir also says EEXIST for a file of that name, and MPI-IO would report either case only as
-   * "MPI_ERR_OTHER"; say which it is. */
+  /* mkdir also says EEXIST for a file of that name, and the MPI-IO open would report either case
+   * only as an unnamed error; say which it is. */
   const char *where = slash ? (slash == dir ? "/" : dir) : ".";
   struct stat st;
   if (rc == LZ_OK && (stat(where, &st) != 0 || !S_ISDIR(st.st_mode)))
@@ -1011,7 +1006,7 @@ static int create_run_datasets(lz_out *o, layout *l, const lz_job *job, lz_err *
   for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a)
     if (array_is_present(o->shape[a]))
       rc = create_array_dataset(o, l, job, &runs, a, &o->array_ds[a], err);
-  if (rc == LZ_OK && has_invariant_measure(job)) rc = create_edges(o, l, job, err);
+  if (rc == LZ_OK && lz_job_samples_invariant_measure(job)) rc = create_edges(o, l, job, err);
   return rc;
 }
 
@@ -1331,7 +1326,7 @@ static int is_taken_in_pooled(const char *name) {
 /* src/config validates the section; these are the values the layout indexes with, so a job
  * built some other way cannot make io read past a table. */
 static int check_invariant_measure(const lz_job *job, lz_err *err) {
-  if (!has_invariant_measure(job)) return LZ_OK;
+  if (!lz_job_samples_invariant_measure(job)) return LZ_OK;
   const size_t ncoords = job->analyze.invariant_measure.ncoords;
   const int kind = job->analyze.invariant_measure.observable.kind;
   if (ncoords < 1 || ncoords > LZ_IM_MAX_COORDS || job->analyze.invariant_measure.bins < 1 ||
@@ -1662,7 +1657,7 @@ static int check_array_shapes(const char *path, hid_t file, const lz_out *o, lz_
 }
 
 static int check_edges(const char *path, hid_t file, const lz_job *job, lz_err *err) {
-  const int has_im = has_invariant_measure(job);
+  const int has_im = lz_job_samples_invariant_measure(job);
   const int has_obs = has_im && job->analyze.invariant_measure.observable.kind != LZ_OBS_NONE;
   int rc = check_presence(path, file, "/runs/hist_edges", has_im, err);
   if (rc == LZ_OK && has_im)
@@ -2085,7 +2080,7 @@ static double field_bytes(const lz_field *f) { return f->type == LZ_DT_INT8 ? 1.
 
 /* /pooled and the bin edges: 0 without an invariant measure. */
 static double measure_size_estimate(const lz_job *job) {
-  if (!has_invariant_measure(job)) return 0.0;
+  if (!lz_job_samples_invariant_measure(job)) return 0.0;
   const double P = (double)lz_job_npooled(job);
   double bytes = 8.0 * (double)(job->analyze.invariant_measure.bins + 1) + 1.0;  /* + done */
   if (job->analyze.invariant_measure.observable.kind != LZ_OBS_NONE)

@@ -242,10 +242,8 @@ static int load_instance(const lz_job *job, int64_t instance, instance_cache *ca
                          lz_err *err) {
   if (cache->problem && cache->index == instance) return LZ_OK;
   lz_problem_destroy(&cache->problem);
-  size_t idx[LZ_MAX_AXES];
-  lz_job_run_coords(job, instance * job->runs_per_instance, idx);
   lz_problem_params pp;
-  lz_job_problem_params(job, idx, &pp);
+  lz_job_instance_params(job, instance, &pp);
   double *target = NULL;
   if (pp.kind == LZ_PROBLEM_MF && pp.target == LZ_TARGET_FILE) {
     target = malloc((size_t)pp.n * (size_t)pp.n * sizeof *target);
@@ -279,11 +277,9 @@ static int by_cost_descending(const void *a, const void *b) {
 
 static double tile_cost_of(const lz_job *job, int64_t t) {
   int64_t r0, cnt;
-  size_t idx[LZ_MAX_AXES];
   lz_job_tile_runs(job, t, &r0, &cnt);
-  lz_job_run_coords(job, r0, idx);
   lz_problem_params pp;
-  lz_job_problem_params(job, idx, &pp);
+  lz_job_instance_params(job, lz_job_instance_of_run(job, r0), &pp);
   return lz_problem_params_step_cost(&pp) * (double)cnt * (double)job->run.max_iter;
 }
 
@@ -776,7 +772,7 @@ int lz_sched_run(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
     local = run_master(&m, err);
     print_summary(&m, opt, local);
     if (local == LZ_OK && m.tiles_done < job->ntiles) local = LZ_ESTOPPED;
-    if (local == LZ_OK && job->analyze.invariant_measure.samples > 0)
+    if (local == LZ_OK && lz_job_samples_invariant_measure(job))
       local = pool_invariant_measure(job, rs.out, err);
     free(m.queue);
   } else {
