@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "lrzoo/config.h"
+#include "lrzoo/memory.h"
 #include "lrzoo/error.h"
 #include "lrzoo/hash.h"
 #include "lrzoo/job.h"
@@ -1283,7 +1284,7 @@ static void invariant_measure_errors_should_say_what_is_allowed(void **state) {
 }
 
 /* The joint histogram grows with bins^2: 100000 bins cannot fit, whatever the machine; the
- * others grow with bins x tiles.runs. The error is where the largest part comes from. */
+ * others grow with bins x tiles.runs. The error is where the largest array comes from. */
 static void invariant_measure_should_be_refused_when_its_histograms_do_not_fit(void **state) {
   (void)state;
   static const char joint_advice[] = "lower invariant_measure.bins or set joint: false";
@@ -1291,21 +1292,20 @@ static void invariant_measure_should_be_refused_when_its_histograms_do_not_fit(v
     const char *analyze, *prefix, *advice;
   } cases[] = {
     {IM_MIN ", coords: [0, 1], bins: 100000}}\n",  /* joint by default: at bins */
-     "inline.yaml:4:80: sweep too large for memory: the joint histogram of invariant_measure "
-     "(100000 x 100000 bins, for each of 64 chains in each of ", joint_advice},
+     "inline.yaml:4:80: sweep too large for memory: one tile's joint histograms of "
+     "invariant_measure (64 runs x 100000 x 100000 bins, ", joint_advice},
     {IM_MIN ", coords: [0, 1], bins: 100000, joint: true}}\n",
-     "inline.yaml:4:95: sweep too large for memory: the joint histogram of invariant_measure "
-     "(100000 x 100000 bins, for each of 64 chains in each of ", joint_advice},
+     "inline.yaml:4:95: sweep too large for memory: one tile's joint histograms of "
+     "invariant_measure (64 runs x 100000 x 100000 bins, ", joint_advice},
     {IM_MIN ", coords: [0, 1], bins: 100000, joint: true}, orbit: {max_period: 1.0e9}}\n",
-     "inline.yaml:4:95: sweep too large for memory: the joint histogram", joint_advice},
+     "inline.yaml:4:95: sweep too large for memory: one tile's joint histograms", joint_advice},
     {IM_MIN ", coords: [0, 1], bins: 100000, joint: false}}\ntiles: {runs: 100000000}\n",
-     "inline.yaml:4:80: sweep too large for memory: the invariant-measure histograms (2 coords x "
-     "100000 bins, for each of 64 chains in each of ",
-     "lower invariant_measure.bins or tiles.runs"},
+     "inline.yaml:4:80: sweep too large for memory: one tile's results (100000000 runs, ",
+     "lower tiles.runs or invariant_measure.bins"},
     {IM_MIN ", bins: 1, observable: {kind: loss, range: [0, 1], bins: 100000}}}\n"
      "tiles: {runs: 100000000}\n",
-     "inline.yaml:4:113: sweep too large for memory: the observable's histogram (100000 bins, "
-     "for each of 64 chains in each of ", "lower observable.bins"},
+     "inline.yaml:4:113: sweep too large for memory: one tile's observable histograms "
+     "(100000000 runs x 100000 bins, ", "lower observable.bins"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
     char text[1024];
@@ -1660,6 +1660,95 @@ static void parse_should_survive_mutated_job_files(void **state) {
   assert_true(accepted > 0 && rejected > 0);
 }
 
+/* ---- memory limit ------------------------------------------------------------------------ */
+
+#define MIB (1024.0 * 1024.0)
+static const char dense_3000[] =
+    "problem:\n  kind: mf\n  n: 3000\n  d: 2\ninit: {kind: gaussian}\nlr: {values: 0.1}\n";
+
+static int parse_with_limit(const char *text, double bytes, lz_job **job, char **diag) {
+  lz_config_limits lim = {bytes, 1, "--memory-limit"};
+  return lz_config_parse_with("inline.yaml", text, strlen(text), &lim, job, diag);
+}
+
+/* The 3000 x 3000 target alone takes 69 MiB: a 100 MiB limit cannot hold it with the
+ * libraries and the runs, 1 GiB can. */
+static void a_job_above_the_memory_limit_should_be_refused_at_n(void **state) {
+  (void)state;
+  lz_job *job = (lz_job *)1;
+  char *diag = NULL;
+  assert_int_equal(parse_with_limit(dense_3000, 100 * MIB, &job, &diag), LZ_EJOB);
+  assert_null(job);
+  const char *prefix = "inline.yaml:3:6: sweep too large for memory: the problem instance (0.07 GiB)";
+  if (strncmp(diag, prefix, strlen(prefix)) != 0) fail_msg("got:\n%s", diag);
+  assert_non_null(strstr(diag, "above the limit of 0.10 GiB (--memory-limit)"));
+  assert_non_null(strstr(diag, "reduce n (a dense target"));
+  free(diag);
+  assert_int_equal(parse_with_limit(dense_3000, 1024 * MIB, &job, &diag), LZ_OK);
+  assert_null(diag);
+  assert_true(job->memory_estimate > 68.7 * MIB + 64 * MIB);
+  assert_true(job->memory_estimate < 250 * MIB);
+  lz_job_destroy(&job);
+}
+
+static lz_memory_estimate estimate_parts_of(const char *text, int threads) {
+  lz_job *job = parse_good_text(text);
+  lz_memory_estimate est;
+  lz_job_memory_estimate(job, threads, &est);
+  assert_true(est.total == est.part[LZ_MEM_PROBLEM] + est.part[LZ_MEM_RUNS] +
+                               est.part[LZ_MEM_RESULTS] + est.part[LZ_MEM_SAMPLER] +
+                               est.part[LZ_MEM_LIBRARIES]);
+  lz_job_destroy(&job);
+  return est;
+}
+
+static double estimate_of(const char *text, int threads) {
+  return estimate_parts_of(text, threads).total;
+}
+
+/* Each allocation the estimate counts must move it by what it allocates. */
+static void the_memory_estimate_should_grow_with_what_the_job_allocates(void **state) {
+  (void)state;
+  static const char quad[] = "problem: {kind: quadratic, eigenvalues: [1.0]}\ninit: {kind: gaussian}\n"
+                             "lr: {values: 0.1}\n";
+  char text[512];
+  double base = estimate_of(quad, 1);
+  /* one tile's loss traces: 64 runs x (10^6 + 1) records, worker's and master's copy */
+  snprintf(text, sizeof text, "%srun: {max_iter: 1000000, record_every: 1}\n", quad);
+  double traces = estimate_of(text, 1) - base;
+  assert_true(fabs(traces - 2.0 * 64 * 8 * 1000001) < 0.01 * traces);
+  /* a dense target: 8 n^2 bytes, rows padded to 8 doubles; a lowrank one 2 n k doubles */
+  lz_memory_estimate dense = estimate_parts_of(
+      "problem: {kind: mf, n: 1000, d: 2}\ninit: {kind: gaussian}\nlr: {values: 0.1}\n", 1);
+  assert_true(dense.part[LZ_MEM_PROBLEM] >= 8.0 * 1000 * 1000);
+  assert_true(dense.part[LZ_MEM_PROBLEM] <= 8.0 * 1000 * 1008 + 4096);
+  lz_memory_estimate lowrank = estimate_parts_of(
+      "problem: {kind: mf, n: 100000, d: 2, target: {kind: lowrank, singular_values: [1, 2, 3]}}\n"
+      "init: {kind: gaussian}\nlr: {values: 0.1}\n", 1);
+  assert_true(lowrank.part[LZ_MEM_PROBLEM] >= 8.0 * 2 * 100000 * 3);
+  assert_true(lowrank.part[LZ_MEM_PROBLEM] <= 8.0 * 4 * 100000 * 3 + 8192);
+  /* small problems run one per thread: run scratch scales with threads */
+  double one = estimate_of(ANALYZE_BASE "analyze: {orbit: {max_period: 100000}}\n", 1);
+  double four = estimate_of(ANALYZE_BASE "analyze: {orbit: {max_period: 100000}}\n", 4);
+  assert_true(four - one > 3 * 8.0 * 2 * 100000);
+}
+
+static void memory_sizes_should_parse_with_binary_units(void **state) {
+  (void)state;
+  double b = 0;
+  assert_int_equal(lz_memory_parse_size("4G", &b), 0);
+  assert_true(b == 4.0 * 1024 * MIB);
+  assert_int_equal(lz_memory_parse_size("512MiB", &b), 0);
+  assert_true(b == 512 * MIB);
+  assert_int_equal(lz_memory_parse_size("1.5t", &b), 0);
+  assert_true(b == 1.5 * 1024 * 1024 * MIB);
+  assert_int_equal(lz_memory_parse_size("2000000000", &b), 0);
+  assert_true(b == 2e9);
+  const char *bad[] = {"", "G", "-1G", "0", "4X", "4GG", "nan", "inf", "1e400"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; ++i)
+    if (lz_memory_parse_size(bad[i], &b) == 0) fail_msg("'%s' was accepted", bad[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(parse_should_fill_defaults_for_a_minimal_quadratic_job),
@@ -1704,6 +1793,9 @@ int main(void) {
     cmocka_unit_test(load_should_report_a_missing_file_as_path_and_reason),
     cmocka_unit_test(parse_should_never_crash_on_tricky_input),
     cmocka_unit_test(parse_should_survive_mutated_job_files),
+    cmocka_unit_test(a_job_above_the_memory_limit_should_be_refused_at_n),
+    cmocka_unit_test(the_memory_estimate_should_grow_with_what_the_job_allocates),
+    cmocka_unit_test(memory_sizes_should_parse_with_binary_units),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -327,6 +327,25 @@ static void check_value(instance *in, const double *x) {
   assert_value_agrees_with_value_grad(in, x, 1e-10);
 }
 
+/* The memory estimate sizes instances from their parameters, without building them. */
+static void check_sizes_without_building(instance *in, const double *x) {
+  lz_problem_sizes s;
+  lz_problem_params_sizes(lz_problem_params_of(in->p), &s);
+  if (s.dim != lz_problem_dim(in->p) || s.work_len != lz_problem_work_len(in->p) ||
+      s.symmetry_work_len != lz_problem_symmetry_work_len(in->p))
+    fail_msg("%s: sizes from the parameters (dim %zu, work %zu, symmetry %zu) differ from the "
+             "instance's (%zu, %zu, %zu)", in->label, s.dim, s.work_len, s.symmetry_work_len,
+             lz_problem_dim(in->p), lz_problem_work_len(in->p),
+             lz_problem_symmetry_work_len(in->p));
+  const lz_problem_params *pp = lz_problem_params_of(in->p);
+  if (pp->kind == LZ_PROBLEM_MF && (pp->target == LZ_TARGET_GAUSSIAN || pp->target == LZ_TARGET_FILE))
+    assert_true(s.stored_bytes >= 8.0 * (double)pp->n * (double)pp->n);
+}
+
+static void sizes_from_parameters_match_the_built_instance(void **state) {
+  for_every_mf_variant(check_sizes_without_building);
+}
+
 static void mf_gradient_matches_finite_differences_for_every_variant(void **state) {
   for_every_mf_variant(check_gradient);
 }
@@ -809,6 +828,7 @@ int main(void) {
       cmocka_unit_test(multiscale_f0_is_the_slow_part_alone),
       cmocka_unit_test(sigma2_is_the_phase_variance_of_the_fast_gradient),
       cmocka_unit_test(mf_test_shapes_reach_every_evaluation_path),
+      cmocka_unit_test(sizes_from_parameters_match_the_built_instance),
       cmocka_unit_test(mf_gradient_matches_finite_differences_for_every_variant),
       cmocka_unit_test(mf_hvp_matches_finite_differences_for_every_variant),
       cmocka_unit_test(mf_value_agrees_with_value_grad_for_every_variant),

@@ -59,6 +59,7 @@ typedef struct lz_tangent {
 
 /* Doubles of storage one tangent needs (vectors and the projection's scratch). */
 size_t lz_tangent_len(const lz_problem *p);
+size_t lz_tangent_len_for(const lz_problem_sizes *s);
 /* Starts from a unit random vector of the stream (seed, LZ_RNG_TANGENT, dim). */
 void lz_tangent_init(lz_tangent *t, const lz_problem *p, uint64_t seed, int64_t transient,
                      int64_t iters, int project, double *storage);
@@ -83,6 +84,7 @@ double lz_tangent_exponent(const lz_tangent *t);
 
 /* Scratch doubles lz_modeq_drift needs. */
 size_t lz_modeq_work_len(const lz_problem *p);
+size_t lz_modeq_work_len_for(const lz_problem_sizes *s);
 
 /* For each order k in `orders` (bit k, k <= 2), integrates the modified flow of order k from
  * x0 with RK4 (substeps per GD step) alongside GD with step h, and stores in drift[k] the

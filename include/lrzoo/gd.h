@@ -53,6 +53,7 @@ typedef struct lz_gd_observers {
 
 /* Scratch doubles lz_gd_run needs (on top of the problem's own work). */
 size_t lz_gd_work_len(const lz_problem *p);
+size_t lz_gd_work_len_for(const lz_problem_sizes *s);
 
 /* Runs GD from x (overwritten with the final in-bounds state). trace, if non-NULL, receives up
  * to max_iter / record_every + 1 loss values; entries past out->records are left untouched.

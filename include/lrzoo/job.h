@@ -224,6 +224,7 @@ typedef struct lz_job {
   int64_t runs_per_instance;  /* product of the init and lr axes' lengths */
   int64_t tiles_per_instance; /* ceil(runs_per_instance / tiles.runs) */
   int64_t ntiles;
+  double memory_estimate;     /* peak bytes per rank (lrzoo/memory.h), set by the parser */
 } lz_job;
 
 /* The fully resolved parameters of one problem instance. Vectors and strings point into the

@@ -34,6 +34,7 @@ int lz_lanczos_max_eig(lz_matvec_fn mv, void *ctx, size_t dim, const double *v0,
 /* Sharpness (largest Hessian eigenvalue) of p at x, from a start vector drawn from the stream
  * (seed, LZ_RNG_LANCZOS, dim). work: lz_sharpness_work_len doubles. */
 size_t lz_sharpness_work_len(const lz_problem *p);
+size_t lz_sharpness_work_len_for(const lz_problem_sizes *s);
 int lz_sharpness(const lz_problem *p, const double *x, unsigned long long seed,
                  lz_lanczos_result *res, double *work);
 

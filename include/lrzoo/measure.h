@@ -69,6 +69,9 @@ int lz_sample_tile(const lz_job *job, const lz_problem *p, lz_tile_result *tr,
                    const double *final_states, lz_im_sums *sums,
                    const volatile sig_atomic_t *cancel);
 
+/* Bytes each sampling thread allocates for instance pp (0 when the job does not sample). */
+double lz_sample_thread_bytes(const lz_job *job, const lz_problem_params *pp);
+
 /* From the sums and the histograms of a run or of a pooled point of instance p (hist: ncoords x
  * bins; half1, hist2d as in results.h; NULL where absent), fills im and the Gibbs, wells and
  * moments rows (NULL where absent). h: the step size (0: pooled over different h, so no Gibbs

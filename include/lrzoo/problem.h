@@ -15,8 +15,20 @@
 #include "lrzoo/job.h"
 
 /* Per-kind implementation. state is the instance data that create allocates. */
+/* What an instance holds and needs, known from its parameters alone: the memory estimate
+ * counts with it before anything is built. */
+typedef struct lz_problem_sizes {
+  size_t dim;                /* state dimension */
+  size_t work_len;           /* scratch doubles of one evaluation */
+  size_t symmetry_work_len;  /* scratch doubles of project_symmetries */
+  double stored_bytes;       /* what the instance keeps while it lives (the target) */
+  double building_bytes;     /* held on top only while it is built (file buffer, QR) */
+} lz_problem_sizes;
+
 typedef struct lz_objective {
   const char *name;
+  /* Fills s from the parameters without building anything; must agree with create. */
+  void (*sizes)(const lz_problem_params *pp, lz_problem_sizes *s);
   /* Builds instance data. target is an n x n row-major matrix for file targets, else NULL;
    * it is copied, the caller keeps ownership. */
   int (*create)(const lz_problem_params *pp, uint64_t seed, const double *target, void **state,
@@ -60,6 +72,9 @@ void lz_problem_destroy(lz_problem **p);
 
 const lz_problem_params *lz_problem_params_of(const lz_problem *p);
 size_t lz_problem_dim(const lz_problem *p);
+/* The sizes of a built instance, and of one that has not been built (unknown kind: zeros). */
+void lz_problem_sizes_of(const lz_problem *p, lz_problem_sizes *s);
+void lz_problem_params_sizes(const lz_problem_params *pp, lz_problem_sizes *s);
 /* Scratch doubles one evaluation (value, value_grad, hvp, f0, stats) needs. */
 size_t lz_problem_work_len(const lz_problem *p);
 

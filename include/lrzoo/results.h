@@ -203,5 +203,10 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
                const volatile sig_atomic_t *cancel, lz_err *err);
 /* Scratch doubles lz_run_one needs for job's analysis of instance p. */
 size_t lz_run_work_len(const lz_job *job, const lz_problem *p);
+/* The same from the instance's sizes, before it is built. */
+size_t lz_run_work_len_for(const lz_job *job, const lz_problem_sizes *s);
+/* 1 if each thread takes whole runs of this instance, 0 if runs go one after another and
+ * parallelize inside the evaluation (large problems). */
+int lz_runs_share_threads(const lz_problem_params *pp);
 
 #endif

@@ -25,6 +25,16 @@ int lz_sched_init(int *argc, char ***argv, lz_comm *c, lz_err *err);
 /* The MPI library's version (first line), for provenance and --version. Callable before init. */
 void lz_sched_mpi_version(char *buf, size_t len);
 
+/* What one rank may use: the threads it will run, and its share of its node's memory (what
+ * lz_memory_available reports, divided among the ranks on the node; the least over ranks). */
+typedef struct lz_rank_resources {
+  int threads;
+  double memory_share;  /* bytes; 0 if unknown */
+  int ranks_on_node;    /* on the node with the least share */
+  double node_memory;   /* that node's memory */
+} lz_rank_resources;
+void lz_sched_rank_resources(const lz_comm *c, int requested_threads, lz_rank_resources *out);
+
 /* Finalizes MPI. */
 void lz_sched_finalize(lz_comm *c);
 /* Ends every rank of the job with exit_code. Never returns. */

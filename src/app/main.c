@@ -6,31 +6,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lrzoo/config.h"
 #include "lrzoo/error.h"
 #include "lrzoo/io.h"
 #include "lrzoo/job.h"
+#include "lrzoo/memory.h"
 #include "lrzoo/results.h"
 #include "lrzoo/sched.h"
 #include "lrzoo/version.h"
 
 static const char usage[] =
     "usage: lrzoo run JOB.yaml [-o OUT.h5] [--resume | --overwrite] [--threads N] [--progress SECONDS]\n"
-    "                          [--stop-file PATH]\n"
-    "       lrzoo validate JOB.yaml\n"
+    "                          [--stop-file PATH] [--memory-limit SIZE]\n"
+    "       lrzoo validate JOB.yaml [--threads N] [--memory-limit SIZE]\n"
     "       lrzoo info OUT.h5\n"
     "       lrzoo --version\n"
     "\n"
     "Run under mpiexec -n P or srun; with one rank the same binary does everything itself.\n"
     "Exit codes: 0 done; 1 runtime failure; 2 bad job file or arguments (nothing written);\n"
     "3 stopped by SIGTERM, SIGUSR1 or the --stop-file appearing, after saving its state\n"
-    "(--resume continues it).\n";
+    "(--resume continues it).\n"
+    "--memory-limit SIZE (e.g. 4G, 512M): refuse a job whose estimated peak memory per rank is\n"
+    "above SIZE; the default is the rank's share of its node's memory (or of its cgroup limit).\n";
 
 typedef struct cli {
   const char *command;
   const char *path;  /* job file, or output file for info */
   lz_run_options run;
+  double memory_limit;  /* --memory-limit in bytes; 0 = the rank's share */
 } cli;
 
 /* Prints "lrzoo: WHAT 'ARG'" (ARG may be NULL) and the usage; returns exit code 2. */
@@ -83,6 +88,7 @@ static int parse_command_line(int argc, char **argv, cli *c, int *done) {
   if (strcmp(c->command, "run") && strcmp(c->command, "validate") && strcmp(c->command, "info"))
     return bad_usage("unknown command", c->command);
   int is_run = !strcmp(c->command, "run");
+  int is_validate = !strcmp(c->command, "validate");
   for (int i = 2; i < argc; ++i) {
     const char *a = argv[i];
     int has_value = i + 1 < argc;
@@ -93,7 +99,10 @@ static int parse_command_line(int argc, char **argv, cli *c, int *done) {
       c->run.resume = 1;
     } else if (is_run && !strcmp(a, "--overwrite")) {
       c->run.overwrite = 1;
-    } else if (is_run && !strcmp(a, "--threads")) {
+    } else if ((is_run || is_validate) && !strcmp(a, "--memory-limit")) {
+      if (!has_value || lz_memory_parse_size(argv[++i], &c->memory_limit))
+        return bad_usage("--memory-limit needs a size > 0, such as 4G, 512M or 2000000000", NULL);
+    } else if ((is_run || is_validate) && !strcmp(a, "--threads")) {
       if (!has_value || parse_positive_int(argv[++i], &c->run.threads))
         return bad_usage("--threads needs an integer from 1 to 4096", NULL);
     } else if (is_run && !strcmp(a, "--progress")) {
@@ -134,10 +143,32 @@ static int check_target_file(const lz_job *job, char **diag) {
   return LZ_EJOB;
 }
 
+/* Without MPI, validate assumes one rank on this machine, as `lrzoo run` without mpiexec. */
+static void limits_for_validate(const cli *c, lz_config_limits *lim) {
+  lz_config_default_limits(lim);
+  if (c->run.threads > 0) lim->threads = c->run.threads;
+  if (c->memory_limit > 0) {
+    lim->memory_bytes = c->memory_limit;
+    lim->origin = "--memory-limit";
+  }
+}
+
+static void print_memory(const lz_job *job, const lz_config_limits *lim) {
+  lz_memory_estimate est;
+  lz_job_memory_estimate(job, lim->threads, &est);
+  printf("memory:     about %.1f MiB per rank at the peak, with %d thread%s (limit %.1f MiB: %s)\n",
+         est.total / 1048576.0, est.threads, est.threads == 1 ? "" : "s",
+         lim->memory_bytes / 1048576.0, lim->origin);
+  for (int p = 0; p < LZ_MEM_PARTS; ++p)
+    printf("  %-26s %10.1f MiB\n", lz_memory_part_names[p], est.part[p] / 1048576.0);
+}
+
 static int command_validate(const cli *c) {
   lz_job *job = NULL;
   char *diag = NULL;
-  int rc = lz_config_load(c->path, &job, &diag);
+  lz_config_limits lim;
+  limits_for_validate(c, &lim);
+  int rc = lz_config_load_with(c->path, &lim, &job, &diag);
   if (rc == LZ_OK) rc = check_target_file(job, &diag);
   if (rc != LZ_OK) {
     fprintf(stderr, "%s\n", diag ? diag : "lrzoo: out of memory");
@@ -146,6 +177,7 @@ static int command_validate(const cli *c) {
     return lz_exit_code(rc);
   }
   lz_job_print_summary(job, stdout);
+  print_memory(job, &lim);
   printf("file size:  %.3g MB when complete (every dataset is allocated when the run starts)\n",
          lz_out_size_estimate(job) / 1e6);
   printf("valid\n");
@@ -177,8 +209,21 @@ static int command_info(const cli *c) {
   return 0;
 }
 
-/* Every rank parses the same bytes, so every rank holds the same job. */
-static int load_job_on_every_rank(const lz_comm *comm, const char *path, lz_job **job) {
+/* Every rank parses the same bytes with the same limits, so every rank holds the same job. */
+static int load_job_on_every_rank(const lz_comm *comm, const cli *c, const char *path,
+                                  lz_job **job) {
+  lz_rank_resources res;
+  lz_sched_rank_resources(comm, c->run.threads, &res);
+  char origin[160];
+  lz_config_limits lim = {res.memory_share, res.threads, origin};
+  if (c->memory_limit > 0) {
+    lim.memory_bytes = c->memory_limit;
+    snprintf(origin, sizeof origin, "--memory-limit");
+  } else {
+    snprintf(origin, sizeof origin, "this node's %.1f GiB shared by %d rank%s; set --memory-limit",
+             res.node_memory / (1024.0 * 1024 * 1024), res.ranks_on_node,
+             res.ranks_on_node == 1 ? "" : "s");
+  }
   char *text = NULL, *diag = NULL;
   size_t len = 0;
   lz_err err = {0, ""};
@@ -187,7 +232,7 @@ static int load_job_on_every_rank(const lz_comm *comm, const char *path, lz_job 
     if (comm->rank == 0) fprintf(stderr, "%s\n", err.msg);
     return rc;
   }
-  rc = lz_config_parse(path, text, len, job, &diag);
+  rc = lz_config_parse_with(path, text, len, &lim, job, &diag);
   free(text);
   if (rc == LZ_OK && comm->rank == 0) rc = check_target_file(*job, &diag);
   rc = lz_sched_agree(comm, rc);
@@ -205,7 +250,7 @@ static int command_run(cli *c, int *argc, char ***argv) {
     return 1;
   }
   lz_job *job = NULL;
-  int rc = load_job_on_every_rank(&comm, c->path, &job);
+  int rc = load_job_on_every_rank(&comm, c, c->path, &job);
   if (rc == LZ_OK) {
     if (!c->run.out_path) c->run.out_path = job->output;
     rc = lz_sched_run(&comm, job, &c->run, &err);

@@ -23,6 +23,8 @@
 
 #include "lrzoo/error.h"
 #include "lrzoo/hash.h"
+#include "lrzoo/memory.h"
+#include "lrzoo/results.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Limits                                                                                     */
@@ -37,7 +39,6 @@
 #define MAX_WHOLE 9007199254740992.0   /* 2^53: larger integers are not exact in a double */
 #define JOB_FILE_MAX_BYTES (64L << 20)
 #define GOLDEN_RATIO 1.6180339887498949
-#define MEMORY_FRACTION 0.8            /* leave room for MPI, HDF5 and the OS */
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
 /* ------------------------------------------------------------------------------------------ */
@@ -897,14 +898,6 @@ static bool param_is_single(const parser *p, const lz_param *param) {
   size_t len;
   param_values(p, param, &len);
   return len == 1;
-}
-
-static double param_max(const parser *p, const lz_param *param) {
-  size_t len;
-  const double *v = param_values(p, param, &len);
-  double m = v[0];
-  for (size_t i = 1; i < len; ++i) m = v[i] > m ? v[i] : m;
-  return m;
 }
 
 static double param_min(const parser *p, const lz_param *param) {
@@ -2206,130 +2199,102 @@ static void check_run_count(parser *p) {
          "or split the job", count, product, MAX_RUNS, p->slot[longest].name, p->slot[longest].len);
 }
 
-static double physical_memory(void) {
-  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? (double)pages * (double)page : 0.0;
-}
-
-/* Threads of a rank: one per core, as OpenMP starts them. */
-static double online_cores(void) {
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  return cores > 0 ? (double)cores : 1.0;
-}
-
-/* Largest state dimension over the sweep, from what was read (0 when the problem was not). */
-static double max_state_dim(const parser *p) {
+/* The tile's results: named by the per-run array that dominates them. */
+static void report_results_memory(parser *p, const lz_memory_estimate *est, lz_mark *at,
+                                  char *what, size_t len, const char **advice) {
   const lz_job *job = p->job;
-  if (!p->problem_known) return 0.0;
-  switch (job->problem.kind) {
-    case LZ_PROBLEM_QUADRATIC: return (double)job->problem.eigenvalues.len;
-    case LZ_PROBLEM_MF:
-      return 2.0 * param_max(p, &job->problem.n) * param_max(p, &job->problem.d);
-    case LZ_PROBLEM_MULTISCALE: return param_max(p, &job->problem.dim);
-  }
-  return 0.0;
-}
-
-static void report_orbit_memory(parser *p, double threads, double dim, double total, double have) {
-  const lz_job *job = p->job;
-  lz_mark at = p->max_period_mark.line ? p->max_period_mark : job->problem.mark;
-  report(p, at, "sweep too large for memory: the orbit ring (2 x max_period %lld x state dimension "
-         "%.0f doubles, for each of %.0f threads) needs %.1f GiB per rank but this machine has "
-         "%.1f GiB; lower orbit.max_period (0 turns orbit detection off)",
-         (long long)job->analyze.orbit.max_period, dim, threads, total / GIB, have / GIB);
-}
-
-/* Invariant-measure memory, in bytes by what it grows with: each thread samples IM_CHAINS chains
- * at a time, each with its own histograms (2 more bins per coordinate for out of range), and a
- * tile keeps its runs' result arrays (hist, hist_half1 and gibbs; hist2d and gibbs2d; hist_obs;
- * wells and moments). */
-#define IM_CHAINS 64.0
-typedef struct im_memory {
-  double coords, joint, observable, total;
-} im_memory;
-
-static im_memory invariant_measure_memory(const lz_job *job, double threads) {
-  im_memory m = {0.0, 0.0, 0.0, 0.0};
-  if (job->analyze.invariant_measure.samples <= 0) return m;
-  double c = (double)job->analyze.invariant_measure.ncoords;
-  double b = (double)job->analyze.invariant_measure.bins;
-  double ob = job->analyze.invariant_measure.observable.kind != LZ_OBS_NONE
-                  ? (double)job->analyze.invariant_measure.observable.bins : 0.0;
-  double per_thread = 8.0 * IM_CHAINS * threads, per_tile = 8.0 * (double)job->tiles.runs;
-  /* the sampler keeps two counters per coordinate and chain: all samples and the first half */
-  m.coords = per_thread * 2.0 * c * (b + 2.0) + per_tile * 3.0 * c * b;
-  if (job->analyze.invariant_measure.joint)
-    m.joint = per_thread * (b + 2.0) * (b + 2.0) + per_tile * 2.0 * b * b;
-  m.observable = per_thread * (ob + 2.0) + per_tile * (ob + 16.0);
-  m.total = m.coords + m.joint + m.observable;
-  return m;
-}
-
-static void report_invariant_measure_memory(parser *p, const im_memory *m, double threads,
-                                            double total, double have) {
-  const lz_job *job = p->job;
-  long long bins = (long long)job->analyze.invariant_measure.bins;
-  char whom[64];
-  snprintf(whom, sizeof whom, "for each of %.0f chains in each of", IM_CHAINS);
-  if (m->joint >= m->coords && m->joint >= m->observable) {
-    report(p, p->im_joint_mark, "sweep too large for memory: the joint histogram of "
-           "invariant_measure (%lld x %lld bins, %s %.0f threads and for each run of a tile) "
-           "needs %.1f GiB per rank but this machine has %.1f GiB; lower invariant_measure.bins "
-           "or set joint: false", bins, bins, whom, threads, total / GIB, have / GIB);
-  } else if (m->observable > m->coords) {
-    report(p, p->im_obs_bins_mark, "sweep too large for memory: the observable's histogram "
-           "(%lld bins, %s %.0f threads and for each run of a tile) needs %.1f GiB per rank but "
-           "this machine has %.1f GiB; lower observable.bins",
-           (long long)job->analyze.invariant_measure.observable.bins, whom, threads,
-           total / GIB, have / GIB);
-  } else {
-    report(p, p->im_bins_mark, "sweep too large for memory: the invariant-measure histograms "
-           "(%zu coords x %lld bins, %s %.0f threads and for each run of a tile) need %.1f GiB "
-           "per rank but this machine has %.1f GiB; lower invariant_measure.bins or tiles.runs",
-           job->analyze.invariant_measure.ncoords, bins, whom, threads, total / GIB, have / GIB);
+  const lz_mark tiles_or_top = p->tiles_runs_mark.line ? p->tiles_runs_mark : p->top_mark;
+  double gib = est->largest_array_bytes / GIB;
+  long long runs = (long long)job->tiles.runs;
+  switch ((lz_array_id)est->largest_array) {
+    case LZ_ARRAY_LOSS:
+    case LZ_ARRAY_SHARPNESS:
+    case LZ_ARRAY_X:
+      *at = p->record_every_mark.line ? p->record_every_mark
+          : p->tiles_runs_mark.line ? p->tiles_runs_mark
+          : p->max_iter_mark.line ? p->max_iter_mark : p->lr_mark;
+      snprintf(what, len, "one tile's traces (%lld runs x %lld records, %.2f GiB)", runs,
+               (long long)lz_job_trace_len(job), gib);
+      *advice = "raise run.record_every or lower tiles.runs";
+      return;
+    case LZ_ARRAY_ORBIT:
+      *at = p->max_period_mark.line ? p->max_period_mark : tiles_or_top;
+      snprintf(what, len, "one tile's orbit points (%lld runs x max_period %lld states, %.2f GiB)",
+               runs, (long long)job->analyze.orbit.max_period, gib);
+      *advice = "lower orbit.max_period (0 turns orbit detection off)";
+      return;
+    case LZ_ARRAY_HIST2D:
+    case LZ_ARRAY_GIBBS2D:
+      *at = p->im_joint_mark.line ? p->im_joint_mark : p->im_bins_mark.line ? p->im_bins_mark : tiles_or_top;
+      snprintf(what, len, "one tile's joint histograms of invariant_measure (%lld runs x %lld x "
+               "%lld bins, %.2f GiB)", runs, (long long)job->analyze.invariant_measure.bins,
+               (long long)job->analyze.invariant_measure.bins, gib);
+      *advice = "lower invariant_measure.bins or set joint: false";
+      return;
+    case LZ_ARRAY_HIST_OBS:
+      *at = p->im_obs_bins_mark.line ? p->im_obs_bins_mark : tiles_or_top;
+      snprintf(what, len, "one tile's observable histograms (%lld runs x %lld bins, %.2f GiB)",
+               runs, (long long)job->analyze.invariant_measure.observable.bins, gib);
+      *advice = "lower observable.bins or tiles.runs";
+      return;
+    default:
+      *at = p->im_bins_mark.line ? p->im_bins_mark : tiles_or_top;
+      snprintf(what, len, "one tile's results (%lld runs, %.2f GiB)", runs,
+               est->part[LZ_MEM_RESULTS] / GIB);
+      *advice = "lower tiles.runs or invariant_measure.bins";
+      return;
   }
 }
 
-/* The estimate is in doubles so that absurd sizes compare as large instead of overflowing. */
-static void check_memory(parser *p) {
+/* Where the job file sets the part of the estimate that dominates, and what lowers it. */
+static void report_memory(parser *p, const lz_config_limits *lim, const lz_memory_estimate *est) {
   const lz_job *job = p->job;
-  double have = physical_memory();
-  if (have <= 0) return;
-  double dense = 0.0, work = 0.0, n = 0.0;
-  if (p->problem_known && job->problem.kind == LZ_PROBLEM_MF) {
-    n = param_max(p, &job->problem.n);
-    double d = param_max(p, &job->problem.d);
-    lz_target_kind t = job->problem.target.kind;
-    if (t == LZ_TARGET_GAUSSIAN || t == LZ_TARGET_FILE) dense = 8.0 * n * n;
-    work = 16.0 * n * d * 64.0;
+  lz_memory_part part = lz_memory_largest_part(est);
+  lz_mark at = job->problem.mark;
+  const char *advice = "split the job or give the rank more memory";
+  char what[256];
+  snprintf(what, sizeof what, "the %s (%.2f GiB)", lz_memory_part_names[part], est->part[part] / GIB);
+  switch (part) {
+    case LZ_MEM_PROBLEM:
+    case LZ_MEM_RUNS:
+      if (part == LZ_MEM_RUNS && est->orbit_ring > 0.5 * est->part[LZ_MEM_RUNS]) {
+        at = p->max_period_mark.line ? p->max_period_mark : job->problem.mark;
+        snprintf(what, sizeof what, "the orbit rings (2 x max_period %lld states for each of %d "
+                 "threads, %.2f GiB)", (long long)job->analyze.orbit.max_period, est->threads,
+                 est->orbit_ring / GIB);
+        advice = "lower orbit.max_period (0 turns orbit detection off)";
+      } else if (job->problem.kind == LZ_PROBLEM_MF) {
+        at = job->problem.n.mark.line ? job->problem.n.mark : job->problem.mark;
+        int dense = job->problem.target.kind == LZ_TARGET_GAUSSIAN ||
+                    job->problem.target.kind == LZ_TARGET_FILE;
+        advice = part == LZ_MEM_PROBLEM && dense
+                     ? "reduce n (a dense target takes 8 n^2 bytes), or use a lowrank target"
+                     : "reduce n or d";
+      }
+      break;
+    case LZ_MEM_RESULTS:
+      report_results_memory(p, est, &at, what, sizeof what, &advice);
+      break;
+    case LZ_MEM_SAMPLER:
+      at = job->analyze.invariant_measure.joint && p->im_joint_mark.line ? p->im_joint_mark
+         : p->im_bins_mark.line ? p->im_bins_mark : job->analyze.invariant_measure.mark;
+      advice = job->analyze.invariant_measure.joint
+                   ? "lower invariant_measure.bins or set joint: false"
+                   : "lower invariant_measure.bins or observable.bins";
+      break;
+    default: break;
   }
-  double records =
-      (double)(job->run.max_iter / (job->run.record_every > 0 ? job->run.record_every : 1)) + 1;
-  double runs = (double)job->tiles.runs;
-  double trace = runs * records * 8.0 + runs * 256.0;
-  /* Each thread keeps the last 2 max_period states of its run to find the orbit's period. */
-  double threads = online_cores(), dim = max_state_dim(p);
-  double orbit = 8.0 * 2.0 * (double)job->analyze.orbit.max_period * dim * threads;
-  im_memory im = invariant_measure_memory(job, threads);
-  double total = dense + work + trace + orbit + im.total;
-  if (total <= MEMORY_FRACTION * have) return;
-  if (im.total > dense + work && im.total > trace && im.total > orbit) {
-    report_invariant_measure_memory(p, &im, threads, total, have);
-  } else if (orbit > dense + work && orbit > trace) {
-    report_orbit_memory(p, threads, dim, total, have);
-  } else if (trace > dense + work) {
-    lz_mark at = p->record_every_mark.line ? p->record_every_mark
-               : p->tiles_runs_mark.line ? p->tiles_runs_mark
-               : p->max_iter_mark.line ? p->max_iter_mark : p->lr_mark;
-    report(p, at, "sweep too large for memory: one tile's trace buffer (%.0f runs x %.0f records) "
-           "needs %.1f GiB per rank but this machine has %.1f GiB; raise record_every or lower "
-           "tiles.runs", runs, records, total / GIB, have / GIB);
-  } else {
-    report(p, job->problem.n.mark,
-           "sweep too large for memory: n = %.0f needs about %.1f GiB per rank "
-           "(the n x n target takes %.1f GiB) but this machine has %.1f GiB; reduce n%s",
-           n, total / GIB, dense / GIB, have / GIB, work > dense ? " or d" : "");
-  }
+  report(p, at, "sweep too large for memory: %s brings the peak to about %.2f GiB per rank, above "
+         "the limit of %.2f GiB (%s); %s", what, est->total / GIB, lim->memory_bytes / GIB,
+         lim->origin ? lim->origin : "--memory-limit", advice);
+}
+
+/* Runs on the finished job: the estimate walks its instances. */
+static void check_memory(parser *p, const lz_config_limits *lim) {
+  lz_memory_estimate est;
+  lz_job_memory_estimate(p->job, lim->threads, &est);
+  p->job->memory_estimate = est.total;
+  if (lim->memory_bytes > 0 && est.total > lim->memory_bytes) report_memory(p, lim, &est);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -2508,22 +2473,39 @@ static void free_slots(parser *p) {
   for (int s = 0; s < SLOT_COUNT; ++s) free(p->slot[s].values);
 }
 
-int lz_config_parse(const char *path, const char *text, size_t len, lz_job **out,
-                    char **diagnostics) {
+static int online_cores(void) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  return cores > 0 && cores < 1 << 20 ? (int)cores : 1;
+}
+
+void lz_config_default_limits(lz_config_limits *lim) {
+  lim->memory_bytes = lz_memory_available();
+  lim->threads = online_cores();
+  lim->origin = "this machine's memory";
+}
+
+static int error_code(const parser *p) { return p->oom && !p->ndiag ? LZ_ENOMEM : LZ_EJOB; }
+
+int lz_config_parse_with(const char *path, const char *text, size_t len,
+                         const lz_config_limits *limits, lz_job **out, char **diagnostics) {
   if (out) *out = NULL;
   if (diagnostics) *diagnostics = NULL;
+  lz_config_limits lim;
+  if (limits) lim = *limits;
+  else lz_config_default_limits(&lim);
   parser p = {.path = path ? path : "<job>"};
   p.job = calloc(1, sizeof *p.job);
   if (!p.job) return LZ_ENOMEM;
   set_job_defaults(p.job);
   parse_text(&p, text ? text : "", text ? len : 0);
-  if (p.read_root) {
-    check_run_count(&p);
-    check_memory(&p);
-  }
+  if (p.read_root) check_run_count(&p);
   int rc = LZ_OK;
-  if (has_errors(&p)) rc = p.oom && !p.ndiag ? LZ_ENOMEM : LZ_EJOB;
+  if (has_errors(&p)) rc = error_code(&p);
   else rc = finish_job(&p, text ? text : "", text ? len : 0);
+  if (rc == LZ_OK) {
+    check_memory(&p, &lim);
+    if (has_errors(&p)) rc = error_code(&p);
+  }
   if (rc != LZ_OK) {
     if (diagnostics) *diagnostics = join_diagnostics(&p);
     lz_job_destroy(&p.job);
@@ -2533,6 +2515,11 @@ int lz_config_parse(const char *path, const char *text, size_t len, lz_job **out
   if (out) *out = p.job;
   else lz_job_destroy(&p.job);
   return rc;
+}
+
+int lz_config_parse(const char *path, const char *text, size_t len, lz_job **out,
+                    char **diagnostics) {
+  return lz_config_parse_with(path, text, len, NULL, out, diagnostics);
 }
 
 static int read_file(const char *path, char **text, size_t *len, char **diagnostics) {
@@ -2574,6 +2561,11 @@ static int read_file(const char *path, char **text, size_t *len, char **diagnost
 }
 
 int lz_config_load(const char *path, lz_job **out, char **diagnostics) {
+  return lz_config_load_with(path, NULL, out, diagnostics);
+}
+
+int lz_config_load_with(const char *path, const lz_config_limits *limits, lz_job **out,
+                        char **diagnostics) {
   if (out) *out = NULL;
   if (diagnostics) *diagnostics = NULL;
   if (!path) return LZ_EINVAL;
@@ -2581,7 +2573,7 @@ int lz_config_load(const char *path, lz_job **out, char **diagnostics) {
   size_t len = 0;
   int rc = read_file(path, &text, &len, diagnostics);
   if (rc != LZ_OK) return rc;
-  rc = lz_config_parse(path, text, len, out, diagnostics);
+  rc = lz_config_parse_with(path, text, len, limits, out, diagnostics);
   free(text);
   return rc;
 }

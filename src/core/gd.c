@@ -7,8 +7,12 @@
 #include "lrzoo/lanczos.h"
 #include "lrzoo/linalg.h"
 
+size_t lz_gd_work_len_for(const lz_problem_sizes *s) { return 2 * s->dim + s->work_len; }
+
 size_t lz_gd_work_len(const lz_problem *p) {
-  return 2 * lz_problem_dim(p) + lz_problem_work_len(p);
+  lz_problem_sizes s;
+  lz_problem_sizes_of(p, &s);
+  return lz_gd_work_len_for(&s);
 }
 
 static int state_is_in_bounds(const double *x, size_t dim, double bound) {

@@ -16,10 +16,16 @@
  * objective's own work. */
 enum { FIELD_VECTORS = 6 };
 
-size_t lz_modeq_work_len(const lz_problem *p) {
-  size_t n = lz_problem_dim(p);
+size_t lz_modeq_work_len_for(const lz_problem_sizes *s) {
+  size_t n = s->dim;
   /* field scratch, GD state and gradient, three flows, RK4 stages (4) and a temporary */
-  return FIELD_VECTORS * n + lz_problem_work_len(p) + 2 * n + 3 * n + 5 * n;
+  return FIELD_VECTORS * n + s->work_len + 2 * n + 3 * n + 5 * n;
+}
+
+size_t lz_modeq_work_len(const lz_problem *p) {
+  lz_problem_sizes s;
+  lz_problem_sizes_of(p, &s);
+  return lz_modeq_work_len_for(&s);
 }
 
 /* D3f[g, g] = d/de H(x + e g) g at e = 0, by a central difference with the step that balances

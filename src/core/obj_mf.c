@@ -899,7 +899,6 @@ static int build_lowrank_target(mf *m, const lz_problem_params *pp, uint64_t see
     return lz_err_set(err, LZ_EINVAL,
                       "mf: lowrank rank %lld must equal the number of singular values (%zu)",
                       (long long)pp->rank, pp->n_singular_values);
-  m->k = (size_t)pp->rank;
   m->s = malloc(m->k * sizeof *m->s);
   if (!m->s) return lz_err_set(err, LZ_ENOMEM, "mf: out of memory");
   m->norm_a2 = 0.0;
@@ -913,7 +912,6 @@ static int build_lowrank_target(mf *m, const lz_problem_params *pp, uint64_t see
   }
   int rc = draw_orthonormal(m->n, m->k, seed, 1, &m->u, err);
   if (rc == LZ_OK) rc = draw_orthonormal(m->n, m->k, seed, 2, &m->v, err);
-  m->qr_lwork = qr_workspace_len(m->n, m->d + m->k);
   return rc;
 }
 
@@ -973,6 +971,57 @@ static void choose_path(mf *m) {
   }
 }
 
+/* Two d x d Gram matrices, their eigenvectors and the Sylvester solve's right-hand side. */
+static size_t symmetry_work_len_for(size_t d) { return 6 * d * d + 12 * d + 64; }
+
+/* The shape fields create sets before building the target: all that choose_path reads. */
+static void set_shape(mf *m, const lz_problem_params *pp) {
+  m->n = (size_t)pp->n;
+  m->d = (size_t)pp->d;
+  m->nd = m->n * m->d;
+  m->ld = padded_row_length(m->n);
+  m->act = pp->activation;
+  m->alpha = pp->alpha;
+  m->target = pp->target;
+  if (pp->target == LZ_TARGET_LOWRANK && pp->rank >= 1 && pp->rank <= pp->n) {
+    m->k = (size_t)pp->rank;
+    m->qr_lwork = qr_workspace_len(m->n, m->d + m->k);
+  }
+}
+
+/* Mirrors build_target and choose_path without allocating: n and d may be far too large to
+ * build, which is exactly when the estimate matters. */
+static void mf_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
+  if (pp->n < 1 || pp->d < 1) return;
+  if ((double)pp->n * (double)pp->d > 1e12) {
+    /* Beyond 16 TB of state the size_t counts below could wrap: say "far too large". */
+    s->stored_bytes = 16.0 * (double)pp->n * (double)pp->d;
+    return;
+  }
+  mf m;
+  memset(&m, 0, sizeof m);
+  set_shape(&m, pp);
+  choose_path(&m);
+  double n = (double)m.n, k = (double)m.k;
+  s->dim = 2 * m.nd;
+  s->work_len = m.work_len;
+  s->symmetry_work_len = symmetry_work_len_for(m.d);
+  s->stored_bytes = (double)sizeof m;
+  switch (m.target) {
+    case LZ_TARGET_GAUSSIAN: s->stored_bytes += 8.0 * n * (double)m.ld; break;
+    case LZ_TARGET_FILE:
+      s->stored_bytes += 8.0 * n * (double)m.ld;
+      s->building_bytes = 8.0 * n * n;  /* the matrix as read, until it is copied */
+      break;
+    case LZ_TARGET_LOWRANK:
+      s->stored_bytes += 8.0 * (2.0 * n * k + k);
+      /* drawing V: U is kept while V's Gaussian matrix, its Q and the QR workspace live */
+      s->building_bytes = 8.0 * (2.0 * n * k + 64.0 * k);
+      break;
+    default: break;
+  }
+}
+
 static void mf_destroy(void *state) {
   mf *m = state;
   if (!m) return;
@@ -990,13 +1039,7 @@ static int mf_create(const lz_problem_params *pp, uint64_t seed, const double *t
   if (rc != LZ_OK) return rc;
   mf *m = calloc(1, sizeof *m);
   if (!m) return lz_err_set(err, LZ_ENOMEM, "mf: out of memory");
-  m->n = (size_t)pp->n;
-  m->d = (size_t)pp->d;
-  m->nd = m->n * m->d;
-  m->ld = padded_row_length(m->n);
-  m->act = pp->activation;
-  m->alpha = pp->alpha;
-  m->target = pp->target;
+  set_shape(m, pp);
   rc = build_target(m, pp, seed, target, err);
   if (rc != LZ_OK) {
     mf_destroy(m);
@@ -1106,8 +1149,7 @@ lz_mf_layout lz__mf_layout(const void *state) {
  * set of minimizers, where GD is neutral; removing them leaves the transverse dynamics. */
 
 static size_t mf_symmetry_work_len(const void *state) {
-  const mf *m = state;
-  return 6 * m->d * m->d + 12 * m->d + 64;
+  return symmetry_work_len_for(((const mf *)state)->d);
 }
 
 /* Least-squares A of |U - X A|^2 + |V + Y A^T|^2: X^T X A + A Y^T Y = X^T U - V^T Y, a
@@ -1200,6 +1242,7 @@ const lz_objective lz__objective_mf = {
     .destroy = mf_destroy,
     .dim = mf_dim,
     .work_len = mf_work_len,
+    .sizes = mf_sizes,
     .value = mf_value,
     .value_grad = mf_value_grad,
     .hvp = mf_hvp,

@@ -58,6 +58,11 @@ static size_t multiscale_dim(const void *state) {
 
 static size_t multiscale_work_len(const void *state) { return 0; }
 
+static void multiscale_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
+  s->dim = pp->dim > 0 ? (size_t)pp->dim : 0;
+  s->stored_bytes = (double)sizeof(multiscale);
+}
+
 /* ---- slow part ---- */
 
 static double slow_value(const multiscale *m, const double *x) {
@@ -172,6 +177,7 @@ static double multiscale_sigma2(const void *state) {
 
 const lz_objective lz__objective_multiscale = {
     .name = "multiscale",
+    .sizes = multiscale_sizes,
     .create = multiscale_create,
     .destroy = multiscale_destroy,
     .dim = multiscale_dim,

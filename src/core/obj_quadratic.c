@@ -33,6 +33,11 @@ static size_t quadratic_dim(const void *state) { return ((const quadratic *)stat
 
 static size_t quadratic_work_len(const void *state) { return 0; }
 
+static void quadratic_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
+  s->dim = pp->n_eigenvalues;
+  s->stored_bytes = (double)sizeof(quadratic) + 8.0 * (double)pp->n_eigenvalues;
+}
+
 static double quadratic_value(const void *state, const double *x, double *work) {
   const quadratic *q = state;
   double f = 0.0;
@@ -55,6 +60,7 @@ static void quadratic_hvp(const void *state, const double *x, const double *v, d
 
 const lz_objective lz__objective_quadratic = {
     .name = "quadratic",
+    .sizes = quadratic_sizes,
     .create = quadratic_create,
     .destroy = quadratic_destroy,
     .dim = quadratic_dim,

@@ -5,6 +5,7 @@
 #include "lrzoo/problem.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "lrzoo/linalg.h"
 #include "mf_internal.h"
@@ -57,6 +58,15 @@ const lz_problem_params *lz_problem_params_of(const lz_problem *p) { return &p->
 size_t lz_problem_dim(const lz_problem *p) { return p->dim; }
 
 size_t lz_problem_work_len(const lz_problem *p) { return p->work_len; }
+
+void lz_problem_params_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
+  memset(s, 0, sizeof *s);
+  if (pp && (unsigned)pp->kind < LZ_PROBLEM_KIND_COUNT) objectives[pp->kind]->sizes(pp, s);
+}
+
+void lz_problem_sizes_of(const lz_problem *p, lz_problem_sizes *s) {
+  lz_problem_params_sizes(&p->params, s);
+}
 
 double lz_problem_value(const lz_problem *p, const double *x, double *work) {
   return p->ops->value(p->state, x, work);

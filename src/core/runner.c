@@ -25,22 +25,36 @@ static int wants_orbit(const lz_job *job) { return job->analyze.orbit.max_period
 static int wants_lyapunov(const lz_job *job) { return job->analyze.lyapunov.iters > 0; }
 static int wants_modeq(const lz_job *job) { return job->analyze.modified_equation.orders != 0; }
 
-static run_layout run_layout_of(const lz_job *job, const lz_problem *p) {
-  size_t dim = lz_problem_dim(p), at = 0;
+static run_layout layout_for(const lz_job *job, const lz_problem_sizes *s) {
+  size_t dim = s->dim, at = 0;
   run_layout l;
   l.x = at, at += dim;
   l.x0 = at, at += dim;
   l.ring = at, at += wants_orbit(job) ? lz_orbit_ring_len(dim, job->analyze.orbit.max_period) : 0;
-  for (int i = 0; i < 2; ++i) l.tangent[i] = at, at += wants_lyapunov(job) ? lz_tangent_len(p) : 0;
-  l.lanczos = at, at += lz_sharpness_work_len(p);
-  l.gd = at, at += lz_gd_work_len(p);
-  l.modeq = at, at += wants_modeq(job) ? lz_modeq_work_len(p) : 0;
+  for (int i = 0; i < 2; ++i) l.tangent[i] = at, at += wants_lyapunov(job) ? lz_tangent_len_for(s) : 0;
+  l.lanczos = at, at += lz_sharpness_work_len_for(s);
+  l.gd = at, at += lz_gd_work_len_for(s);
+  l.modeq = at, at += wants_modeq(job) ? lz_modeq_work_len_for(s) : 0;
   l.total = at;
   return l;
 }
 
+static run_layout run_layout_of(const lz_job *job, const lz_problem *p) {
+  lz_problem_sizes s;
+  lz_problem_sizes_of(p, &s);
+  return layout_for(job, &s);
+}
+
 size_t lz_run_work_len(const lz_job *job, const lz_problem *p) {
   return run_layout_of(job, p).total;
+}
+
+size_t lz_run_work_len_for(const lz_job *job, const lz_problem_sizes *s) {
+  return layout_for(job, s).total;
+}
+
+int lz_runs_share_threads(const lz_problem_params *pp) {
+  return lz_problem_params_step_cost(pp) < LZ_INNER_PARALLEL_FLOPS;
 }
 
 static void fill_not_recorded(double *row, int64_t len) {
@@ -329,7 +343,7 @@ int lz_run_tile(const lz_job *job, const lz_problem *p, int64_t tile, const lz_t
                 lz_tile_result *out, lz_err *err) {
   lz_job_tile_runs(job, tile, &out->r0, &out->count);
   out->tile = tile;
-  int parallel_runs = lz_problem_params_step_cost(lz_problem_params_of(p)) < LZ_INNER_PARALLEL_FLOPS;
+  int parallel_runs = lz_runs_share_threads(lz_problem_params_of(p));
   int sampling = lz_job_samples_invariant_measure(job);
   double *final_states = NULL;
   if (sampling) {

@@ -534,9 +534,20 @@ static int chain_can_sample(const lz_run_result *r) {
   return r->status != LZ_STATUS_DIVERGED && r->status != LZ_STATUS_NOT_RUN && r->h > 0;
 }
 
-static int uses_blocks(const lz_problem *p) {
-  const lz_problem_params *pp = lz_problem_params_of(p);
+static int params_use_blocks(const lz_problem_params *pp) {
   return pp->kind == LZ_PROBLEM_MULTISCALE && pp->dim <= 2;
+}
+
+static int uses_blocks(const lz_problem *p) { return params_use_blocks(lz_problem_params_of(p)); }
+
+double lz_sample_thread_bytes(const lz_job *job, const lz_problem_params *pp) {
+  if (!lz_job_samples_invariant_measure(job)) return 0.0;
+  const sample_spec s = sample_spec_of(job, pp);
+  double counts = 8.0 * (double)counts_len(&s);
+  if (params_use_blocks(pp)) return (double)sizeof(block) + LANES * counts;
+  lz_problem_sizes sz;
+  lz_problem_params_sizes(pp, &sz);
+  return 8.0 * (double)(2 * sz.dim + sz.work_len) + counts;
 }
 
 static void zero_tile_rows(const sample_spec *s, lz_tile_result *tr, int64_t row) {
@@ -584,7 +595,7 @@ int lz_sample_tile(const lz_job *job, const lz_problem *p, lz_tile_result *tr,
     }
   } else {
     const size_t wlen = 2 * dim + lz_problem_work_len(p);
-    int parallel_runs = lz_problem_params_step_cost(lz_problem_params_of(p)) < 1.0e6;
+    int parallel_runs = lz_runs_share_threads(lz_problem_params_of(p));
 #pragma omp parallel if (parallel_runs)
     {
       double *work = malloc(wlen * sizeof *work);

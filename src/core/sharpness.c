@@ -16,9 +16,14 @@ static void apply_hessian(void *ctx, const double *v, double *out) {
   lz_problem_hvp(c->p, c->x, v, out, c->work);
 }
 
+size_t lz_sharpness_work_len_for(const lz_problem_sizes *s) {
+  return lz_lanczos_work_len(s->dim, 0) + s->dim + s->work_len;
+}
+
 size_t lz_sharpness_work_len(const lz_problem *p) {
-  size_t dim = lz_problem_dim(p);
-  return lz_lanczos_work_len(dim, 0) + dim + lz_problem_work_len(p);
+  lz_problem_sizes s;
+  lz_problem_sizes_of(p, &s);
+  return lz_sharpness_work_len_for(&s);
 }
 
 /* In one or two dimensions the Hessian comes whole from one or two products, and its largest

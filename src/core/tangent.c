@@ -5,8 +5,14 @@
 #include "lrzoo/linalg.h"
 #include "lrzoo/rng.h"
 
+size_t lz_tangent_len_for(const lz_problem_sizes *s) {
+  return 2 * s->dim + s->symmetry_work_len;
+}
+
 size_t lz_tangent_len(const lz_problem *p) {
-  return 2 * lz_problem_dim(p) + lz_problem_symmetry_work_len(p);
+  lz_problem_sizes s;
+  lz_problem_sizes_of(p, &s);
+  return lz_tangent_len_for(&s);
 }
 
 static double max_abs(const double *v, size_t n) {

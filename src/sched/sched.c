@@ -32,6 +32,7 @@
 
 #include "lrzoo/io.h"
 #include "lrzoo/measure.h"
+#include "lrzoo/memory.h"
 #include "lrzoo/problem.h"
 #include "lrzoo/results.h"
 #include "lrzoo/sysinfo.h"
@@ -159,6 +160,24 @@ static int choose_thread_count(const lz_comm *c, int requested) {
   int affinity_limited = cores < omp_get_num_procs();
   int share = affinity_limited ? cores : cores / ranks_here;
   return share > 0 ? share : 1;
+}
+
+void lz_sched_rank_resources(const lz_comm *c, int requested_threads, lz_rank_resources *out) {
+  out->threads = choose_thread_count(c, requested_threads);
+  MPI_Comm node;
+  int ranks_here = 1;
+  MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node);
+  MPI_Comm_size(node, &ranks_here);
+  MPI_Comm_free(&node);
+  double have = lz_memory_available();
+  double share = have > 0 ? have / ranks_here : 0.0, least = 0.0;
+  MPI_Allreduce(&share, &least, 1, MPI_DOUBLE, MPI_MIN, c->comm);
+  out->memory_share = least;
+  /* the rank count of a node with the least share, for the message */
+  double mine = share == least ? (double)ranks_here : 0.0, ranks = 0.0;
+  MPI_Allreduce(&mine, &ranks, 1, MPI_DOUBLE, MPI_MAX, c->comm);
+  out->ranks_on_node = (int)ranks;
+  out->node_memory = least * ranks;
 }
 
 /* More threads than cores on a node makes every OpenMP barrier wait for descheduled threads

@@ -1,0 +1,162 @@
+/* The memory estimate: the same sizes the code allocates, summed at the moment they coexist. */
+#define _POSIX_C_SOURCE 200809L
+#include "lrzoo/memory.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lrzoo/analysis.h"
+#include "lrzoo/measure.h"
+#include "lrzoo/results.h"
+
+/* Resident size of `lrzoo run` on a one-run quadratic job, measured with /usr/bin/time
+ * (36 MB on one rank; more ranks add shared-memory segments), with room to spare. */
+#define LIBRARIES_BYTES (64.0 * 1024 * 1024)
+
+const char *const lz_memory_part_names[LZ_MEM_PARTS] = {
+    [LZ_MEM_PROBLEM] = "problem instance",
+    [LZ_MEM_RUNS] = "run scratch",
+    [LZ_MEM_RESULTS] = "tile results",
+    [LZ_MEM_SAMPLER] = "invariant-measure sampler",
+    [LZ_MEM_LIBRARIES] = "libraries",
+};
+
+/* Bytes of one run's row of every per-run array. */
+static double row_bytes(const lz_job *job, int pooled_only) {
+  double per_run = 0.0;
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    if (pooled_only && !lz_array_descs[a].pooled) continue;
+    per_run += 8.0 * (double)lz_array_shape_size(lz_job_array_shape(job, (lz_array_id)a));
+  }
+  return per_run;
+}
+
+static lz_array_id largest_array(const lz_job *job) {
+  lz_array_id best = (lz_array_id)0;
+  int64_t most = -1;
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
+    int64_t size = lz_array_shape_size(lz_job_array_shape(job, (lz_array_id)a));
+    if (size > most) most = size, best = (lz_array_id)a;
+  }
+  return best;
+}
+
+/* A tile's results live twice at rank 0 of a multi-rank run: the worker's and the master's
+ * receive buffer. Pooling, after the last tile, holds one pooled point's runs. */
+static void count_results(const lz_job *job, lz_memory_estimate *est) {
+  double runs = (double)job->tiles.runs;
+  double tile = runs * (row_bytes(job, 0) + (double)sizeof(lz_run_result));
+  double sums = lz_job_samples_invariant_measure(job) ? runs * (double)sizeof(lz_im_sums) : 0.0;
+  int64_t first = 0, count = 0, stride = 0;
+  if (lz_job_npooled(job) > 0) lz_job_pooled_runs(job, 0, &first, &count, &stride);
+  double pool = (double)count * (row_bytes(job, 1) + (double)sizeof(lz_run_result));
+  double during_tiles = 2.0 * tile + sums;
+  est->part[LZ_MEM_RESULTS] = during_tiles > pool ? during_tiles : pool;
+  est->largest_array = (int)largest_array(job);
+  est->largest_array_bytes =
+      2.0 * runs * 8.0 *
+      (double)lz_array_shape_size(lz_job_array_shape(job, (lz_array_id)est->largest_array));
+}
+
+/* What instance i needs at its peak: building it (the previous instance is freed first), or
+ * running it, whichever is larger. */
+static void count_instance(const lz_job *job, int64_t i, int threads, lz_memory_estimate *best) {
+  lz_problem_params pp;
+  lz_job_instance_params(job, i, &pp);
+  lz_problem_sizes s;
+  lz_problem_params_sizes(&pp, &s);
+  double holders = lz_runs_share_threads(&pp) ? (double)threads : 1.0;
+  double run = 8.0 * (double)lz_run_work_len_for(job, &s);
+  double ring = job->analyze.orbit.max_period > 0
+                    ? 8.0 * (double)lz_orbit_ring_len(s.dim, job->analyze.orbit.max_period) : 0.0;
+  double runs = holders * run;
+  double sampler = 0.0;
+  if (lz_job_samples_invariant_measure(job))
+    sampler = (double)threads * lz_sample_thread_bytes(job, &pp) +
+              (double)job->tiles.runs * 8.0 * (double)s.dim;  /* the tile's final states */
+  double building = s.stored_bytes + s.building_bytes;
+  double running = s.stored_bytes + runs + sampler;
+  double problem = building > running ? s.stored_bytes + s.building_bytes : s.stored_bytes;
+  double peak = building > running ? building : running;
+  double best_peak = best->part[LZ_MEM_PROBLEM] + best->part[LZ_MEM_RUNS] + best->part[LZ_MEM_SAMPLER];
+  if (i > 0 && peak <= best_peak) return;
+  best->instance = i;
+  best->part[LZ_MEM_PROBLEM] = problem;
+  best->part[LZ_MEM_RUNS] = building > running ? 0.0 : runs;
+  best->part[LZ_MEM_SAMPLER] = building > running ? 0.0 : sampler;
+  best->orbit_ring = building > running ? 0.0 : holders * ring;
+}
+
+void lz_job_memory_estimate(const lz_job *job, int threads, lz_memory_estimate *est) {
+  memset(est, 0, sizeof *est);
+  est->threads = threads > 0 ? threads : 1;
+  for (int64_t i = 0; i < job->ninstances; ++i) count_instance(job, i, est->threads, est);
+  count_results(job, est);
+  est->part[LZ_MEM_LIBRARIES] = LIBRARIES_BYTES;
+  for (int p = 0; p < LZ_MEM_PARTS; ++p) est->total += est->part[p];
+}
+
+lz_memory_part lz_memory_largest_part(const lz_memory_estimate *est) {
+  lz_memory_part best = LZ_MEM_PROBLEM;
+  for (int p = 1; p < LZ_MEM_PARTS; ++p)  /* the libraries are a constant: nothing lowers them */
+    if (p != LZ_MEM_LIBRARIES && est->part[p] > est->part[best]) best = (lz_memory_part)p;
+  return best;
+}
+
+/* ---- what the rank may use ---------------------------------------------------------------- */
+
+static double physical_memory(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? (double)pages * (double)page : 0.0;
+}
+
+/* A cgroup limit in bytes from one of its files; 0 if absent, "max", or not a number. */
+static double cgroup_limit_in(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return 0.0;
+  char buf[64] = "";
+  double v = 0.0;
+  if (fgets(buf, sizeof buf, f)) {
+    char *end = NULL;
+    v = strtod(buf, &end);
+    if (end == buf || !(v > 0) || !isfinite(v)) v = 0.0;
+  }
+  fclose(f);
+  return v;
+}
+
+double lz_memory_available(void) {
+  double have = physical_memory();
+  /* cgroup v2, then v1: SLURM's task/cgroup plugin and containers set these. */
+  const char *files[] = {"/sys/fs/cgroup/memory.max",
+                         "/sys/fs/cgroup/memory/memory.limit_in_bytes"};
+  for (size_t i = 0; i < sizeof files / sizeof *files; ++i) {
+    double limit = cgroup_limit_in(files[i]);
+    if (limit > 0 && (have <= 0 || limit < have)) have = limit;
+  }
+  return have;
+}
+
+int lz_memory_parse_size(const char *text, double *bytes) {
+  if (!text) return -1;
+  char *end = NULL;
+  double v = strtod(text, &end);
+  if (end == text || !isfinite(v) || !(v > 0)) return -1;
+  double unit = 1.0;
+  switch (toupper((unsigned char)*end)) {
+    case 'K': unit = 1024.0, ++end; break;
+    case 'M': unit = 1024.0 * 1024, ++end; break;
+    case 'G': unit = 1024.0 * 1024 * 1024, ++end; break;
+    case 'T': unit = 1024.0 * 1024 * 1024 * 1024, ++end; break;
+    default: break;
+  }
+  if (unit > 1.0 && *end == 'i') ++end;
+  if (*end == 'B' || *end == 'b') ++end;
+  if (*end != '\0') return -1;
+  *bytes = v * unit;
+  return 0;
+}
