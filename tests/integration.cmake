@@ -1,11 +1,13 @@
 lz_script_test(cli_bad_jobs integration/bad_jobs.sh)
 lz_script_test(cli_contract integration/cli.sh)
+lz_script_test(cli_faults integration/faults.sh)
 add_test(NAME quickstart_file COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/integration/quickstart.py)
 set_tests_properties(quickstart_file PROPERTIES ENVIRONMENT "${LZ_TEST_ENV}" TIMEOUT 1200 PROCESSORS 2)
 
 # Python integration tests for the cluster behaviour (issue 3): layout independence, resume after
-# signals and kill -9, and failures that end every rank with one message.
-foreach(t layouts resume worker_error pooling report)
+# signals and kill -9, failures that end every rank with one message; and the memory estimate
+# against the measured peak.
+foreach(t layouts resume worker_error pooling report memory blowup)
   add_test(NAME ${t} COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.py)
   set_tests_properties(${t} PROPERTIES
     ENVIRONMENT "${LZ_TEST_ENV};PYTHONPATH=${CMAKE_CURRENT_SOURCE_DIR}/integration"

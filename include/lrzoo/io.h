@@ -52,9 +52,11 @@ int lz_out_create(const lz_comm *c, const char *path, const lz_job *job,
 /* Bytes of raw data the output file of job will hold (every dataset at full size). */
 double lz_out_size_estimate(const lz_job *job);
 
-/* Serial. Checks that the file system holding path has room for bytes more. Creating the file
- * writes every dataset in full, and HDF5 does that from one rank inside collective calls: a disk
- * that fills up there would leave the other ranks waiting, so the job is refused up front. */
+/* Serial. Checks that path can be created (not a directory; its nearest existing directory
+ * writable and on a writable file system), and that the file system and the process's file
+ * size limit (ulimit -f) have room for bytes more. Creating the file writes every dataset in
+ * full, and HDF5 does that from one rank inside collective calls: a disk that fills up there
+ * would leave the other ranks waiting, so the job is refused up front. */
 int lz_io_check_free_space(const char *path, double bytes, lz_err *err);
 
 /* Collective on c. Opens an existing file to resume it, with every dataset the job writes (the
@@ -103,6 +105,11 @@ int lz_io_check_matrix(const char *path, const char *dataset, int64_t n, lz_err 
 
 /* The HDF5 library version, "1.10.8", for provenance and --version. */
 void lz_io_hdf5_version(char *buf, size_t len);
+
+/* 1 after an output file failed to close (a write error while it was built: disk full, file
+ * size limit). HDF5 keeps it open and would crash closing it at MPI_Finalize, so the caller must
+ * end the process without finalizing (the file itself has been removed). */
+int lz_io_holds_a_broken_file(void);
 
 /* What `lrzoo info` prints. */
 typedef struct lz_out_info {

@@ -258,6 +258,12 @@ static int command_run(cli *c, int *argc, char ***argv) {
     if (comm.rank == 0 && rc != LZ_OK && rc != LZ_ESTOPPED) fprintf(stderr, "lrzoo: %s\n", err.msg);
   }
   lz_job_destroy(&job);
+  if (lz_io_holds_a_broken_file()) {
+    /* see lz_io_holds_a_broken_file: the message is out, the half-built file removed */
+    fflush(stdout);
+    fflush(stderr);
+    _exit(lz_exit_code(rc));
+  }
   lz_sched_finalize(&comm);
   return lz_exit_code(rc);
 }

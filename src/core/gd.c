@@ -23,12 +23,14 @@ static int loss_is_in_bounds(double f, double gnorm, double bound) {
   return isfinite(f) && f <= bound && isfinite(gnorm);
 }
 
-/* The final state's loss from the accurate formula; never NaN in what is reported. */
+/* The final state's loss from the accurate formula. Only a start that is itself out of bounds
+ * can give a value that is not finite; it is reported as NaN, the file's "no value" (README,
+ * Failure behaviour), never as inf or as the NaN of an overflowed iterate. */
 static void report_final_state(const lz_problem *p, const double *x, double grad_norm,
                                lz_gd_outcome *out, double *pwork) {
   double f = lz_problem_value(p, x, pwork);
-  out->loss = isnan(f) ? HUGE_VAL : f;
-  out->grad_norm = isnan(grad_norm) ? HUGE_VAL : grad_norm;
+  out->loss = isfinite(f) ? f : NAN;
+  out->grad_norm = isfinite(grad_norm) ? grad_norm : NAN;
 }
 
 /* The observers that look at the iterate x_k itself (it is in bounds). */
@@ -75,7 +77,7 @@ int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *tr
       out->end = LZ_GD_DIVERGED;
       out->iterations = k;
       /* Report the last iterate that was still inside the bounded region. At k = 0 there is
-       * none: x0 itself is reported (inf where it is not finite). */
+       * none: x0 itself is reported (no value where it is not finite). */
       if (k > 0) memcpy(x, x_prev, dim * sizeof *x);
       report_final_state(p, x, k > 0 ? gnorm_prev : gnorm, out, pwork);
       return LZ_OK;

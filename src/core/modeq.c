@@ -106,12 +106,13 @@ void lz_modeq_drift(const lz_problem *p, const double *x0, double h, int64_t ste
       if (!alive[k]) continue;
       double *xk = flow + (size_t)k * n;
       for (int64_t s = 0; s < substeps; ++s) rk4_step(p, k, h, dt, xk, stages, field_work);
-      if (!lz_all_finite(xk, n)) {
-        drift[k] = HUGE_VAL;  /* the flow blew up in finite time */
+      double gap = lz_all_finite(xk, n) ? distance(xk, xg, n, tmp) : NAN;
+      if (!isfinite(gap)) {
+        drift[k] = NAN;  /* the flow blew up in finite time: no drift over the window */
         alive[k] = 0;
         continue;
       }
-      drift[k] = fmax(drift[k], distance(xk, xg, n, tmp));
+      drift[k] = fmax(drift[k], gap);
     }
   }
 }

@@ -167,31 +167,56 @@ static int start_point_and_step(const lz_job *job, const lz_problem *p, int64_t 
   if (lz_job_initial_point(job, idx, lz_problem_params_of(p), x) != LZ_OK)
     return lz_err_set(err, LZ_EINVAL, "run %lld: the initial point does not match the problem's "
                       "dimension %zu", (long long)r, lz_problem_dim(p));
-  lz_lanczos_result lres;
-  int rc = lz_sharpness(p, x, job->seed, &lres, lanczos_work);
-  if (rc != LZ_OK)
-    return lz_err_set(err, rc, "run %lld: the Hessian at the initial point is not finite",
-                      (long long)r);
-  res->sharpness_init = lres.lambda;
   double lr = lz_job_lr_value(job, idx);
+  lz_lanczos_result lres;
+  if (lz_sharpness(p, x, job->seed, &lres, lanczos_work) != LZ_OK || !isfinite(lres.lambda)) {
+    /* The start already overflows: the run has left the bounded region before its first step.
+     * h stays without a value (NaN) when it was to come from L. */
+    res->sharpness_init = NAN;
+    res->h = job->lr.relative_to == LZ_LR_TWO_OVER_L ? NAN : lr;
+    return LZ_ENUMERIC;
+  }
+  res->sharpness_init = lres.lambda;
   res->h = job->lr.relative_to == LZ_LR_TWO_OVER_L ? lr * 2.0 / lres.lambda : lr;
   return LZ_OK;
+}
+
+/* NaN is the file's "no value"; a statistic of a state too large to represent has none. */
+static double finite_or_no_value(double v) { return isfinite(v) ? v : NAN; }
+
+/* A start whose f, gradient or Hessian is not finite: diverged at step 0, and no value is
+ * recorded but those of the start that are finite. */
+static void record_divergence_at_start(const lz_problem *p, const double *x, double *pwork,
+                                       lz_run_result *res) {
+  res->status = LZ_STATUS_DIVERGED;
+  res->iterations = 0;
+  double f = lz_problem_value(p, x, pwork);
+  res->loss = isfinite(f) ? f : NAN;
+  res->grad_norm = NAN;
+  res->sharpness_h = NAN;
+  res->f0 = NAN;
+  lz_state_stats st;
+  lz_problem_state_stats(p, x, &st);
+  res->norm_x = finite_or_no_value(st.norm_x);
+  res->norm_y = finite_or_no_value(st.norm_y);
+  res->balance = finite_or_no_value(st.balance);
+  res->scalar_gap = finite_or_no_value(st.scalar_gap);
 }
 
 static void describe_final_state(const lz_problem *p, const double *x, double *lanczos_work,
                                  uint64_t seed, lz_run_result *res) {
   lz_lanczos_result lres;
   if (lz_sharpness(p, x, seed, &lres, lanczos_work) == LZ_OK) {
-    res->sharpness_final = lres.lambda;
-    res->sharpness_h = lres.lambda * res->h;
+    res->sharpness_final = finite_or_no_value(lres.lambda);
+    res->sharpness_h = finite_or_no_value(lres.lambda * res->h);
   }
-  res->f0 = lz_problem_f0(p, x, lanczos_work);
+  res->f0 = finite_or_no_value(lz_problem_f0(p, x, lanczos_work));
   lz_state_stats st;
   lz_problem_state_stats(p, x, &st);
-  res->norm_x = st.norm_x;
-  res->norm_y = st.norm_y;
-  res->balance = st.balance;
-  res->scalar_gap = st.scalar_gap;
+  res->norm_x = finite_or_no_value(st.norm_x);
+  res->norm_y = finite_or_no_value(st.norm_y);
+  res->balance = finite_or_no_value(st.balance);
+  res->scalar_gap = finite_or_no_value(st.scalar_gap);
 }
 
 int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
@@ -213,6 +238,10 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
   res->im.outside_fraction = res->im.sample_variance = NAN;
 
   int rc = start_point_and_step(job, p, r, x, work + l.lanczos, res, err);
+  if (rc == LZ_ENUMERIC) {
+    record_divergence_at_start(p, x, pwork, res);
+    return LZ_OK;
+  }
   if (rc != LZ_OK) return rc;
   if (!(res->h > 0) || !isfinite(res->h)) {
     /* No step size is defined where the largest curvature is not positive. */

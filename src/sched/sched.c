@@ -54,6 +54,9 @@ int lz_sched_init(int *argc, char ***argv, lz_comm *c, lz_err *err) {
    * requeued job's start) must find lrzoo catching it, not be killed by it. A stop caught this
    * early makes the run hand out no tile and exit 3. */
   install_stop_handlers();
+  /* A file-size limit (ulimit -f, a batch system's) must fail the write with EFBIG, which the
+   * output code reports and cleans up after, instead of killing the rank mid-write. */
+  signal(SIGXFSZ, SIG_IGN);
   /* Only the thread that owns MPI calls it; OpenMP threads compute. */
   if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
     return lz_err_set(err, LZ_EMPI, "MPI_Init_thread failed");
