@@ -100,7 +100,8 @@ int lz_out_close(lz_out **o, lz_err *err);
  * Errors name the file and the dataset, and say what shape was found. */
 int lz_io_read_matrix(const char *path, const char *dataset, int64_t n, double *a, lz_err *err);
 
-/* Serial. Checks that path holds an n x n numeric dataset, without reading it. */
+/* Serial. Checks that path holds an n x n numeric dataset of finite values, reading it a
+ * block of rows at a time. */
 int lz_io_check_matrix(const char *path, const char *dataset, int64_t n, lz_err *err);
 
 /* The HDF5 library version, "1.10.8", for provenance and --version. */

@@ -9,7 +9,9 @@
 #include "lrzoo/io.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <hdf5.h>
@@ -156,12 +158,50 @@ static int check_arguments(const char *path, const char *dataset, int64_t n, lz_
   return LZ_OK;
 }
 
+/* Entry k of rows i0.. that is NaN or inf, as an error naming it (0-based, like h5py). */
+static int refuse_non_finite(const double *a, size_t count, int64_t i0, int64_t n,
+                             const char *path, const char *dataset, lz_err *err) {
+  for (size_t k = 0; k < count; ++k)
+    if (!isfinite(a[k]))
+      return lz_err_set(err, LZ_EHDF5, "%s: dataset '%s' holds %g at row %" PRId64 ", column %"
+                        PRId64 " (counted from 0); a target must be finite", path, dataset, a[k],
+                        i0 + (int64_t)k / n, (int64_t)k % n);
+  return LZ_OK;
+}
+
+/* Reads the matrix a block of rows at a time, so that checking it needs little memory. */
+static int check_values(hid_t ds, const char *path, const char *dataset, int64_t n,
+                        lz_err *err) {
+  const int64_t rows = n >= (1 << 20) ? 1 : (1 << 20) / n;
+  double *block = malloc((size_t)rows * (size_t)n * sizeof *block);
+  if (!block) return lz_err_set(err, LZ_ENOMEM, "%s: no memory to check '%s'", path, dataset);
+  hid_t file_space = H5Dget_space(ds);
+  int rc = file_space < 0 ? lz_h5_fail(err, "%s: dataset '%s': H5Dget_space failed", path, dataset)
+                          : LZ_OK;
+  for (int64_t i0 = 0; i0 < n && rc == LZ_OK; i0 += rows) {
+    hsize_t start[2] = {(hsize_t)i0, 0};
+    hsize_t count[2] = {(hsize_t)(n - i0 < rows ? n - i0 : rows), (hsize_t)n};
+    hid_t mem = H5Screate_simple(2, count, NULL);
+    if (mem < 0 || H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dread(ds, H5T_NATIVE_DOUBLE, mem, file_space, H5P_DEFAULT, block) < 0)
+      rc = lz_h5_fail(err, "%s: dataset '%s': reading rows from %" PRId64 " failed", path,
+                      dataset, i0);
+    else
+      rc = refuse_non_finite(block, (size_t)(count[0] * count[1]), i0, n, path, dataset, err);
+    lz_h5_close(&mem);
+  }
+  lz_h5_close(&file_space);
+  free(block);
+  return rc;
+}
+
 int lz_io_check_matrix(const char *path, const char *dataset, int64_t n, lz_err *err) {
   int rc = check_arguments(path, dataset, n, err);
   if (rc != LZ_OK) return rc;
   lz_h5_silence_automatic_errors();
   hid_t file = H5I_INVALID_HID, ds = H5I_INVALID_HID;
   rc = open_matrix(path, dataset, n, &file, &ds, err);
+  if (rc == LZ_OK) rc = check_values(ds, path, dataset, n, err);
   lz_h5_close(&ds);
   lz_h5_close(&file);
   return rc;
@@ -178,6 +218,8 @@ int lz_io_read_matrix(const char *path, const char *dataset, int64_t n, double *
   if (rc == LZ_OK && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a) < 0)
     rc = lz_h5_fail(err, "%s: dataset '%s': H5Dread of %" PRId64 " x %" PRId64 " failed", path,
                     dataset, n, n);
+  /* The file may have changed since validation. */
+  if (rc == LZ_OK) rc = refuse_non_finite(a, (size_t)n * (size_t)n, 0, n, path, dataset, err);
   lz_h5_close(&ds);
   lz_h5_close(&file);
   return rc;

@@ -53,6 +53,21 @@ YAML
 expect_rc 2 "missing target dataset" "$LRZOO" run "$tmp/filejob.yaml" -o "$tmp/filejob.h5"
 grep -q "filejob.yaml:6:11: target: .*'B'" "$tmp/stderr" || { echo "FAIL target message"; cat "$tmp/stderr"; fail=1; }
 [ -e "$tmp/filejob.h5" ] && { echo "FAIL missing target: output created"; fail=1; }
+# targets of the wrong shape, type or values: exit 2 at the target's place, nothing written
+"$LZ_PYTHON" -c "
+import h5py, numpy as np
+with h5py.File('$tmp/targets.h5', 'a') as f:
+    f['rect'] = np.zeros((3, 4)); f['cube'] = np.zeros((3, 3, 3)); f['text'] = np.array([[b'a'] * 3] * 3)
+    a = np.eye(3); a[2, 1] = np.nan; f['hole'] = a
+" || fail=1
+for bad in "rect:is 3 x 4, expected 3 x 3" "cube:is 3-D (3 x 3 x 3), expected 3 x 3" \
+           "text:holds string values, expected numbers" "hole:holds nan at row 2, column 1"; do
+  ds=${bad%%:*}; msg=${bad#*:}
+  sed "s/dataset: B/dataset: $ds/" "$tmp/filejob.yaml" > "$tmp/bad_$ds.yaml"
+  expect_rc 2 "target $ds" "$LRZOO" run "$tmp/bad_$ds.yaml" -o "$tmp/bad_$ds.h5"
+  grep -q "bad_$ds.yaml:6:11: target: .*$msg" "$tmp/stderr" || { echo "FAIL target $ds message"; cat "$tmp/stderr"; fail=1; }
+  [ -e "$tmp/bad_$ds.h5" ] && { echo "FAIL target $ds: output created"; fail=1; }
+done
 sed -i 's/dataset: B/dataset: A/' "$tmp/filejob.yaml"
 expect_rc 0 "file target run" "$LRZOO" run "$tmp/filejob.yaml" -o "$tmp/filejob.h5"
 
