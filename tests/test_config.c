@@ -1283,8 +1283,8 @@ static void invariant_measure_errors_should_say_what_is_allowed(void **state) {
     assert_analyze_error_of(cases[i].base, cases[i].analyze, cases[i].expected);
 }
 
-/* The joint histogram grows with bins^2: 100000 bins cannot fit, whatever the machine; the
- * others grow with bins x tiles.runs. The error is where the largest array comes from. */
+/* The joint histogram grows with bins^2: 100000 bins cannot fit, whatever the machine. The
+ * others grow with bins x runs in a tile (tests/jobs_bad/too_much_tile_histogram_memory.yaml). */
 static void invariant_measure_should_be_refused_when_its_histograms_do_not_fit(void **state) {
   (void)state;
   static const char joint_advice[] = "lower invariant_measure.bins or set joint: false";
@@ -1292,20 +1292,13 @@ static void invariant_measure_should_be_refused_when_its_histograms_do_not_fit(v
     const char *analyze, *prefix, *advice;
   } cases[] = {
     {IM_MIN ", coords: [0, 1], bins: 100000}}\n",  /* joint by default: at bins */
-     "inline.yaml:4:80: sweep too large for memory: one tile's joint histograms of "
-     "invariant_measure (64 runs x 100000 x 100000 bins, ", joint_advice},
+     "inline.yaml:4:80: sweep too large for memory: the invariant-measure sampler's histograms "
+     "(100000 bins per coordinate, and bins squared jointly, ", joint_advice},
     {IM_MIN ", coords: [0, 1], bins: 100000, joint: true}}\n",
-     "inline.yaml:4:95: sweep too large for memory: one tile's joint histograms of "
-     "invariant_measure (64 runs x 100000 x 100000 bins, ", joint_advice},
+     "inline.yaml:4:95: sweep too large for memory: the invariant-measure sampler's histograms "
+     "(100000 bins per coordinate, and bins squared jointly, ", joint_advice},
     {IM_MIN ", coords: [0, 1], bins: 100000, joint: true}, orbit: {max_period: 1.0e9}}\n",
-     "inline.yaml:4:95: sweep too large for memory: one tile's joint histograms", joint_advice},
-    {IM_MIN ", coords: [0, 1], bins: 100000, joint: false}}\ntiles: {runs: 100000000}\n",
-     "inline.yaml:4:80: sweep too large for memory: one tile's results (100000000 runs, ",
-     "lower tiles.runs or invariant_measure.bins"},
-    {IM_MIN ", bins: 1, observable: {kind: loss, range: [0, 1], bins: 100000}}}\n"
-     "tiles: {runs: 100000000}\n",
-     "inline.yaml:4:113: sweep too large for memory: one tile's observable histograms "
-     "(100000000 runs x 100000 bins, ", "lower observable.bins"},
+     "inline.yaml:4:95: sweep too large for memory: ", joint_advice},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; ++i) {
     char text[1024];
@@ -1709,8 +1702,8 @@ static double estimate_of(const char *text, int threads) {
 /* Each allocation the estimate counts must move it by what it allocates. */
 static void the_memory_estimate_should_grow_with_what_the_job_allocates(void **state) {
   (void)state;
-  static const char quad[] = "problem: {kind: quadratic, eigenvalues: [1.0]}\ninit: {kind: gaussian}\n"
-                             "lr: {values: 0.1}\n";
+  static const char quad[] = "problem: {kind: quadratic, eigenvalues: [1.0]}\n"
+                             "init: {kind: gaussian, replicas: 64}\nlr: {values: 0.1}\n";
   char text[512];
   double base = estimate_of(quad, 1);
   /* one tile's loss traces: 64 runs x (10^6 + 1) records, worker's and master's copy */

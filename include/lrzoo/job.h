@@ -281,6 +281,10 @@ size_t lz_problem_params_dim(const lz_problem_params *pp);
 /* Number of loss-trace records per run: max_iter / record_every + 1. */
 int64_t lz_job_trace_len(const lz_job *job);
 
+/* Most runs a tile can hold: tiles.runs, or fewer when an instance has fewer runs. Buffers are
+ * sized by this, so tiles: {runs: 10^8} on a small sweep costs nothing. */
+int64_t lz_job_tile_capacity(const lz_job *job);
+
 /* The learning-rate axis value of the run at idx (absolute h, or a multiple of 2/L). */
 double lz_job_lr_value(const lz_job *job, const size_t *idx);
 
@@ -300,6 +304,15 @@ void lz_job_pooled_runs(const lz_job *job, int64_t point, int64_t *first, int64_
 /* Edges of the invariant-measure bins (bins + 1 values, lo to hi) and of the observable's. */
 void lz_job_hist_edges(const lz_job *job, double *edges);
 void lz_job_observable_edges(const lz_job *job, double *edges);
+
+/* Calls visit once per combination of the values of the axes that change an instance's sizes
+ * and step cost (n, d, lowrank rank, multiscale dim), the other problem axes at their first
+ * value; weight is how many instances share the combination. Returns 0, or -1 (and visits
+ * nothing) when there are more than max_visits combinations. */
+typedef void lz_size_visit(const lz_problem_params *pp, double weight, void *ctx);
+int lz_job_visit_sizes(const lz_job *job, int64_t max_visits, lz_size_visit *visit, void *ctx);
+/* The instance with every size parameter at its largest value (the largest dimension). */
+void lz_job_largest_params(const lz_job *job, lz_problem_params *pp);
 
 /* Largest state dimension over the job's problem instances. */
 size_t lz_job_max_dim(const lz_job *job);

@@ -22,7 +22,6 @@ typedef struct lz_memory_estimate {
   double orbit_ring;          /* bytes of LZ_MEM_RUNS that are orbit rings */
   int largest_array;          /* lz_array_id with the most bytes in LZ_MEM_RESULTS */
   double largest_array_bytes; /* its bytes there */
-  int64_t instance;           /* the instance where the peak is */
   int threads;                /* threads assumed to hold run scratch at once */
 } lz_memory_estimate;
 
@@ -30,7 +29,8 @@ typedef struct lz_memory_estimate {
 extern const char *const lz_memory_part_names[LZ_MEM_PARTS];
 
 /* The peak over the job's instances for a rank of `threads` OpenMP threads. Counted in doubles
- * so that absurd sizes compare as large instead of overflowing. */
+ * so that absurd sizes compare as large instead of overflowing. Walks the combinations of the
+ * axes that change sizes (n, d, rank, dim); beyond 10^5 of them, an upper bound. */
 void lz_job_memory_estimate(const lz_job *job, int threads, lz_memory_estimate *est);
 
 /* The part that dominates, libraries aside (ties: the earlier part). */

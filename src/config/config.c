@@ -38,6 +38,7 @@
 #define MAX_RUNS 1000000000LL          /* one HDF5 row per run: more is certainly a typo */
 #define MAX_WHOLE 9007199254740992.0   /* 2^53: larger integers are not exact in a double */
 #define JOB_FILE_MAX_BYTES (64L << 20)
+#define MAX_NESTING 64                 /* maps and lists inside each other (a job file needs 5) */
 #define GOLDEN_RATIO 1.6180339887498949
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
@@ -883,6 +884,26 @@ static void add_axis(parser *p, slot_id s, double *values, size_t len, size_t wi
   ax->mark = mark;
 }
 
+/* Whether an axis of len points still fits in the sweep: the product of the axes read so far
+ * times len is at most MAX_RUNS. If not, the slot only records the axis' name, length and
+ * place (values NULL) for check_run_count's message, and the caller must not make the values:
+ * a few bytes of {linspace: [1, 2, 10000000]} on every key would otherwise have every rank
+ * allocate and fill 80 MB per key before the sweep is refused. The caller then fails the key,
+ * so that no parameter refers to the slot. */
+static bool sweep_has_room(parser *p, slot_id s, size_t len, lz_mark mark) {
+  int64_t runs = 1;
+  bool over = false;
+  for (int t = 1; t < SLOT_COUNT && !over; ++t) {
+    size_t other = p->slot[t].len;
+    if (t == (int)s || other == 0) continue;
+    if (runs > MAX_RUNS / (int64_t)other) over = true;
+    else runs *= (int64_t)other;
+  }
+  if (len <= 1 || (!over && runs <= MAX_RUNS / (int64_t)len)) return true;
+  add_axis(p, s, NULL, len, 1, mark);
+  return false;
+}
+
 /* The values a parameter takes over the sweep (one when fixed). While parsing, axis holds a
  * slot id. */
 static const double *param_values(const parser *p, const lz_param *param, size_t *len) {
@@ -945,6 +966,7 @@ static bool read_number_list(parser *p, const yaml_node_t *list, const key_spec 
            AXIS_MAX_LEN);
     return false;
   }
+  if (!sweep_has_room(p, k->slot, len, mark_of(list))) return false;
   out->v = alloc_doubles(p, len);
   out->len = len;
   out->is_axis = true;
@@ -1051,6 +1073,7 @@ static bool read_generated(parser *p, const yaml_node_t *map, const key_spec *k,
            "got %g and %g", label_of(k), a, b);
     return false;
   }
+  if (!sweep_has_room(p, k->slot, (size_t)num, mark_of(map))) return false;
   out->len = (size_t)num;
   out->is_axis = true;
   out->v = alloc_doubles(p, out->len);
@@ -1199,6 +1222,7 @@ static bool read_vector_axis(parser *p, const yaml_node_t *list, const key_spec 
     return false;
   }
   if (!check_vector_rows(p, list, k, &width)) return false;
+  if (!sweep_has_room(p, k->slot, rows, vp->mark)) return false;
   double *v = alloc_doubles(p, rows * width);
   if (!v) return false;
   rule r = rule_of(k);
@@ -1633,11 +1657,12 @@ static void add_replica_axis(parser *p, const section_read *r) {
     return;
   }
   size_t len = (size_t)job->init.replicas;
+  lz_mark mark = r->node[INI_REPLICAS] ? mark_of(r->node[INI_REPLICAS]) : (lz_mark){0, 0};
+  if (!sweep_has_room(p, S_REPLICA, len, mark)) return;
   double *v = alloc_doubles(p, len);
   if (!v) return;
   for (size_t i = 0; i < len; ++i) v[i] = (double)i;
-  add_axis(p, S_REPLICA, v, len, 1,
-           r->node[INI_REPLICAS] ? mark_of(r->node[INI_REPLICAS]) : (lz_mark){0, 0});
+  add_axis(p, S_REPLICA, v, len, 1, mark);
   job->init.replica_axis = S_REPLICA;
 }
 
@@ -1713,13 +1738,14 @@ static void read_grid_init(parser *p, const section_read *r) {
   job->init.grid_dim = nlo;
   for (size_t i = 0; i < nlo; ++i) {
     size_t len = (size_t)points[i];
+    slot_id s = i == 0 ? S_GRID0 : S_GRID1;
+    if (!sweep_has_room(p, s, len, mark_of(r->node[INI_POINTS]))) return;
     double *v = alloc_doubles(p, len);
     if (!v) return;
     generate(GEN_LINSPACE, lo[i], hi[i], len, v);
     job->init.grid_lo[i] = lo[i];
     job->init.grid_hi[i] = hi[i];
     job->init.grid_points[i] = (int64_t)len;
-    slot_id s = i == 0 ? S_GRID0 : S_GRID1;
     add_axis(p, s, v, len, 1, mark_of(r->node[INI_POINTS]));
     job->init.grid_axis[i] = (int)s;
   }
@@ -2205,7 +2231,8 @@ static void report_results_memory(parser *p, const lz_memory_estimate *est, lz_m
   const lz_job *job = p->job;
   const lz_mark tiles_or_top = p->tiles_runs_mark.line ? p->tiles_runs_mark : p->top_mark;
   double gib = est->largest_array_bytes / GIB;
-  long long runs = (long long)job->tiles.runs;
+  long long runs = (long long)lz_job_tile_capacity(job);
+  const char *plural = runs == 1 ? "" : "s";
   switch ((lz_array_id)est->largest_array) {
     case LZ_ARRAY_LOSS:
     case LZ_ARRAY_SHARPNESS:
@@ -2213,33 +2240,33 @@ static void report_results_memory(parser *p, const lz_memory_estimate *est, lz_m
       *at = p->record_every_mark.line ? p->record_every_mark
           : p->tiles_runs_mark.line ? p->tiles_runs_mark
           : p->max_iter_mark.line ? p->max_iter_mark : p->lr_mark;
-      snprintf(what, len, "one tile's traces (%lld runs x %lld records, %.2f GiB)", runs,
+      snprintf(what, len, "one tile's traces (%lld run%s x %lld records, %.2f GiB)", runs, plural,
                (long long)lz_job_trace_len(job), gib);
       *advice = "raise run.record_every or lower tiles.runs";
       return;
     case LZ_ARRAY_ORBIT:
       *at = p->max_period_mark.line ? p->max_period_mark : tiles_or_top;
-      snprintf(what, len, "one tile's orbit points (%lld runs x max_period %lld states, %.2f GiB)",
-               runs, (long long)job->analyze.orbit.max_period, gib);
+      snprintf(what, len, "one tile's orbit points (%lld run%s x max_period %lld states, %.2f GiB)",
+               runs, plural, (long long)job->analyze.orbit.max_period, gib);
       *advice = "lower orbit.max_period (0 turns orbit detection off)";
       return;
     case LZ_ARRAY_HIST2D:
     case LZ_ARRAY_GIBBS2D:
       *at = p->im_joint_mark.line ? p->im_joint_mark : p->im_bins_mark.line ? p->im_bins_mark : tiles_or_top;
-      snprintf(what, len, "one tile's joint histograms of invariant_measure (%lld runs x %lld x "
-               "%lld bins, %.2f GiB)", runs, (long long)job->analyze.invariant_measure.bins,
+      snprintf(what, len, "one tile's joint histograms of invariant_measure (%lld run%s x %lld x "
+               "%lld bins, %.2f GiB)", runs, plural, (long long)job->analyze.invariant_measure.bins,
                (long long)job->analyze.invariant_measure.bins, gib);
       *advice = "lower invariant_measure.bins or set joint: false";
       return;
     case LZ_ARRAY_HIST_OBS:
       *at = p->im_obs_bins_mark.line ? p->im_obs_bins_mark : tiles_or_top;
-      snprintf(what, len, "one tile's observable histograms (%lld runs x %lld bins, %.2f GiB)",
-               runs, (long long)job->analyze.invariant_measure.observable.bins, gib);
+      snprintf(what, len, "one tile's observable histograms (%lld run%s x %lld bins, %.2f GiB)",
+               runs, plural, (long long)job->analyze.invariant_measure.observable.bins, gib);
       *advice = "lower observable.bins or tiles.runs";
       return;
     default:
       *at = p->im_bins_mark.line ? p->im_bins_mark : tiles_or_top;
-      snprintf(what, len, "one tile's results (%lld runs, %.2f GiB)", runs,
+      snprintf(what, len, "one tile's results (%lld run%s, %.2f GiB)", runs, plural,
                est->part[LZ_MEM_RESULTS] / GIB);
       *advice = "lower tiles.runs or invariant_measure.bins";
       return;
@@ -2276,6 +2303,11 @@ static void report_memory(parser *p, const lz_config_limits *lim, const lz_memor
       report_results_memory(p, est, &at, what, sizeof what, &advice);
       break;
     case LZ_MEM_SAMPLER:
+      snprintf(what, sizeof what, "the invariant-measure sampler's histograms (%lld bins per "
+               "coordinate%s, for the chains of %d threads; %.2f GiB)",
+               (long long)job->analyze.invariant_measure.bins,
+               job->analyze.invariant_measure.joint ? ", and bins squared jointly" : "",
+               est->threads, est->part[part] / GIB);
       at = job->analyze.invariant_measure.joint && p->im_joint_mark.line ? p->im_joint_mark
          : p->im_bins_mark.line ? p->im_bins_mark : job->analyze.invariant_measure.mark;
       advice = job->analyze.invariant_measure.joint
@@ -2439,9 +2471,43 @@ static void check_single_document(parser *p, yaml_parser_t *yp, const char *text
   yaml_document_delete(&next);
 }
 
+/* libyaml's scanner takes time quadratic in the depth of nested flow collections: 20000 levels
+ * of [ or { (40 kB) take 5 to 9 s, 80000 levels 86 s. A job file needs 5 levels, so its events
+ * are read once first, which stops at the first collection nested too deep (the scanner only
+ * looks ahead about 1024 characters for a simple key). Syntax errors are left to the load. */
+static bool check_nesting(parser *p, const char *text, size_t len) {
+  yaml_parser_t yp;
+  yaml_event_t ev;
+  if (!yaml_parser_initialize(&yp)) {
+    p->oom = true;
+    return false;
+  }
+  yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+  int depth = 0;
+  bool ok = true, done = false;
+  while (!done && yaml_parser_parse(&yp, &ev)) {
+    if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+      if (++depth > MAX_NESTING) {
+        report(p, mark_from_yaml(ev.start_mark), "maps and lists are nested more than %d deep "
+               "here; a job file needs at most 5 levels", MAX_NESTING);
+        ok = false;
+        done = true;
+      }
+    } else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+      --depth;
+    } else if (ev.type == YAML_STREAM_END_EVENT) {
+      done = true;
+    }
+    yaml_event_delete(&ev);
+  }
+  yaml_parser_delete(&yp);
+  return ok;
+}
+
 static void parse_text(parser *p, const char *text, size_t len) {
   yaml_parser_t yp;
   yaml_document_t doc;
+  if (!check_nesting(p, text, len)) return;
   if (!yaml_parser_initialize(&yp)) {
     p->oom = true;
     return;

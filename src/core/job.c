@@ -204,17 +204,69 @@ void lz_job_observable_edges(const lz_job *job, double *edges) {
              job->analyze.invariant_measure.observable.bins, edges);
 }
 
-size_t lz_job_max_dim(const lz_job *job) {
-  size_t best = 0;
-  size_t idx[LZ_MAX_AXES];
-  for (int64_t i = 0; i < job->ninstances; ++i) {
-    lz_problem_params pp;
-    lz_job_run_coords(job, i * job->runs_per_instance, idx);
-    lz_job_problem_params(job, idx, &pp);
-    size_t dim = lz_problem_params_dim(&pp);
-    if (dim > best) best = dim;
+/* ---- the axes that change an instance's sizes -------------------------------------------- */
+
+/* Only n, d, the lowrank rank and the multiscale dimension change an instance's sizes and step
+ * cost: a sweep of 10^6 eps values has one size, and is costed once, not 10^6 times. */
+enum { SIZE_AXES = 5 };
+
+static size_t size_axes_of(const lz_job *job, int *axes) {
+  const int candidates[SIZE_AXES] = {job->problem.n.axis, job->problem.d.axis,
+                                     job->problem.target.rank.axis,
+                                     job->problem.target.singular_values.axis,
+                                     job->problem.dim.axis};
+  size_t count = 0;
+  for (int c = 0; c < SIZE_AXES; ++c) {
+    int a = candidates[c], seen = a < 0;
+    for (size_t k = 0; k < count && !seen; ++k) seen = axes[k] == a;
+    if (!seen) axes[count++] = a;
   }
-  return best;
+  return count;
+}
+
+int lz_job_visit_sizes(const lz_job *job, int64_t max_visits, lz_size_visit *visit, void *ctx) {
+  int axes[SIZE_AXES];
+  size_t count = size_axes_of(job, axes);
+  double combinations = 1.0;
+  for (size_t k = 0; k < count; ++k) combinations *= (double)job->axes[axes[k]].len;
+  if (combinations > (double)max_visits) return -1;
+  const double weight = (double)job->ninstances / combinations;
+  size_t idx[LZ_MAX_AXES] = {0};
+  for (int64_t c = 0; c < (int64_t)combinations; ++c) {
+    int64_t rest = c;
+    for (size_t k = 0; k < count; ++k) {
+      int64_t len = (int64_t)job->axes[axes[k]].len;
+      idx[axes[k]] = (size_t)(rest % len);
+      rest /= len;
+    }
+    lz_problem_params pp;
+    lz_job_problem_params(job, idx, &pp);
+    visit(&pp, weight, ctx);
+  }
+  return 0;
+}
+
+void lz_job_largest_params(const lz_job *job, lz_problem_params *pp) {
+  int axes[SIZE_AXES];
+  size_t count = size_axes_of(job, axes);
+  size_t idx[LZ_MAX_AXES] = {0};
+  for (size_t k = 0; k < count; ++k) {
+    const lz_axis *ax = &job->axes[axes[k]];
+    for (size_t j = 1; j < ax->len; ++j)
+      if (ax->values[j * ax->width] > ax->values[idx[axes[k]] * ax->width]) idx[axes[k]] = j;
+  }
+  lz_job_problem_params(job, idx, pp);
+}
+
+/* The dimension grows with each size parameter, so the largest of each gives the largest. */
+size_t lz_job_max_dim(const lz_job *job) {
+  lz_problem_params pp;
+  lz_job_largest_params(job, &pp);
+  return lz_problem_params_dim(&pp);
+}
+
+int64_t lz_job_tile_capacity(const lz_job *job) {
+  return job->runs_per_instance < job->tiles.runs ? job->runs_per_instance : job->tiles.runs;
 }
 
 double lz_job_cost_steps(const lz_job *job) {
@@ -260,6 +312,10 @@ static void print_axis_values(const lz_axis *ax, FILE *out) {
   fputc(']', out);
 }
 
+static void add_step_cost(const lz_problem_params *pp, double weight, void *ctx) {
+  *(double *)ctx += lz_problem_params_step_cost(pp) * weight;
+}
+
 void lz_job_print_summary(const lz_job *job, FILE *out) {
   static const char *const group_names[] = {"problem", "init", "lr"};
   fprintf(out, "job:        %s (%s)\n", job->name, job->path);
@@ -282,17 +338,12 @@ void lz_job_print_summary(const lz_job *job, FILE *out) {
   fprintf(out, "tiles:      %" PRId64 " (at most %" PRId64 " runs each)\n", job->ntiles,
           job->tiles.runs);
   double flops = 0.0;
-  size_t *idx = calloc(job->naxes ? job->naxes : 1, sizeof *idx);
-  if (idx) {
-    for (int64_t i = 0; i < job->ninstances; ++i) {
-      lz_problem_params pp;
-      lz_job_run_coords(job, i * job->runs_per_instance, idx);
-      lz_job_problem_params(job, idx, &pp);
-      flops += lz_problem_params_step_cost(&pp) * (double)job->runs_per_instance *
-               (double)job->run.max_iter;
-    }
-    free(idx);
+  if (lz_job_visit_sizes(job, 100000, add_step_cost, &flops) != 0) {
+    lz_problem_params pp;
+    lz_job_largest_params(job, &pp);
+    flops = lz_problem_params_step_cost(&pp) * (double)job->ninstances;
   }
+  flops *= (double)job->runs_per_instance * (double)job->run.max_iter;
   fprintf(out, "cost:       at most %.3g GD steps (max_iter %" PRId64 " per run), ~%.3g flop\n",
           lz_job_cost_steps(job), job->run.max_iter, flops);
   fprintf(out, "trace:      %" PRId64 " loss records per run (every %" PRId64 " steps)\n",

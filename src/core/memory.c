@@ -48,13 +48,15 @@ static lz_array_id largest_array(const lz_job *job) {
 /* A tile's results live twice at rank 0 of a multi-rank run: the worker's and the master's
  * receive buffer. Pooling, after the last tile, holds one pooled point's runs. */
 static void count_results(const lz_job *job, lz_memory_estimate *est) {
-  double runs = (double)job->tiles.runs;
+  double runs = (double)lz_job_tile_capacity(job);
   double tile = runs * (row_bytes(job, 0) + (double)sizeof(lz_run_result));
   double sums = lz_job_samples_invariant_measure(job) ? runs * (double)sizeof(lz_im_sums) : 0.0;
   int64_t first = 0, count = 0, stride = 0;
   if (lz_job_npooled(job) > 0) lz_job_pooled_runs(job, 0, &first, &count, &stride);
   double pool = (double)count * (row_bytes(job, 1) + (double)sizeof(lz_run_result));
-  double during_tiles = 2.0 * tile + sums;
+  /* rank 0 keeps a flag and a cost-ordered entry per tile of the job */
+  double bookkeeping = (double)job->ntiles * (1.0 + 16.0);
+  double during_tiles = 2.0 * tile + sums + bookkeeping;
   est->part[LZ_MEM_RESULTS] = during_tiles > pool ? during_tiles : pool;
   est->largest_array = (int)largest_array(job);
   est->largest_array_bytes =
@@ -62,11 +64,11 @@ static void count_results(const lz_job *job, lz_memory_estimate *est) {
       (double)lz_array_shape_size(lz_job_array_shape(job, (lz_array_id)est->largest_array));
 }
 
-/* What instance i needs at its peak: building it (the previous instance is freed first), or
+/* What an instance needs at its peak: building it (the previous instance is freed first), or
  * running it, whichever is larger. */
-static void count_instance(const lz_job *job, int64_t i, int threads, lz_memory_estimate *best) {
-  lz_problem_params pp;
-  lz_job_instance_params(job, i, &pp);
+static void count_instance(const lz_job *job, const lz_problem_params *ppp, int64_t counted,
+                           int threads, lz_memory_estimate *best) {
+  const lz_problem_params pp = *ppp;
   lz_problem_sizes s;
   lz_problem_params_sizes(&pp, &s);
   double holders = lz_runs_share_threads(&pp) ? (double)threads : 1.0;
@@ -77,24 +79,49 @@ static void count_instance(const lz_job *job, int64_t i, int threads, lz_memory_
   double sampler = 0.0;
   if (lz_job_samples_invariant_measure(job))
     sampler = (double)threads * lz_sample_thread_bytes(job, &pp) +
-              (double)job->tiles.runs * 8.0 * (double)s.dim;  /* the tile's final states */
+              (double)lz_job_tile_capacity(job) * 8.0 * (double)s.dim;  /* final states */
   double building = s.stored_bytes + s.building_bytes;
   double running = s.stored_bytes + runs + sampler;
   double problem = building > running ? s.stored_bytes + s.building_bytes : s.stored_bytes;
   double peak = building > running ? building : running;
   double best_peak = best->part[LZ_MEM_PROBLEM] + best->part[LZ_MEM_RUNS] + best->part[LZ_MEM_SAMPLER];
-  if (i > 0 && peak <= best_peak) return;
-  best->instance = i;
+  if (counted > 0 && peak <= best_peak) return;
   best->part[LZ_MEM_PROBLEM] = problem;
   best->part[LZ_MEM_RUNS] = building > running ? 0.0 : runs;
   best->part[LZ_MEM_SAMPLER] = building > running ? 0.0 : sampler;
   best->orbit_ring = building > running ? 0.0 : holders * ring;
 }
 
+typedef struct visit_state {
+  const lz_job *job;
+  int threads;
+  int64_t counted;
+  lz_memory_estimate *est;
+} visit_state;
+
+static void count_size_combination(const lz_problem_params *pp, double weight, void *ctx) {
+  visit_state *v = ctx;
+  count_instance(v->job, pp, v->counted++, v->threads, v->est);
+}
+
+/* Beyond 10^5 combinations of sizes (only a hostile job has them), an upper bound: every size
+ * parameter at its largest value, and the runs counted as if they shared the threads. */
+static void count_instances(const lz_job *job, int threads, lz_memory_estimate *est) {
+  visit_state v = {job, threads, 0, est};
+  if (lz_job_visit_sizes(job, 100000, count_size_combination, &v) == 0) return;
+  lz_problem_params pp;
+  lz_job_largest_params(job, &pp);
+  count_instance(job, &pp, 0, threads, est);
+  if (!lz_runs_share_threads(&pp)) {
+    est->part[LZ_MEM_RUNS] *= (double)threads;
+    est->orbit_ring *= (double)threads;
+  }
+}
+
 void lz_job_memory_estimate(const lz_job *job, int threads, lz_memory_estimate *est) {
   memset(est, 0, sizeof *est);
   est->threads = threads > 0 ? threads : 1;
-  for (int64_t i = 0; i < job->ninstances; ++i) count_instance(job, i, est->threads, est);
+  count_instances(job, est->threads, est);
   count_results(job, est);
   est->part[LZ_MEM_LIBRARIES] = LIBRARIES_BYTES;
   for (int p = 0; p < LZ_MEM_PARTS; ++p) est->total += est->part[p];

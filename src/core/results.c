@@ -290,7 +290,7 @@ int64_t lz_array_shape_size(lz_array_shape s) { return s.len[0] * s.len[1]; }
 
 int lz_tile_result_alloc(lz_tile_result *tr, const lz_job *job, lz_err *err) {
   memset(tr, 0, sizeof *tr);
-  size_t max_runs = (size_t)job->tiles.runs;
+  size_t max_runs = (size_t)lz_job_tile_capacity(job);
   tr->runs = calloc(max_runs, sizeof *tr->runs);
   int ok = tr->runs != NULL;
   for (int a = 0; a < LZ_ARRAY_COUNT && ok; ++a) {

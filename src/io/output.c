@@ -49,7 +49,7 @@ struct lz_out {
   hid_t done_ds;
   int64_t nruns, ntiles;
   lz_job tiling;           /* only the members lz_job_tile_runs reads: the job need not outlive o */
-  unsigned char *gather;   /* one field of a tile, contiguous: tiles.runs * 8 bytes */
+  unsigned char *gather;   /* one field of a tile, contiguous: lz_job_tile_capacity * 8 bytes */
   /* /pooled: npooled is 0 (and every id invalid) when the job has no invariant measure. */
   int64_t npooled;
   size_t npooled_fields;
@@ -441,7 +441,7 @@ static lz_out *out_new(const char *path, const lz_job *job, int rank) {
   o->path = malloc(strlen(path) + 1);
   o->field_ds = malloc(nfields * sizeof *o->field_ds);
   o->pooled_field_ds = malloc((npooled_fields ? npooled_fields : 1) * sizeof *o->pooled_field_ds);
-  o->gather = malloc((size_t)job->tiles.runs * sizeof(double));
+  o->gather = malloc((size_t)lz_job_tile_capacity(job) * sizeof(double));
   if (!o->path || !o->field_ds || !o->pooled_field_ds || !o->gather) {
     out_free(o);
     return NULL;
