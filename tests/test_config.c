@@ -1704,12 +1704,17 @@ static void the_memory_estimate_should_grow_with_what_the_job_allocates(void **s
   (void)state;
   static const char quad[] = "problem: {kind: quadratic, eigenvalues: [1.0]}\n"
                              "init: {kind: gaussian, replicas: 64}\nlr: {values: 0.1}\n";
+  static const char one_run[] = "problem: {kind: quadratic, eigenvalues: [1.0]}\n"
+                                "init: {kind: gaussian}\nlr: {values: 0.1}\n";
   char text[512];
   double base = estimate_of(quad, 1);
   /* one tile's loss traces: 64 runs x (10^6 + 1) records, worker's and master's copy */
   snprintf(text, sizeof text, "%srun: {max_iter: 1000000, record_every: 1}\n", quad);
   double traces = estimate_of(text, 1) - base;
   assert_true(fabs(traces - 2.0 * 64 * 8 * 1000001) < 0.01 * traces);
+  /* a tile never holds more runs than an instance has: tiles.runs 10^8 on one run costs one */
+  snprintf(text, sizeof text, "%stiles: {runs: 100000000}\n", one_run);
+  assert_true(estimate_of(text, 1) == estimate_of(one_run, 1));
   /* a dense target: 8 n^2 bytes, rows padded to 8 doubles; a lowrank one 2 n k doubles */
   lz_memory_estimate dense = estimate_parts_of(
       "problem: {kind: mf, n: 1000, d: 2}\ninit: {kind: gaussian}\nlr: {values: 0.1}\n", 1);

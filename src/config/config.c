@@ -1273,6 +1273,19 @@ static bool read_string(parser *p, const yaml_node_t *n, const key_spec *k, char
     report(p, mark_of(n), "%s must not be empty", label_of(k));
     return false;
   }
+  /* Strings reach the terminal and file names: control characters could rewrite the screen. */
+  for (const unsigned char *c = (const unsigned char *)text_of(n); *c; ++c)
+    if (*c < 0x20 || *c == 0x7f) {
+      report(p, mark_of(n), "%s must not contain control characters (found 0x%02x)",
+             label_of(k), (unsigned)*c);
+      return false;
+    }
+  /* The name makes the default output results/<name>.h5 and names the job in messages. */
+  if (k->offset == OFF(name) && (strchr(text_of(n), '/') || text_of(n)[0] == '.')) {
+    report(p, mark_of(n), "name must not contain '/' or start with '.' (it names the default "
+           "output results/<name>.h5); got '%s'; set output for another place", text_of(n));
+    return false;
+  }
   free(*dst);
   *dst = strdup(text_of(n));
   if (!*dst) p->oom = true;
