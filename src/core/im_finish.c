@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lrzoo/measure.h"
+#include "lrzoo/results.h"
 
 static double ratio_or_nan(double num, int64_t n) { return n > 0 ? num / (double)n : NAN; }
 
@@ -110,7 +111,9 @@ void lz_im_sums_from_result(const lz_job *job, const lz_im_result *im, const dou
     sums->sum_sq[k] = moments[2 * k + 1] * n;
   }
   sums->transitions = im->transitions;
-  for (int w = 0; w < 4 && wells; ++w)
+  /* the wells row holds 2^dim entries of the job's largest dim: 2, not 4, in a 1-D job */
+  const int64_t W = wells ? lz_array_shape_size(lz_job_array_shape(job, LZ_ARRAY_WELLS)) : 0;
+  for (int64_t w = 0; w < W && w < 4; ++w)
     if (isfinite(wells[w])) sums->well_count[w] = llround(wells[w] * n);
 }
 
