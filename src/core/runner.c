@@ -184,6 +184,15 @@ static int start_point_and_step(const lz_job *job, const lz_problem *p, int64_t 
 /* NaN is the file's "no value"; a statistic of a state too large to represent has none. */
 static double finite_or_no_value(double v) { return isfinite(v) ? v : NAN; }
 
+static void record_state_stats(const lz_problem *p, const double *x, lz_run_result *res) {
+  lz_state_stats st;
+  lz_problem_state_stats(p, x, &st);
+  res->norm_x = finite_or_no_value(st.norm_x);
+  res->norm_y = finite_or_no_value(st.norm_y);
+  res->balance = finite_or_no_value(st.balance);
+  res->scalar_gap = finite_or_no_value(st.scalar_gap);
+}
+
 /* A start whose f, gradient or Hessian is not finite: diverged at step 0, and no value is
  * recorded but those of the start that are finite. */
 static void record_divergence_at_start(const lz_problem *p, const double *x, double *pwork,
@@ -195,12 +204,7 @@ static void record_divergence_at_start(const lz_problem *p, const double *x, dou
   res->grad_norm = NAN;
   res->sharpness_h = NAN;
   res->f0 = NAN;
-  lz_state_stats st;
-  lz_problem_state_stats(p, x, &st);
-  res->norm_x = finite_or_no_value(st.norm_x);
-  res->norm_y = finite_or_no_value(st.norm_y);
-  res->balance = finite_or_no_value(st.balance);
-  res->scalar_gap = finite_or_no_value(st.scalar_gap);
+  record_state_stats(p, x, res);
 }
 
 static void describe_final_state(const lz_problem *p, const double *x, double *lanczos_work,
@@ -211,12 +215,7 @@ static void describe_final_state(const lz_problem *p, const double *x, double *l
     res->sharpness_h = finite_or_no_value(lres.lambda * res->h);
   }
   res->f0 = finite_or_no_value(lz_problem_f0(p, x, lanczos_work));
-  lz_state_stats st;
-  lz_problem_state_stats(p, x, &st);
-  res->norm_x = finite_or_no_value(st.norm_x);
-  res->norm_y = finite_or_no_value(st.norm_y);
-  res->balance = finite_or_no_value(st.balance);
-  res->scalar_gap = finite_or_no_value(st.scalar_gap);
+  record_state_stats(p, x, res);
 }
 
 int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,

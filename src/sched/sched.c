@@ -146,17 +146,22 @@ int lz_sched_read_job_text(const lz_comm *c, const char *path, char **text, size
   return LZ_OK;
 }
 
+static int ranks_on_my_node(const lz_comm *c) {
+  MPI_Comm node;
+  int ranks = 1;
+  MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node);
+  MPI_Comm_size(node, &ranks);
+  MPI_Comm_free(&node);
+  return ranks;
+}
+
 /* Threads per rank: --threads, else OMP_NUM_THREADS, else the cores this process may use
  * shared among the ranks on its node, so that mpiexec -n 2 on 2 cores does not start 4 threads. */
 static int choose_thread_count(const lz_comm *c, int requested) {
   if (requested > 0) return requested;
   const char *env = getenv("OMP_NUM_THREADS");
   if (env && *env) return omp_get_max_threads();
-  MPI_Comm node;
-  int ranks_here = 1;
-  MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node);
-  MPI_Comm_size(node, &ranks_here);
-  MPI_Comm_free(&node);
+  int ranks_here = ranks_on_my_node(c);
   int cores = omp_get_num_procs();
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
@@ -167,11 +172,7 @@ static int choose_thread_count(const lz_comm *c, int requested) {
 
 void lz_sched_rank_resources(const lz_comm *c, int requested_threads, lz_rank_resources *out) {
   out->threads = choose_thread_count(c, requested_threads);
-  MPI_Comm node;
-  int ranks_here = 1;
-  MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node);
-  MPI_Comm_size(node, &ranks_here);
-  MPI_Comm_free(&node);
+  int ranks_here = ranks_on_my_node(c);
   double have = lz_memory_available();
   double share = have > 0 ? have / ranks_here : 0.0, least = 0.0;
   MPI_Allreduce(&share, &least, 1, MPI_DOUBLE, MPI_MIN, c->comm);
