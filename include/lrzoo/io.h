@@ -57,7 +57,7 @@ double lz_out_size_estimate(const lz_job *job);
  * size limit (ulimit -f) have room for bytes more. Creating the file writes every dataset in
  * full, and HDF5 does that from one rank inside collective calls: a disk that fills up there
  * would leave the other ranks waiting, so the job is refused up front. */
-int lz_io_check_free_space(const char *path, double bytes, lz_err *err);
+int lz_io_check_output_path(const char *path, double bytes, lz_err *err);
 
 /* Collective on c. Opens an existing file to resume it, with every dataset the job writes (the
  * /pooled ones too). Fails with LZ_EJOB if the file was made from a different job (job_sha256
@@ -108,8 +108,8 @@ int lz_io_check_matrix(const char *path, const char *dataset, int64_t n, lz_err 
 void lz_io_hdf5_version(char *buf, size_t len);
 
 /* 1 after an output file failed to close (a write error while it was built: disk full, file
- * size limit). HDF5 keeps it open and would crash closing it at MPI_Finalize, so the caller must
- * end the process without finalizing (the file itself has been removed). */
+ * size limit). HDF5 keeps it open and would crash closing it when MPI is finalized, so the
+ * caller must end the process without finalizing (the file itself has been removed). */
 int lz_io_holds_a_broken_file(void);
 
 /* What `lrzoo info` prints. */

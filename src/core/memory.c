@@ -66,30 +66,32 @@ static void count_results(const lz_job *job, lz_memory_estimate *est) {
 
 /* What an instance needs at its peak: building it (the previous instance is freed first), or
  * running it, whichever is larger. */
-static void count_instance(const lz_job *job, const lz_problem_params *ppp, int64_t counted,
+static void count_instance(const lz_job *job, const lz_problem_params *pp, int64_t counted,
                            int threads, lz_memory_estimate *best) {
-  const lz_problem_params pp = *ppp;
   lz_problem_sizes s;
-  lz_problem_params_sizes(&pp, &s);
-  double holders = lz_runs_share_threads(&pp) ? (double)threads : 1.0;
+  lz_problem_params_sizes(pp, &s);
+  double holders = lz_runs_share_threads(pp) ? (double)threads : 1.0;
   double run = 8.0 * (double)lz_run_work_len_for(job, &s);
   double ring = job->analyze.orbit.max_period > 0
                     ? 8.0 * (double)lz_orbit_ring_len(s.dim, job->analyze.orbit.max_period) : 0.0;
   double runs = holders * run;
   double sampler = 0.0;
   if (lz_job_samples_invariant_measure(job))
-    sampler = (double)threads * lz_sample_thread_bytes(job, &pp) +
+    sampler = (double)threads * lz_sample_thread_bytes(job, pp) +
               (double)lz_job_tile_capacity(job) * 8.0 * (double)s.dim;  /* final states */
   double building = s.stored_bytes + s.building_bytes;
   double running = s.stored_bytes + runs + sampler;
-  double problem = building > running ? s.stored_bytes + s.building_bytes : s.stored_bytes;
-  double peak = building > running ? building : running;
   double best_peak = best->part[LZ_MEM_PROBLEM] + best->part[LZ_MEM_RUNS] + best->part[LZ_MEM_SAMPLER];
-  if (counted > 0 && peak <= best_peak) return;
-  best->part[LZ_MEM_PROBLEM] = problem;
-  best->part[LZ_MEM_RUNS] = building > running ? 0.0 : runs;
-  best->part[LZ_MEM_SAMPLER] = building > running ? 0.0 : sampler;
-  best->orbit_ring = building > running ? 0.0 : holders * ring;
+  if (counted > 0 && fmax(building, running) <= best_peak) return;
+  if (building > running) {
+    best->part[LZ_MEM_PROBLEM] = building;
+    best->part[LZ_MEM_RUNS] = best->part[LZ_MEM_SAMPLER] = best->orbit_ring = 0.0;
+  } else {
+    best->part[LZ_MEM_PROBLEM] = s.stored_bytes;
+    best->part[LZ_MEM_RUNS] = runs;
+    best->part[LZ_MEM_SAMPLER] = sampler;
+    best->orbit_ring = holders * ring;
+  }
 }
 
 typedef struct visit_state {

@@ -489,8 +489,8 @@ static int out_close_and_free(lz_out *o, lz_err *err) {
   int rc = LZ_OK;
   if (o->file >= 0 && H5Fclose(o->file) < 0) {
     rc = lz_h5_fail(err, "%s: H5Fclose failed", o->path);
-    /* The identifier stays open, and HDF5's own shutdown at MPI_Finalize then crashes on it
-     * (HDF5 1.10: H5F__close_cb after a failed flush). */
+    /* The identifier stays open, and HDF5's own shutdown, which runs when MPI is finalized,
+     * then crashes on it (HDF5 1.10: H5F__close_cb after a failed flush). */
     hdf5_holds_a_broken_file = 1;
   }
   /* After the collective close; ranks still closing only keep the inode alive. */
@@ -2127,7 +2127,7 @@ double lz_out_size_estimate(const lz_job *job) {
          measure_size_estimate(job) + (double)job->text_len;
 }
 
-int lz_io_check_free_space(const char *path, double bytes, lz_err *err) {
+int lz_io_check_output_path(const char *path, double bytes, lz_err *err) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s", path);
   char *slash = strrchr(dir, '/');

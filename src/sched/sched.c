@@ -716,7 +716,7 @@ static void fill_provenance(const lz_comm *c, const lz_run_options *opt, lz_prov
 static int open_output(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
                        lz_out **out, uint8_t *done, lz_err *err) {
   if (opt->resume) return lz_out_open_resume(c, opt->out_path, job, out, done, err);
-  int room = c->rank == 0 ? lz_io_check_free_space(opt->out_path, lz_out_size_estimate(job), err)
+  int room = c->rank == 0 ? lz_io_check_output_path(opt->out_path, lz_out_size_estimate(job), err)
                           : LZ_OK;
   room = lz_sched_agree(c, room);
   if (room != LZ_OK) return room;
