@@ -416,6 +416,52 @@ static void multiscale_gradient_and_hvp_match_finite_differences(void **state) {
         }
 }
 
+/* Relu's second derivative is 0 except at its kink, which random points do not hit. */
+static void mlp_gradient_and_hvp_match_finite_differences(void **state) {
+  const lz_mlp_activation acts[] = {LZ_MLP_TANH, LZ_MLP_RELU};
+  const int64_t widths[] = {1, 3, 8};
+  for (size_t a = 0; a < COUNT(acts); ++a)
+    for (size_t w = 0; w < COUNT(widths); ++w)
+      for (int sampling = 0; sampling < 2; ++sampling) {
+        char label[128];
+        snprintf(label, sizeof label, "mlp width=%lld activation=%s sampling=%s",
+                 (long long)widths[w], lz_mlp_activation_names[acts[a]],
+                 lz_data_sampling_names[sampling]);
+        lz_problem_params pp = {0};
+        pp.kind = LZ_PROBLEM_MLP;
+        pp.width = widths[w];
+        pp.mlp_activation = acts[a];
+        pp.points = 23;
+        pp.lo = -2.0, pp.hi = 3.0;
+        pp.sampling = (lz_data_sampling)sampling;
+        pp.g0 = sampling ? LZ_G0_SQUARE : LZ_G0_SIN;
+        pp.amplitude = 0.2, pp.eps = 0.05;
+        pp.seed = 7;
+        instance in = open_instance(&pp, NULL, label);
+        assert_int_equal(in.dim, 3 * widths[w] + 1);
+        double *x = random_point(&in, 40 + w + 5 * a, 0.8);
+        assert_gradient_matches_differences(&in, x, 1e-5, 1e-6);
+        assert_hvp_matches_differences(&in, x, 1e-5, 1e-6);
+        assert_value_agrees_with_value_grad(&in, x, 1e-12);
+        free(x);
+        close_instance(&in);
+      }
+}
+
+/* The data: y = g0(x) + a sin(x / eps) on a grid that includes both ends. */
+static void mlp_data_follow_the_grid_and_the_formula(void **state) {
+  lz_problem_params pp = {0};
+  pp.kind = LZ_PROBLEM_MLP;
+  pp.points = 5, pp.lo = -1.0, pp.hi = 1.0, pp.amplitude = 0.3, pp.eps = 0.1;
+  pp.g0 = LZ_G0_SQUARE, pp.sampling = LZ_DATA_GRID;
+  double x[5], y[5];
+  lz_mlp_data(&pp, x, y);
+  for (int i = 0; i < 5; ++i) {
+    assert_true(fabs(x[i] - (-1.0 + 0.5 * i)) < 1e-15);
+    assert_true(fabs(y[i] - (x[i] * x[i] + 0.3 * sin(x[i] / 0.1))) < 1e-15);
+  }
+}
+
 static void multiscale_f0_is_the_slow_part_alone(void **state) {
   const double x[] = {0.3, -1.2};
   struct {
@@ -826,6 +872,8 @@ int main(void) {
       cmocka_unit_test(quadratic_gradient_and_hvp_match_finite_differences),
       cmocka_unit_test(multiscale_gradient_and_hvp_match_finite_differences),
       cmocka_unit_test(multiscale_f0_is_the_slow_part_alone),
+      cmocka_unit_test(mlp_gradient_and_hvp_match_finite_differences),
+      cmocka_unit_test(mlp_data_follow_the_grid_and_the_formula),
       cmocka_unit_test(sigma2_is_the_phase_variance_of_the_fast_gradient),
       cmocka_unit_test(mf_test_shapes_reach_every_evaluation_path),
       cmocka_unit_test(sizes_from_parameters_match_the_built_instance),

@@ -16,8 +16,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-typedef enum { LZ_PROBLEM_QUADRATIC = 0, LZ_PROBLEM_MF = 1, LZ_PROBLEM_MULTISCALE = 2 } lz_problem_kind;
-#define LZ_PROBLEM_KIND_COUNT 3
+typedef enum {
+  LZ_PROBLEM_QUADRATIC = 0, LZ_PROBLEM_MF = 1, LZ_PROBLEM_MULTISCALE = 2, LZ_PROBLEM_MLP = 3
+} lz_problem_kind;
+#define LZ_PROBLEM_KIND_COUNT 4
 /* Bit of a problem kind in an lz_field.kinds mask. */
 #define LZ_KIND_BIT(k) (1u << (unsigned)(k))
 
@@ -29,6 +31,9 @@ typedef enum {
 typedef enum { LZ_F0_QUADRATIC = 0, LZ_F0_DOUBLE_WELL = 1, LZ_F0_MATYAS = 2 } lz_f0_kind;
 typedef enum { LZ_F1_SINE = 0, LZ_F1_QUASIPERIODIC = 1 } lz_f1_kind;
 typedef enum { LZ_INIT_GAUSSIAN = 0, LZ_INIT_POINT = 1, LZ_INIT_GRID = 2 } lz_init_kind;
+typedef enum { LZ_MLP_TANH = 0, LZ_MLP_RELU = 1 } lz_mlp_activation;
+typedef enum { LZ_G0_SIN = 0, LZ_G0_SQUARE = 1 } lz_g0_kind;
+typedef enum { LZ_DATA_GRID = 0, LZ_DATA_RANDOM = 1 } lz_data_sampling;
 typedef enum { LZ_LR_ABSOLUTE = 0, LZ_LR_TWO_OVER_L = 1 } lz_lr_relative;
 
 /* Names used in job files, indexed by the enums above (e.g. lz_activation_names[LZ_ACT_RELU]
@@ -39,6 +44,9 @@ extern const char *const lz_target_kind_names[];
 extern const char *const lz_f0_names[];
 extern const char *const lz_f1_names[];
 extern const char *const lz_init_kind_names[];
+extern const char *const lz_mlp_activation_names[];
+extern const char *const lz_g0_names[];
+extern const char *const lz_data_sampling_names[];
 
 /* 1-based position in the job file, for messages after parsing. line 0 means "not in file". */
 typedef struct lz_mark {
@@ -126,6 +134,18 @@ typedef struct lz_job {
     lz_param f1;              /* choice: lz_f1_kind */
     lz_param eps, amplitude;  /* f1 = amplitude * sum_i sin(x_i / eps) [+ sin(ratio x_i / eps) / ratio] */
     lz_param ratio;           /* second frequency of the quasi-periodic f1 */
+    /* mlp: x -> w2^T sigma(W1 x + b1) + b2, one hidden layer of `width` units, fitted to
+     * y_i = g0(x_i) + amplitude sin(x_i / eps) at `points` inputs on [lo, hi] */
+    int64_t width;
+    lz_mlp_activation mlp_activation;
+    struct {
+      int64_t points;
+      double lo, hi;
+      lz_data_sampling sampling;
+      lz_g0_kind g0;
+      double amplitude, eps;
+      lz_mark mark;
+    } data;
   } problem;
 
   struct {
@@ -249,6 +269,13 @@ typedef struct lz_problem_params {
   int dim;
   lz_f1_kind f1;
   double eps, amplitude, ratio;
+  /* mlp (eps and amplitude above are the data's fast oscillation) */
+  int64_t width, points;
+  lz_mlp_activation mlp_activation;
+  lz_data_sampling sampling;
+  lz_g0_kind g0;
+  double lo, hi;
+  uint64_t seed;  /* the job's seed: random data inputs */
 } lz_problem_params;
 
 /* Frees the job and everything it owns, and sets *job to NULL. Accepts NULL and *job == NULL. */

@@ -94,5 +94,10 @@ void lz_problem_state_stats(const lz_problem *p, const double *x, lz_state_stats
 extern const lz_objective lz__objective_quadratic;
 extern const lz_objective lz__objective_mf;
 extern const lz_objective lz__objective_multiscale;
+extern const lz_objective lz__objective_mlp;
+
+/* The data an mlp instance fits: x (points inputs, increasing for grid sampling) and
+ * y = g0(x) + amplitude sin(x / eps). Deterministic in pp (random inputs from pp->seed). */
+void lz_mlp_data(const lz_problem_params *pp, double *x, double *y);
 
 #endif

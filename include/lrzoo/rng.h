@@ -13,6 +13,7 @@ typedef enum {
   LZ_RNG_TARGET = 2,   /* target matrices: (i0, i1) = (n, 0) */
   LZ_RNG_LANCZOS = 3,  /* Lanczos start vectors: (i0, i1) = (dimension, 0) */
   LZ_RNG_TANGENT = 4,  /* Lyapunov tangent start vectors: (i0, i1) = (dimension, 0) */
+  LZ_RNG_DATA = 5,     /* mlp data inputs: (i0, i1) = (points, 0) */
   LZ_RNG_TEST = 99
 } lz_rng_purpose;
 

@@ -171,6 +171,7 @@ typedef struct section {
 #define QUADRATIC_ONLY LZ_KIND_BIT(LZ_PROBLEM_QUADRATIC)
 #define MF_ONLY LZ_KIND_BIT(LZ_PROBLEM_MF)
 #define MULTISCALE_ONLY LZ_KIND_BIT(LZ_PROBLEM_MULTISCALE)
+#define MLP_ONLY LZ_KIND_BIT(LZ_PROBLEM_MLP)
 
 enum {
   TOP_NAME, TOP_SEED, TOP_OUTPUT, TOP_PROBLEM, TOP_INIT, TOP_LR, TOP_RUN, TOP_ANALYZE, TOP_TILES,
@@ -198,7 +199,7 @@ static const section top_section = {"the job file", "at top level", top_keys, TO
 
 enum {
   PRB_KIND, PRB_EIGENVALUES, PRB_N, PRB_D, PRB_ACTIVATION, PRB_TARGET,
-  PRB_F0, PRB_DIM, PRB_F1, PRB_EPS, PRB_AMPLITUDE, PRB_RATIO, PRB_COUNT
+  PRB_F0, PRB_DIM, PRB_F1, PRB_EPS, PRB_AMPLITUDE, PRB_RATIO, PRB_WIDTH, PRB_DATA, PRB_COUNT
 };
 static const key_spec problem_keys[PRB_COUNT] = {
   [PRB_KIND] = {.name = "kind", .type = T_NAME, .flags = F_REQUIRED,
@@ -213,7 +214,7 @@ static const key_spec problem_keys[PRB_COUNT] = {
   [PRB_D] = {.name = "d", .type = T_SWEEP, .kinds = MF_ONLY,
              .flags = F_REQUIRED | F_INTEGER | F_ALWAYS_AXIS, .check = C_POSITIVE, .slot = S_D,
              .offset = OFF(problem.d), .help = "the factors X and Y are n x d"},
-  [PRB_ACTIVATION] = {.name = "activation", .type = T_SPECIAL, .kinds = MF_ONLY},
+  [PRB_ACTIVATION] = {.name = "activation", .type = T_SPECIAL, .kinds = MF_ONLY | MLP_ONLY},
   [PRB_TARGET] = {.name = "target", .type = T_SPECIAL, .kinds = MF_ONLY},
   [PRB_F0] = {.name = "f0", .type = T_CHOICE, .kinds = MULTISCALE_ONLY, .flags = F_REQUIRED,
               .names = lz_f0_names, .slot = S_F0, .offset = OFF(problem.f0),
@@ -230,6 +231,11 @@ static const key_spec problem_keys[PRB_COUNT] = {
                      .offset = OFF(problem.amplitude)},
   [PRB_RATIO] = {.name = "ratio", .type = T_SWEEP, .kinds = MULTISCALE_ONLY, .check = C_GT_ONE,
                  .dflt = GOLDEN_RATIO, .slot = S_RATIO, .offset = OFF(problem.ratio)},
+  [PRB_WIDTH] = {.name = "width", .type = T_INT, .kinds = MLP_ONLY, .flags = F_REQUIRED,
+                 .check = C_POSITIVE, .max = 100000, .offset = OFF(problem.width),
+                 .help = "the number of hidden units W (the state has 3W + 1 weights)"},
+  [PRB_DATA] = {.name = "data", .type = T_SPECIAL, .kinds = MLP_ONLY, .flags = F_REQUIRED,
+                .help = "the points fitted, e.g. {points: 64, range: [-3, 3], eps: 0.05}"},
 };
 static const section problem_section = {"problem", "in problem", problem_keys, PRB_COUNT,
                                         lz_problem_kind_names};
@@ -243,6 +249,32 @@ static const key_spec activation_keys[ACT_COUNT] = {
   [ACT_ALPHA] = {.name = "alpha", .type = T_SWEEP, .check = C_OPEN_UNIT, .dflt = 0.01,
                  .slot = S_ALPHA, .offset = OFF(problem.alpha)},
 };
+/* mlp: the hidden layer's activation, a single name. */
+static const key_spec mlp_activation_key = {
+  .name = "activation", .type = T_NAME, .names = lz_mlp_activation_names, .dflt = LZ_MLP_TANH,
+  .label = "mlp activation"};
+
+/* mlp: the data y = g0(x) + amplitude sin(x / eps) at `points` inputs on range. */
+enum { DAT_POINTS, DAT_RANGE, DAT_SAMPLING, DAT_G0, DAT_AMPLITUDE, DAT_EPS, DAT_COUNT };
+static const key_spec data_keys[DAT_COUNT] = {
+  [DAT_POINTS] = {.name = "points", .type = T_INT, .flags = F_REQUIRED, .check = C_POSITIVE,
+                  .max = 10000000, .offset = OFF(problem.data.points),
+                  .help = "the number m of data points"},
+  [DAT_RANGE] = {.name = "range", .type = T_SPECIAL, .flags = F_REQUIRED, .check = C_FINITE,
+                 .label = "data.range", .help = "the input interval [lo, hi], lo < hi"},
+  [DAT_SAMPLING] = {.name = "sampling", .type = T_NAME, .names = lz_data_sampling_names,
+                    .dflt = LZ_DATA_GRID, .label = "data.sampling"},
+  [DAT_G0] = {.name = "g0", .type = T_NAME, .names = lz_g0_names, .dflt = LZ_G0_SIN,
+              .label = "data.g0"},
+  [DAT_AMPLITUDE] = {.name = "amplitude", .type = T_NUMBER, .check = C_NONNEG, .dflt = 0.1,
+                     .offset = OFF(problem.data.amplitude), .label = "data.amplitude"},
+  [DAT_EPS] = {.name = "eps", .type = T_NUMBER, .flags = F_REQUIRED, .check = C_POSITIVE,
+               .offset = OFF(problem.data.eps), .label = "data.eps",
+               .help = "the period scale of the fast oscillation amplitude sin(x / eps)"},
+};
+static const section data_section = {"problem.data", "in problem.data", data_keys, DAT_COUNT,
+                                     NULL};
+
 static const section activation_section = {"problem.activation", "in problem.activation",
                                            activation_keys, ACT_COUNT, NULL};
 /* The short form "activation: relu" (or a list) is the kind alone. */
@@ -464,7 +496,8 @@ static const section observable_section = {
     "analyze.invariant_measure.observable", "in analyze.invariant_measure.observable",
     observable_keys, OBS_COUNT, OBSERVABLE_KINDS};
 
-_Static_assert(TOP_COUNT <= MAX_SECTION_KEYS && PRB_COUNT <= MAX_SECTION_KEYS &&
+_Static_assert(DAT_COUNT <= MAX_SECTION_KEYS &&
+               TOP_COUNT <= MAX_SECTION_KEYS && PRB_COUNT <= MAX_SECTION_KEYS &&
                    TGT_COUNT <= MAX_SECTION_KEYS && INI_COUNT <= MAX_SECTION_KEYS &&
                    ANA_COUNT <= MAX_SECTION_KEYS && LYA_COUNT <= MAX_SECTION_KEYS &&
                    MEQ_COUNT <= MAX_SECTION_KEYS && IM_COUNT <= MAX_SECTION_KEYS &&
@@ -1633,6 +1666,36 @@ static void settle_multiscale(parser *p, const section_read *r) {
              param_text(p, &job->problem.dim, vals, sizeof vals), job->problem.dim.mark.line);
 }
 
+static bool read_range(parser *p, const yaml_node_t *n, const key_spec *k, double *lo,
+                       double *hi);
+
+static void read_mlp_data(parser *p, const yaml_node_t *n) {
+  lz_job *job = p->job;
+  section_read r;
+  job->problem.data.mark = mark_of(n);
+  if (!read_section(p, &data_section, n, &r)) return;
+  job->problem.data.sampling = (lz_data_sampling)r.code[DAT_SAMPLING];
+  job->problem.data.g0 = (lz_g0_kind)r.code[DAT_G0];
+  if (r.node[DAT_RANGE])
+    read_range(p, r.node[DAT_RANGE], &data_keys[DAT_RANGE], &job->problem.data.lo,
+               &job->problem.data.hi);
+}
+
+static void settle_mlp(parser *p, const section_read *r) {
+  lz_job *job = p->job;
+  job->problem.mlp_activation = LZ_MLP_TANH;
+  const yaml_node_t *act = r->node[PRB_ACTIVATION];
+  int code = LZ_MLP_TANH;
+  if (act && read_name(p, act, &mlp_activation_key, &code))
+    job->problem.mlp_activation = (lz_mlp_activation)code;
+  if (r->node[PRB_DATA]) read_mlp_data(p, r->node[PRB_DATA]);
+  if (!r->ok[PRB_WIDTH]) return;
+  p->shape.known = true;
+  p->shape.fixed = true;
+  p->shape.dim = 3.0 * (double)job->problem.width + 1.0;
+  snprintf(p->shape.how, sizeof p->shape.how, "mlp: 3*width + 1 = [W1 | b1 | w2 | b2]");
+}
+
 static void read_problem(parser *p, const yaml_node_t *n) {
   section_read r;
   if (!read_section(p, &problem_section, n, &r)) return;
@@ -1643,6 +1706,7 @@ static void read_problem(parser *p, const yaml_node_t *n) {
     case LZ_PROBLEM_QUADRATIC: settle_quadratic(p, &r); break;
     case LZ_PROBLEM_MF: settle_mf(p, &r); break;
     case LZ_PROBLEM_MULTISCALE: settle_multiscale(p, &r); break;
+    case LZ_PROBLEM_MLP: settle_mlp(p, &r); break;
   }
 }
 
@@ -1944,6 +2008,7 @@ static double min_state_dim(const parser *p) {
     case LZ_PROBLEM_MF:
       return 2.0 * param_min(p, &job->problem.n) * param_min(p, &job->problem.d);
     case LZ_PROBLEM_MULTISCALE: return param_min(p, &job->problem.dim);
+    case LZ_PROBLEM_MLP: return 3.0 * (double)job->problem.width + 1.0;
   }
   return 0.0;
 }

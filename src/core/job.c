@@ -8,7 +8,10 @@
 #include "lrzoo/error.h"
 #include "lrzoo/rng.h"
 
-const char *const lz_problem_kind_names[] = {"quadratic", "mf", "multiscale", NULL};
+const char *const lz_problem_kind_names[] = {"quadratic", "mf", "multiscale", "mlp", NULL};
+const char *const lz_mlp_activation_names[] = {"tanh", "relu", NULL};
+const char *const lz_g0_names[] = {"sin", "square", NULL};
+const char *const lz_data_sampling_names[] = {"grid", "random", NULL};
 const char *const lz_activation_names[] = {"none", "relu", "leaky_relu", NULL};
 const char *const lz_target_kind_names[] = {"gaussian", "identity", "scalar", "lowrank", "file",
                                             NULL};
@@ -112,6 +115,18 @@ void lz_job_problem_params(const lz_job *job, const size_t *idx, lz_problem_para
       out->amplitude = lz_param_at(job, &job->problem.amplitude, idx);
       out->ratio = lz_param_at(job, &job->problem.ratio, idx);
       break;
+    case LZ_PROBLEM_MLP:
+      out->width = job->problem.width;
+      out->mlp_activation = job->problem.mlp_activation;
+      out->points = job->problem.data.points;
+      out->lo = job->problem.data.lo;
+      out->hi = job->problem.data.hi;
+      out->sampling = job->problem.data.sampling;
+      out->g0 = job->problem.data.g0;
+      out->amplitude = job->problem.data.amplitude;
+      out->eps = job->problem.data.eps;
+      out->seed = job->seed;
+      break;
   }
 }
 
@@ -120,6 +135,7 @@ size_t lz_problem_params_dim(const lz_problem_params *pp) {
     case LZ_PROBLEM_QUADRATIC: return pp->n_eigenvalues;
     case LZ_PROBLEM_MF: return (size_t)(2 * pp->n * pp->d);
     case LZ_PROBLEM_MULTISCALE: return (size_t)pp->dim;
+    case LZ_PROBLEM_MLP: return (size_t)(3 * pp->width + 1);
   }
   return 0;
 }
@@ -277,6 +293,7 @@ double lz_problem_params_step_cost(const lz_problem_params *pp) {
   switch (pp->kind) {
     case LZ_PROBLEM_QUADRATIC: return 4.0 * (double)pp->n_eigenvalues;
     case LZ_PROBLEM_MULTISCALE: return 40.0 * pp->dim;
+    case LZ_PROBLEM_MLP: return 30.0 * (double)pp->points * (double)pp->width;
     case LZ_PROBLEM_MF: {
       double n = (double)pp->n, d = (double)pp->d;
       switch (pp->target) {

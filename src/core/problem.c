@@ -15,6 +15,7 @@ static const lz_objective *const objectives[LZ_PROBLEM_KIND_COUNT] = {
     [LZ_PROBLEM_QUADRATIC] = &lz__objective_quadratic,
     [LZ_PROBLEM_MF] = &lz__objective_mf,
     [LZ_PROBLEM_MULTISCALE] = &lz__objective_multiscale,
+    [LZ_PROBLEM_MLP] = &lz__objective_mlp,
 };
 
 struct lz_problem {

@@ -14,7 +14,7 @@ const char *const lz_reason_names[LZ_REASON_COUNT + 1] = {
 #define LZ_ORBIT_MAX_DIM 16
 
 #define ALL_KINDS (LZ_KIND_BIT(LZ_PROBLEM_QUADRATIC) | LZ_KIND_BIT(LZ_PROBLEM_MF) | \
-                   LZ_KIND_BIT(LZ_PROBLEM_MULTISCALE))
+                   LZ_KIND_BIT(LZ_PROBLEM_MULTISCALE) | LZ_KIND_BIT(LZ_PROBLEM_MLP))
 #define MF_ONLY LZ_KIND_BIT(LZ_PROBLEM_MF)
 #define MULTISCALE_ONLY LZ_KIND_BIT(LZ_PROBLEM_MULTISCALE)
 #define F(member) offsetof(lz_run_result, member)

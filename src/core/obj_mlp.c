@@ -1,0 +1,205 @@
+/* A one-hidden-layer network fitted to multiscale data: the "blobs" of large-learning-rate GD
+ * in a real model.
+ *
+ *   net(x) = w2^T sigma(W1 x + b1) + b2,   scalar input and output, W hidden units
+ *   f(theta) = (1 / 2m) sum_i (net(x_i) - y_i)^2,   y_i = g0(x_i) + a sin(x_i / eps)
+ *
+ * theta = [W1 (W) | b1 (W) | w2 (W) | b2]: dimension 3W + 1. The fast term a sin(x / eps) gives
+ * the loss a multiscale structure through the data, not through an added f1.
+ *
+ * The Hessian-vector product is exact (forward-mode differentiation of the gradient): with
+ * z = W1 x + b1, s = sigma(z), r = net(x) - y and a direction v = [dW1 | db1 | dw2 | db2],
+ *   dz = dW1 x + db1,  ds = sigma'(z) dz,  dr = dw2^T s + w2^T ds + db2,
+ *   (Hv)_w2 = mean(dr s + r ds),  (Hv)_b2 = mean(dr),
+ *   (Hv)_b1 = mean(dr w2 sigma'(z) + r dw2 sigma'(z) + r w2 sigma''(z) dz),  (Hv)_W1 = same * x.
+ * Sums run over the points in order, so every evaluation is bitwise reproducible. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lrzoo/problem.h"
+#include "lrzoo/rng.h"
+
+typedef struct mlp {
+  size_t width, points;
+  lz_mlp_activation act;
+  double *x, *y;  /* the data, points each */
+} mlp;
+
+static int invalid(lz_err *err, const char *what) {
+  return lz_err_set(err, LZ_EINVAL, "mlp: %s", what);
+}
+
+static double g0_of(lz_g0_kind g0, double x) { return g0 == LZ_G0_SQUARE ? x * x : sin(x); }
+
+void lz_mlp_data(const lz_problem_params *pp, double *x, double *y) {
+  size_t m = (size_t)pp->points;
+  lz_rng rng;
+  lz_rng_init(&rng, pp->seed, LZ_RNG_DATA, (uint64_t)m, 0);
+  for (size_t i = 0; i < m; ++i) {
+    double t = pp->sampling == LZ_DATA_RANDOM ? lz_rng_uniform(&rng)
+               : m > 1                        ? (double)i / (double)(m - 1)
+                                              : 0.0;
+    x[i] = pp->lo + (pp->hi - pp->lo) * t;
+    y[i] = g0_of(pp->g0, x[i]) + pp->amplitude * sin(x[i] / pp->eps);
+  }
+}
+
+static int check_params(const lz_problem_params *pp, lz_err *err) {
+  if (pp->width < 1 || pp->width > 1000000) return invalid(err, "width must be in 1..10^6");
+  if (pp->points < 1 || pp->points > 100000000) return invalid(err, "points must be in 1..10^8");
+  if (pp->mlp_activation != LZ_MLP_TANH && pp->mlp_activation != LZ_MLP_RELU)
+    return invalid(err, "activation must be tanh or relu");
+  if (!(pp->hi > pp->lo) || !isfinite(pp->lo) || !isfinite(pp->hi))
+    return invalid(err, "the data range must be finite with lo < hi");
+  if (!(pp->eps > 0) || !isfinite(pp->eps) || !isfinite(pp->amplitude))
+    return invalid(err, "eps must be finite and > 0, amplitude finite");
+  return LZ_OK;
+}
+
+static void mlp_destroy(void *state) {
+  mlp *n = state;
+  if (!n) return;
+  free(n->x);
+  free(n->y);
+  free(n);
+}
+
+static int mlp_create(const lz_problem_params *pp, uint64_t seed, const double *target,
+                      void **state, lz_err *err) {
+  *state = NULL;
+  int rc = check_params(pp, err);
+  if (rc != LZ_OK) return rc;
+  mlp *n = calloc(1, sizeof *n);
+  if (!n) return lz_err_set(err, LZ_ENOMEM, "mlp: out of memory");
+  n->width = (size_t)pp->width;
+  n->points = (size_t)pp->points;
+  n->act = pp->mlp_activation;
+  n->x = malloc(n->points * sizeof *n->x);
+  n->y = malloc(n->points * sizeof *n->y);
+  if (!n->x || !n->y) {
+    size_t points = n->points;
+    mlp_destroy(n);
+    return lz_err_set(err, LZ_ENOMEM, "mlp: out of memory for %zu data points", points);
+  }
+  lz_mlp_data(pp, n->x, n->y);
+  *state = n;
+  return LZ_OK;
+}
+
+static size_t mlp_dim(const void *state) { return 3 * ((const mlp *)state)->width + 1; }
+
+static size_t mlp_work_len(const void *state) { return 0; }
+
+static void mlp_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
+  if (pp->width < 1 || pp->points < 1) return;
+  s->dim = 3 * (size_t)pp->width + 1;
+  s->stored_bytes = (double)sizeof(mlp) + 16.0 * (double)pp->points;
+}
+
+/* sigma, sigma' and sigma'' at z. relu's second derivative is 0 wherever it exists. */
+typedef struct activation_at {
+  double s, d1, d2;
+} activation_at;
+
+static activation_at activate(lz_mlp_activation act, double z) {
+  if (act == LZ_MLP_RELU) return (activation_at){z > 0 ? z : 0.0, z > 0 ? 1.0 : 0.0, 0.0};
+  double t = tanh(z), d1 = 1.0 - t * t;
+  return (activation_at){t, d1, -2.0 * t * d1};
+}
+
+/* Views of theta (or of a direction, or of a gradient) by block. */
+typedef struct blocks {
+  const double *w1, *b1, *w2, *b2;
+} blocks;
+
+static blocks blocks_of(const mlp *n, const double *theta) {
+  size_t W = n->width;
+  return (blocks){theta, theta + W, theta + 2 * W, theta + 3 * W};
+}
+
+static double residual_at(const mlp *n, const blocks *t, size_t i) {
+  double out = t->b2[0];
+  for (size_t j = 0; j < n->width; ++j)
+    out += t->w2[j] * activate(n->act, t->w1[j] * n->x[i] + t->b1[j]).s;
+  return out - n->y[i];
+}
+
+static double mlp_value(const void *state, const double *theta, double *work) {
+  const mlp *n = state;
+  blocks t = blocks_of(n, theta);
+  double sum = 0.0;
+  for (size_t i = 0; i < n->points; ++i) {
+    double r = residual_at(n, &t, i);
+    sum += r * r;
+  }
+  return 0.5 * sum / (double)n->points;
+}
+
+static double mlp_value_grad(const void *state, const double *theta, double *g, double *work) {
+  const mlp *n = state;
+  const size_t W = n->width;
+  blocks t = blocks_of(n, theta);
+  double *gw1 = g, *gb1 = g + W, *gw2 = g + 2 * W, *gb2 = g + 3 * W;
+  memset(g, 0, (3 * W + 1) * sizeof *g);
+  double sum = 0.0;
+  for (size_t i = 0; i < n->points; ++i) {
+    double r = residual_at(n, &t, i), xi = n->x[i];
+    sum += r * r;
+    gb2[0] += r;
+    for (size_t j = 0; j < W; ++j) {
+      activation_at a = activate(n->act, t.w1[j] * xi + t.b1[j]);
+      double back = r * t.w2[j] * a.d1;
+      gw2[j] += r * a.s;
+      gb1[j] += back;
+      gw1[j] += back * xi;
+    }
+  }
+  const double inv_m = 1.0 / (double)n->points;
+  for (size_t k = 0; k < 3 * W + 1; ++k) g[k] *= inv_m;
+  return 0.5 * sum * inv_m;
+}
+
+static void mlp_hvp(const void *state, const double *theta, const double *v, double *hv,
+                    double *work) {
+  const mlp *n = state;
+  const size_t W = n->width;
+  blocks t = blocks_of(n, theta), d = blocks_of(n, v);
+  double *hw1 = hv, *hb1 = hv + W, *hw2 = hv + 2 * W, *hb2 = hv + 3 * W;
+  memset(hv, 0, (3 * W + 1) * sizeof *hv);
+  for (size_t i = 0; i < n->points; ++i) {
+    const double xi = n->x[i];
+    double r = t.b2[0] - n->y[i], dr = d.b2[0];
+    for (size_t j = 0; j < W; ++j) {
+      activation_at a = activate(n->act, t.w1[j] * xi + t.b1[j]);
+      double dz = d.w1[j] * xi + d.b1[j];
+      r += t.w2[j] * a.s;
+      dr += d.w2[j] * a.s + t.w2[j] * a.d1 * dz;
+    }
+    hb2[0] += dr;
+    for (size_t j = 0; j < W; ++j) {
+      activation_at a = activate(n->act, t.w1[j] * xi + t.b1[j]);
+      double dz = d.w1[j] * xi + d.b1[j];
+      hw2[j] += dr * a.s + r * a.d1 * dz;
+      double inner = dr * t.w2[j] * a.d1 + r * d.w2[j] * a.d1 + r * t.w2[j] * a.d2 * dz;
+      hb1[j] += inner;
+      hw1[j] += inner * xi;
+    }
+  }
+  const double inv_m = 1.0 / (double)n->points;
+  for (size_t k = 0; k < 3 * W + 1; ++k) hv[k] *= inv_m;
+}
+
+const lz_objective lz__objective_mlp = {
+    .name = "mlp",
+    .sizes = mlp_sizes,
+    .create = mlp_create,
+    .destroy = mlp_destroy,
+    .dim = mlp_dim,
+    .work_len = mlp_work_len,
+    .value = mlp_value,
+    .value_grad = mlp_value_grad,
+    .hvp = mlp_hvp,
+    .f0 = NULL,
+    .sigma2 = NULL,
+};
