@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "lrzoo/io.h"
+#include "lrzoo/problem.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -616,6 +617,7 @@ typedef struct layout {
   hid_t first_run, run_count;                  /* /tiles/first_run, /tiles/run_count */
   hid_t point_runs[3];                         /* /pooled/first_run, run_count, run_stride */
   hid_t hist_edges, obs_edges;                 /* /runs/hist_edges, /runs/hist_obs_edges */
+  hid_t data, data_x, data_y;                  /* /data, /data/x, /data/y (mlp only) */
   hid_t *axis_ds;                              /* /axes/<name> */
   hid_t *coord_ds;                             /* /runs/<name> */
   hid_t *point_coord_ds;                       /* /pooled/<name> (problem and lr axes) */
@@ -636,6 +638,7 @@ static int layout_init(layout *l, size_t naxes) {
   l->first_run = l->run_count = H5I_INVALID_HID;
   for (int i = 0; i < 3; ++i) l->point_runs[i] = H5I_INVALID_HID;
   l->hist_edges = l->obs_edges = H5I_INVALID_HID;
+  l->data = l->data_x = l->data_y = H5I_INVALID_HID;
   l->naxes = naxes;
   l->axis_ds = malloc((naxes ? naxes : 1) * sizeof *l->axis_ds);
   l->coord_ds = malloc((naxes ? naxes : 1) * sizeof *l->coord_ds);
@@ -658,7 +661,8 @@ static void layout_close(layout *l) {
   layout_free_axes(l);
   for (int a = 0; a < LZ_ARRAY_COUNT; ++a) lz_h5_close(&l->step_scale[a]);
   hid_t *ids[] = {&l->first_run, &l->run_count, &l->point_runs[0], &l->point_runs[1],
-                  &l->point_runs[2], &l->hist_edges, &l->obs_edges, &l->run_scale,
+                  &l->point_runs[2], &l->hist_edges, &l->obs_edges, &l->data_x,
+                  &l->data_y, &l->data, &l->run_scale,
                   &l->tile_scale, &l->point_scale, &l->trace, &l->tiles, &l->pooled, &l->runs,
                   &l->axes};
   for (size_t i = 0; i < sizeof ids / sizeof ids[0]; ++i) lz_h5_close(ids[i]);
@@ -1085,6 +1089,26 @@ static int create_tile_datasets(lz_out *o, layout *l, lz_err *err) {
   return rc;
 }
 
+/* The problem fits data (mlp): they belong with the results, so that a figure or a refit needs
+ * nothing but the file. */
+static int has_data(const lz_job *job) { return job->problem.kind == LZ_PROBLEM_MLP; }
+
+static int create_data_datasets(lz_out *o, layout *l, const lz_job *job, lz_err *err) {
+  const int64_t m = job->problem.data.points;
+  int rc = create_group(o->path, o->file, "data", "/data",
+                        "the points the network is fitted to: y[i] = g0(x[i]) + amplitude "
+                        "sin(x[i] / eps), from problem.data", &l->data, err);
+  ds_spec sx = {"x", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, {(hsize_t)m, 0, 0}, &fill_nan, "",
+                "the inputs x_i (in order of the loss's sum)"};
+  ds_spec sy = {"y", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, {(hsize_t)m, 0, 0}, &fill_nan, "",
+                "the targets y_i"};
+  if (rc == LZ_OK) rc = create_dataset(o->path, l->data, "/data", &sx, &l->data_x, err);
+  if (rc == LZ_OK) rc = label_dimension(o->path, "/data/x", l->data_x, 0, "point", err);
+  if (rc == LZ_OK) rc = create_dataset(o->path, l->data, "/data", &sy, &l->data_y, err);
+  if (rc == LZ_OK) rc = label_dimension(o->path, "/data/y", l->data_y, 0, "point", err);
+  return rc;
+}
+
 static int create_structure(lz_out *o, layout *l, const lz_job *job, const lz_provenance *prov,
                             lz_err *err) {
   int rc = write_provenance(o, job, prov, err);
@@ -1094,6 +1118,7 @@ static int create_structure(lz_out *o, layout *l, const lz_job *job, const lz_pr
   if (rc == LZ_OK) rc = create_run_datasets(o, l, job, err);
   if (rc == LZ_OK && has_pooled(o)) rc = create_pooled_datasets(o, l, job, err);
   if (rc == LZ_OK) rc = create_tile_datasets(o, l, err);
+  if (rc == LZ_OK && has_data(job)) rc = create_data_datasets(o, l, job, err);
   return rc;
 }
 
@@ -1277,6 +1302,29 @@ static int write_steps(lz_out *o, layout *l, generator *g, lz_err *err) {
   return rc;
 }
 
+static int write_fitted_data(lz_out *o, layout *l, const lz_job *job, lz_err *err) {
+  const int64_t m = job->problem.data.points;
+  size_t *idx = calloc(job->naxes ? job->naxes : 1, sizeof *idx);
+  double *x = malloc((size_t)m * sizeof *x), *y = malloc((size_t)m * sizeof *y);
+  int rc = idx && x && y ? LZ_OK
+                         : lz_err_set(err, LZ_ENOMEM, "%s: no memory for the %" PRId64
+                                      " data points", o->path, m);
+  if (rc == LZ_OK) {
+    lz_problem_params pp;
+    lz_job_problem_params(job, idx, &pp);  /* the data do not depend on any sweep axis */
+    lz_mlp_data(&pp, x, y);
+    rc = write_rows(o->path, "/data/x", l->data_x, o->dxpl, H5T_NATIVE_DOUBLE, 0, m, x, "points",
+                    err);
+  }
+  if (rc == LZ_OK)
+    rc = write_rows(o->path, "/data/y", l->data_y, o->dxpl, H5T_NATIVE_DOUBLE, 0, m, y, "points",
+                    err);
+  free(idx);
+  free(x);
+  free(y);
+  return rc;
+}
+
 static int write_known_data(lz_out *o, layout *l, const lz_job *job, lz_err *err) {
   int64_t most = job->nruns > job->ntiles ? job->nruns : job->ntiles;
   for (int a = 0; a < LZ_ARRAY_COUNT; ++a)
@@ -1300,6 +1348,7 @@ static int write_known_data(lz_out *o, layout *l, const lz_job *job, lz_err *err
                          job->ntiles, err);
   if (rc == LZ_OK) rc = write_axes_and_coordinates(o, l, &g, err);
   if (rc == LZ_OK && has_pooled(o)) rc = write_measure_data(o, l, &g, err);
+  if (rc == LZ_OK && has_data(job)) rc = write_fitted_data(o, l, job, err);
   free(g.block);
   free(g.idx);
   return rc;
@@ -1728,6 +1777,9 @@ static int read_resume_state(const char *path, const lz_out *o, const lz_job *jo
   if (rc == LZ_OK) rc = check_same_size(path, o, status, done_ds, err);
   if (rc == LZ_OK) rc = check_array_shapes(path, file, o, err);
   if (rc == LZ_OK) rc = check_edges(path, file, job, err);
+  if (rc == LZ_OK) rc = check_presence(path, file, "/data", has_data(job), err);
+  if (rc == LZ_OK && has_data(job))
+    rc = check_length(path, file, "/data/x", job->problem.data.points, err);
   if (rc == LZ_OK) rc = check_pooled_shapes(path, file, o, job, err);
   if (rc == LZ_OK)
     rc = read_rows(path, "/tiles/done", done_ds, H5P_DEFAULT, H5T_NATIVE_UINT8, 0, o->ntiles, 1,
