@@ -10,7 +10,7 @@
 #      tests/reliability/mf.yaml (matrix factorization, every analysis and the invariant
 #      measure), tests/reliability/mf_chunks.yaml (a run split into row chunks over threads),
 #      tests/reliability/multiscale.yaml (1-D and 2-D multiscale, every analysis, invariant
-#      measure, pooling) and jobs/quickstart/invariant_measure.yaml, jobs/quickstart/escapes.yaml
+#      measure, pooling), tests/reliability/mlp.yaml (the network and its /data) and jobs/quickstart/invariant_measure.yaml, jobs/quickstart/escapes.yaml
 #      (jobs of dimension 1 only: their per-run rows are shorter).
 # Any ASan or UBSan report, any leak outside the third-party libraries of lsan.supp, or any
 # failure exits non-zero. The last line is a summary.
@@ -99,7 +99,8 @@ done
 cd "$tmp" || exit 1
 runs=0
 for job in tests/reliability/mf.yaml tests/reliability/mf_chunks.yaml \
-           tests/reliability/multiscale.yaml jobs/quickstart/invariant_measure.yaml \
+           tests/reliability/multiscale.yaml tests/reliability/mlp.yaml \
+           jobs/quickstart/invariant_measure.yaml \
            jobs/quickstart/escapes.yaml; do
   runs=$((runs + 1))
   name=$(basename "$job" .yaml)
