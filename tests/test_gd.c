@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "lrzoo/gd.h"
+#include "lrzoo/gd_lanes.h"
 #include "lrzoo/problem.h"
 
 static lz_problem *make_quadratic(const double *lambda, size_t n) {
@@ -176,6 +177,123 @@ static void the_state_trace_should_hold_the_iterates_at_the_recorded_steps(void 
   lz_problem_destroy(&p);
 }
 
+
+/* ---- the lanes engine: bitwise the same runs as lz_gd_run ---------------------------------- */
+
+static lz_problem *make_scalar_mf(double mu, lz_activation act, double alpha) {
+  lz_problem_params pp;
+  memset(&pp, 0, sizeof pp);
+  pp.kind = LZ_PROBLEM_MF;
+  pp.n = pp.d = 1;
+  pp.target = LZ_TARGET_SCALAR;
+  pp.mu = mu;
+  pp.activation = act;
+  pp.alpha = alpha;
+  lz_problem *p = NULL;
+  lz_err err;
+  assert_int_equal(lz_problem_create(&pp, 0, NULL, &p, &err), LZ_OK);
+  return p;
+}
+
+enum { TRACE_MAX = 4096 };
+
+/* Every lane through the lanes engine up to `until`, then lz_gd_continue, against lz_gd_run
+ * from the same start: outcome, final state and trace must agree to the bit, and the trace
+ * must not be written past its length. Returns how many lanes the engine stopped early. */
+static int compare_lanes_with_gd_run(const lz_problem *p, const lz_gd_params *base,
+                                     const double *x0, const double *y0, const double *h,
+                                     int count, int64_t until) {
+  double mu, alpha;
+  lz_activation act;
+  assert_true(lz_problem_is_scalar_mf(p, &mu, &act, &alpha));
+  const lz_scalar_mf m = {mu, alpha, act};
+  static double traces_lanes[LZ_LANES][TRACE_MAX], traces_ref[LZ_LANES][TRACE_MAX];
+  lz_lanes *b = calloc(1, sizeof *b);
+  b->count = count;
+  for (int i = 0; i < count; ++i) {
+    b->x[i] = x0[i], b->y[i] = y0[i], b->h[i] = h[i];
+    b->trace[i] = traces_lanes[i];
+    for (int k = 0; k < TRACE_MAX; ++k) traces_lanes[i][k] = traces_ref[i][k] = -7.0;
+  }
+  assert_int_equal(lz_gd_lanes_advance(&m, base, until, b), LZ_OK);
+  double *work = malloc(lz_gd_work_len(p) * sizeof *work);
+  int early = 0;
+  for (int i = 0; i < count; ++i) {
+    lz_gd_params gp = *base;
+    gp.h = h[i];
+    double xr[2] = {x0[i], y0[i]}, xl[2] = {b->x[i], b->y[i]}, prev[2] = {b->px[i], b->py[i]};
+    lz_gd_outcome ref, got;
+    assert_int_equal(lz_gd_run(p, &gp, xr, traces_ref[i], &ref, work, NULL), LZ_OK);
+    lz_gd_resume from = {b->step[i], prev, b->records[i]};
+    assert_int_equal(lz_gd_continue(p, &gp, &from, xl, traces_lanes[i], &got, work, NULL), LZ_OK);
+    early += b->step[i] < until;
+    assert_int_equal(got.end, ref.end);
+    assert_int_equal(got.iterations, ref.iterations);
+    assert_int_equal(got.records, ref.records);
+    assert_memory_equal(&got.loss, &ref.loss, sizeof ref.loss);
+    assert_memory_equal(&got.grad_norm, &ref.grad_norm, sizeof ref.grad_norm);
+    assert_memory_equal(xl, xr, sizeof xr);
+    assert_memory_equal(traces_lanes[i], traces_ref[i], TRACE_MAX * sizeof(double));
+  }
+  free(work);
+  free(b);
+  return early;
+}
+
+/* Starts on a grid over [-2.5, 2.5]^2 and step sizes from 0.1 to 2: converged, periodic,
+ * chaotic and diverged runs in one block. */
+static void fill_block(int count, double *x0, double *y0, double *h, unsigned seed) {
+  for (int i = 0; i < count; ++i) {
+    x0[i] = -2.5 + 5.0 * (double)((i * 7 + seed) % 64) / 63.0;
+    y0[i] = -2.5 + 5.0 * (double)((i * 13 + 3 * seed) % 64) / 63.0;
+    h[i] = 0.1 + 1.9 * (double)((i * 29 + seed) % 64) / 63.0;
+  }
+}
+
+static void lanes_should_end_every_run_bitwise_as_gd_run(void **state) {
+  (void)state;
+  const lz_activation acts[] = {LZ_ACT_NONE, LZ_ACT_RELU, LZ_ACT_LEAKY_RELU};
+  int early = 0;
+  for (int a = 0; a < 3; ++a) {
+    lz_problem *p = make_scalar_mf(a == 0 ? 1.0 : 0.7, acts[a], 0.2);
+    for (unsigned seed = 0; seed < 4; ++seed) {
+      double x0[LZ_LANES], y0[LZ_LANES], h[LZ_LANES];
+      fill_block(LZ_LANES, x0, y0, h, seed);
+      /* record_every 1, 5 and 100; tol_grad 1e-10 and 0; a low bound of 50 */
+      const lz_gd_params cases[] = {{0, 3000, 1e-10, 1e6, 100, NULL},
+                                    {0, 400, 1e-10, 50.0, 5, NULL},
+                                    {0, 300, 0.0, 1e12, 1, NULL}};
+      for (int c = 0; c < 3; ++c) {
+        early += compare_lanes_with_gd_run(p, &cases[c], x0, y0, h, LZ_LANES, cases[c].max_iter);
+        early += compare_lanes_with_gd_run(p, &cases[c], x0, y0, h, 37, cases[c].max_iter / 3);
+      }
+    }
+    lz_problem_destroy(&p);
+  }
+  /* The comparison means something only if runs did stop early inside the lanes engine. */
+  assert_true(early > 100);
+}
+
+static void lanes_should_hand_over_a_start_out_of_bounds_at_step_zero(void **state) {
+  (void)state;
+  lz_problem *p = make_scalar_mf(1.0, LZ_ACT_NONE, 0.0);
+  double x0[3] = {NAN, 2e6, 1.0}, y0[3] = {1.0, 1.0, INFINITY}, h[3] = {0.5, 0.5, 0.5};
+  const lz_gd_params gp = {0, 100, 1e-10, 1e6, 10, NULL};
+  assert_int_equal(compare_lanes_with_gd_run(p, &gp, x0, y0, h, 3, 100), 3);
+  lz_problem_destroy(&p);
+}
+
+static void a_near_converged_lane_should_stop_for_the_exact_check(void **state) {
+  (void)state;
+  /* At the minimum x = y = 1, the gradient is exactly 0: the lane stops at step 0 and
+   * lz_gd_continue reports convergence there. */
+  lz_problem *p = make_scalar_mf(1.0, LZ_ACT_NONE, 0.0);
+  double x0[1] = {1.0}, y0[1] = {1.0}, h[1] = {0.5};
+  const lz_gd_params gp = {0, 100, 1e-10, 1e6, 10, NULL};
+  assert_int_equal(compare_lanes_with_gd_run(p, &gp, x0, y0, h, 1, 100), 1);
+  lz_problem_destroy(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(gd_on_a_quadratic_should_follow_the_closed_form_to_1e_12),
@@ -185,6 +303,9 @@ int main(void) {
       cmocka_unit_test(an_overflow_to_infinity_should_be_reported_as_diverged_without_nan),
       cmocka_unit_test(a_set_cancel_flag_should_stop_the_run_with_estopped),
       cmocka_unit_test(the_state_trace_should_hold_the_iterates_at_the_recorded_steps),
+      cmocka_unit_test(lanes_should_end_every_run_bitwise_as_gd_run),
+      cmocka_unit_test(lanes_should_hand_over_a_start_out_of_bounds_at_step_zero),
+      cmocka_unit_test(a_near_converged_lane_should_stop_for_the_exact_check),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,4 +62,20 @@ size_t lz_gd_work_len_for(const lz_problem_sizes *s);
 int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *trace,
               lz_gd_outcome *out, double *work, lz_gd_observers *obs);
 
+/* Where another engine left a run that lz_gd_continue takes over: x (the argument) is x_step,
+ * x_prev is x_(step-1) (unused when step is 0), and the first `records` trace entries are
+ * written. Every check of steps before `step` must have passed exactly as lz_gd_run makes
+ * them. */
+typedef struct lz_gd_resume {
+  int64_t step;
+  const double *x_prev;
+  int64_t records;
+} lz_gd_resume;
+
+/* lz_gd_run from step from->step on: the same checks, observers and outcome, so a run handed
+ * over at any step ends bitwise as if lz_gd_run had done every step. */
+int lz_gd_continue(const lz_problem *p, const lz_gd_params *gp, const lz_gd_resume *from,
+                   double *x, double *trace, lz_gd_outcome *out, double *work,
+                   lz_gd_observers *obs);
+
 #endif

@@ -90,6 +90,10 @@ size_t lz_problem_symmetry_work_len(const lz_problem *p);
 void lz_problem_project_symmetries(const lz_problem *p, const double *x, double *v, double *work);
 void lz_problem_state_stats(const lz_problem *p, const double *x, lz_state_stats *st);
 
+/* Whether p is the scalar factorization (x sigma(y) - mu)^2 / 2 (mf with n = d = 1 and a
+ * scalar target), and if so its mu, activation and leaky slope: the lanes engine's case. */
+int lz_problem_is_scalar_mf(const lz_problem *p, double *mu, lz_activation *act, double *alpha);
+
 /* Objectives known to lrzoo, indexed by lz_problem_kind. */
 extern const lz_objective lz__objective_quadratic;
 extern const lz_objective lz__objective_mf;

@@ -59,13 +59,28 @@ static void observe_step(lz_gd_observers *obs, const lz_problem *p, const double
 
 int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *trace,
               lz_gd_outcome *out, double *work, lz_gd_observers *obs) {
+  lz_gd_resume from = {0, NULL, 0};
+  return lz_gd_continue(p, gp, &from, x, trace, out, work, obs);
+}
+
+int lz_gd_continue(const lz_problem *p, const lz_gd_params *gp, const lz_gd_resume *from,
+                   double *x, double *trace, lz_gd_outcome *out, double *work,
+                   lz_gd_observers *obs) {
   const size_t dim = lz_problem_dim(p);
   double *g = work, *x_prev = work + dim, *pwork = work + 2 * dim;
   const double h = gp->h, bound = gp->diverge_above;
   double gnorm_prev = HUGE_VAL;
 
   memset(out, 0, sizeof *out);
-  for (int64_t k = 0;; ++k) {
+  out->records = from->records;
+  if (from->step > 0) {
+    /* Exactly what the loop held after step from->step - 1: the previous iterate and the
+     * norm of its gradient (it was in bounds, or the loop would have ended there). */
+    memcpy(x_prev, from->x_prev, dim * sizeof *x_prev);
+    lz_problem_value_grad(p, x_prev, g, pwork);
+    gnorm_prev = lz_norm2(g, dim);
+  }
+  for (int64_t k = from->step;; ++k) {
     int in_bounds = state_is_in_bounds(x, dim, bound);
     double f = 0.0, gnorm = HUGE_VAL;
     if (in_bounds) {

@@ -19,6 +19,10 @@ const double *lz__mf_dense_target(const void *state, size_t *ld);
 size_t lz__mf_lowrank_factors(const void *state, const double **u, const double **s,
                               const double **v);
 
+/* The scalar path (n = d = 1, A = mu): its target and activation. Returns 0 for any other
+ * path. */
+int lz__mf_scalar(const void *state, double *mu, lz_activation *act, double *alpha);
+
 /* How an instance evaluates, so that tests can check they cover every path. */
 typedef struct lz_mf_layout {
   int scalar, lowrank;  /* the closed-form scalar path, the Gram-matrix lowrank path */

@@ -1124,6 +1124,15 @@ size_t lz__mf_lowrank_factors(const void *state, const double **u, const double 
   return m->path == MF_PATH_LOWRANK ? m->k : 0;
 }
 
+int lz__mf_scalar(const void *state, double *mu, lz_activation *act, double *alpha) {
+  const mf *m = state;
+  if (m->path != MF_PATH_SCALAR) return 0;
+  *mu = m->mu;
+  *act = m->act;
+  *alpha = m->alpha;
+  return 1;
+}
+
 lz_mf_layout lz__mf_layout(const void *state) {
   const mf *m = state;
   lz_mf_layout l = {0};

@@ -100,6 +100,10 @@ void lz_problem_project_symmetries(const lz_problem *p, const double *x, double 
   if (p->ops->project_symmetries) p->ops->project_symmetries(p->state, x, v, work);
 }
 
+int lz_problem_is_scalar_mf(const lz_problem *p, double *mu, lz_activation *act, double *alpha) {
+  return p->params.kind == LZ_PROBLEM_MF && lz__mf_scalar(p->state, mu, act, alpha);
+}
+
 void lz_problem_state_stats(const lz_problem *p, const double *x, lz_state_stats *st) {
   if (p->params.kind == LZ_PROBLEM_MF) {
     lz__mf_state_stats(p->state, x, st);

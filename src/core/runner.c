@@ -8,6 +8,7 @@
 
 #include "lrzoo/analysis.h"
 #include "lrzoo/gd.h"
+#include "lrzoo/gd_lanes.h"
 #include "lrzoo/lanczos.h"
 #include "lrzoo/measure.h"
 
@@ -218,27 +219,42 @@ static void describe_final_state(const lz_problem *p, const double *x, double *l
   record_state_stats(p, x, res);
 }
 
-int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
-               void *const *rows, double *final_state, double *work,
-               const volatile sig_atomic_t *cancel, lz_err *err) {
+/* A run between its start and its descent: what lz_run_one sets up before GD and uses after
+ * it. The observers point into it, so it stays where it is until the run is finished. */
+typedef struct run_state {
+  run_layout l;
+  double *work, *x, *pwork;
+  run_analysis an;
+  lz_gd_observers obs;
+  lz_gd_params gp;
+  lz_array_shape shapes[LZ_ARRAY_COUNT];
+  int descends;  /* 0: the run has its result already (out of bounds at the start, no step) */
+} run_state;
+
+/* Everything before the first GD step: the start, h, the analyses. */
+static int start_run(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
+                     void *const *rows, double *final_state, double *work,
+                     const volatile sig_atomic_t *cancel, run_state *rs, lz_err *err) {
   const size_t dim = lz_problem_dim(p);
-  const run_layout l = run_layout_of(job, p);
-  double *x = work + l.x, *pwork = work + l.gd + 2 * dim;
+  rs->l = run_layout_of(job, p);
+  rs->work = work;
+  rs->x = work + rs->l.x;
+  rs->pwork = work + rs->l.gd + 2 * dim;
+  rs->descends = 0;
 
   memset(res, 0, sizeof *res);
   res->sharpness_final = res->sharpness_h = NAN;
   res->lyapunov = res->lyapunov_transverse = NAN;
   for (int k = 0; k < LZ_MODEQ_ORDERS; ++k) res->drift[k] = NAN;
-  lz_array_shape shapes[LZ_ARRAY_COUNT];
   for (int a = 0; a < LZ_ARRAY_COUNT; ++a) {
-    shapes[a] = lz_job_array_shape(job, (lz_array_id)a);
-    if (rows[a]) fill_row(rows[a], (lz_array_id)a, lz_array_shape_size(shapes[a]));
+    rs->shapes[a] = lz_job_array_shape(job, (lz_array_id)a);
+    if (rows[a]) fill_row(rows[a], (lz_array_id)a, lz_array_shape_size(rs->shapes[a]));
   }
   res->im.outside_fraction = res->im.sample_variance = NAN;
 
-  int rc = start_point_and_step(job, p, r, x, work + l.lanczos, res, err);
+  int rc = start_point_and_step(job, p, r, rs->x, work + rs->l.lanczos, res, err);
   if (rc == LZ_ENUMERIC) {
-    record_divergence_at_start(p, x, pwork, res);
+    record_divergence_at_start(p, rs->x, rs->pwork, res);
     return LZ_OK;
   }
   if (rc != LZ_OK) return rc;
@@ -247,56 +263,207 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
     res->status = LZ_STATUS_UNDETERMINED;
     res->reason = LZ_REASON_NO_STEP;
     res->h = 0.0;
-    res->loss = lz_problem_value(p, x, pwork);
+    res->loss = lz_problem_value(p, rs->x, rs->pwork);
     return LZ_OK;
   }
-  memcpy(work + l.x0, x, dim * sizeof *x);
-  if (final_state) memcpy(final_state, x, dim * sizeof *x);
+  memcpy(work + rs->l.x0, rs->x, dim * sizeof *rs->x);
+  if (final_state) memcpy(final_state, rs->x, dim * sizeof *rs->x);
 
-  run_analysis an;
-  lz_gd_observers obs;
-  start_analysis(job, p, &l, work, &an, &obs);
+  start_analysis(job, p, &rs->l, work, &rs->an, &rs->obs);
   if (rows[LZ_ARRAY_SHARPNESS]) {
-    obs.sharpness = rows[LZ_ARRAY_SHARPNESS];
-    obs.sharpness_every = job->analyze.sharpness.every;
+    rs->obs.sharpness = rows[LZ_ARRAY_SHARPNESS];
+    rs->obs.sharpness_every = job->analyze.sharpness.every;
   }
   if (rows[LZ_ARRAY_X]) {
-    obs.x_trace = rows[LZ_ARRAY_X];
-    obs.x_coords = job->run.record_x;
-    obs.x_every = job->run.record_every;
+    rs->obs.x_trace = rows[LZ_ARRAY_X];
+    rs->obs.x_coords = job->run.record_x;
+    rs->obs.x_every = job->run.record_every;
   }
   lz_gd_params gp = {res->h, job->run.max_iter, job->run.tol_grad, job->run.diverge_above,
                      job->run.record_every, cancel};
+  rs->gp = gp;
+  rs->descends = 1;
+  return LZ_OK;
+}
+
+/* GD from where `from` says (step 0, or where the lanes engine left the run), then the
+ * classification and the analyses of the final state. */
+static int descend_and_finish(const lz_job *job, const lz_problem *p, int64_t r,
+                              lz_run_result *res, void *const *rows, double *final_state,
+                              run_state *rs, const lz_gd_resume *from, lz_err *err) {
+  const size_t dim = lz_problem_dim(p);
+  double *x = rs->x, *work = rs->work;
   lz_gd_outcome out;
-  rc = lz_gd_run(p, &gp, x, rows[LZ_ARRAY_LOSS], &out, work + l.gd, &obs);
+  int rc = lz_gd_continue(p, &rs->gp, from, x, rows[LZ_ARRAY_LOSS], &out, work + rs->l.gd,
+                          &rs->obs);
   if (rc == LZ_ESTOPPED) return lz_err_set(err, rc, "run %lld: dropped by a second signal", (long long)r);
   if (rc != LZ_OK) return lz_err_set(err, rc, "run %lld: gradient descent failed", (long long)r);
 
+  run_analysis *an = &rs->an;
   res->iterations = out.iterations;
   res->loss = out.loss;
   res->grad_norm = out.grad_norm;
   res->trace_len = out.records;
-  res->sharpness_len = obs.sharpness_records;
-  if (an.have_tangents) {
-    if (out.end == LZ_GD_CONVERGED) finish_tangents_at(&an, p, x, res->h, pwork);
-    record_exponents(&an, res);
+  res->sharpness_len = rs->obs.sharpness_records;
+  if (an->have_tangents) {
+    if (out.end == LZ_GD_CONVERGED) finish_tangents_at(an, p, x, res->h, rs->pwork);
+    record_exponents(an, res);
   }
   switch (out.end) {
     case LZ_GD_CONVERGED: res->status = LZ_STATUS_CONVERGED; break;
     case LZ_GD_DIVERGED: res->status = LZ_STATUS_DIVERGED; break;
-    case LZ_GD_MAX_ITER: classify_bounded_run(job, &an, res); break;
+    case LZ_GD_MAX_ITER: classify_bounded_run(job, an, res); break;
   }
-  if (rows[LZ_ARRAY_ORBIT]) store_orbit_points(&an, res, rows[LZ_ARRAY_ORBIT], shapes[LZ_ARRAY_ORBIT]);
-  describe_final_state(p, x, work + l.lanczos, job->seed, res);
+  if (rows[LZ_ARRAY_ORBIT])
+    store_orbit_points(an, res, rows[LZ_ARRAY_ORBIT], rs->shapes[LZ_ARRAY_ORBIT]);
+  describe_final_state(p, x, work + rs->l.lanczos, job->seed, res);
   if (final_state) memcpy(final_state, x, dim * sizeof *x);
   if (wants_modeq(job))
-    lz_modeq_drift(p, work + l.x0, res->h, job->analyze.modified_equation.steps,
+    lz_modeq_drift(p, work + rs->l.x0, res->h, job->analyze.modified_equation.steps,
                    job->analyze.modified_equation.substeps, job->analyze.modified_equation.orders,
-                   res->drift, work + l.modeq);
+                   res->drift, work + rs->l.modeq);
   return LZ_OK;
 }
 
+int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
+               void *const *rows, double *final_state, double *work,
+               const volatile sig_atomic_t *cancel, lz_err *err) {
+  run_state rs;
+  int rc = start_run(job, p, r, res, rows, final_state, work, cancel, &rs, err);
+  if (rc != LZ_OK || !rs.descends) return rc;
+  const lz_gd_resume from_the_start = {0, NULL, 0};
+  return descend_and_finish(job, p, r, res, rows, final_state, &rs, &from_the_start, err);
+}
+
 /* ---- tiles -------------------------------------------------------------------------------- */
+
+/* The step up to which the lanes engine may take this job's runs: no observer looks at a step
+ * before it (the orbit ring and the tangent maps watch only the last steps, and a sharpness or
+ * x trace from step 0 leaves nothing to the lanes). 0 where the lanes engine does not apply. */
+static int64_t lanes_until(const lz_job *job, const lz_problem *p, lz_scalar_mf *m) {
+  const lz_gd_params checks = {0.0, job->run.max_iter, job->run.tol_grad,
+                               job->run.diverge_above, job->run.record_every, NULL};
+  if (!lz_problem_is_scalar_mf(p, &m->mu, &m->act, &m->alpha) || !lz_gd_lanes_apply(&checks))
+    return 0;
+  if (job->analyze.sharpness.every > 0 || job->run.record_x > 0) return 0;
+  int64_t until = job->run.max_iter;
+  if (wants_orbit(job)) {
+    int64_t ring_from = job->run.max_iter - 2 * job->analyze.orbit.max_period + 1;
+    if (ring_from < until) until = ring_from;
+  }
+  if (wants_lyapunov(job)) {
+    int64_t tangent_from = job->run.max_iter - job->analyze.lyapunov.transient -
+                           job->analyze.lyapunov.iters;
+    if (tangent_from < until) until = tangent_from;
+  }
+  return until > 0 ? until : 0;
+}
+
+typedef struct tile_error {
+  int64_t run;  /* the first run that failed, or -1 */
+  lz_err err;
+} tile_error;
+
+static void note_failure(tile_error *te, int64_t r, const lz_err *e) {
+#pragma omp critical(lz_tile_error)
+  if (te->run < 0 || r < te->run) {
+    te->run = r;
+    te->err = *e;
+  }
+}
+
+/* Runs i0 .. i0 + count - 1 of the tile: each is started, the lanes engine takes them all
+ * together as far as it may, then each finishes on its own. */
+static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_result *out,
+                               int64_t i0, int count, const lz_scalar_mf *m, int64_t until,
+                               double *final_states, double *works, size_t wlen,
+                               run_state *states, lz_lanes *lanes,
+                               const volatile sig_atomic_t *cancel, tile_error *te) {
+  const size_t dim = lz_problem_dim(p);
+  int lane_of[LZ_LANES];
+  lanes->count = 0;
+  for (int j = 0; j < count; ++j) {
+    int64_t i = i0 + j;
+    void *rows[LZ_ARRAY_COUNT];
+    for (int a = 0; a < LZ_ARRAY_COUNT; ++a) rows[a] = lz_tile_row(out, (lz_array_id)a, i);
+    double *final_state = final_states ? final_states + i * (int64_t)dim : NULL;
+    lz_err e = {0, ""};
+    lane_of[j] = -1;
+    if (start_run(job, p, out->r0 + i, &out->runs[i], rows, final_state, works + j * wlen,
+                  cancel, &states[j], &e) != LZ_OK) {
+      note_failure(te, out->r0 + i, &e);
+      continue;
+    }
+    if (!states[j].descends) continue;
+    int l = lanes->count++;
+    lane_of[j] = l;
+    lanes->h[l] = states[j].gp.h;
+    lanes->x[l] = states[j].x[0];
+    lanes->y[l] = states[j].x[1];
+    lanes->trace[l] = rows[LZ_ARRAY_LOSS];
+  }
+  lz_gd_params gp = {0.0, job->run.max_iter, job->run.tol_grad, job->run.diverge_above,
+                     job->run.record_every, cancel};
+  if (lanes->count > 0 && lz_gd_lanes_advance(m, &gp, until, lanes) == LZ_ESTOPPED) return;
+  for (int j = 0; j < count; ++j) {
+    int l = lane_of[j];
+    if (l < 0) continue;
+    int64_t i = i0 + j;
+    void *rows[LZ_ARRAY_COUNT];
+    for (int a = 0; a < LZ_ARRAY_COUNT; ++a) rows[a] = lz_tile_row(out, (lz_array_id)a, i);
+    double *final_state = final_states ? final_states + i * (int64_t)dim : NULL;
+    const double prev[2] = {lanes->px[l], lanes->py[l]};
+    const lz_gd_resume from = {lanes->step[l], prev, lanes->records[l]};
+    states[j].x[0] = lanes->x[l];
+    states[j].x[1] = lanes->y[l];
+    lz_err e = {0, ""};
+    if (descend_and_finish(job, p, out->r0 + i, &out->runs[i], rows, final_state, &states[j],
+                           &from, &e) != LZ_OK)
+      note_failure(te, out->r0 + i, &e);
+  }
+}
+
+/* The tile's runs through the lanes engine, LZ_LANES at a time, blocks spread over threads. */
+static int run_tile_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_result *out,
+                             const lz_scalar_mf *m, int64_t until, const lz_tile_hooks *hooks,
+                             double *final_states, lz_err *err) {
+  const size_t wlen = lz_run_work_len(job, p);
+  const volatile sig_atomic_t *cancel = hooks ? hooks->cancel : NULL;
+  const int64_t blocks = (out->count + LZ_LANES - 1) / LZ_LANES;
+  tile_error te = {-1, {0, ""}};
+  int no_memory = 0;
+#pragma omp parallel
+  {
+    double *works = malloc((size_t)LZ_LANES * wlen * sizeof *works);
+    run_state *states = malloc(LZ_LANES * sizeof *states);
+    lz_lanes *lanes = malloc(sizeof *lanes);
+    int calls_hooks = omp_get_thread_num() == 0 && hooks && hooks->between_runs;
+    if (!works || !states || !lanes) {
+#pragma omp atomic write
+      no_memory = 1;
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < blocks; ++b) {
+      if ((cancel && *cancel) || !works || !states || !lanes) continue;
+      int64_t i0 = b * LZ_LANES;
+      int count = (int)(out->count - i0 < LZ_LANES ? out->count - i0 : LZ_LANES);
+      run_block_in_lanes(job, p, out, i0, count, m, until, final_states, works, wlen, states,
+                         lanes, cancel, &te);
+      if (calls_hooks) hooks->between_runs(hooks->ctx);
+    }
+    free(works);
+    free(states);
+    free(lanes);
+  }
+  if (cancel && *cancel) return lz_err_set(err, LZ_ESTOPPED, "dropped by a second signal");
+  if (no_memory)
+    return lz_err_set(err, LZ_ENOMEM, "cannot allocate scratch for %d runs at once", LZ_LANES);
+  if (te.run >= 0) {
+    *err = te.err;
+    return err->code;
+  }
+  return LZ_OK;
+}
 
 static int run_tile_runs(const lz_job *job, const lz_problem *p, lz_tile_result *out,
                          int parallel_runs, const lz_tile_hooks *hooks, double *final_states,
@@ -378,7 +545,10 @@ int lz_run_tile(const lz_job *job, const lz_problem *p, int64_t tile, const lz_t
     final_states = malloc((size_t)out->count * lz_problem_dim(p) * sizeof *final_states);
     if (!final_states) return lz_err_set(err, LZ_ENOMEM, "tile %lld: cannot allocate final states", (long long)tile);
   }
-  int rc = run_tile_runs(job, p, out, parallel_runs, hooks, final_states, err);
+  lz_scalar_mf scalar;
+  int64_t until = lanes_until(job, p, &scalar);
+  int rc = until > 0 ? run_tile_in_lanes(job, p, out, &scalar, until, hooks, final_states, err)
+                     : run_tile_runs(job, p, out, parallel_runs, hooks, final_states, err);
   if (rc == LZ_OK && sampling) rc = sample_invariant_measure(job, p, out, final_states, hooks, err);
   free(final_states);
   if (rc != LZ_OK) lz_err_prefix(err, "tile %lld: ", (long long)tile);

@@ -1,0 +1,45 @@
+/* Gradient descent on the scalar factorization f = (x sigma(y) - mu)^2 / 2 for many runs at
+ * once: up to LZ_LANES runs held in arrays and stepped together with SIMD, without a call per
+ * step. Basin maps and bifurcation diagrams sweep millions of such runs.
+ *
+ * The lanes engine only takes the steps every check of lz_gd_run would let pass. A lane stops
+ * at the first step k where that is not certain (it may be out of bounds, or converged), or at
+ * `until`, and lz_gd_continue takes the run over at step k: the run then ends bitwise as if
+ * lz_gd_run had taken every step (same expressions, same order, no contraction). */
+#ifndef LRZOO_GD_LANES_H
+#define LRZOO_GD_LANES_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "lrzoo/gd.h"
+#include "lrzoo/job.h"
+
+enum { LZ_LANES = 64 };
+
+/* The scalar factorization: target mu, activation on y (leaky slope alpha). */
+typedef struct lz_scalar_mf {
+  double mu, alpha;
+  lz_activation act;
+} lz_scalar_mf;
+
+typedef struct lz_lanes {
+  int count;                        /* lanes in use, 0..LZ_LANES */
+  double h[LZ_LANES];               /* each run's step size */
+  double x[LZ_LANES], y[LZ_LANES];  /* in: x_0; out: x_step */
+  double px[LZ_LANES], py[LZ_LANES];  /* out: x_(step-1), when step > 0 */
+  int64_t step[LZ_LANES];           /* out: the step each lane stopped at */
+  int64_t records[LZ_LANES];        /* out: loss trace entries written */
+  double *trace[LZ_LANES];          /* loss trace rows (every gp->record_every steps), or NULL */
+} lz_lanes;
+
+/* Whether the lanes engine can decide the checks of gp exactly (tol_grad and diverge_above in
+ * the range where its conservative tests are exact; see gd_lanes.c). */
+int lz_gd_lanes_apply(const lz_gd_params *gp);
+
+/* Advances every lane from step 0 to at most `until` (gp->h is ignored: each lane has its own
+ * h). Returns LZ_OK, or LZ_ESTOPPED if gp->cancel was set. */
+int lz_gd_lanes_advance(const lz_scalar_mf *m, const lz_gd_params *gp, int64_t until,
+                        lz_lanes *b);
+
+#endif

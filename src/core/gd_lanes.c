@@ -1,0 +1,204 @@
+/* GD on the scalar factorization for up to LZ_LANES runs at once (see gd_lanes.h).
+ *
+ * Exactness. A lane takes step k only if lz_gd_run would: x_k in bounds (max(|x|, |y|) <=
+ * diverge_above), f(x_k) finite and <= diverge_above, grad f(x_k) finite and of norm >=
+ * tol_grad. The expressions are those of the mf objective's scalar path and of lz_gd_run, in
+ * the same order; the project compiles in ISO C mode, so no multiply-add is contracted and a
+ * SIMD lane rounds like the scalar code. The norm test is conservative: |g|^2 > tol^2 (1 +
+ * 1e-12) implies |g| >= tol whatever the rounding of the square root; a lane in the sliver
+ * below that stops, and lz_gd_continue decides it exactly.
+ *
+ * Speed. Steps run in groups of GROUP with no branch: every lane computes, a lane that has
+ * stopped keeps its state, and a flag records whether any check failed. Only then, for the
+ * rare group where one did, the group is undone and replayed one step at a time, stopping
+ * each lane at its first failing step. Steps that record the loss trace are taken one at a
+ * time as well, so a replayed group never has trace entries to take back. */
+#include "lrzoo/gd_lanes.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "lrzoo/error.h"
+
+enum { GROUP = 8 };
+
+int lz_gd_lanes_apply(const lz_gd_params *gp) {
+  double tol = gp->tol_grad;
+  return tol == 0.0 || (tol >= 1e-140 && tol <= 1e140);
+}
+
+/* What the checks compare: a step is certain to pass when |g|^2 exceeds this. */
+static double squared_norm_floor(double tol) { return tol == 0.0 ? -1.0 : tol * tol * (1.0 + 1e-12); }
+
+/* The state the lanes had before a group, to undo it. */
+typedef struct lanes_state {
+  double x[LZ_LANES], y[LZ_LANES], px[LZ_LANES], py[LZ_LANES];
+} lanes_state;
+
+static void save_state(const lz_lanes *b, lanes_state *s) {
+  memcpy(s->x, b->x, sizeof s->x);
+  memcpy(s->y, b->y, sizeof s->y);
+  memcpy(s->px, b->px, sizeof s->px);
+  memcpy(s->py, b->py, sizeof s->py);
+}
+
+static void restore_state(lz_lanes *b, const lanes_state *s) {
+  memcpy(b->x, s->x, sizeof s->x);
+  memcpy(b->y, s->y, sizeof s->y);
+  memcpy(b->px, s->px, sizeof s->px);
+  memcpy(b->py, s->py, sizeof s->py);
+}
+
+/* The checks and the step, written once for the three activations. ACT is a constant in each
+ * copy, so the activation's branch disappears from the lane loop. Per lane:
+ *   s = sigma(y), r = x s - mu, f = r^2 / 2, g = (r s, sigma'(y) r x), x' = x - h g. */
+#define LANE_PREAMBLE(ACT, X, Y)                                                          \
+  const double x = (X), y = (Y);                                                          \
+  const double s = (ACT) == LZ_ACT_NONE ? y                                              \
+                   : y > 0.0           ? y                                               \
+                   : (ACT) == LZ_ACT_RELU ? 0.0                                          \
+                                          : alpha * y;                                   \
+  const double slope = (ACT) == LZ_ACT_NONE ? 1.0                                        \
+                       : y > 0.0           ? 1.0                                         \
+                       : (ACT) == LZ_ACT_RELU ? 0.0                                      \
+                                              : alpha;                                   \
+  const double r = x * s - mu;                                                           \
+  const double f = 0.5 * r * r;                                                          \
+  const double g0 = r * s, g1 = slope * r * x;                                           \
+  const double gg = g0 * g0 + g1 * g1;                                                   \
+  /* & rather than &&: no branch, so the lane loop vectorizes. */                        \
+  const int passes = (fabs(x) <= bound) & (fabs(y) <= bound) & (f <= bound) &             \
+                     (f <= DBL_MAX) & (gg > floor2) & (gg <= DBL_MAX);
+
+/* GROUP steps of every live lane; returns whether some live lane failed a check. The lanes
+ * are copied into local arrays first: nothing else can alias them there, so the loop stays in
+ * vector registers. Every lane computes, live or not (a stopped lane may run into inf or NaN
+ * harmlessly): only live lanes are written back, and the previous iterate is needed only
+ * before the group's last step. */
+#define DEFINE_GROUP(NAME, ACT)                                                          \
+  static int NAME(const lz_scalar_mf *m, double bound, double floor2, lz_lanes *restrict b, \
+                  const unsigned char *restrict live_in) {                              \
+    double xs[LZ_LANES], ys[LZ_LANES], pxs[LZ_LANES], pys[LZ_LANES], hs[LZ_LANES];      \
+    int64_t live[LZ_LANES];                                                              \
+    const double mu = m->mu, alpha = m->alpha;                                           \
+    for (int i = 0; i < LZ_LANES; ++i) {                                                 \
+      xs[i] = b->x[i], ys[i] = b->y[i], hs[i] = b->h[i], live[i] = live_in[i];           \
+    }                                                                                    \
+    int64_t failed = 0;                                                                  \
+    for (int step = 0; step < GROUP; ++step) {                                           \
+      if (step == GROUP - 1)                                                             \
+        for (int i = 0; i < LZ_LANES; ++i) pxs[i] = xs[i], pys[i] = ys[i];               \
+      _Pragma("omp simd reduction(|:failed)")                                            \
+      for (int i = 0; i < LZ_LANES; ++i) {                                               \
+        LANE_PREAMBLE(ACT, xs[i], ys[i])                                                 \
+        failed |= live[i] & !passes;                                                     \
+        xs[i] = x - hs[i] * g0;                                                          \
+        ys[i] = y - hs[i] * g1;                                                          \
+      }                                                                                  \
+    }                                                                                    \
+    for (int i = 0; i < LZ_LANES; ++i)                                                   \
+      if (live[i])                                                                       \
+        b->x[i] = xs[i], b->y[i] = ys[i], b->px[i] = pxs[i], b->py[i] = pys[i];          \
+    return failed != 0;                                                                  \
+  }
+
+/* One step k, exactly: a lane that fails a check stops at k with its state untouched; the
+ * others record the loss when k is a trace step, then step. */
+#define DEFINE_EXACT_STEP(NAME, ACT)                                                     \
+  static void NAME(const lz_scalar_mf *m, double bound, double floor2, int64_t k,        \
+                   int record, lz_lanes *b, unsigned char *live) {                      \
+    const double mu = m->mu, alpha = m->alpha;                                           \
+    for (int i = 0; i < LZ_LANES; ++i) {                                                 \
+      if (!live[i]) continue;                                                            \
+      LANE_PREAMBLE(ACT, b->x[i], b->y[i])                                               \
+      if (!passes) {                                                                     \
+        live[i] = 0;                                                                     \
+        b->step[i] = k;                                                                  \
+        continue;                                                                        \
+      }                                                                                  \
+      if (record && b->trace[i]) b->trace[i][b->records[i]++] = f;                       \
+      b->px[i] = x;                                                                      \
+      b->py[i] = y;                                                                      \
+      b->x[i] = x - b->h[i] * g0;                                                        \
+      b->y[i] = y - b->h[i] * g1;                                                        \
+    }                                                                                    \
+  }
+
+DEFINE_GROUP(group_none, LZ_ACT_NONE)
+DEFINE_GROUP(group_relu, LZ_ACT_RELU)
+DEFINE_GROUP(group_leaky, LZ_ACT_LEAKY_RELU)
+DEFINE_EXACT_STEP(exact_none, LZ_ACT_NONE)
+DEFINE_EXACT_STEP(exact_relu, LZ_ACT_RELU)
+DEFINE_EXACT_STEP(exact_leaky, LZ_ACT_LEAKY_RELU)
+
+static int run_group(const lz_scalar_mf *m, double bound, double floor2, lz_lanes *b,
+                     const unsigned char *live) {
+  switch (m->act) {
+    case LZ_ACT_RELU: return group_relu(m, bound, floor2, b, live);
+    case LZ_ACT_LEAKY_RELU: return group_leaky(m, bound, floor2, b, live);
+    default: return group_none(m, bound, floor2, b, live);
+  }
+}
+
+static void run_exact_step(const lz_scalar_mf *m, double bound, double floor2, int64_t k,
+                           int record, lz_lanes *b, unsigned char *live) {
+  switch (m->act) {
+    case LZ_ACT_RELU: exact_relu(m, bound, floor2, k, record, b, live); break;
+    case LZ_ACT_LEAKY_RELU: exact_leaky(m, bound, floor2, k, record, b, live); break;
+    default: exact_none(m, bound, floor2, k, record, b, live);
+  }
+}
+
+static int any_live(const unsigned char *live) {
+  int any = 0;
+  for (int i = 0; i < LZ_LANES; ++i) any |= live[i];
+  return any;
+}
+
+/* The first step >= k that records the loss (every step is a candidate when record_every
+ * is 1). */
+static int64_t next_record_step(int64_t k, int64_t every) {
+  return (k + every - 1) / every * every;
+}
+
+int lz_gd_lanes_advance(const lz_scalar_mf *m, const lz_gd_params *gp, int64_t until,
+                        lz_lanes *b) {
+  const double bound = gp->diverge_above, floor2 = squared_norm_floor(gp->tol_grad);
+  const int64_t every = gp->record_every > 0 ? gp->record_every : INT64_MAX;
+  unsigned char live[LZ_LANES];
+  for (int i = 0; i < LZ_LANES; ++i) {
+    live[i] = i < b->count;
+    b->step[i] = 0;
+    b->records[i] = 0;
+    if (!live[i]) b->x[i] = b->y[i] = b->h[i] = 0.0;  /* defined values in unused lanes */
+    b->px[i] = b->x[i];
+    b->py[i] = b->y[i];
+  }
+  lanes_state before;
+  int64_t k = 0;
+  while (k < until && any_live(live)) {
+    if (gp->cancel && *gp->cancel) return LZ_ESTOPPED;
+    int64_t record_at = next_record_step(k, every);
+    if (record_at == k) {
+      run_exact_step(m, bound, floor2, k, 1, b, live);
+      ++k;
+      continue;
+    }
+    /* Whole groups up to the next trace step, then single steps up to it. */
+    int64_t end = record_at < until ? record_at : until;
+    while (k + GROUP <= end && any_live(live)) {
+      save_state(b, &before);
+      if (run_group(m, bound, floor2, b, live)) {
+        restore_state(b, &before);
+        for (int s = 0; s < GROUP; ++s) run_exact_step(m, bound, floor2, k + s, 0, b, live);
+      }
+      k += GROUP;
+      if (gp->cancel && k % LZ_GD_CANCEL_EVERY < GROUP && *gp->cancel) return LZ_ESTOPPED;
+    }
+    for (; k < end; ++k) run_exact_step(m, bound, floor2, k, 0, b, live);
+  }
+  for (int i = 0; i < b->count; ++i)
+    if (live[i]) b->step[i] = k;
+  return LZ_OK;
+}
