@@ -1,4 +1,6 @@
-/* Largest eigenvalue of a symmetric operator by Lanczos with full reorthogonalization.
+/* Largest eigenvalue of a symmetric operator by Lanczos with full reorthogonalization; for
+ * problems whose Krylov basis would exceed 1 GiB (mf with n in the millions), by the
+ * three-term recurrence with three vectors of storage instead.
  *
  * Deterministic: the same operator and start vector give bitwise the same answer. */
 #ifndef LRZOO_LANCZOS_H
@@ -14,6 +16,7 @@ typedef void (*lz_matvec_fn)(void *ctx, const double *v, double *out);
 typedef struct lz_lanczos_opts {
   double tol;      /* stop when the Ritz residual is below tol * |lambda| (default 1e-12) */
   int max_steps;   /* Krylov dimension cap (default 200; never more than the dimension) */
+  int three_term;  /* 1: the three-term recurrence even where the basis would fit (tests) */
 } lz_lanczos_opts;
 
 typedef struct lz_lanczos_result {

@@ -13,11 +13,23 @@ static int effective_steps(size_t dim, int max_steps) {
   return m;
 }
 
+/* Above this many doubles (1 GiB) the Krylov basis is not stored: a problem that large uses the
+ * three-term recurrence (see lz_lanczos_max_eig). The choice depends on dim and the step cap
+ * only, so a given problem always takes the same path. */
+#define LZ_LANCZOS_BASIS_MAX_DOUBLES ((size_t)1 << 27)
+
+static int keeps_basis(size_t dim, int m, const lz_lanczos_opts *opts) {
+  if (opts && opts->three_term) return 0;
+  return ((size_t)m + 1) * dim <= LZ_LANCZOS_BASIS_MAX_DOUBLES;
+}
+
 size_t lz_lanczos_work_len(size_t dim, int max_steps) {
   size_t m = (size_t)effective_steps(dim, max_steps);
-  /* Krylov basis (m+1 vectors), one product, and the tridiagonal solver's scratch
-   * (alpha, beta, their copies, Ritz vector, 5m work, 6m ints stored in 3m doubles). */
-  return (m + 2) * dim + 16 * m + 8;
+  /* Krylov basis (m+1 vectors; 2 without the basis), one product, and the tridiagonal
+   * solver's scratch (alpha, beta, their copies, Ritz vector, 5m work, 6m ints stored in 3m
+   * doubles). */
+  size_t basis = keeps_basis(dim, (int)m, NULL) ? m + 1 : 2;
+  return (basis + 1) * dim + 16 * m + 8;
 }
 
 /* Largest eigenvalue of the j x j tridiagonal (alpha, beta) and the last component of its
@@ -55,8 +67,9 @@ int lz_lanczos_max_eig(lz_matvec_fn mv, void *ctx, size_t dim, const double *v0,
                        const lz_lanczos_opts *opts, lz_lanczos_result *res, double *work) {
   const double tol = opts && opts->tol > 0 ? opts->tol : 1e-12;
   const int m = effective_steps(dim, opts ? opts->max_steps : 0);
+  const int full = keeps_basis(dim, m, opts);
   double *V = work;
-  double *w = V + (size_t)(m + 1) * dim;
+  double *w = V + (size_t)(full ? m + 1 : 2) * dim;
   double *alpha = w + dim, *beta = alpha + m, *scratch = beta + m;
 
   memset(res, 0, sizeof *res);
@@ -66,11 +79,21 @@ int lz_lanczos_max_eig(lz_matvec_fn mv, void *ctx, size_t dim, const double *v0,
 
   double anorm = 0.0;  /* running estimate of ||A||, to recognize a negligible beta */
   for (int j = 0; j < m; ++j) {
-    double *vj = V + (size_t)j * dim;
+    /* Without the basis, V holds only v_j (slot j % 2) and v_(j-1) (the other slot). */
+    double *vj = V + (size_t)(full ? j : j % 2) * dim;
     mv(ctx, vj, w);
     if (!lz_all_finite(w, dim)) return LZ_ENUMERIC;
     alpha[j] = lz_dot(vj, w, dim);
-    orthogonalize_against_basis(w, V, dim, j + 1);
+    if (full) {
+      orthogonalize_against_basis(w, V, dim, j + 1);
+    } else {
+      /* The three-term recurrence. Orthogonality is lost once a Ritz value converges, which
+       * only adds copies of converged values: the largest one and its residual bound
+       * beta_j |s_last| stay right (Paige), and that is all this function returns. */
+      const double *vprev = V + (size_t)((j + 1) % 2) * dim;
+      const double bprev = j ? beta[j - 1] : 0.0;
+      for (size_t k = 0; k < dim; ++k) w[k] -= alpha[j] * vj[k] + bprev * vprev[k];
+    }
     beta[j] = lz_norm2(w, dim);
     double a = fabs(alpha[j]) + beta[j] + (j ? beta[j - 1] : 0.0);
     if (a > anorm) anorm = a;
@@ -86,7 +109,7 @@ int lz_lanczos_max_eig(lz_matvec_fn mv, void *ctx, size_t dim, const double *v0,
       res->converged = 1;
       return LZ_OK;
     }
-    double *next = V + (size_t)(j + 1) * dim;
+    double *next = V + (size_t)(full ? j + 1 : (j + 1) % 2) * dim;
     for (size_t k = 0; k < dim; ++k) next[k] = w[k] / beta[j];
   }
   res->converged = 0;

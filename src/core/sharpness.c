@@ -60,6 +60,6 @@ int lz_sharpness(const lz_problem *p, const double *x, unsigned long long seed,
   lz_rng rng;
   lz_rng_init(&rng, seed, LZ_RNG_LANCZOS, dim, 0);
   for (size_t i = 0; i < dim; ++i) v0[i] = lz_rng_normal(&rng);
-  lz_lanczos_opts opts = {1e-12, 0};
+  lz_lanczos_opts opts = {1e-12, 0, 0};
   return lz_lanczos_max_eig(apply_hessian, &ctx, dim, v0, &opts, res, lw);
 }
