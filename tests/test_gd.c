@@ -208,12 +208,16 @@ static int compare_lanes_with_gd_run(const lz_problem *p, const lz_gd_params *ba
   assert_true(lz_problem_is_scalar_mf(p, &mu, &act, &alpha));
   const lz_scalar_mf m = {mu, alpha, act};
   static double traces_lanes[LZ_LANES][TRACE_MAX], traces_ref[LZ_LANES][TRACE_MAX];
+  static double states_lanes[LZ_LANES][2 * TRACE_MAX], states_ref[LZ_LANES][2 * TRACE_MAX];
   lz_lanes *b = calloc(1, sizeof *b);
   b->count = count;
+  b->x_coords = 2;
   for (int i = 0; i < count; ++i) {
     b->x[i] = x0[i], b->y[i] = y0[i], b->h[i] = h[i];
     b->trace[i] = traces_lanes[i];
+    b->x_trace[i] = states_lanes[i];
     for (int k = 0; k < TRACE_MAX; ++k) traces_lanes[i][k] = traces_ref[i][k] = -7.0;
+    for (int k = 0; k < 2 * TRACE_MAX; ++k) states_lanes[i][k] = states_ref[i][k] = -7.0;
   }
   assert_int_equal(lz_gd_lanes_advance(&m, base, until, b), LZ_OK);
   double *work = malloc(lz_gd_work_len(p) * sizeof *work);
@@ -223,9 +227,17 @@ static int compare_lanes_with_gd_run(const lz_problem *p, const lz_gd_params *ba
     gp.h = h[i];
     double xr[2] = {x0[i], y0[i]}, xl[2] = {b->x[i], b->y[i]}, prev[2] = {b->px[i], b->py[i]};
     lz_gd_outcome ref, got;
-    assert_int_equal(lz_gd_run(p, &gp, xr, traces_ref[i], &ref, work, NULL), LZ_OK);
+    lz_gd_observers obs_ref = {0}, obs_got = {0};
+    obs_ref.x_trace = states_ref[i], obs_got.x_trace = states_lanes[i];
+    obs_ref.x_coords = obs_got.x_coords = 2;
+    obs_ref.x_every = obs_got.x_every = base->record_every;
+    obs_got.x_records = b->x_records[i];
+    assert_int_equal(lz_gd_run(p, &gp, xr, traces_ref[i], &ref, work, &obs_ref), LZ_OK);
     lz_gd_resume from = {b->step[i], prev, b->records[i]};
-    assert_int_equal(lz_gd_continue(p, &gp, &from, xl, traces_lanes[i], &got, work, NULL), LZ_OK);
+    assert_int_equal(lz_gd_continue(p, &gp, &from, xl, traces_lanes[i], &got, work, &obs_got),
+                     LZ_OK);
+    assert_int_equal(obs_got.x_records, obs_ref.x_records);
+    assert_memory_equal(states_lanes[i], states_ref[i], sizeof states_ref[i]);
     early += b->step[i] < until;
     assert_int_equal(got.end, ref.end);
     assert_int_equal(got.iterations, ref.iterations);

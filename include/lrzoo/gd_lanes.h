@@ -31,6 +31,11 @@ typedef struct lz_lanes {
   int64_t step[LZ_LANES];           /* out: the step each lane stopped at */
   int64_t records[LZ_LANES];        /* out: loss trace entries written */
   double *trace[LZ_LANES];          /* loss trace rows (every gp->record_every steps), or NULL */
+  /* The state trace (run.record_x): x_k's first x_coords coordinates at the same steps as the
+   * loss, into rows of x_coords doubles, or NULL; x_records counts the rows written. */
+  double *x_trace[LZ_LANES];
+  int64_t x_coords;
+  int64_t x_records[LZ_LANES];
 } lz_lanes;
 
 /* Whether the lanes engine can decide the checks of gp exactly (tol_grad and diverge_above in

@@ -117,6 +117,14 @@ static void restore_state(lz_lanes *b, const lanes_state *s) {
     return failed != 0;                                                                  \
   }
 
+/* Row x_records of lane i's state trace: x, then y, as many as x_coords asks (as
+ * lz_gd_run's observer copies min(x_coords, dim) coordinates). */
+static void record_state(lz_lanes *b, int i, double x, double y) {
+  double *row = b->x_trace[i] + b->x_records[i]++ * b->x_coords;
+  row[0] = x;
+  if (b->x_coords > 1) row[1] = y;
+}
+
 /* One step k, exactly: a lane that fails a check stops at k with its state untouched; the
  * others record the loss when k is a trace step, then step. */
 #define DEFINE_EXACT_STEP(NAME, ACT)                                                     \
@@ -132,6 +140,7 @@ static void restore_state(lz_lanes *b, const lanes_state *s) {
         continue;                                                                        \
       }                                                                                  \
       if (record && b->trace[i]) b->trace[i][b->records[i]++] = f;                       \
+      if (record && b->x_trace[i]) record_state(b, i, x, y);                             \
       b->px[i] = x;                                                                      \
       b->py[i] = y;                                                                      \
       b->x[i] = x - b->h[i] * g0;                                                        \
@@ -186,6 +195,7 @@ int lz_gd_lanes_advance(const lz_scalar_mf *m, const lz_gd_params *gp, int64_t u
     live[i] = i < b->count;
     b->step[i] = 0;
     b->records[i] = 0;
+    b->x_records[i] = 0;
     if (!live[i]) b->x[i] = b->y[i] = b->h[i] = 0.0;  /* defined values in unused lanes */
     b->px[i] = b->x[i];
     b->py[i] = b->y[i];

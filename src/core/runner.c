@@ -337,15 +337,16 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
 
 /* ---- tiles -------------------------------------------------------------------------------- */
 
-/* The step up to which the lanes engine may take this job's runs: no observer looks at a step
- * before it (the orbit ring and the tangent maps watch only the last steps, and a sharpness or
- * x trace from step 0 leaves nothing to the lanes). 0 where the lanes engine does not apply. */
+/* The step up to which the lanes engine may take this job's runs: no observer it lacks looks at
+ * a step before it (the orbit ring and the tangent maps watch only the last steps; the lanes
+ * record the loss and state traces themselves; a sharpness trace from step 0 leaves nothing to
+ * them). 0 where the lanes engine does not apply. */
 static int64_t lanes_until(const lz_job *job, const lz_problem *p, lz_scalar_mf *m) {
   const lz_gd_params checks = {0.0, job->run.max_iter, job->run.tol_grad,
                                job->run.diverge_above, job->run.record_every, NULL};
   if (!lz_problem_is_scalar_mf(p, &m->mu, &m->act, &m->alpha) || !lz_gd_lanes_apply(&checks))
     return 0;
-  if (job->analyze.sharpness.every > 0 || job->run.record_x > 0) return 0;
+  if (job->analyze.sharpness.every > 0) return 0;
   int64_t until = job->run.max_iter;
   if (wants_orbit(job)) {
     int64_t ring_from = job->run.max_iter - 2 * job->analyze.orbit.max_period + 1;
@@ -401,7 +402,9 @@ static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_r
     lanes->x[l] = states[j].x[0];
     lanes->y[l] = states[j].x[1];
     lanes->trace[l] = rows[LZ_ARRAY_LOSS];
+    lanes->x_trace[l] = states[j].obs.x_trace;
   }
+  lanes->x_coords = job->run.record_x;
   lz_gd_params gp = {0.0, job->run.max_iter, job->run.tol_grad, job->run.diverge_above,
                      job->run.record_every, cancel};
   if (lanes->count > 0 && lz_gd_lanes_advance(m, &gp, until, lanes) == LZ_ESTOPPED) return;
@@ -416,6 +419,7 @@ static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_r
     const lz_gd_resume from = {lanes->step[l], prev, lanes->records[l]};
     states[j].x[0] = lanes->x[l];
     states[j].x[1] = lanes->y[l];
+    states[j].obs.x_records = lanes->x_records[l];
     lz_err e = {0, ""};
     if (descend_and_finish(job, p, out->r0 + i, &out->runs[i], rows, final_state, &states[j],
                            &from, &e) != LZ_OK)
