@@ -12,16 +12,20 @@
 #include "lrzoo/gd_lanes.h"
 #include "lrzoo/problem.h"
 
+static lz_problem *create_or_fail(const lz_problem_params *pp) {
+  lz_problem *p = NULL;
+  lz_err err;
+  assert_int_equal(lz_problem_create(pp, 0, NULL, &p, &err), LZ_OK);
+  return p;
+}
+
 static lz_problem *make_quadratic(const double *lambda, size_t n) {
   lz_problem_params pp;
   memset(&pp, 0, sizeof pp);
   pp.kind = LZ_PROBLEM_QUADRATIC;
   pp.eigenvalues = lambda;
   pp.n_eigenvalues = n;
-  lz_problem *p = NULL;
-  lz_err err;
-  assert_int_equal(lz_problem_create(&pp, 0, NULL, &p, &err), LZ_OK);
-  return p;
+  return create_or_fail(&pp);
 }
 
 static lz_gd_outcome run_gd(const lz_problem *p, double h, int64_t max_iter, double tol,
@@ -189,10 +193,7 @@ static lz_problem *make_scalar_mf(double mu, lz_activation act, double alpha) {
   pp.mu = mu;
   pp.activation = act;
   pp.alpha = alpha;
-  lz_problem *p = NULL;
-  lz_err err;
-  assert_int_equal(lz_problem_create(&pp, 0, NULL, &p, &err), LZ_OK);
-  return p;
+  return create_or_fail(&pp);
 }
 
 enum { TRACE_MAX = 4096 };
