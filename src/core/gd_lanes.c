@@ -9,15 +9,14 @@
  * below that stops, and lz_gd_continue decides it exactly.
  *
  * Speed. Steps run in groups of GROUP with no branch: every lane computes, a lane that has
- * stopped keeps its state, and a flag records whether any check failed. Only then, for the
- * rare group where one did, the group is undone and replayed one step at a time, stopping
- * each lane at its first failing step. Steps that record the loss trace are taken one at a
- * time as well, so a replayed group never has trace entries to take back. */
+ * stopped keeps its state, and a flag records whether any check failed. A group where one
+ * did is not committed but replayed one step at a time, stopping each lane at its first
+ * failing step. Steps that record the traces are taken one at a time as well, so a group
+ * never has trace entries to take back. */
 #include "lrzoo/gd_lanes.h"
 
 #include <float.h>
 #include <math.h>
-#include <string.h>
 
 #include "lrzoo/error.h"
 
@@ -43,25 +42,6 @@ static double safe_state_bound(double bound, double mu) {
   return m < 1e50 ? m : 1e50;
 }
 
-/* The state the lanes had before a group, to undo it. */
-typedef struct lanes_state {
-  double x[LZ_LANES], y[LZ_LANES], px[LZ_LANES], py[LZ_LANES];
-} lanes_state;
-
-static void save_state(const lz_lanes *b, lanes_state *s) {
-  memcpy(s->x, b->x, sizeof s->x);
-  memcpy(s->y, b->y, sizeof s->y);
-  memcpy(s->px, b->px, sizeof s->px);
-  memcpy(s->py, b->py, sizeof s->py);
-}
-
-static void restore_state(lz_lanes *b, const lanes_state *s) {
-  memcpy(b->x, s->x, sizeof s->x);
-  memcpy(b->y, s->y, sizeof s->y);
-  memcpy(b->px, s->px, sizeof s->px);
-  memcpy(b->py, s->py, sizeof s->py);
-}
-
 /* The checks and the step, written once for the three activations. ACT is a constant in each
  * copy, so the activation's branch disappears from the lane loop. Per lane:
  *   s = sigma(y), r = x s - mu, f = r^2 / 2, g = (r s, sigma'(y) r x), x' = x - h g. */
@@ -83,11 +63,11 @@ static void restore_state(lz_lanes *b, const lanes_state *s) {
   const int passes = (fabs(x) <= safe) & (fabs(y) <= safe) & (gg > floor2);             \
   (void)f;
 
-/* GROUP steps of every live lane; returns whether some live lane failed a check. The lanes
- * are copied into local arrays first: nothing else can alias them there, so the loop stays in
- * vector registers. Every lane computes, live or not (a stopped lane may run into inf or NaN
- * harmlessly): only live lanes are written back, and the previous iterate is needed only
- * before the group's last step. */
+/* GROUP steps of every live lane, committed only if no live lane failed a check; returns
+ * whether one did. The lanes are copied into local arrays first: nothing else can alias them
+ * there, so the loop stays in vector registers. Every lane computes, live or not (a stopped
+ * lane may run into inf or NaN harmlessly): only live lanes are written back, and the previous
+ * iterate is needed only before the group's last step. */
 #define DEFINE_GROUP(NAME, ACT)                                                          \
   static int NAME(const lz_scalar_mf *m, double safe, double floor2, lz_lanes *restrict b, \
                   const unsigned char *restrict live_in) {                              \
@@ -111,6 +91,7 @@ static void restore_state(lz_lanes *b, const lanes_state *s) {
       }                                                                                  \
     }                                                                                    \
     for (int i = 0; i < LZ_LANES; ++i) failed |= live[i] & !ok[i];                       \
+    if (failed) return 1; /* nothing is committed: the caller replays the group */        \
     for (int i = 0; i < LZ_LANES; ++i)                                                   \
       if (live[i])                                                                       \
         b->x[i] = xs[i], b->y[i] = ys[i], b->px[i] = pxs[i], b->py[i] = pys[i];          \
@@ -200,7 +181,6 @@ int lz_gd_lanes_advance(const lz_scalar_mf *m, const lz_gd_params *gp, int64_t u
     b->px[i] = b->x[i];
     b->py[i] = b->y[i];
   }
-  lanes_state before;
   int64_t k = 0;
   while (k < until && any_live(live)) {
     if (gp->cancel && *gp->cancel) return LZ_ESTOPPED;
@@ -213,11 +193,8 @@ int lz_gd_lanes_advance(const lz_scalar_mf *m, const lz_gd_params *gp, int64_t u
     /* Whole groups up to the next trace step, then single steps up to it. */
     int64_t end = record_at < until ? record_at : until;
     while (k + GROUP <= end && any_live(live)) {
-      save_state(b, &before);
-      if (run_group(m, safe, floor2, b, live)) {
-        restore_state(b, &before);
+      if (run_group(m, safe, floor2, b, live))
         for (int s = 0; s < GROUP; ++s) run_exact_step(m, safe, floor2, k + s, 0, b, live);
-      }
       k += GROUP;
       if (gp->cancel && k % LZ_GD_CANCEL_EVERY < GROUP && *gp->cancel) return LZ_ESTOPPED;
     }
