@@ -119,6 +119,25 @@ static void store_orbit_points(const run_analysis *an, const lz_run_result *res,
 
 /* ---- one run ------------------------------------------------------------------------------ */
 
+/* Only a run that reaches max_iter is checked for a period, on its last 2 max_period iterates:
+ * the ring keeps the iterates from this step on. */
+static int64_t first_ring_step(const lz_job *job) {
+  return job->run.max_iter - 2 * job->analyze.orbit.max_period + 1;
+}
+
+/* The Lyapunov window ends with the run: it covers the last transient + iters steps. */
+static int64_t first_tangent_step(const lz_job *job) {
+  int64_t from = job->run.max_iter - job->analyze.lyapunov.transient - job->analyze.lyapunov.iters;
+  return from > 0 ? from : 0;
+}
+
+static lz_gd_params gd_params_of(const lz_job *job, double h,
+                                 const volatile sig_atomic_t *cancel) {
+  lz_gd_params gp = {h, job->run.max_iter, job->run.tol_grad, job->run.diverge_above,
+                     job->run.record_every, cancel};
+  return gp;
+}
+
 static void start_analysis(const lz_job *job, const lz_problem *p, const run_layout *l,
                            double *work, run_analysis *an, lz_gd_observers *obs) {
   memset(an, 0, sizeof *an);
@@ -128,9 +147,7 @@ static void start_analysis(const lz_job *job, const lz_problem *p, const run_lay
     lz_orbit_ring_init(&an->ring, dim, job->analyze.orbit.max_period, work + l->ring);
     an->have_ring = 1;
     obs->ring = &an->ring;
-    /* Only a run that reaches max_iter is checked for a period, on its last 2 max_period
-     * iterates: the others need not be kept. */
-    obs->ring_from = job->run.max_iter - 2 * job->analyze.orbit.max_period + 1;
+    obs->ring_from = first_ring_step(job);
   }
   if (wants_lyapunov(job)) {
     int64_t T = job->analyze.lyapunov.transient, N = job->analyze.lyapunov.iters;
@@ -140,9 +157,7 @@ static void start_analysis(const lz_job *job, const lz_problem *p, const run_lay
       lz_tangent_init(&an->tangent[i], p, job->seed, T, N, i == 1, work + l->tangent[i]);
       obs->tangents[i] = &an->tangent[i];
     }
-    /* The window ends with the run: it covers the last T + N steps of max_iter. */
-    int64_t from = job->run.max_iter - T - N;
-    obs->tangent_from = from > 0 ? from : 0;
+    obs->tangent_from = first_tangent_step(job);
   }
   obs->lanczos_work = work + l->lanczos;
   obs->seed = job->seed;
@@ -279,9 +294,7 @@ static int start_run(const lz_job *job, const lz_problem *p, int64_t r, lz_run_r
     rs->obs.x_coords = job->run.record_x;
     rs->obs.x_every = job->run.record_every;
   }
-  lz_gd_params gp = {res->h, job->run.max_iter, job->run.tol_grad, job->run.diverge_above,
-                     job->run.record_every, cancel};
-  rs->gp = gp;
+  rs->gp = gd_params_of(job, res->h, cancel);
   rs->descends = 1;
   return LZ_OK;
 }
@@ -342,22 +355,27 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
  * record the loss and state traces themselves; a sharpness trace from step 0 leaves nothing to
  * them). 0 where the lanes engine does not apply. */
 static int64_t lanes_until(const lz_job *job, const lz_problem *p, lz_scalar_mf *m) {
-  const lz_gd_params checks = {0.0, job->run.max_iter, job->run.tol_grad,
-                               job->run.diverge_above, job->run.record_every, NULL};
+  const lz_gd_params checks = gd_params_of(job, 0.0, NULL);
   if (!lz_problem_is_scalar_mf(p, &m->mu, &m->act, &m->alpha) || !lz_gd_lanes_apply(&checks))
     return 0;
   if (job->analyze.sharpness.every > 0) return 0;
   int64_t until = job->run.max_iter;
-  if (wants_orbit(job)) {
-    int64_t ring_from = job->run.max_iter - 2 * job->analyze.orbit.max_period + 1;
-    if (ring_from < until) until = ring_from;
-  }
-  if (wants_lyapunov(job)) {
-    int64_t tangent_from = job->run.max_iter - job->analyze.lyapunov.transient -
-                           job->analyze.lyapunov.iters;
-    if (tangent_from < until) until = tangent_from;
-  }
+  if (wants_orbit(job) && first_ring_step(job) < until) until = first_ring_step(job);
+  if (wants_lyapunov(job) && first_tangent_step(job) < until) until = first_tangent_step(job);
   return until > 0 ? until : 0;
+}
+
+/* Where run i of the tile writes: its result rows and, when the tile samples, its final state. */
+typedef struct run_slot {
+  void *rows[LZ_ARRAY_COUNT];
+  double *final_state;
+} run_slot;
+
+static run_slot run_slot_of(lz_tile_result *out, double *final_states, size_t dim, int64_t i) {
+  run_slot s;
+  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) s.rows[a] = lz_tile_row(out, (lz_array_id)a, i);
+  s.final_state = final_states ? final_states + i * (int64_t)dim : NULL;
+  return s;
 }
 
 typedef struct tile_error {
@@ -373,6 +391,14 @@ static void note_failure(tile_error *te, int64_t r, const lz_err *e) {
   }
 }
 
+/* The tile's end: stopped by a second signal, or the first run that failed, or LZ_OK. */
+static int tile_outcome(const tile_error *te, const volatile sig_atomic_t *cancel, lz_err *err) {
+  if (cancel && *cancel) return lz_err_set(err, LZ_ESTOPPED, "dropped by a second signal");
+  if (te->run < 0) return LZ_OK;
+  *err = te->err;
+  return err->code;
+}
+
 /* Runs i0 .. i0 + count - 1 of the tile: each is started, the lanes engine takes them all
  * together as far as it may, then each finishes on its own. */
 static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_result *out,
@@ -385,13 +411,11 @@ static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_r
   lanes->count = 0;
   for (int j = 0; j < count; ++j) {
     int64_t i = i0 + j;
-    void *rows[LZ_ARRAY_COUNT];
-    for (int a = 0; a < LZ_ARRAY_COUNT; ++a) rows[a] = lz_tile_row(out, (lz_array_id)a, i);
-    double *final_state = final_states ? final_states + i * (int64_t)dim : NULL;
+    run_slot slot = run_slot_of(out, final_states, dim, i);
     lz_err e = {0, ""};
     lane_of[j] = -1;
-    if (start_run(job, p, out->r0 + i, &out->runs[i], rows, final_state, works + j * wlen,
-                  cancel, &states[j], &e) != LZ_OK) {
+    if (start_run(job, p, out->r0 + i, &out->runs[i], slot.rows, slot.final_state,
+                  works + j * wlen, cancel, &states[j], &e) != LZ_OK) {
       note_failure(te, out->r0 + i, &e);
       continue;
     }
@@ -401,28 +425,25 @@ static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_r
     lanes->h[l] = states[j].gp.h;
     lanes->x[l] = states[j].x[0];
     lanes->y[l] = states[j].x[1];
-    lanes->trace[l] = rows[LZ_ARRAY_LOSS];
+    lanes->trace[l] = slot.rows[LZ_ARRAY_LOSS];
     lanes->x_trace[l] = states[j].obs.x_trace;
   }
   lanes->x_coords = job->run.record_x;
-  lz_gd_params gp = {0.0, job->run.max_iter, job->run.tol_grad, job->run.diverge_above,
-                     job->run.record_every, cancel};
+  const lz_gd_params gp = gd_params_of(job, 0.0, cancel);  /* each lane has its own h */
   if (lanes->count > 0 && lz_gd_lanes_advance(m, &gp, until, lanes) == LZ_ESTOPPED) return;
   for (int j = 0; j < count; ++j) {
     int l = lane_of[j];
     if (l < 0) continue;
     int64_t i = i0 + j;
-    void *rows[LZ_ARRAY_COUNT];
-    for (int a = 0; a < LZ_ARRAY_COUNT; ++a) rows[a] = lz_tile_row(out, (lz_array_id)a, i);
-    double *final_state = final_states ? final_states + i * (int64_t)dim : NULL;
+    run_slot slot = run_slot_of(out, final_states, dim, i);
     const double prev[2] = {lanes->px[l], lanes->py[l]};
     const lz_gd_resume from = {lanes->step[l], prev, lanes->records[l]};
     states[j].x[0] = lanes->x[l];
     states[j].x[1] = lanes->y[l];
     states[j].obs.x_records = lanes->x_records[l];
     lz_err e = {0, ""};
-    if (descend_and_finish(job, p, out->r0 + i, &out->runs[i], rows, final_state, &states[j],
-                           &from, &e) != LZ_OK)
+    if (descend_and_finish(job, p, out->r0 + i, &out->runs[i], slot.rows, slot.final_state,
+                           &states[j], &from, &e) != LZ_OK)
       note_failure(te, out->r0 + i, &e);
   }
 }
@@ -435,38 +456,32 @@ static int run_tile_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_res
   const volatile sig_atomic_t *cancel = hooks ? hooks->cancel : NULL;
   const int64_t blocks = (out->count + LZ_LANES - 1) / LZ_LANES;
   tile_error te = {-1, {0, ""}};
-  int no_memory = 0;
 #pragma omp parallel
   {
     double *works = malloc((size_t)LZ_LANES * wlen * sizeof *works);
     run_state *states = malloc(LZ_LANES * sizeof *states);
     lz_lanes *lanes = malloc(sizeof *lanes);
     int calls_hooks = omp_get_thread_num() == 0 && hooks && hooks->between_runs;
-    if (!works || !states || !lanes) {
-#pragma omp atomic write
-      no_memory = 1;
-    }
 #pragma omp for schedule(dynamic, 1)
     for (int64_t b = 0; b < blocks; ++b) {
-      if ((cancel && *cancel) || !works || !states || !lanes) continue;
+      if (cancel && *cancel) continue;  /* a second signal: drop what is left */
       int64_t i0 = b * LZ_LANES;
       int count = (int)(out->count - i0 < LZ_LANES ? out->count - i0 : LZ_LANES);
-      run_block_in_lanes(job, p, out, i0, count, m, until, final_states, works, wlen, states,
-                         lanes, cancel, &te);
+      if (works && states && lanes) {
+        run_block_in_lanes(job, p, out, i0, count, m, until, final_states, works, wlen,
+                           states, lanes, cancel, &te);
+      } else {
+        lz_err e = {0, ""};
+        lz_err_set(&e, LZ_ENOMEM, "cannot allocate scratch for %d runs at once", LZ_LANES);
+        note_failure(&te, out->r0 + i0, &e);
+      }
       if (calls_hooks) hooks->between_runs(hooks->ctx);
     }
     free(works);
     free(states);
     free(lanes);
   }
-  if (cancel && *cancel) return lz_err_set(err, LZ_ESTOPPED, "dropped by a second signal");
-  if (no_memory)
-    return lz_err_set(err, LZ_ENOMEM, "cannot allocate scratch for %d runs at once", LZ_LANES);
-  if (te.run >= 0) {
-    *err = te.err;
-    return err->code;
-  }
-  return LZ_OK;
+  return tile_outcome(&te, cancel, err);
 }
 
 static int run_tile_runs(const lz_job *job, const lz_problem *p, lz_tile_result *out,
@@ -475,8 +490,7 @@ static int run_tile_runs(const lz_job *job, const lz_problem *p, lz_tile_result 
   const size_t dim = lz_problem_dim(p);
   const size_t wlen = lz_run_work_len(job, p);
   const volatile sig_atomic_t *cancel = hooks ? hooks->cancel : NULL;
-  int64_t failed_run = -1;
-  lz_err first = {0, ""};
+  tile_error te = {-1, {0, ""}};
 
 #pragma omp parallel if (parallel_runs)
   {
@@ -485,31 +499,17 @@ static int run_tile_runs(const lz_job *job, const lz_problem *p, lz_tile_result 
 #pragma omp for schedule(dynamic, 1)
     for (int64_t i = 0; i < out->count; ++i) {
       if (cancel && *cancel) continue;  /* a second signal: drop what is left */
-      void *rows[LZ_ARRAY_COUNT];
-      for (int a = 0; a < LZ_ARRAY_COUNT; ++a) rows[a] = lz_tile_row(out, (lz_array_id)a, i);
-      double *final_state = final_states ? final_states + i * (int64_t)dim : NULL;
+      run_slot slot = run_slot_of(out, final_states, dim, i);
       lz_err e = {0, ""};
-      int rc = work ? lz_run_one(job, p, out->r0 + i, &out->runs[i], rows, final_state, work,
-                                 cancel, &e)
+      int rc = work ? lz_run_one(job, p, out->r0 + i, &out->runs[i], slot.rows,
+                                 slot.final_state, work, cancel, &e)
                     : lz_err_set(&e, LZ_ENOMEM, "cannot allocate %zu doubles of scratch", wlen);
-      if (rc != LZ_OK) {
-#pragma omp critical(lz_tile_error)
-        if (failed_run < 0 || out->r0 + i < failed_run) {
-          failed_run = out->r0 + i;
-          first = e;
-        }
-      }
+      if (rc != LZ_OK) note_failure(&te, out->r0 + i, &e);
       if (calls_hooks) hooks->between_runs(hooks->ctx);
     }
     free(work);
   }
-  if (cancel && *cancel)
-    return lz_err_set(err, LZ_ESTOPPED, "dropped by a second signal");
-  if (failed_run >= 0) {
-    *err = first;
-    return err->code;
-  }
-  return LZ_OK;
+  return tile_outcome(&te, cancel, err);
 }
 
 /* Invariant measure of the tile's runs: sample from their final states, then measure. */
