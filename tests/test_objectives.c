@@ -2,6 +2,7 @@
  * differences for every variant, closed forms, accuracy of the lowrank loss, equivalence of
  * the lowrank and dense paths, bitwise determinism across threads, target statistics and
  * create errors. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <omp.h>
 #include <setjmp.h>
@@ -669,6 +670,169 @@ static void lowrank_target_agrees_with_the_same_matrix_as_a_file(void **state) {
     }
 }
 
+/* ---- batched gradients ------------------------------------------------------------- */
+
+enum { BATCH_RUNS = 11 };
+
+/* f and g of states[first .. first + count - 1] in one batch, taken in reverse order when
+ * reversed is set, against the single-run results f1, g1 bit for bit. */
+static void assert_batch_equals_single_runs(const lz_problem *p, double *const *states,
+                                            size_t first, size_t count, int reversed,
+                                            const double *f1, double *const *g1,
+                                            const char *label) {
+  size_t dim = lz_problem_dim(p);
+  const double *xs[BATCH_RUNS];
+  double *gs[BATCH_RUNS], fs[BATCH_RUNS];
+  size_t which[BATCH_RUNS];
+  for (size_t r = 0; r < count; ++r) {
+    which[r] = reversed ? first + count - 1 - r : first + r;
+    xs[r] = states[which[r]];
+    gs[r] = new_doubles(dim);
+  }
+  double *work = new_doubles(lz_problem_batch_work_len(p, count));
+  lz_problem_value_grad_batch(p, count, xs, gs, fs, work);
+  for (size_t r = 0; r < count; ++r) {
+    size_t i = which[r];
+    if (memcmp(&fs[r], &f1[i], sizeof fs[r]) || memcmp(gs[r], g1[i], dim * sizeof *gs[r]))
+      fail_msg("%s: run %zu in a batch of %zu (from %zu%s) differs from the run alone: f %.17g "
+               "vs %.17g, grad gap %.3g", label, i, count, first, reversed ? ", reversed" : "",
+               fs[r], f1[i], norm_of_difference(gs[r], g1[i], dim));
+    free(gs[r]);
+  }
+  free(work);
+}
+
+/* A run's gradient does not depend on the runs that share its batch: every batch size, every
+ * position, both orders, with the BLAS products and with lrzoo's own. */
+static void batched_gradients_equal_single_run_gradients_bitwise(void **state) {
+  (void)state;
+  const int64_t shapes[][2] = {{37, 3}, {64, 4}, {129, 2}, {40, 33}};
+  const lz_target_kind targets[] = {LZ_TARGET_GAUSSIAN, LZ_TARGET_IDENTITY, LZ_TARGET_FILE};
+  for (int own = 0; own < 2; ++own) {
+    if (own) setenv("LRZOO_MF_OWN_PRODUCTS", "1", 1);
+    for (size_t sh = 0; sh < COUNT(shapes); ++sh)
+      for (size_t t = 0; t < COUNT(targets); ++t)
+        for (size_t a = 0; a < COUNT(activations); ++a) {
+          instance in = open_mf(shapes[sh][0], shapes[sh][1], targets[t], activations[a]);
+          lz_mf_layout l = lz__mf_layout(lz__problem_state(in.p));
+          if (targets[t] != LZ_TARGET_IDENTITY && own) assert_true(l.own_products);
+          assert_true(l.batch_max >= BATCH_RUNS);
+          double *states[BATCH_RUNS], *g1[BATCH_RUNS], f1[BATCH_RUNS];
+          for (size_t r = 0; r < BATCH_RUNS; ++r) {
+            states[r] = random_point(&in, 100 + r, 0.7);
+            g1[r] = new_doubles(in.dim);
+            f1[r] = lz_problem_value_grad(in.p, states[r], g1[r], in.work);
+          }
+          for (size_t count = 1; count <= BATCH_RUNS; ++count)
+            for (size_t first = 0; first + count <= BATCH_RUNS; first += 3)
+              for (int rev = 0; rev < 2; ++rev)
+                assert_batch_equals_single_runs(in.p, states, first, count, rev, f1, g1,
+                                                in.label);
+          for (size_t r = 0; r < BATCH_RUNS; ++r) free(states[r]), free(g1[r]);
+          close_instance(&in);
+        }
+    unsetenv("LRZOO_MF_OWN_PRODUCTS");
+  }
+}
+
+/* lrzoo's own products, the fallback for a BLAS that fails the probe, compute the same
+ * gradient as the BLAS up to rounding. */
+static void own_products_agree_with_the_blas(void **state) {
+  (void)state;
+  const int64_t shapes[][2] = {{37, 3}, {130, 5}};
+  for (size_t sh = 0; sh < COUNT(shapes); ++sh) {
+    instance blas = open_mf(shapes[sh][0], shapes[sh][1], LZ_TARGET_GAUSSIAN, LZ_ACT_RELU);
+    setenv("LRZOO_MF_OWN_PRODUCTS", "1", 1);
+    instance own = open_mf(shapes[sh][0], shapes[sh][1], LZ_TARGET_GAUSSIAN, LZ_ACT_RELU);
+    unsetenv("LRZOO_MF_OWN_PRODUCTS");
+    assert_true(lz__mf_layout(lz__problem_state(own.p)).own_products);
+    double *x = random_point(&blas, 7, 1.0), *gb = new_doubles(blas.dim), *go = new_doubles(blas.dim);
+    double fb = lz_problem_value_grad(blas.p, x, gb, blas.work);
+    double fo = lz_problem_value_grad(own.p, x, go, own.work);
+    assert_close(fo, fb, 1e-13 * fabs(fb));
+    if (norm_of_difference(gb, go, blas.dim) > 1e-13 * lz_norm2(gb, blas.dim))
+      fail_msg("%s: own products' gradient differs from the BLAS's", blas.label);
+    free(x), free(gb), free(go);
+    close_instance(&blas);
+    close_instance(&own);
+  }
+}
+
+/* The expanded loss 1/2 ||A||^2 - <X, A S> + 1/2 <X^T X, S^T S>, computed here with plain
+ * loops, and whether obj_mf.c would keep it. */
+static double expanded_loss(const double *a, size_t n, size_t d, const double *xy,
+                            int *accurate) {
+  const double *x = xy, *s = xy + n * d;
+  double norm_a2 = 0.0, cross = 0.0, grams = 0.0;
+  for (size_t i = 0; i < n * n; ++i) norm_a2 += a[i] * a[i];
+  for (size_t i = 0; i < n; ++i)
+    for (size_t c = 0; c < d; ++c) {
+      double as = 0.0;
+      for (size_t j = 0; j < n; ++j) as += a[i * n + j] * s[j * d + c];
+      cross += x[i * d + c] * as;
+    }
+  for (size_t b = 0; b < d; ++b)
+    for (size_t c = 0; c < d; ++c) {
+      double gx = 0.0, gs = 0.0;
+      for (size_t i = 0; i < n; ++i) gx += x[i * d + b] * x[i * d + c], gs += s[i * d + b] * s[i * d + c];
+      grams += gx * gs;
+    }
+  double loss = 0.5 * norm_a2 - cross + 0.5 * grams;
+  *accurate = lz__mf_expanded_loss_is_accurate(loss, norm_a2, cross, grams);
+  return loss;
+}
+
+/* Near an exact factorization A = U V^T the expanded loss cancels down to rounding noise, so
+ * value_grad must form the residual there; far from it the expanded loss is kept and agrees
+ * with the residual to the stated 1e-9 (relative). */
+static void expanded_loss_gives_way_to_the_residual_near_zero_loss(void **state) {
+  (void)state;
+  const size_t n = 300, d = 4;
+  double *uv = new_doubles(2 * n * d), *e = new_doubles(2 * n * d), *a = new_doubles(n * n);
+  random_vector(60, 1.0, uv, 2 * n * d);
+  random_vector(61, 1.0, e, 2 * n * d);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < n; ++j) {
+      double acc = 0.0;
+      for (size_t c = 0; c < d; ++c) acc += uv[i * d + c] * uv[n * d + j * d + c];
+      a[i * n + j] = acc;
+    }
+  lz_problem_params pp = mf_params((int64_t)n, (int64_t)d, LZ_TARGET_FILE, LZ_ACT_NONE);
+  instance in = open_instance(&pp, a, "mf A = U V^T");
+  double *xy = new_doubles(in.dim), *g = new_doubles(in.dim);
+  double norm_a2 = 0.0;
+  for (size_t i = 0; i < n * n; ++i) norm_a2 += a[i] * a[i];
+  int kept = 0, formed = 0;
+  double worst_kept = 0.0, raw_error_at_smallest = 0.0;
+  for (int k = 0; k <= 20; ++k) {
+    double delta = pow(10.0, -0.5 * k);
+    for (size_t i = 0; i < in.dim; ++i) xy[i] = uv[i] + delta * e[i];
+    double f = lz_problem_value_grad(in.p, xy, g, in.work);
+    double direct = lz_problem_value(in.p, xy, in.work);
+    int accurate = 0;
+    double raw = expanded_loss(a, n, d, xy, &accurate);
+    /* the choice, away from its threshold of 1e-3 of about 2 ||A||^2 */
+    if (direct >= 1e-2 * norm_a2) assert_true(accurate);
+    if (direct <= 1e-4 * norm_a2) assert_false(accurate);
+    if (accurate) {
+      ++kept;
+      worst_kept = fmax(worst_kept, fabs(f - direct) / direct);
+      assert_close(f, direct, 1e-9 * direct);
+    } else if (direct <= 1e-4 * norm_a2) {
+      ++formed;
+      if (memcmp(&f, &direct, sizeof f)) fail_msg("delta %g: the residual was not formed", delta);
+    }
+    if (k == 20) raw_error_at_smallest = fabs(raw - direct) / direct;
+  }
+  print_message("expanded loss: kept at %d of 21 distances, worst relative gap where kept "
+                "%.2e; at delta 1e-10 the expanded form is off by %.2e relative\n", kept,
+                worst_kept, raw_error_at_smallest);
+  assert_true(kept >= 2 && formed >= 15);
+  assert_true(raw_error_at_smallest > 1e-3);  /* without the fallback the loss would be noise */
+  free(uv), free(e), free(a), free(xy), free(g);
+  close_instance(&in);
+}
+
 /* ---- determinism ------------------------------------------------------------------- */
 
 typedef struct evaluation {
@@ -886,6 +1050,9 @@ int main(void) {
       cmocka_unit_test(lowrank_value_is_accurate_at_an_exact_factorization),
       cmocka_unit_test(lowrank_target_agrees_with_the_same_matrix_as_a_file),
       cmocka_unit_test(mf_results_are_bitwise_identical_for_any_thread_count),
+      cmocka_unit_test(batched_gradients_equal_single_run_gradients_bitwise),
+      cmocka_unit_test(own_products_agree_with_the_blas),
+      cmocka_unit_test(expanded_loss_gives_way_to_the_residual_near_zero_loss),
       cmocka_unit_test(gaussian_target_has_mean_zero_and_variance_scale2_over_n),
       cmocka_unit_test(gaussian_target_depends_only_on_seed_n_and_scale),
       cmocka_unit_test(identity_target_is_never_stored_and_acts_as_the_identity),

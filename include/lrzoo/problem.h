@@ -23,6 +23,8 @@ typedef struct lz_problem_sizes {
   size_t symmetry_work_len;  /* scratch doubles of project_symmetries */
   double stored_bytes;       /* what the instance keeps while it lives (the target) */
   double building_bytes;     /* held on top only while it is built (file buffer, QR) */
+  size_t batch_max;          /* runs one batched gradient takes at most (0: not batched) */
+  size_t batch_work_len;     /* scratch doubles of a batch of batch_max runs */
 } lz_problem_sizes;
 
 typedef struct lz_objective {
@@ -40,6 +42,13 @@ typedef struct lz_objective {
   double (*value)(const void *state, const double *x, double *work);
   /* f(x) and g = grad f(x). The returned f may be the cheap form (see obj_mf.c). */
   double (*value_grad)(const void *state, const double *x, double *g, double *work);
+  /* Optional (NULL: not batched). f and gradients of `runs` states x[r] at once, for
+   * runs <= batch_max, into g[r] and f[r], each bitwise equal to value_grad of x[r] alone
+   * whatever the other states: how many, which, and where in x. work: batch_work_len(runs). */
+  void (*value_grad_batch)(const void *state, size_t runs, const double *const *x,
+                           double *const *g, double *f, double *work);
+  size_t (*batch_max)(const void *state);
+  size_t (*batch_work_len)(const void *state, size_t runs);
   /* hv = H(x) v. */
   void (*hvp)(const void *state, const double *x, const double *v, double *hv, double *work);
   /* Slow part f0 of a multiscale objective; NULL means f0 = f. */
@@ -80,6 +89,12 @@ size_t lz_problem_work_len(const lz_problem *p);
 
 double lz_problem_value(const lz_problem *p, const double *x, double *work);
 double lz_problem_value_grad(const lz_problem *p, const double *x, double *g, double *work);
+/* Batched gradients (see lz_objective.value_grad_batch). lz_problem_batch_max is 1 for an
+ * objective without them; the batch call then evaluates the runs one by one. */
+size_t lz_problem_batch_max(const lz_problem *p);
+size_t lz_problem_batch_work_len(const lz_problem *p, size_t runs);
+void lz_problem_value_grad_batch(const lz_problem *p, size_t runs, const double *const *x,
+                                 double *const *g, double *f, double *work);
 void lz_problem_hvp(const lz_problem *p, const double *x, const double *v, double *hv,
                     double *work);
 double lz_problem_f0(const lz_problem *p, const double *x, double *work);

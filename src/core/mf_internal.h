@@ -30,8 +30,14 @@ typedef struct lz_mf_layout {
   size_t chunks;        /* dense: row chunks (1, or LZ_MF_CHUNKS for large problems) */
   size_t tiles;         /* row kernel: column tiles per row */
   size_t blocks;        /* BLAS row blocks: blocks in the first chunk */
+  size_t batch_max;     /* dense: runs one batched gradient takes at most */
+  int own_products;     /* dense: A S and A^T X by lrzoo's loops, not the BLAS */
 } lz_mf_layout;
 
 lz_mf_layout lz__mf_layout(const void *state);
+
+/* Whether the dense path keeps the expanded loss 1/2 norm_a2 - cross + 1/2 grams (= loss)
+ * rather than forming the residual: the choice the tests check. */
+int lz__mf_expanded_loss_is_accurate(double loss, double norm_a2, double cross, double grams);
 
 #endif

@@ -52,6 +52,10 @@ enum {
   /* Products with m n k at most this use plain loops: below it the BLAS call costs more than
    * the arithmetic. */
   LZ_MF_LOOP_MAX_MNK = 2048,
+  /* A batched gradient takes up to this many runs, fewer where their packed factors and
+   * products (4 n d doubles a run) would pass LZ_MF_BATCH_BYTES. 64 runs of d = 4 make GEMMs
+   * 256 columns wide, where OpenBLAS is near its peak. */
+  LZ_MF_BATCH_MAX = 64,
   /* The row kernel works on 8 doubles at a time (one AVX-512 register, two AVX ones). Scratch
    * slices and padded rows are whole lanes, so chunks never share a 64-byte cache line. */
   LANES = 8
@@ -59,6 +63,11 @@ enum {
 /* n * n * d from which the rows are split into LZ_MF_CHUNKS chunks that may run in parallel;
  * smaller problems use one chunk and are better served by parallelism across runs. */
 #define LZ_MF_PARALLEL_MIN_WORK 262144.0
+#define LZ_MF_BATCH_BYTES (64.0 * 1024 * 1024)
+/* The expanded loss is kept when it is at least this fraction of the size of its terms;
+ * below, cancellation could leave too few correct digits and the residual is formed instead
+ * (see expanded_loss_is_accurate). */
+#define LZ_MF_EXPANDED_LOSS_MIN_FRACTION 1.0e-3
 
 typedef enum { MF_PATH_SCALAR, MF_PATH_DENSE, MF_PATH_LOWRANK } mf_path;
 
@@ -82,6 +91,9 @@ typedef struct mf {
   size_t chunks, block_rows, chunk_len;
   size_t tile;           /* row kernel: columns per tile, a multiple of LANES */
   int row_kernel;        /* 1: the row kernel, 0: BLAS blocks (see the dense section) */
+  double norm_a2_dense;  /* ||A||_F^2 of a dense or identity target, summed row by row */
+  size_t batch_max;      /* runs one batched gradient takes at most */
+  int own_products;      /* 1: A S and A^T X by own_product_*, because BLAS failed the probe */
   size_t work_len;
 } mf;
 
@@ -323,24 +335,6 @@ LZ_INLINE double row_value_d(size_t d, const row_in *in) {
   return sum_of_lanes(loss);
 }
 
-/* Over the tile: loss (returned) = |r|^2;  (grad_X)_i += r S (lane sums);  G^T += x_i^T r. */
-LZ_INLINE double row_value_grad_d(size_t d, const row_in *in, double *gx, double *gt) {
-  const row_regs k = row_regs_of(d, in);
-  lanes loss = {0.0}, gacc[LZ_MF_ROW_KERNEL_MAX_D];
-  for (size_t a = 0; a < d; ++a) gacc[a] = (lanes){0.0};
-  for (size_t j = k.j0; j < k.j1; j += LANES) {
-    lanes r = residual_lanes(d, &k, j);
-    loss += r * r;
-    for (size_t a = 0; a < d; ++a) {
-      gacc[a] += r * lanes_at(k.st + a * k.ld + j);
-      lanes *ga = (lanes *)(gt + a * k.ld + j);
-      *ga += k.x[a] * r;
-    }
-  }
-  for (size_t a = 0; a < d; ++a) gx[a] += sum_of_lanes(gacc[a]);
-  return sum_of_lanes(loss);
-}
-
 /* Over the tile: dr = dx_i S^T + x_i dS^T;  (H_X)_i += dr S + r dS;  G^T += dx_i^T r + x_i^T dr. */
 LZ_INLINE void row_hvp_d(size_t d, const row_in *in, double *hx, double *gt) {
   const row_regs k = row_regs_of(d, in);
@@ -383,14 +377,6 @@ static double row_value(size_t d, const row_in *in) {
   return loss;
 }
 
-static double row_value_grad(size_t d, const row_in *in, double *gx, double *gt) {
-  double loss = 0.0;
-#define CALL_WITH_D(k) loss = row_value_grad_d(k, in, gx, gt)
-  LZ_DISPATCH_ON_SMALL_D(d)
-#undef CALL_WITH_D
-  return loss;
-}
-
 static void row_hvp(size_t d, const row_in *in, double *hx, double *gt) {
 #define CALL_WITH_D(k) row_hvp_d(k, in, hx, gt)
   LZ_DISPATCH_ON_SMALL_D(d)
@@ -414,20 +400,6 @@ static void rows_chunk_value(const dense_pass *ps, size_t c) {
     for (size_t i = chunk_first_row(m, c); i < chunk_first_row(m, c + 1); ++i) {
       row_in in = row_of(ps, i, j0);
       loss += row_value(m->d, &in);
-    }
-  ps->w.chunk_loss[c] = loss;
-}
-
-static void rows_chunk_value_grad(const dense_pass *ps, size_t c) {
-  const mf *m = ps->m;
-  size_t begin = chunk_first_row(m, c), end = chunk_first_row(m, c + 1);
-  double *gt = chunk_scratch_of(ps, c).g, loss = 0.0;
-  memset(gt, 0, m->d * m->ld * sizeof *gt);
-  memset(ps->gx + begin * m->d, 0, (end - begin) * m->d * sizeof *ps->gx);
-  for (size_t j0 = 0; j0 < m->ld; j0 += m->tile)
-    for (size_t i = begin; i < end; ++i) {
-      row_in in = row_of(ps, i, j0);
-      loss += row_value_grad(m->d, &in, ps->gx + i * m->d, gt);
     }
   ps->w.chunk_loss[c] = loss;
 }
@@ -493,22 +465,6 @@ static void blocks_chunk_value(const dense_pass *ps, size_t c) {
   double loss = 0.0;
   for (size_t i0 = chunk_first_row(m, c); i0 < end; i0 += m->block_rows)
     loss += residual_block(m, ps->x, ps->s, i0, block_height(m, i0, end), cs.r);
-  ps->w.chunk_loss[c] = loss;
-}
-
-static void blocks_chunk_value_grad(const dense_pass *ps, size_t c) {
-  const mf *m = ps->m;
-  size_t n = m->n, d = m->d;
-  chunk_scratch cs = chunk_scratch_of(ps, c);
-  size_t begin = chunk_first_row(m, c), end = chunk_first_row(m, c + 1);
-  double loss = 0.0;
-  for (size_t i0 = begin; i0 < end; i0 += m->block_rows) {
-    size_t rows = block_height(m, i0, end);
-    loss += residual_block(m, ps->x, ps->s, i0, rows, cs.r);
-    multiply(AS_IS, AS_IS, rows, d, n, 1.0, cs.r, n, ps->s, d, 0.0, ps->gx + i0 * d, d);
-    multiply(TRANSPOSED, AS_IS, n, d, rows, 1.0, cs.r, n, ps->x + i0 * d, d,
-             i0 == begin ? 0.0 : 1.0, cs.g, d);
-  }
   ps->w.chunk_loss[c] = loss;
 }
 
@@ -611,15 +567,6 @@ static double dense_value(const mf *m, const double *xy, double *work) {
   return 0.5 * chunk_losses_in_order(&ps);
 }
 
-static double dense_value_grad(const mf *m, const double *xy, double *g, double *work) {
-  dense_pass ps = dense_pass_at(m, xy, NULL, work);
-  ps.gx = g;
-  for_each_chunk(&ps, m->row_kernel ? rows_chunk_value_grad : blocks_chunk_value_grad);
-  sum_chunk_partials(&ps, g + m->nd);
-  apply_activation_slope(m, xy + m->nd, g + m->nd);
-  return 0.5 * chunk_losses_in_order(&ps);
-}
-
 static void dense_hvp(const mf *m, const double *xy, const double *v, double *hv,
                       double *work) {
   dense_pass ps = dense_pass_at(m, xy, v, work);
@@ -627,6 +574,229 @@ static void dense_hvp(const mf *m, const double *xy, const double *v, double *hv
   for_each_chunk(&ps, m->row_kernel ? rows_chunk_hvp : blocks_chunk_hvp);
   sum_chunk_partials(&ps, hv + m->nd);
   apply_activation_slope(m, xy + m->nd, hv + m->nd);
+}
+
+/* ---- dense targets: the gradient in expanded form, for one run or a batch -------------
+ *
+ * With P = A S and Q = A^T X (n x d), never the residual:
+ *   grad_X = X (S^T S) - P,   grad_S = S (X^T X) - Q,
+ *   f = 1/2 ||A||^2 - <X, P> + 1/2 <X^T X, S^T S>.
+ * All runs of a batch share A, so their factors are packed side by side, S_all = [S_1 ... S_B]
+ * and X_all likewise (n x B d), and A S_all and A^T X_all are two GEMMs that stream A once
+ * each for the whole batch. One run alone is a batch of one: the same code, the same sums.
+ *
+ * A run's result must not depend on which runs share its batch (threads, tiles, runs that
+ * dropped out). So every entry of A S_all has to be computed the same way whatever the width
+ * of S_all and wherever its column sits in it. OpenBLAS does so with the kernels measured here
+ * (one thread), but its choice of kernel depends on the shape and the CPU, and some of its
+ * kernels do not (../shared/FACTS.md). products_are_column_independent checks the BLAS at
+ * create time on this instance's shapes; where it fails, own_product_* compute the products
+ * with plain loops in which each entry is one sum in a fixed order by construction. */
+
+static double sum_of_squares_by_rows(const mf *m) {
+  if (!m->a) return (double)m->n;  /* identity */
+  double sum = 0.0;
+  for (size_t i = 0; i < m->n; ++i) sum += lz_dot(m->a + i * m->ld, m->a + i * m->ld, m->n);
+  return sum;
+}
+
+/* c (n x w) = A b, entry by entry sum_k A_ik b_kc in order k = 0, 1, ... Four rows share
+ * each load of b's row; the order of each sum stays that of one row alone. */
+static void own_product_a(const mf *m, const double *b, size_t w, double *c) {
+  const size_t n = m->n, ld = m->ld;
+  for (size_t i = 0; i < n; i += 4) {
+    size_t rows = n - i < 4 ? n - i : 4;
+    double *ci = c + i * w;
+    memset(ci, 0, rows * w * sizeof *ci);
+    for (size_t k = 0; k < n; ++k) {
+      const double *bk = b + k * w;
+      for (size_t r = 0; r < rows; ++r) {
+        const double a = m->a[(i + r) * ld + k];
+        double *cr = ci + r * w;
+        for (size_t j = 0; j < w; ++j) cr[j] += a * bk[j];
+      }
+    }
+  }
+}
+
+/* c (n x w) = A^T b, entry by entry sum_k A_kj b_kc in order k = 0, 1, ... */
+static void own_product_at(const mf *m, const double *b, size_t w, double *c) {
+  const size_t n = m->n, ld = m->ld;
+  memset(c, 0, n * w * sizeof *c);
+  for (size_t k = 0; k < n; ++k) {
+    const double *ak = m->a + k * ld, *bk = b + k * w;
+    for (size_t j = 0; j < n; ++j) {
+      const double a = ak[j];
+      double *cj = c + j * w;
+      for (size_t q = 0; q < w; ++q) cj[q] += a * bk[q];
+    }
+  }
+}
+
+/* c (n x w) = op(A) b for op(A) = A or A^T; the identity target returns b itself. */
+static void product_with_target(const mf *m, lz_op op, const double *b, size_t w, double *c) {
+  const size_t n = m->n;
+  if (!m->a) {
+    memcpy(c, b, n * w * sizeof *c);
+  } else if (m->own_products) {
+    if (op == TRANSPOSED) own_product_at(m, b, w, c);
+    else own_product_a(m, b, w, c);
+  } else {
+    cblas_dgemm(CblasRowMajor, op == TRANSPOSED ? CblasTrans : CblasNoTrans, CblasNoTrans,
+                (int)n, (int)w, (int)n, 1.0, m->a, (int)m->ld, b, (int)w, 0.0, c, (int)w);
+  }
+}
+
+/* Scratch of a batch of B runs: S_all, X_all, P_all, Q_all (n x B d each), a run's two Gram
+ * matrices, then the row kernel's scratch, which the direct loss needs. */
+typedef struct batch_scratch {
+  double *s, *x, *p, *q, *gram_x, *gram_s, *direct;
+} batch_scratch;
+
+static size_t batch_block_len(const mf *m, size_t runs) {
+  return round_up_to_alignment(m->n * runs * m->d);
+}
+
+static batch_scratch batch_scratch_in(const mf *m, size_t runs, double *work) {
+  batch_scratch w;
+  size_t len = batch_block_len(m, runs);
+  w.s = work;
+  w.x = w.s + len;
+  w.p = w.x + len;
+  w.q = w.p + len;
+  w.gram_x = w.q + len;
+  w.gram_s = w.gram_x + m->d * m->d;
+  w.direct = w.gram_s + round_up_to_alignment(m->d * m->d);
+  return w;
+}
+
+static size_t batch_work_len_of(const mf *m, size_t runs) {
+  return 4 * batch_block_len(m, runs) + m->d * m->d + round_up_to_alignment(m->d * m->d) +
+         dense_work_len(m);
+}
+
+/* Run r's X and S = sigma(Y) into columns r d .. r d + d - 1 of the packed n x B d blocks. */
+static void pack_run(const mf *m, const double *xy, size_t r, size_t runs, batch_scratch *w) {
+  const size_t n = m->n, d = m->d, wd = runs * d;
+  const double *x = xy, *y = xy + m->nd;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t a = 0; a < d; ++a) {
+      w->x[i * wd + r * d + a] = x[i * d + a];
+      w->s[i * wd + r * d + a] = activation_of(m, y[i * d + a]);
+    }
+}
+
+/* g (d x d) = B_r^T B_r for run r's columns of a packed block, each entry summed over rows
+ * in order. */
+static void gram_of_run(const mf *m, const double *packed, size_t r, size_t runs, double *g) {
+  const size_t n = m->n, d = m->d, wd = runs * d;
+  for (size_t a = 0; a < d; ++a)
+    for (size_t b = 0; b < d; ++b) {
+      double acc = 0.0;
+      for (size_t i = 0; i < n; ++i) acc += packed[i * wd + r * d + a] * packed[i * wd + r * d + b];
+      g[a * d + b] = acc;
+    }
+}
+
+/* out = B_r G - C_r for run r's columns of the packed blocks B and C, G d x d: the two
+ * gradients, grad_X = X (S^T S) - P and grad_S = S (X^T X) - Q. */
+static void gram_term_minus(const mf *m, const double *b, const double *gram, const double *c,
+                            size_t r, size_t runs, double *out) {
+  const size_t n = m->n, d = m->d, wd = runs * d;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t a = 0; a < d; ++a) {
+      double acc = 0.0;
+      for (size_t q = 0; q < d; ++q) acc += b[i * wd + r * d + q] * gram[q * d + a];
+      out[i * d + a] = acc - c[i * wd + r * d + a];
+    }
+}
+
+/* <B_r, C_r> over run r's columns of two packed blocks, summed row by row. */
+static double run_inner_product(const mf *m, const double *b, const double *c, size_t r,
+                                size_t runs) {
+  const size_t n = m->n, d = m->d, wd = runs * d;
+  double acc = 0.0;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t a = 0; a < d; ++a) acc += b[i * wd + r * d + a] * c[i * wd + r * d + a];
+  return acc;
+}
+
+/* The expanded loss subtracts terms that may be far larger than itself, each with a rounding
+ * error of some eps times its size, so its relative error grows like eps size / loss. It is
+ * kept where it is at least LZ_MF_EXPANDED_LOSS_MIN_FRACTION of their sum: measured at
+ * n = 300 (test_objectives), kept losses agree with the residual's to 2.4e-13, and the test
+ * allows 1e-9. Closer to a zero-loss factorization the residual is formed, once per run. */
+int lz__mf_expanded_loss_is_accurate(double loss, double norm_a2, double cross, double grams) {
+  double size = 0.5 * norm_a2 + fabs(cross) + 0.5 * fabs(grams);
+  return loss >= LZ_MF_EXPANDED_LOSS_MIN_FRACTION * size;
+}
+
+/* f and g of runs states at once; each run's result is that of a batch of one (see above). */
+static void dense_value_grad_batch(const mf *m, size_t runs, const double *const *xy,
+                                   double *const *g, double *f, double *work) {
+  const size_t d = m->d, wd = runs * d;
+  batch_scratch w = batch_scratch_in(m, runs, work);
+  for (size_t r = 0; r < runs; ++r) pack_run(m, xy[r], r, runs, &w);
+  product_with_target(m, AS_IS, w.s, wd, w.p);
+  product_with_target(m, TRANSPOSED, w.x, wd, w.q);
+  for (size_t r = 0; r < runs; ++r) {
+    double *gram_x = w.gram_x, *gram_s = w.gram_s;
+    gram_of_run(m, w.x, r, runs, gram_x);
+    gram_of_run(m, w.s, r, runs, gram_s);
+    gram_term_minus(m, w.x, gram_s, w.p, r, runs, g[r]);
+    gram_term_minus(m, w.s, gram_x, w.q, r, runs, g[r] + m->nd);
+    apply_activation_slope(m, xy[r] + m->nd, g[r] + m->nd);
+    double cross = run_inner_product(m, w.x, w.p, r, runs);
+    double grams = lz_dot(gram_x, gram_s, d * d);
+    double loss = 0.5 * m->norm_a2_dense - cross + 0.5 * grams;
+    f[r] = lz__mf_expanded_loss_is_accurate(loss, m->norm_a2_dense, cross, grams)
+               ? loss
+               : dense_value(m, xy[r], w.direct);
+  }
+}
+
+static double dense_value_grad(const mf *m, const double *xy, double *g, double *work) {
+  double f = 0.0;
+  dense_value_grad_batch(m, 1, &xy, &g, &f, work);
+  return f;
+}
+
+/* Whether the BLAS computes each entry of A B and A^T B the same way at every width this
+ * instance uses and in every column position: one run alone, a full batch, half a batch.
+ * The shapes, not the numbers, select the kernel, so a random B of those shapes answers. */
+static int products_are_column_independent(const mf *m, lz_err *err, int *ok) {
+  const size_t n = m->n, d = m->d, full = m->batch_max, half = (full + 1) / 2;
+  *ok = 1;
+  if (!m->a || full < 2) return LZ_OK;
+  const size_t len = n * full * d;
+  double *b = malloc(len * sizeof *b), *wide = malloc(len * sizeof *wide);
+  double *part = malloc(len * sizeof *part), *narrow = malloc(len * sizeof *narrow);
+  if (!b || !wide || !part || !narrow) {
+    free(b), free(wide), free(part), free(narrow);
+    return lz_err_set(err, LZ_ENOMEM, "mf: out of memory probing the BLAS");
+  }
+  lz_rng rng;
+  lz_rng_init(&rng, 0, LZ_RNG_TEST, n, d);
+  for (size_t i = 0; i < len; ++i) b[i] = lz_rng_normal(&rng);
+  const size_t runs_alone[3] = {0, half, full - 1};
+  for (int t = 0; t < 2 && *ok; ++t) {
+    lz_op op = t ? TRANSPOSED : AS_IS;
+    product_with_target(m, op, b, full * d, wide);
+    /* the first half of the batch alone: the same columns, a narrower product */
+    for (size_t i = 0; i < n; ++i) memcpy(part + i * half * d, b + i * full * d, half * d * sizeof *b);
+    product_with_target(m, op, part, half * d, narrow);
+    for (size_t i = 0; i < n && *ok; ++i)
+      *ok = memcmp(narrow + i * half * d, wide + i * full * d, half * d * sizeof *b) == 0;
+    for (int s = 0; s < 3 && *ok; ++s) {
+      size_t r = runs_alone[s];
+      for (size_t i = 0; i < n; ++i) memcpy(part + i * d, b + i * full * d + r * d, d * sizeof *b);
+      product_with_target(m, op, part, d, narrow);
+      for (size_t i = 0; i < n && *ok; ++i)
+        *ok = memcmp(narrow + i * d, wide + i * full * d + r * d, d * sizeof *b) == 0;
+    }
+  }
+  free(b), free(wide), free(part), free(narrow);
+  return LZ_OK;
 }
 
 /* ---- lowrank target: Gram matrices only -------------------------------------------- */
@@ -967,7 +1137,10 @@ static void choose_path(mf *m) {
     m->tile = tile_columns_for(m->d);
     m->chunk_len = m->d * m->ld +
                    2 * round_up_to_alignment(m->block_rows * m->n);
-    m->work_len = dense_work_len(m);
+    double run_bytes = 4.0 * 8.0 * (double)m->n * (double)m->d;
+    double fit = floor(LZ_MF_BATCH_BYTES / run_bytes);
+    m->batch_max = fit >= LZ_MF_BATCH_MAX ? LZ_MF_BATCH_MAX : fit >= 1.0 ? (size_t)fit : 1;
+    m->work_len = batch_work_len_of(m, 1);
   }
 }
 
@@ -1005,6 +1178,10 @@ static void mf_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
   double n = (double)m.n, k = (double)m.k;
   s->dim = 2 * m.nd;
   s->work_len = m.work_len;
+  if (m.path == MF_PATH_DENSE) {
+    s->batch_max = m.batch_max;
+    s->batch_work_len = batch_work_len_of(&m, m.batch_max);
+  }
   s->symmetry_work_len = symmetry_work_len_for(m.d);
   s->stored_bytes = (double)sizeof m;
   switch (m.target) {
@@ -1047,6 +1224,16 @@ static int mf_create(const lz_problem_params *pp, uint64_t seed, const double *t
   }
   choose_path(m);
   use_single_threaded_blas();
+  if (m->path == MF_PATH_DENSE) {
+    m->norm_a2_dense = sum_of_squares_by_rows(m);
+    int independent = 1;
+    rc = products_are_column_independent(m, err, &independent);
+    if (rc != LZ_OK) {
+      mf_destroy(m);
+      return rc;
+    }
+    m->own_products = !independent || getenv("LRZOO_MF_OWN_PRODUCTS") != NULL;
+  }
   *state = m;
   return LZ_OK;
 }
@@ -1066,6 +1253,19 @@ static double mf_value(const void *state, const double *x, double *work) {
   }
 }
 
+static size_t mf_batch_max(const void *state) {
+  const mf *m = state;
+  return m->path == MF_PATH_DENSE ? m->batch_max : 1;
+}
+
+static size_t mf_batch_work_len(const void *state, size_t runs) {
+  const mf *m = state;
+  return m->path == MF_PATH_DENSE ? batch_work_len_of(m, runs) : m->work_len;
+}
+
+static void mf_value_grad_batch(const void *state, size_t runs, const double *const *x,
+                                double *const *g, double *f, double *work);
+
 static double mf_value_grad(const void *state, const double *x, double *g, double *work) {
   const mf *m = state;
   switch (m->path) {
@@ -1083,6 +1283,16 @@ static void mf_hvp(const void *state, const double *x, const double *v, double *
     case MF_PATH_LOWRANK: lowrank_hvp(m, x, v, hv, work); return;
     default: dense_hvp(m, x, v, hv, work); return;
   }
+}
+
+static void mf_value_grad_batch(const void *state, size_t runs, const double *const *x,
+                                double *const *g, double *f, double *work) {
+  const mf *m = state;
+  if (m->path == MF_PATH_DENSE) {
+    dense_value_grad_batch(m, runs, x, g, f, work);
+    return;
+  }
+  for (size_t r = 0; r < runs; ++r) f[r] = mf_value_grad(state, x[r], g[r], work);
 }
 
 /* ||X^T X - Y^T Y||_F entry by entry, so no scratch is needed. */
@@ -1141,6 +1351,8 @@ lz_mf_layout lz__mf_layout(const void *state) {
   if (m->path != MF_PATH_DENSE) return l;
   l.row_kernel = m->row_kernel;
   l.chunks = m->chunks;
+  l.batch_max = m->batch_max;
+  l.own_products = m->own_products;
   if (m->row_kernel) {
     l.tiles = (m->ld + m->tile - 1) / m->tile;
   } else {
@@ -1254,6 +1466,9 @@ const lz_objective lz__objective_mf = {
     .sizes = mf_sizes,
     .value = mf_value,
     .value_grad = mf_value_grad,
+    .value_grad_batch = mf_value_grad_batch,
+    .batch_max = mf_batch_max,
+    .batch_work_len = mf_batch_work_len,
     .hvp = mf_hvp,
     .f0 = NULL,
     .sigma2 = NULL,

@@ -77,6 +77,23 @@ double lz_problem_value_grad(const lz_problem *p, const double *x, double *g, do
   return p->ops->value_grad(p->state, x, g, work);
 }
 
+size_t lz_problem_batch_max(const lz_problem *p) {
+  return p->ops->value_grad_batch ? p->ops->batch_max(p->state) : 1;
+}
+
+size_t lz_problem_batch_work_len(const lz_problem *p, size_t runs) {
+  return p->ops->value_grad_batch ? p->ops->batch_work_len(p->state, runs) : p->work_len;
+}
+
+void lz_problem_value_grad_batch(const lz_problem *p, size_t runs, const double *const *x,
+                                 double *const *g, double *f, double *work) {
+  if (p->ops->value_grad_batch) {
+    p->ops->value_grad_batch(p->state, runs, x, g, f, work);
+    return;
+  }
+  for (size_t r = 0; r < runs; ++r) f[r] = p->ops->value_grad(p->state, x[r], g[r], work);
+}
+
 void lz_problem_hvp(const lz_problem *p, const double *x, const double *v, double *hv,
                     double *work) {
   p->ops->hvp(p->state, x, v, hv, work);
