@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,6 +308,102 @@ static void a_near_converged_lane_should_stop_for_the_exact_check(void **state) 
   lz_problem_destroy(&p);
 }
 
+/* ---- the batched engine ---------------------------------------------------------------- */
+
+enum { BATCH = 12, BATCH_DIM = 2 * 24 * 2, BATCH_MAX_ITER = 300, BATCH_EVERY = 7 };
+
+static lz_problem *make_dense_mf(lz_activation act) {
+  lz_problem_params pp;
+  memset(&pp, 0, sizeof pp);
+  pp.kind = LZ_PROBLEM_MF;
+  pp.n = 24;
+  pp.d = 2;
+  pp.activation = act;
+  pp.alpha = 0.2;
+  pp.target = LZ_TARGET_GAUSSIAN;
+  pp.target_scale = 1.0;
+  return create_or_fail(&pp);
+}
+
+typedef struct batch_case {
+  double x[BATCH][BATCH_DIM], trace[BATCH][BATCH_MAX_ITER / BATCH_EVERY + 1];
+  double xs[BATCH][(BATCH_MAX_ITER / BATCH_EVERY + 1) * 3];
+  lz_gd_observers obs[BATCH];
+  lz_gd_outcome out[BATCH];
+} batch_case;
+
+/* Starts from small to large, step sizes from tiny to far beyond 2 / L, and one start out of
+ * bounds: runs that converge, run to max_iter and diverge, at different steps. */
+static void fill_batch_case(batch_case *c, double *h) {
+  unsigned state = 12345;
+  for (int r = 0; r < BATCH; ++r) {
+    for (int i = 0; i < BATCH_DIM; ++i) {
+      state = state * 1103515245u + 12345u;
+      c->x[r][i] = (0.3 + 0.05 * r) * (((state >> 8) & 0xffff) / 32768.0 - 1.0);
+    }
+    h[r] = 0.1 + 0.06 * r;
+    for (size_t k = 0; k < sizeof c->trace[r] / sizeof c->trace[r][0]; ++k) c->trace[r][k] = -1.0;
+    memset(c->xs[r], 0, sizeof c->xs[r]);
+    memset(&c->obs[r], 0, sizeof c->obs[r]);
+    c->obs[r].x_trace = c->xs[r];
+    c->obs[r].x_coords = 3;
+    c->obs[r].x_every = BATCH_EVERY;
+  }
+  c->x[5][3] = 1e7;  /* beyond diverge_above: diverged at step 0 */
+}
+
+static void batch_should_end_every_run_bitwise_as_gd_run(void **state) {
+  (void)state;
+  for (int variant = 0; variant < 3; ++variant) {
+    if (variant == 2) setenv("LRZOO_MF_OWN_PRODUCTS", "1", 1);
+    /* 0: BLAS products, 1: leaky_relu on Y, 2: lrzoo's own products */
+    lz_problem *p = make_dense_mf(variant == 1 ? LZ_ACT_LEAKY_RELU : LZ_ACT_NONE);
+    unsetenv("LRZOO_MF_OWN_PRODUCTS");
+    assert_true(lz_problem_batch_max(p) >= BATCH);
+    static batch_case alone, together;
+    double h[BATCH];
+    fill_batch_case(&alone, h);
+    fill_batch_case(&together, h);
+    lz_gd_params gp = {0.0, BATCH_MAX_ITER, 1e-4, 1e6, BATCH_EVERY, NULL};
+    double *work = malloc(lz_gd_work_len(p) * sizeof *work);
+    for (int r = 0; r < BATCH; ++r) {
+      gp.h = h[r];
+      assert_int_equal(lz_gd_run(p, &gp, alone.x[r], alone.trace[r], &alone.out[r], work,
+                                 &alone.obs[r]), LZ_OK);
+    }
+    free(work);
+    lz_gd_batch_run runs[BATCH];
+    for (int r = 0; r < BATCH; ++r) {
+      runs[r].h = h[r];
+      runs[r].x = together.x[r];
+      runs[r].trace = together.trace[r];
+      runs[r].obs = &together.obs[r];
+    }
+    work = malloc(lz_gd_batch_work_len(p, BATCH) * sizeof *work);
+    assert_int_equal(lz_gd_batch(p, &gp, BATCH, runs, work), LZ_OK);
+    free(work);
+    int ends[6] = {0};
+    for (int r = 0; r < BATCH; ++r) {
+      const lz_gd_outcome *a = &alone.out[r], *b = &runs[r].out;
+      ends[a->end]++;
+      assert_int_equal(a->end, b->end);
+      assert_int_equal(a->iterations, b->iterations);
+      assert_int_equal(a->records, b->records);
+      assert_memory_equal(&a->loss, &b->loss, sizeof a->loss);
+      assert_memory_equal(&a->grad_norm, &b->grad_norm, sizeof a->grad_norm);
+      assert_memory_equal(alone.x[r], together.x[r], sizeof alone.x[r]);
+      assert_memory_equal(alone.trace[r], together.trace[r], sizeof alone.trace[r]);
+      assert_int_equal(alone.obs[r].x_records, together.obs[r].x_records);
+      assert_memory_equal(alone.xs[r], together.xs[r], sizeof alone.xs[r]);
+    }
+    /* the batch shrank at different steps: every kind of end occurs, at more than one step
+     * (with leaky_relu no run converges to 1e-4 in 300 steps or diverges after step 0) */
+    assert_true(ends[LZ_GD_DIVERGED] >= 1 && ends[LZ_GD_MAX_ITER] >= 1);
+    if (variant != 1) assert_true(ends[LZ_GD_CONVERGED] >= 2 && ends[LZ_GD_DIVERGED] >= 2);
+    lz_problem_destroy(&p);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(gd_on_a_quadratic_should_follow_the_closed_form_to_1e_12),
@@ -319,6 +416,7 @@ int main(void) {
       cmocka_unit_test(lanes_should_end_every_run_bitwise_as_gd_run),
       cmocka_unit_test(lanes_should_hand_over_a_start_out_of_bounds_at_step_zero),
       cmocka_unit_test(a_near_converged_lane_should_stop_for_the_exact_check),
+      cmocka_unit_test(batch_should_end_every_run_bitwise_as_gd_run),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,4 +78,25 @@ int lz_gd_continue(const lz_problem *p, const lz_gd_params *gp, const lz_gd_resu
                    double *x, double *trace, lz_gd_outcome *out, double *work,
                    lz_gd_observers *obs);
 
+/* Many runs of one problem at once, for objectives with batched gradients (dense mf): each
+ * step evaluates every live run in one lz_problem_value_grad_batch, and runs that end drop
+ * out of the batch. Each run walks through exactly the checks, records and observers of
+ * lz_gd_run with its own h, so it ends bitwise as lz_gd_run would end it alone. */
+typedef struct lz_gd_batch_run {
+  double h;
+  double *x;              /* in: x_0; out: the final state, as lz_gd_run leaves it */
+  double *trace;          /* as lz_gd_run's; may be NULL */
+  lz_gd_observers *obs;   /* may be NULL */
+  lz_gd_outcome out;
+} lz_gd_batch_run;
+
+/* Scratch doubles of lz_gd_batch for `runs` runs (at most lz_problem_batch_max). */
+size_t lz_gd_batch_work_len(const lz_problem *p, size_t runs);
+
+/* gp->h is ignored (each run has its own). Scratch shared by the runs' observers (their
+ * lanczos_work) is used by one run at a time. Returns LZ_OK, LZ_ESTOPPED when cancelled (the
+ * runs' outcomes are then incomplete), or LZ_ENOMEM. */
+int lz_gd_batch(const lz_problem *p, const lz_gd_params *gp, size_t count,
+                lz_gd_batch_run *runs, double *work);
+
 #endif

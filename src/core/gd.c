@@ -1,6 +1,7 @@
 #include "lrzoo/gd.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lrzoo/error.h"
@@ -57,6 +58,93 @@ static void observe_step(lz_gd_observers *obs, const lz_problem *p, const double
     if (obs->tangents[i]) lz_tangent_step(obs->tangents[i], p, x, h, pwork);
 }
 
+/* One run's descent, step by step: what lz_gd_continue's loop holds, so that the batched
+ * engine walks each of its runs through exactly the same checks and records. */
+typedef struct gd_walk {
+  const lz_problem *p;
+  const lz_gd_params *gp;
+  double h;
+  double *x, *g, *x_prev, *trace;
+  lz_gd_outcome *out;
+  lz_gd_observers *obs;
+  int64_t k;
+  double gnorm_prev;
+} gd_walk;
+
+typedef enum { WALK_ON, WALK_ENDED, WALK_STOPPED } walk_state;
+
+/* g and x_prev: 2 dim doubles of work. */
+static void walk_from(gd_walk *w, const lz_problem *p, const lz_gd_params *gp, double h,
+                      const lz_gd_resume *from, double *x, double *trace, lz_gd_outcome *out,
+                      double *work, lz_gd_observers *obs, double *pwork) {
+  const size_t dim = lz_problem_dim(p);
+  w->p = p;
+  w->gp = gp;
+  w->h = h;
+  w->x = x;
+  w->g = work;
+  w->x_prev = work + dim;
+  w->trace = trace;
+  w->out = out;
+  w->obs = obs;
+  w->k = from->step;
+  w->gnorm_prev = HUGE_VAL;
+  memset(out, 0, sizeof *out);
+  out->records = from->records;
+  if (from->step > 0) {
+    /* Exactly what the loop held after step from->step - 1: the previous iterate and the
+     * norm of its gradient (it was in bounds, or the loop would have ended there). */
+    memcpy(w->x_prev, from->x_prev, dim * sizeof *w->x_prev);
+    lz_problem_value_grad(p, w->x_prev, w->g, pwork);
+    w->gnorm_prev = lz_norm2(w->g, dim);
+  }
+}
+
+/* x_k has left the bounded region, or its loss or gradient has. Report the last iterate that
+ * was still inside. At k = 0 there is none: x0 itself is reported (no value where it is not
+ * finite). */
+static walk_state walk_ends_diverged(gd_walk *w, double gnorm, double *pwork) {
+  const size_t dim = lz_problem_dim(w->p);
+  w->out->end = LZ_GD_DIVERGED;
+  w->out->iterations = w->k;
+  if (w->k > 0) memcpy(w->x, w->x_prev, dim * sizeof *w->x);
+  report_final_state(w->p, w->x, w->k > 0 ? w->gnorm_prev : gnorm, w->out, pwork);
+  return WALK_ENDED;
+}
+
+/* The first check of step k, before any gradient: is x_k in bounds? */
+static walk_state walk_checks_the_state(gd_walk *w, double *pwork) {
+  if (state_is_in_bounds(w->x, lz_problem_dim(w->p), w->gp->diverge_above)) return WALK_ON;
+  return walk_ends_diverged(w, HUGE_VAL, pwork);
+}
+
+/* The rest of step k, given f and g at x_k: the loss checks, records and observers, the end
+ * tests and the step to x_(k+1). */
+static walk_state walk_takes_the_step(gd_walk *w, double f, double *pwork) {
+  const lz_problem *p = w->p;
+  const lz_gd_params *gp = w->gp;
+  const size_t dim = lz_problem_dim(p);
+  const int64_t k = w->k;
+  double gnorm = lz_norm2(w->g, dim);
+  if (!loss_is_in_bounds(f, gnorm, gp->diverge_above)) return walk_ends_diverged(w, gnorm, pwork);
+  if (w->trace && k % gp->record_every == 0)
+    w->trace[w->out->records++] = lz_problem_value(p, w->x, pwork);
+  if (w->obs) observe_iterate(w->obs, p, w->x, dim, k);
+  if (gnorm < gp->tol_grad || k == gp->max_iter) {
+    w->out->end = gnorm < gp->tol_grad ? LZ_GD_CONVERGED : LZ_GD_MAX_ITER;
+    w->out->iterations = k;
+    report_final_state(p, w->x, gnorm, w->out, pwork);
+    return WALK_ENDED;
+  }
+  if (gp->cancel && k % LZ_GD_CANCEL_EVERY == 0 && *gp->cancel) return WALK_STOPPED;
+  if (w->obs) observe_step(w->obs, p, w->x, w->h, k, pwork);
+  memcpy(w->x_prev, w->x, dim * sizeof *w->x);
+  w->gnorm_prev = gnorm;
+  for (size_t i = 0; i < dim; ++i) w->x[i] -= w->h * w->g[i];
+  w->k = k + 1;
+  return WALK_ON;
+}
+
 int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *trace,
               lz_gd_outcome *out, double *work, lz_gd_observers *obs) {
   lz_gd_resume from = {0, NULL, 0};
@@ -66,49 +154,57 @@ int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *tr
 int lz_gd_continue(const lz_problem *p, const lz_gd_params *gp, const lz_gd_resume *from,
                    double *x, double *trace, lz_gd_outcome *out, double *work,
                    lz_gd_observers *obs) {
-  const size_t dim = lz_problem_dim(p);
-  double *g = work, *x_prev = work + dim, *pwork = work + 2 * dim;
-  const double h = gp->h, bound = gp->diverge_above;
-  double gnorm_prev = HUGE_VAL;
+  double *pwork = work + 2 * lz_problem_dim(p);
+  gd_walk w;
+  walk_from(&w, p, gp, gp->h, from, x, trace, out, work, obs, pwork);
+  for (;;) {
+    walk_state st = walk_checks_the_state(&w, pwork);
+    if (st == WALK_ON) st = walk_takes_the_step(&w, lz_problem_value_grad(p, x, w.g, pwork), pwork);
+    if (st == WALK_ENDED) return LZ_OK;
+    if (st == WALK_STOPPED) return LZ_ESTOPPED;
+  }
+}
 
-  memset(out, 0, sizeof *out);
-  out->records = from->records;
-  if (from->step > 0) {
-    /* Exactly what the loop held after step from->step - 1: the previous iterate and the
-     * norm of its gradient (it was in bounds, or the loop would have ended there). */
-    memcpy(x_prev, from->x_prev, dim * sizeof *x_prev);
-    lz_problem_value_grad(p, x_prev, g, pwork);
-    gnorm_prev = lz_norm2(g, dim);
+size_t lz_gd_batch_work_len(const lz_problem *p, size_t runs) {
+  size_t bw = lz_problem_batch_work_len(p, runs), pw = lz_problem_work_len(p);
+  return 2 * lz_problem_dim(p) * runs + (bw > pw ? bw : pw);
+}
+
+int lz_gd_batch(const lz_problem *p, const lz_gd_params *gp, size_t count, lz_gd_batch_run *runs,
+                double *work) {
+  const size_t dim = lz_problem_dim(p);
+  double *pwork = work + 2 * dim * count;
+  gd_walk *walks = malloc(count * sizeof *walks);
+  size_t *active = malloc(count * sizeof *active);
+  const double **xs = malloc(count * sizeof *xs);
+  double **gs = malloc(count * sizeof *gs), *fs = malloc(count * sizeof *fs);
+  int rc = walks && active && xs && gs && fs ? LZ_OK : LZ_ENOMEM;
+  const lz_gd_resume from_the_start = {0, NULL, 0};
+  size_t live = 0;
+  for (size_t r = 0; r < count && rc == LZ_OK; ++r) {
+    walk_from(&walks[r], p, gp, runs[r].h, &from_the_start, runs[r].x, runs[r].trace,
+              &runs[r].out, work + 2 * dim * r, runs[r].obs, pwork);
+    active[live++] = r;
   }
-  for (int64_t k = from->step;; ++k) {
-    int in_bounds = state_is_in_bounds(x, dim, bound);
-    double f = 0.0, gnorm = HUGE_VAL;
-    if (in_bounds) {
-      f = lz_problem_value_grad(p, x, g, pwork);
-      gnorm = lz_norm2(g, dim);
-      in_bounds = loss_is_in_bounds(f, gnorm, bound);
+  while (live > 0 && rc == LZ_OK) {
+    /* Runs whose state left the bounds end here; the others take step k together. */
+    size_t m = 0;
+    for (size_t j = 0; j < live; ++j) {
+      gd_walk *w = &walks[active[j]];
+      if (walk_checks_the_state(w, pwork) != WALK_ON) continue;
+      active[m] = active[j];
+      xs[m] = w->x;
+      gs[m] = w->g;
+      ++m;
     }
-    if (!in_bounds) {
-      out->end = LZ_GD_DIVERGED;
-      out->iterations = k;
-      /* Report the last iterate that was still inside the bounded region. At k = 0 there is
-       * none: x0 itself is reported (no value where it is not finite). */
-      if (k > 0) memcpy(x, x_prev, dim * sizeof *x);
-      report_final_state(p, x, k > 0 ? gnorm_prev : gnorm, out, pwork);
-      return LZ_OK;
+    if (m > 0) lz_problem_value_grad_batch(p, m, xs, gs, fs, pwork);
+    live = 0;
+    for (size_t j = 0; j < m; ++j) {
+      walk_state st = walk_takes_the_step(&walks[active[j]], fs[j], pwork);
+      if (st == WALK_STOPPED) rc = LZ_ESTOPPED;
+      if (st == WALK_ON) active[live++] = active[j];
     }
-    if (trace && k % gp->record_every == 0) trace[out->records++] = lz_problem_value(p, x, pwork);
-    if (obs) observe_iterate(obs, p, x, dim, k);
-    if (gnorm < gp->tol_grad || k == gp->max_iter) {
-      out->end = gnorm < gp->tol_grad ? LZ_GD_CONVERGED : LZ_GD_MAX_ITER;
-      out->iterations = k;
-      report_final_state(p, x, gnorm, out, pwork);
-      return LZ_OK;
-    }
-    if (gp->cancel && k % LZ_GD_CANCEL_EVERY == 0 && *gp->cancel) return LZ_ESTOPPED;
-    if (obs) observe_step(obs, p, x, h, k, pwork);
-    memcpy(x_prev, x, dim * sizeof *x);
-    gnorm_prev = gnorm;
-    for (size_t i = 0; i < dim; ++i) x[i] -= h * g[i];
   }
+  free(walks), free(active), free(xs), free(gs), free(fs);
+  return rc;
 }
