@@ -373,15 +373,18 @@ static void batch_should_end_every_run_bitwise_as_gd_run(void **state) {
     }
     free(work);
     lz_gd_batch_run runs[BATCH];
+    double *own = malloc(BATCH * 2 * BATCH_DIM * sizeof *own);
     for (int r = 0; r < BATCH; ++r) {
       runs[r].h = h[r];
+      runs[r].work = own + r * 2 * BATCH_DIM;
       runs[r].x = together.x[r];
       runs[r].trace = together.trace[r];
       runs[r].obs = &together.obs[r];
     }
     work = malloc(lz_gd_batch_work_len(p, BATCH) * sizeof *work);
-    assert_int_equal(lz_gd_batch(p, &gp, BATCH, runs, work), LZ_OK);
+    assert_int_equal(lz_gd_batch(p, &gp, BATCH, runs, work, NULL), LZ_OK);
     free(work);
+    free(own);
     int ends[6] = {0};
     for (int r = 0; r < BATCH; ++r) {
       const lz_gd_outcome *a = &alone.out[r], *b = &runs[r].out;

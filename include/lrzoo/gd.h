@@ -85,18 +85,26 @@ int lz_gd_continue(const lz_problem *p, const lz_gd_params *gp, const lz_gd_resu
 typedef struct lz_gd_batch_run {
   double h;
   double *x;              /* in: x_0; out: the final state, as lz_gd_run leaves it */
+  double *work;           /* 2 dim doubles of the run's own (its gradient and previous state) */
   double *trace;          /* as lz_gd_run's; may be NULL */
   lz_gd_observers *obs;   /* may be NULL */
   lz_gd_outcome out;
 } lz_gd_batch_run;
 
-/* Scratch doubles of lz_gd_batch for `runs` runs (at most lz_problem_batch_max). */
+/* Called after every step of a batch (may be NULL): a batch lasts as long as its longest run,
+ * and the master rank must keep serving workers meanwhile. */
+typedef struct lz_gd_poll {
+  void (*call)(void *ctx);
+  void *ctx;
+} lz_gd_poll;
+
+/* Scratch doubles lz_gd_batch shares among `runs` runs (at most lz_problem_batch_max). */
 size_t lz_gd_batch_work_len(const lz_problem *p, size_t runs);
 
 /* gp->h is ignored (each run has its own). Scratch shared by the runs' observers (their
  * lanczos_work) is used by one run at a time. Returns LZ_OK, LZ_ESTOPPED when cancelled (the
  * runs' outcomes are then incomplete), or LZ_ENOMEM. */
 int lz_gd_batch(const lz_problem *p, const lz_gd_params *gp, size_t count,
-                lz_gd_batch_run *runs, double *work);
+                lz_gd_batch_run *runs, double *work, const lz_gd_poll *poll);
 
 #endif

@@ -205,6 +205,11 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
 size_t lz_run_work_len(const lz_job *job, const lz_problem *p);
 /* The same from the instance's sizes, before it is built. */
 size_t lz_run_work_len_for(const lz_job *job, const lz_problem_sizes *s);
+/* Bytes the runs of a tile hold at once on `threads` threads for an instance with parameters
+ * pp (run scratch, or batches of runs with the batched engine); *ring_bytes: the orbit rings
+ * among them. */
+double lz_tile_work_bytes(const lz_job *job, const lz_problem_params *pp, int threads,
+                          double *ring_bytes);
 /* 1 if each thread takes whole runs of this instance, 0 if runs go one after another and
  * parallelize inside the evaluation (large problems). */
 int lz_runs_share_threads(const lz_problem_params *pp);

@@ -2364,9 +2364,9 @@ static void report_memory(parser *p, const lz_config_limits *lim, const lz_memor
     case LZ_MEM_RUNS:
       if (part == LZ_MEM_RUNS && est->orbit_ring > 0.5 * est->part[LZ_MEM_RUNS]) {
         at = p->max_period_mark.line ? p->max_period_mark : job->problem.mark;
-        snprintf(what, sizeof what, "the orbit rings (2 x max_period %lld states for each of %d "
-                 "threads, %.2f GiB)", (long long)job->analyze.orbit.max_period, est->threads,
-                 est->orbit_ring / GIB);
+        snprintf(what, sizeof what, "the orbit rings (2 x max_period %lld states for each run "
+                 "held at once on %d threads, %.2f GiB)", (long long)job->analyze.orbit.max_period,
+                 est->threads, est->orbit_ring / GIB);
         advice = "lower orbit.max_period (0 turns orbit detection off)";
       } else if (job->problem.kind == LZ_PROBLEM_MF) {
         at = job->problem.n.mark.line ? job->problem.n.mark : job->problem.mark;

@@ -167,13 +167,12 @@ int lz_gd_continue(const lz_problem *p, const lz_gd_params *gp, const lz_gd_resu
 
 size_t lz_gd_batch_work_len(const lz_problem *p, size_t runs) {
   size_t bw = lz_problem_batch_work_len(p, runs), pw = lz_problem_work_len(p);
-  return 2 * lz_problem_dim(p) * runs + (bw > pw ? bw : pw);
+  return bw > pw ? bw : pw;
 }
 
 int lz_gd_batch(const lz_problem *p, const lz_gd_params *gp, size_t count, lz_gd_batch_run *runs,
-                double *work) {
-  const size_t dim = lz_problem_dim(p);
-  double *pwork = work + 2 * dim * count;
+                double *work, const lz_gd_poll *poll) {
+  double *pwork = work;
   gd_walk *walks = malloc(count * sizeof *walks);
   size_t *active = malloc(count * sizeof *active);
   const double **xs = malloc(count * sizeof *xs);
@@ -183,7 +182,7 @@ int lz_gd_batch(const lz_problem *p, const lz_gd_params *gp, size_t count, lz_gd
   size_t live = 0;
   for (size_t r = 0; r < count && rc == LZ_OK; ++r) {
     walk_from(&walks[r], p, gp, runs[r].h, &from_the_start, runs[r].x, runs[r].trace,
-              &runs[r].out, work + 2 * dim * r, runs[r].obs, pwork);
+              &runs[r].out, runs[r].work, runs[r].obs, pwork);
     active[live++] = r;
   }
   while (live > 0 && rc == LZ_OK) {
@@ -204,6 +203,7 @@ int lz_gd_batch(const lz_problem *p, const lz_gd_params *gp, size_t count, lz_gd
       if (st == WALK_STOPPED) rc = LZ_ESTOPPED;
       if (st == WALK_ON) active[live++] = active[j];
     }
+    if (poll && poll->call) poll->call(poll->ctx);
   }
   free(walks), free(active), free(xs), free(gs), free(fs);
   return rc;

@@ -70,11 +70,8 @@ static void count_instance(const lz_job *job, const lz_problem_params *pp, int64
                            int threads, lz_memory_estimate *best) {
   lz_problem_sizes s;
   lz_problem_params_sizes(pp, &s);
-  double holders = lz_runs_share_threads(pp) ? (double)threads : 1.0;
-  double run = 8.0 * (double)lz_run_work_len_for(job, &s);
-  double ring = job->analyze.orbit.max_period > 0
-                    ? 8.0 * (double)lz_orbit_ring_len(s.dim, job->analyze.orbit.max_period) : 0.0;
-  double runs = holders * run;
+  double ring = 0.0;
+  double runs = lz_tile_work_bytes(job, pp, threads, &ring);
   double sampler = 0.0;
   if (lz_job_samples_invariant_measure(job))
     sampler = (double)threads * lz_sample_thread_bytes(job, pp) +
@@ -90,7 +87,7 @@ static void count_instance(const lz_job *job, const lz_problem_params *pp, int64
     best->part[LZ_MEM_PROBLEM] = s.stored_bytes;
     best->part[LZ_MEM_RUNS] = runs;
     best->part[LZ_MEM_SAMPLER] = sampler;
-    best->orbit_ring = holders * ring;
+    best->orbit_ring = ring;
   }
 }
 
@@ -114,7 +111,9 @@ static void count_instances(const lz_job *job, int threads, lz_memory_estimate *
   lz_problem_params pp;
   lz_job_largest_params(job, &pp);
   count_instance(job, &pp, 0, threads, est);
-  if (!lz_runs_share_threads(&pp)) {
+  lz_problem_sizes s;
+  lz_problem_params_sizes(&pp, &s);
+  if (!lz_runs_share_threads(&pp) && s.batch_max <= 1) {
     est->part[LZ_MEM_RUNS] *= (double)threads;
     est->orbit_ring *= (double)threads;
   }

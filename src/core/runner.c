@@ -17,9 +17,15 @@
  * run's arithmetic is the same, so the choice never changes a result. */
 #define LZ_INNER_PARALLEL_FLOPS 1.0e6
 
-/* Scratch of one run, carved out of one buffer (sizes: run_layout_of). */
+/* A batch of runs holds every run's own scratch at once (state, orbit ring, tangents): it
+ * takes fewer runs than the objective could where that would pass this many bytes a thread. */
+#define LZ_BATCH_OWN_BYTES (64.0 * 1024 * 1024)
+
+/* Scratch of one run, carved out of one buffer (sizes: run_layout_of). Everything before
+ * `own` is the run's for as long as it lives; the Lanczos scratch after it serves one
+ * sharpness computation at a time, so the runs of a batch share one. */
 typedef struct run_layout {
-  size_t x, x0, ring, tangent[2], lanczos, gd, modeq, total;
+  size_t x, x0, ring, tangent[2], gd, modeq, own, lanczos, total;
 } run_layout;
 
 static int wants_orbit(const lz_job *job) { return job->analyze.orbit.max_period > 0; }
@@ -33,9 +39,10 @@ static run_layout layout_for(const lz_job *job, const lz_problem_sizes *s) {
   l.x0 = at, at += dim;
   l.ring = at, at += wants_orbit(job) ? lz_orbit_ring_len(dim, job->analyze.orbit.max_period) : 0;
   for (int i = 0; i < 2; ++i) l.tangent[i] = at, at += wants_lyapunov(job) ? lz_tangent_len_for(s) : 0;
-  l.lanczos = at, at += lz_sharpness_work_len_for(s);
   l.gd = at, at += lz_gd_work_len_for(s);
   l.modeq = at, at += wants_modeq(job) ? lz_modeq_work_len_for(s) : 0;
+  l.own = at;
+  l.lanczos = at, at += lz_sharpness_work_len_for(s);
   l.total = at;
   return l;
 }
@@ -139,7 +146,8 @@ static lz_gd_params gd_params_of(const lz_job *job, double h,
 }
 
 static void start_analysis(const lz_job *job, const lz_problem *p, const run_layout *l,
-                           double *work, run_analysis *an, lz_gd_observers *obs) {
+                           double *work, double *lanczos, run_analysis *an,
+                           lz_gd_observers *obs) {
   memset(an, 0, sizeof *an);
   memset(obs, 0, sizeof *obs);
   size_t dim = lz_problem_dim(p);
@@ -159,7 +167,7 @@ static void start_analysis(const lz_job *job, const lz_problem *p, const run_lay
     }
     obs->tangent_from = first_tangent_step(job);
   }
-  obs->lanczos_work = work + l->lanczos;
+  obs->lanczos_work = lanczos;
   obs->seed = job->seed;
 }
 
@@ -238,7 +246,7 @@ static void describe_final_state(const lz_problem *p, const double *x, double *l
  * it. The observers point into it, so it stays where it is until the run is finished. */
 typedef struct run_state {
   run_layout l;
-  double *work, *x, *pwork;
+  double *work, *x, *pwork, *lanczos;
   run_analysis an;
   lz_gd_observers obs;
   lz_gd_params gp;
@@ -248,11 +256,12 @@ typedef struct run_state {
 
 /* Everything before the first GD step: the start, h, the analyses. */
 static int start_run(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
-                     void *const *rows, double *final_state, double *work,
+                     void *const *rows, double *final_state, double *work, double *lanczos,
                      const volatile sig_atomic_t *cancel, run_state *rs, lz_err *err) {
   const size_t dim = lz_problem_dim(p);
   rs->l = run_layout_of(job, p);
   rs->work = work;
+  rs->lanczos = lanczos;
   rs->x = work + rs->l.x;
   rs->pwork = work + rs->l.gd + 2 * dim;
   rs->descends = 0;
@@ -267,7 +276,7 @@ static int start_run(const lz_job *job, const lz_problem *p, int64_t r, lz_run_r
   }
   res->im.outside_fraction = res->im.sample_variance = NAN;
 
-  int rc = start_point_and_step(job, p, r, rs->x, work + rs->l.lanczos, res, err);
+  int rc = start_point_and_step(job, p, r, rs->x, rs->lanczos, res, err);
   if (rc == LZ_ENUMERIC) {
     record_divergence_at_start(p, rs->x, rs->pwork, res);
     return LZ_OK;
@@ -284,7 +293,7 @@ static int start_run(const lz_job *job, const lz_problem *p, int64_t r, lz_run_r
   memcpy(work + rs->l.x0, rs->x, dim * sizeof *rs->x);
   if (final_state) memcpy(final_state, rs->x, dim * sizeof *rs->x);
 
-  start_analysis(job, p, &rs->l, work, &rs->an, &rs->obs);
+  start_analysis(job, p, &rs->l, work, rs->lanczos, &rs->an, &rs->obs);
   if (rows[LZ_ARRAY_SHARPNESS]) {
     rs->obs.sharpness = rows[LZ_ARRAY_SHARPNESS];
     rs->obs.sharpness_every = job->analyze.sharpness.every;
@@ -299,19 +308,13 @@ static int start_run(const lz_job *job, const lz_problem *p, int64_t r, lz_run_r
   return LZ_OK;
 }
 
-/* GD from where `from` says (step 0, or where the lanes engine left the run), then the
- * classification and the analyses of the final state. */
-static int descend_and_finish(const lz_job *job, const lz_problem *p, int64_t r,
-                              lz_run_result *res, void *const *rows, double *final_state,
-                              run_state *rs, const lz_gd_resume *from, lz_err *err) {
+/* After GD: the classification and the analyses of the final state. */
+static void finish_run(const lz_job *job, const lz_problem *p, lz_run_result *res,
+                       void *const *rows, double *final_state, run_state *rs,
+                       const lz_gd_outcome *descent) {
   const size_t dim = lz_problem_dim(p);
+  const lz_gd_outcome out = *descent;
   double *x = rs->x, *work = rs->work;
-  lz_gd_outcome out;
-  int rc = lz_gd_continue(p, &rs->gp, from, x, rows[LZ_ARRAY_LOSS], &out, work + rs->l.gd,
-                          &rs->obs);
-  if (rc == LZ_ESTOPPED) return lz_err_set(err, rc, "run %lld: dropped by a second signal", (long long)r);
-  if (rc != LZ_OK) return lz_err_set(err, rc, "run %lld: gradient descent failed", (long long)r);
-
   run_analysis *an = &rs->an;
   res->iterations = out.iterations;
   res->loss = out.loss;
@@ -329,12 +332,25 @@ static int descend_and_finish(const lz_job *job, const lz_problem *p, int64_t r,
   }
   if (rows[LZ_ARRAY_ORBIT])
     store_orbit_points(an, res, rows[LZ_ARRAY_ORBIT], rs->shapes[LZ_ARRAY_ORBIT]);
-  describe_final_state(p, x, work + rs->l.lanczos, job->seed, res);
+  describe_final_state(p, x, rs->lanczos, job->seed, res);
   if (final_state) memcpy(final_state, x, dim * sizeof *x);
   if (wants_modeq(job))
     lz_modeq_drift(p, work + rs->l.x0, res->h, job->analyze.modified_equation.steps,
                    job->analyze.modified_equation.substeps, job->analyze.modified_equation.orders,
                    res->drift, work + rs->l.modeq);
+}
+
+/* GD from where `from` says (step 0, or where the lanes engine left the run), then
+ * finish_run. */
+static int descend_and_finish(const lz_job *job, const lz_problem *p, int64_t r,
+                              lz_run_result *res, void *const *rows, double *final_state,
+                              run_state *rs, const lz_gd_resume *from, lz_err *err) {
+  lz_gd_outcome out;
+  int rc = lz_gd_continue(p, &rs->gp, from, rs->x, rows[LZ_ARRAY_LOSS], &out,
+                          rs->work + rs->l.gd, &rs->obs);
+  if (rc == LZ_ESTOPPED) return lz_err_set(err, rc, "run %lld: dropped by a second signal", (long long)r);
+  if (rc != LZ_OK) return lz_err_set(err, rc, "run %lld: gradient descent failed", (long long)r);
+  finish_run(job, p, res, rows, final_state, rs, &out);
   return LZ_OK;
 }
 
@@ -342,7 +358,8 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
                void *const *rows, double *final_state, double *work,
                const volatile sig_atomic_t *cancel, lz_err *err) {
   run_state rs;
-  int rc = start_run(job, p, r, res, rows, final_state, work, cancel, &rs, err);
+  int rc = start_run(job, p, r, res, rows, final_state, work, work + run_layout_of(job, p).lanczos,
+                     cancel, &rs, err);
   if (rc != LZ_OK || !rs.descends) return rc;
   const lz_gd_resume from_the_start = {0, NULL, 0};
   return descend_and_finish(job, p, r, res, rows, final_state, &rs, &from_the_start, err);
@@ -406,7 +423,7 @@ static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_r
                                double *final_states, double *works, size_t wlen,
                                run_state *states, lz_lanes *lanes,
                                const volatile sig_atomic_t *cancel, tile_error *te) {
-  const size_t dim = lz_problem_dim(p);
+  const size_t dim = lz_problem_dim(p), lanczos_at = run_layout_of(job, p).lanczos;
   int lane_of[LZ_LANES];
   lanes->count = 0;
   for (int j = 0; j < count; ++j) {
@@ -414,8 +431,9 @@ static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_r
     run_slot slot = run_slot_of(out, final_states, dim, i);
     lz_err e = {0, ""};
     lane_of[j] = -1;
-    if (start_run(job, p, out->r0 + i, &out->runs[i], slot.rows, slot.final_state,
-                  works + j * wlen, cancel, &states[j], &e) != LZ_OK) {
+    double *work = works + j * wlen;
+    if (start_run(job, p, out->r0 + i, &out->runs[i], slot.rows, slot.final_state, work,
+                  work + lanczos_at, cancel, &states[j], &e) != LZ_OK) {
       note_failure(te, out->r0 + i, &e);
       continue;
     }
@@ -482,6 +500,153 @@ static int run_tile_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_res
     free(lanes);
   }
   return tile_outcome(&te, cancel, err);
+}
+
+/* ---- batches: objectives whose gradients are evaluated for many runs at once ----------- */
+
+/* What a thread holds to take up to `runs` runs in one batch: each run's own scratch, one
+ * Lanczos scratch they share, and the batched engine's. */
+typedef struct batch_buffers {
+  size_t runs, own;
+  double *own_work, *lanczos, *engine;
+  run_state *states;
+  lz_gd_batch_run *batch;
+  int64_t *index;
+} batch_buffers;
+
+static size_t batch_thread_len_for(const run_layout *l, size_t runs, size_t engine_len) {
+  return runs * l->own + (l->total - l->lanczos) + engine_len;
+}
+
+static int open_batch_buffers(const lz_job *job, const lz_problem *p, size_t runs,
+                              batch_buffers *b) {
+  run_layout l = run_layout_of(job, p);
+  size_t engine = lz_gd_batch_work_len(p, runs);
+  memset(b, 0, sizeof *b);
+  b->runs = runs;
+  b->own = l.own;
+  b->own_work = malloc(batch_thread_len_for(&l, runs, engine) * sizeof *b->own_work);
+  b->states = malloc(runs * sizeof *b->states);
+  b->batch = malloc(runs * sizeof *b->batch);
+  b->index = malloc(runs * sizeof *b->index);
+  if (!b->own_work || !b->states || !b->batch || !b->index) return LZ_ENOMEM;
+  b->lanczos = b->own_work + runs * l.own;
+  b->engine = b->lanczos + (l.total - l.lanczos);
+  return LZ_OK;
+}
+
+static void close_batch_buffers(batch_buffers *b) {
+  free(b->own_work);
+  free(b->states);
+  free(b->batch);
+  free(b->index);
+}
+
+/* Runs i0 .. i0 + count - 1 of the tile: each is started, the batched engine descends them
+ * together, then each is finished. */
+static void run_block_in_batch(const lz_job *job, const lz_problem *p, lz_tile_result *out,
+                               int64_t i0, size_t count, double *final_states, batch_buffers *b,
+                               const volatile sig_atomic_t *cancel, const lz_gd_poll *poll,
+                               tile_error *te) {
+  const size_t dim = lz_problem_dim(p);
+  size_t m = 0;
+  for (size_t j = 0; j < count; ++j) {
+    int64_t i = i0 + (int64_t)j;
+    run_slot slot = run_slot_of(out, final_states, dim, i);
+    run_state *rs = &b->states[m];
+    lz_err e = {0, ""};
+    if (start_run(job, p, out->r0 + i, &out->runs[i], slot.rows, slot.final_state,
+                  b->own_work + m * b->own, b->lanczos, cancel, rs, &e) != LZ_OK) {
+      note_failure(te, out->r0 + i, &e);
+      continue;
+    }
+    if (!rs->descends) continue;
+    b->batch[m] = (lz_gd_batch_run){rs->gp.h, rs->x, rs->work + rs->l.gd,
+                                    slot.rows[LZ_ARRAY_LOSS], &rs->obs, {0}};
+    b->index[m++] = i;
+  }
+  const lz_gd_params gp = gd_params_of(job, 0.0, cancel);  /* each run has its own h */
+  int rc = m > 0 ? lz_gd_batch(p, &gp, m, b->batch, b->engine, poll) : LZ_OK;
+  if (rc != LZ_OK) {
+    lz_err e = {0, ""};
+    if (rc == LZ_ESTOPPED) lz_err_set(&e, rc, "run %lld: dropped by a second signal", (long long)(out->r0 + b->index[0]));
+    else lz_err_set(&e, rc, "runs %lld..: out of memory in the batched engine", (long long)(out->r0 + b->index[0]));
+    note_failure(te, out->r0 + b->index[0], &e);
+    return;
+  }
+  for (size_t j = 0; j < m; ++j) {
+    run_slot slot = run_slot_of(out, final_states, dim, b->index[j]);
+    finish_run(job, p, &out->runs[b->index[j]], slot.rows, slot.final_state, &b->states[j],
+               &b->batch[j].out);
+  }
+}
+
+/* Runs one batch may take: as many as the objective takes and LZ_BATCH_OWN_BYTES holds. */
+static size_t batch_capacity(const run_layout *l, size_t batch_max) {
+  double fit = floor(LZ_BATCH_OWN_BYTES / (8.0 * (double)(l->own ? l->own : 1)));
+  return fit >= (double)batch_max ? batch_max : fit >= 1.0 ? (size_t)fit : 1;
+}
+
+/* Runs per batch: up to the capacity, but spread so that every thread gets some. Which runs
+ * share a batch never changes a result (lz_gd_batch). */
+static size_t batch_size_for(const lz_job *job, const lz_problem *p, int64_t runs, int threads) {
+  run_layout l = run_layout_of(job, p);
+  size_t most = batch_capacity(&l, lz_problem_batch_max(p));
+  int64_t share = (runs + threads - 1) / (threads > 0 ? threads : 1);
+  return share < 1 ? 1 : (size_t)share < most ? (size_t)share : most;
+}
+
+static int run_tile_in_batches(const lz_job *job, const lz_problem *p, lz_tile_result *out,
+                               const lz_tile_hooks *hooks, double *final_states, lz_err *err) {
+  const volatile sig_atomic_t *cancel = hooks ? hooks->cancel : NULL;
+  const size_t size = batch_size_for(job, p, out->count, omp_get_max_threads());
+  const int64_t blocks = (out->count + (int64_t)size - 1) / (int64_t)size;
+  tile_error te = {-1, {0, ""}};
+#pragma omp parallel
+  {
+    batch_buffers b;
+    int ready = open_batch_buffers(job, p, size, &b) == LZ_OK;
+    int calls_hooks = omp_get_thread_num() == 0 && hooks && hooks->between_runs;
+    const lz_gd_poll poll = {calls_hooks ? hooks->between_runs : NULL, hooks ? hooks->ctx : NULL};
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t k = 0; k < blocks; ++k) {
+      if (cancel && *cancel) continue;  /* a second signal: drop what is left */
+      int64_t i0 = k * (int64_t)size;
+      size_t count = (size_t)(out->count - i0) < size ? (size_t)(out->count - i0) : size;
+      if (ready) {
+        run_block_in_batch(job, p, out, i0, count, final_states, &b, cancel, &poll, &te);
+      } else {
+        lz_err e = {0, ""};
+        lz_err_set(&e, LZ_ENOMEM, "cannot allocate scratch for %zu runs at once", size);
+        note_failure(&te, out->r0 + i0, &e);
+      }
+      if (calls_hooks) hooks->between_runs(hooks->ctx);
+    }
+    close_batch_buffers(&b);
+  }
+  return tile_outcome(&te, cancel, err);
+}
+
+double lz_tile_work_bytes(const lz_job *job, const lz_problem_params *pp, int threads,
+                          double *ring_bytes) {
+  lz_problem_sizes s;
+  lz_problem_params_sizes(pp, &s);
+  run_layout l = layout_for(job, &s);
+  double ring = wants_orbit(job) ? 8.0 * (double)lz_orbit_ring_len(s.dim, job->analyze.orbit.max_period) : 0.0;
+  if (s.batch_max > 1) {
+    /* batch_size_for with the largest tile */
+    int64_t tile = lz_job_tile_capacity(job), share = (tile + threads - 1) / (threads > 0 ? threads : 1);
+    size_t runs = batch_capacity(&l, s.batch_max);
+    if (share >= 1 && (size_t)share < runs) runs = (size_t)share;
+    /* the engine's scratch grows linearly from 1 run to batch_max */
+    double per_run = (double)(s.batch_work_len - s.work_len) / (double)(s.batch_max - 1);
+    size_t engine = s.work_len + (size_t)ceil(per_run * (double)(runs - 1)) + 32;  /* rounding */
+    *ring_bytes = (double)threads * (double)runs * ring;
+    return (double)threads * 8.0 * (double)batch_thread_len_for(&l, runs, engine);
+  }
+  double holders = lz_runs_share_threads(pp) ? (double)threads : 1.0;
+  *ring_bytes = holders * ring;
+  return holders * 8.0 * (double)l.total;
 }
 
 static int run_tile_runs(const lz_job *job, const lz_problem *p, lz_tile_result *out,
@@ -551,8 +716,13 @@ int lz_run_tile(const lz_job *job, const lz_problem *p, int64_t tile, const lz_t
   }
   lz_scalar_mf scalar;
   int64_t until = lanes_until(job, p, &scalar);
-  int rc = until > 0 ? run_tile_in_lanes(job, p, out, &scalar, until, hooks, final_states, err)
-                     : run_tile_runs(job, p, out, parallel_runs, hooks, final_states, err);
+  int rc;
+  if (until > 0)
+    rc = run_tile_in_lanes(job, p, out, &scalar, until, hooks, final_states, err);
+  else if (lz_problem_batch_max(p) > 1)
+    rc = run_tile_in_batches(job, p, out, hooks, final_states, err);
+  else
+    rc = run_tile_runs(job, p, out, parallel_runs, hooks, final_states, err);
   if (rc == LZ_OK && sampling) rc = sample_invariant_measure(job, p, out, final_states, hooks, err);
   free(final_states);
   if (rc != LZ_OK) lz_err_prefix(err, "tile %lld: ", (long long)tile);
