@@ -687,28 +687,45 @@ static void pack_run(const mf *m, const double *xy, size_t r, size_t runs, batch
 }
 
 /* g (d x d) = B_r^T B_r for run r's columns of a packed block, each entry summed over rows
- * in order. */
-static void gram_of_run(const mf *m, const double *packed, size_t r, size_t runs, double *g) {
-  const size_t n = m->n, d = m->d, wd = runs * d;
+ * in order. Rows outer, so the block is read once; g is symmetric to the bit, since
+ * x_ia x_ib and x_ib x_ia are the same product. */
+LZ_INLINE void gram_of_run_d(size_t d, size_t n, const double *packed, size_t r, size_t runs,
+                             double *g) {
+  const size_t wd = runs * d;
+  memset(g, 0, d * d * sizeof *g);
+  for (size_t i = 0; i < n; ++i) {
+    const double *row = packed + i * wd + r * d;
+    for (size_t a = 0; a < d; ++a)
+      for (size_t b = a; b < d; ++b) g[a * d + b] += row[a] * row[b];
+  }
   for (size_t a = 0; a < d; ++a)
-    for (size_t b = 0; b < d; ++b) {
-      double acc = 0.0;
-      for (size_t i = 0; i < n; ++i) acc += packed[i * wd + r * d + a] * packed[i * wd + r * d + b];
-      g[a * d + b] = acc;
-    }
+    for (size_t b = 0; b < a; ++b) g[a * d + b] = g[b * d + a];
+}
+
+static void gram_of_run(const mf *m, const double *packed, size_t r, size_t runs, double *g) {
+#define CALL_WITH_D(k) gram_of_run_d(k, m->n, packed, r, runs, g)
+  LZ_DISPATCH_ON_SMALL_D(m->d)
+#undef CALL_WITH_D
 }
 
 /* out = B_r G - C_r for run r's columns of the packed blocks B and C, G d x d: the two
  * gradients, grad_X = X (S^T S) - P and grad_S = S (X^T X) - Q. */
-static void gram_term_minus(const mf *m, const double *b, const double *gram, const double *c,
-                            size_t r, size_t runs, double *out) {
-  const size_t n = m->n, d = m->d, wd = runs * d;
+LZ_INLINE void gram_term_minus_d(size_t d, size_t n, const double *b, const double *gram,
+                                 const double *c, size_t r, size_t runs, double *out) {
+  const size_t wd = runs * d;
   for (size_t i = 0; i < n; ++i)
     for (size_t a = 0; a < d; ++a) {
       double acc = 0.0;
       for (size_t q = 0; q < d; ++q) acc += b[i * wd + r * d + q] * gram[q * d + a];
       out[i * d + a] = acc - c[i * wd + r * d + a];
     }
+}
+
+static void gram_term_minus(const mf *m, const double *b, const double *gram, const double *c,
+                            size_t r, size_t runs, double *out) {
+#define CALL_WITH_D(k) gram_term_minus_d(k, m->n, b, gram, c, r, runs, out)
+  LZ_DISPATCH_ON_SMALL_D(m->d)
+#undef CALL_WITH_D
 }
 
 /* <B_r, C_r> over run r's columns of two packed blocks, summed row by row. */
