@@ -4,9 +4,9 @@ gaussian target, lrzoo's batched engine against the NumPy a user would write (ba
 forming the residual), and the GEMM part of lrzoo's step against a plain large dgemm.
 Targets: >= 20x NumPy; GEMM part >= 70% of the dgemm peak (batch x d >= 64).
 
-Each configuration runs twice, in child processes: with the environment as it is (this
-machine forces OPENBLAS_CORETYPE=Haswell) and with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
-both unset (OpenBLAS picks its kernel by CPU), for lrzoo and NumPy alike. Rounds interleave
+Each configuration runs in child processes: with the environment as it is (this machine forces
+OPENBLAS_CORETYPE=Haswell), with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE both unset (OpenBLAS
+picks its kernel by CPU), and with the SkylakeX kernel forced, for lrzoo and NumPy alike. Rounds interleave
 lrzoo and NumPy, ratios are taken within a round, and the median over rounds is reported.
 
 lrzoo: bench_mf_batch (bench/mf_batch.c) runs lz_gd_batch, 32 runs on each of 2 threads, as a
@@ -14,16 +14,21 @@ tile runs them; it also times the batched gradient and its two GEMMs alone, and 
 dgemms on both cores (OpenBLAS's threads, or one single-threaded product a core: the faster). The whole `lrzoo run` adds each run's start and end analyses (Lanczos)
 and the file, which this benchmark leaves out; bench/README.md says what they cost.
 
-usage: /usr/bin/python3 bench/mf_batch.py [BUILD_DIR] [ROUNDS]"""
+With --scaling, instead: lrzoo's batched steps per second for n = 256 ... 8192 at d = 4 (64 runs
+on 2 threads, OPENBLAS_CORETYPE as set), with the GEMM rate and the bytes of A per step.
+
+usage: /usr/bin/python3 bench/mf_batch.py [BUILD_DIR] [ROUNDS]
+       /usr/bin/python3 bench/mf_batch.py [BUILD_DIR] --scaling"""
 import os
 import statistics
 import subprocess
 import sys
 
-from common import HERE
+from common import HERE, blas_kernel
 
 build = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "build")
-rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+scaling = len(sys.argv) > 2 and sys.argv[2] == "--scaling"
+rounds = int(sys.argv[2]) if len(sys.argv) > 2 and not scaling else 3
 BENCH = os.path.join(os.path.abspath(build), "bench", "bench_mf_batch")
 N, D, RUNS, STEPS = 512, 4, 64, 100
 
@@ -55,11 +60,13 @@ print(rate, kernel)
 """
 
 
-def environment(forced):
+def environment(forced, coretype=None):
     env = dict(os.environ, OMP_NUM_THREADS="2")
     if not forced:
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
     return env
 
 
@@ -76,14 +83,37 @@ def numpy_round(env):
     return float(out[0]), out[1]
 
 
+def scaling_in_n():
+    """A batched step streams A twice (A S_all, A^T X_all) for all 64 runs: 4 n^2 (64 d) flops
+    against 16 n^2 bytes, 64 flops a byte at d = 4, so the GEMMs are compute-bound at every n;
+    the rest of a step is O(n d^2) a run."""
+    env = environment(True)
+    print(f"scaling in n, d = {D}, 64 runs on 2 threads, kernel {blas_kernel()}")
+    print("  n      steps/s   s per batched step  GEMM GFLOP/s  A per step")
+    for n in (256, 512, 1024, 2048, 4096, 8192):
+        steps = max(2, int(400 * (512 / n) ** 2))
+        out = subprocess.run([BENCH, str(n), str(D), str(RUNS), str(steps), "1024"], env=env,
+                             check=True, capture_output=True, text=True).stdout
+        lz = dict(kv.split("=", 1) for kv in out.split())
+        rate = float(lz["steps_per_s"])
+        print(f"  {n:<6} {rate:10.4g}   {RUNS / rate:.3g} s            {float(lz['gemm_gflops']):8.3g}"
+              f"      {2 * 8 * n * n / 2**20:.3g} MiB")
+
+
 def main():
     if not os.path.exists(BENCH):
         raise SystemExit(f"{BENCH} not found: cmake --build {build} --target bench_mf_batch")
+    if scaling:
+        scaling_in_n()
+        return
     print(f"mf n = {N}, d = {D}, {RUNS} runs x {STEPS} steps, 2 threads; {rounds} rounds")
-    for forced in (True, False):
-        env = environment(forced)
+    # The third: the kernel OpenBLAS would pick on an AVX-512 CPU it recognizes (this
+    # virtual CPU hides its model, so unset falls back to the generic Prescott kernel).
+    for forced, coretype in ((True, None), (False, None), (False, "SkylakeX")):
+        env = environment(forced, coretype)
         label = (f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"
-                 if forced else "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset")
+                 if forced else f"OPENBLAS_CORETYPE={coretype}, OPENBLAS_L2_SIZE unset"
+                 if coretype else "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset")
         ratios, fractions, rows = [], [], []
         for _ in range(rounds):
             lz = lrzoo_round(env)

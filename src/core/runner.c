@@ -602,7 +602,9 @@ static int run_tile_in_batches(const lz_job *job, const lz_problem *p, lz_tile_r
   const size_t size = batch_size_for(job, p, out->count, omp_get_max_threads());
   const int64_t blocks = (out->count + (int64_t)size - 1) / (int64_t)size;
   tile_error te = {-1, {0, ""}};
-#pragma omp parallel
+  /* One batch takes the threads inside its runs instead: the chunks of the Hessian products
+   * and of the direct loss then run in parallel (obj_mf.c). */
+#pragma omp parallel if (blocks > 1)
   {
     batch_buffers b;
     int ready = open_batch_buffers(job, p, size, &b) == LZ_OK;
