@@ -91,7 +91,7 @@ def scaling_in_n():
     print(f"scaling in n, d = {D}, 64 runs on 2 threads, kernel {blas_kernel()}")
     print("  n      steps/s   s per batched step  GEMM GFLOP/s  A per step")
     for n in (256, 512, 1024, 2048, 4096, 8192):
-        steps = max(2, int(400 * (512 / n) ** 2))
+        steps = max(10, int(400 * (512 / n) ** 2))
         out = subprocess.run([BENCH, str(n), str(D), str(RUNS), str(steps), "1024"], env=env,
                              check=True, capture_output=True, text=True).stdout
         lz = dict(kv.split("=", 1) for kv in out.split())

@@ -32,6 +32,7 @@ typedef struct lz_mf_layout {
   size_t blocks;        /* BLAS row blocks: blocks in the first chunk */
   size_t batch_max;     /* dense: runs one batched gradient takes at most */
   int own_products;     /* dense: A S and A^T X by lrzoo's loops, not the BLAS */
+  size_t product_chunks;  /* dense: row chunks of A S and A^T X */
 } lz_mf_layout;
 
 lz_mf_layout lz__mf_layout(const void *state);

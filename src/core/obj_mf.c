@@ -56,6 +56,10 @@ enum {
    * products (4 n d doubles a run) would pass LZ_MF_BATCH_BYTES. 64 runs of d = 4 make GEMMs
    * 256 columns wide, where OpenBLAS is near its peak. */
   LZ_MF_BATCH_MAX = 64,
+  /* A S_all and A^T X_all are computed in row chunks of at least this many rows (at most
+   * LZ_MF_CHUNKS of them), which run in parallel outside a parallel region: one run alone, or
+   * a tile of one batch, still takes every thread. */
+  LZ_MF_PRODUCT_CHUNK_ROWS = 512,
   /* The row kernel works on 8 doubles at a time (one AVX-512 register, two AVX ones). Scratch
    * slices and padded rows are whole lanes, so chunks never share a 64-byte cache line. */
   LANES = 8
@@ -94,6 +98,7 @@ typedef struct mf {
   double norm_a2_dense;  /* ||A||_F^2 of a dense or identity target, summed row by row */
   size_t batch_max;      /* runs one batched gradient takes at most */
   int own_products;      /* 1: A S and A^T X by own_product_*, because BLAS failed the probe */
+  size_t product_chunks; /* row chunks of A S and A^T X (see product_with_target) */
   size_t work_len;
 } mf;
 
@@ -600,12 +605,13 @@ static double sum_of_squares_by_rows(const mf *m) {
   return sum;
 }
 
-/* c (n x w) = A b, entry by entry sum_k A_ik b_kc in order k = 0, 1, ... Four rows share
- * each load of b's row; the order of each sum stays that of one row alone. */
-static void own_product_a(const mf *m, const double *b, size_t w, double *c) {
+/* Rows [i0, i1) of c (n x w) = A b, entry by entry sum_k A_ik b_kc in order k = 0, 1, ...
+ * Four rows share each load of b's row; the order of each sum stays that of one row alone. */
+static void own_product_a(const mf *m, const double *b, size_t w, size_t i0, size_t i1,
+                          double *c) {
   const size_t n = m->n, ld = m->ld;
-  for (size_t i = 0; i < n; i += 4) {
-    size_t rows = n - i < 4 ? n - i : 4;
+  for (size_t i = i0; i < i1; i += 4) {
+    size_t rows = i1 - i < 4 ? i1 - i : 4;
     double *ci = c + i * w;
     memset(ci, 0, rows * w * sizeof *ci);
     for (size_t k = 0; k < n; ++k) {
@@ -619,13 +625,14 @@ static void own_product_a(const mf *m, const double *b, size_t w, double *c) {
   }
 }
 
-/* c (n x w) = A^T b, entry by entry sum_k A_kj b_kc in order k = 0, 1, ... */
-static void own_product_at(const mf *m, const double *b, size_t w, double *c) {
+/* Rows [j0, j1) of c (n x w) = A^T b, entry by entry sum_k A_kj b_kc in order k = 0, 1, ... */
+static void own_product_at(const mf *m, const double *b, size_t w, size_t j0, size_t j1,
+                           double *c) {
   const size_t n = m->n, ld = m->ld;
-  memset(c, 0, n * w * sizeof *c);
+  memset(c + j0 * w, 0, (j1 - j0) * w * sizeof *c);
   for (size_t k = 0; k < n; ++k) {
     const double *ak = m->a + k * ld, *bk = b + k * w;
-    for (size_t j = 0; j < n; ++j) {
+    for (size_t j = j0; j < j1; ++j) {
       const double a = ak[j];
       double *cj = c + j * w;
       for (size_t q = 0; q < w; ++q) cj[q] += a * bk[q];
@@ -633,17 +640,38 @@ static void own_product_at(const mf *m, const double *b, size_t w, double *c) {
   }
 }
 
-/* c (n x w) = op(A) b for op(A) = A or A^T; the identity target returns b itself. */
-static void product_with_target(const mf *m, lz_op op, const double *b, size_t w, double *c) {
+/* Rows [i0, i1) of c = op(A) b. */
+static void product_rows(const mf *m, lz_op op, const double *b, size_t w, size_t i0,
+                         size_t i1, double *c) {
   const size_t n = m->n;
+  if (m->own_products) {
+    if (op == TRANSPOSED) own_product_at(m, b, w, i0, i1, c);
+    else own_product_a(m, b, w, i0, i1, c);
+    return;
+  }
+  /* rows i of A^T are columns i of A: the block starts at column i0 */
+  const double *a = op == TRANSPOSED ? m->a + i0 : m->a + i0 * m->ld;
+  cblas_dgemm(CblasRowMajor, op == TRANSPOSED ? CblasTrans : CblasNoTrans, CblasNoTrans,
+              (int)(i1 - i0), (int)w, (int)n, 1.0, a, (int)m->ld, b, (int)w, 0.0, c + i0 * w,
+              (int)w);
+}
+
+static size_t product_chunk_row(const mf *m, size_t c) { return c * m->n / m->product_chunks; }
+
+/* c (n x w) = op(A) b for op(A) = A or A^T; the identity target returns b itself. The row
+ * chunks depend on n alone and each is the same product whichever thread computes it, so
+ * running them in parallel changes nothing. */
+static void product_with_target(const mf *m, lz_op op, const double *b, size_t w, double *c) {
+  const size_t chunks = m->product_chunks;
   if (!m->a) {
-    memcpy(c, b, n * w * sizeof *c);
-  } else if (m->own_products) {
-    if (op == TRANSPOSED) own_product_at(m, b, w, c);
-    else own_product_a(m, b, w, c);
+    memcpy(c, b, m->n * w * sizeof *c);
+  } else if (chunks > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (size_t k = 0; k < chunks; ++k)
+      product_rows(m, op, b, w, product_chunk_row(m, k), product_chunk_row(m, k + 1), c);
   } else {
-    cblas_dgemm(CblasRowMajor, op == TRANSPOSED ? CblasTrans : CblasNoTrans, CblasNoTrans,
-                (int)n, (int)w, (int)n, 1.0, m->a, (int)m->ld, b, (int)w, 0.0, c, (int)w);
+    for (size_t k = 0; k < chunks; ++k)
+      product_rows(m, op, b, w, product_chunk_row(m, k), product_chunk_row(m, k + 1), c);
   }
 }
 
@@ -1154,6 +1182,8 @@ static void choose_path(mf *m) {
     m->tile = tile_columns_for(m->d);
     m->chunk_len = m->d * m->ld +
                    2 * round_up_to_alignment(m->block_rows * m->n);
+    size_t pc = m->n / LZ_MF_PRODUCT_CHUNK_ROWS;
+    m->product_chunks = pc < 1 ? 1 : pc > LZ_MF_CHUNKS ? LZ_MF_CHUNKS : pc;
     double run_bytes = 4.0 * 8.0 * (double)m->n * (double)m->d;
     double fit = floor(LZ_MF_BATCH_BYTES / run_bytes);
     m->batch_max = fit >= LZ_MF_BATCH_MAX ? LZ_MF_BATCH_MAX : fit >= 1.0 ? (size_t)fit : 1;
@@ -1370,6 +1400,7 @@ lz_mf_layout lz__mf_layout(const void *state) {
   l.chunks = m->chunks;
   l.batch_max = m->batch_max;
   l.own_products = m->own_products;
+  l.product_chunks = m->product_chunks;
   if (m->row_kernel) {
     l.tiles = (m->ld + m->tile - 1) / m->tile;
   } else {
