@@ -720,14 +720,18 @@ static void pack_run(const mf *m, const double *xy, size_t r, size_t runs, batch
 LZ_INLINE void gram_of_run_d(size_t d, size_t n, const double *packed, size_t r, size_t runs,
                              double *g) {
   const size_t wd = runs * d;
-  memset(g, 0, d * d * sizeof *g);
+  /* Up to d = 8 the sums live in a local array the compiler keeps in registers; through g
+   * itself every update would wait for the previous store. */
+  double local[64];
+  double *acc = d * d <= 64 ? local : g;
+  for (size_t e = 0; e < d * d; ++e) acc[e] = 0.0;
   for (size_t i = 0; i < n; ++i) {
     const double *row = packed + i * wd + r * d;
     for (size_t a = 0; a < d; ++a)
-      for (size_t b = a; b < d; ++b) g[a * d + b] += row[a] * row[b];
+      for (size_t b = a; b < d; ++b) acc[a * d + b] += row[a] * row[b];
   }
   for (size_t a = 0; a < d; ++a)
-    for (size_t b = 0; b < a; ++b) g[a * d + b] = g[b * d + a];
+    for (size_t b = 0; b < d; ++b) g[a * d + b] = a <= b ? acc[a * d + b] : acc[b * d + a];
 }
 
 static void gram_of_run(const mf *m, const double *packed, size_t r, size_t runs, double *g) {
