@@ -1232,6 +1232,8 @@ static void mf_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
   if (m.path == MF_PATH_DENSE) {
     s->batch_max = m.batch_max;
     s->batch_work_len = batch_work_len_of(&m, m.batch_max);
+    /* the BLAS probe's four n x batch_max d blocks, while the instance is built */
+    s->building_bytes = 32.0 * n * (double)m.d * (double)m.batch_max;
   }
   s->symmetry_work_len = symmetry_work_len_for(m.d);
   s->stored_bytes = (double)sizeof m;
@@ -1239,7 +1241,8 @@ static void mf_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
     case LZ_TARGET_GAUSSIAN: s->stored_bytes += 8.0 * n * (double)m.ld; break;
     case LZ_TARGET_FILE:
       s->stored_bytes += 8.0 * n * (double)m.ld;
-      s->building_bytes = 8.0 * n * n;  /* the matrix as read, until it is copied */
+      /* the matrix as read, held by the caller until create (and its probe) returns */
+      s->building_bytes += 8.0 * n * n;
       break;
     case LZ_TARGET_LOWRANK:
       s->stored_bytes += 8.0 * (2.0 * n * k + k);
