@@ -738,6 +738,48 @@ static void batched_gradients_equal_single_run_gradients_bitwise(void **state) {
   }
 }
 
+/* Stand-ins for a BLAS, to see the probe tell them apart: each entry of op(A) b summed over k
+ * in order (column independent), or in an order that depends on the width or on where the
+ * column sits. (A kernel that treats column q by q mod d would pass, rightly: a run's columns
+ * always start at a multiple of d.) */
+typedef enum { SUM_IN_ORDER, SUM_BACKWARDS_WHEN_WIDE, SUM_BACKWARDS_PAST_COLUMN_8 } sum_order;
+static sum_order fake_order;
+static size_t fake_n;  /* n of the instance the fake products serve */
+
+static void fake_product(const void *state, int transposed, const double *b, size_t w,
+                         double *c) {
+  size_t ld = 0;
+  const double *a = lz__mf_dense_target(state, &ld);
+  for (size_t i = 0; i < fake_n; ++i)
+    for (size_t q = 0; q < w; ++q) {
+      int backwards = (fake_order == SUM_BACKWARDS_WHEN_WIDE && w > 8) ||
+                      (fake_order == SUM_BACKWARDS_PAST_COLUMN_8 && q >= 8);
+      double acc = 0.0;
+      for (size_t t = 0; t < fake_n; ++t) {
+        size_t k = backwards ? fake_n - 1 - t : t;
+        double aik = transposed ? a[k * ld + i] : a[i * ld + k];
+        acc += aik * b[k * w + q];
+      }
+      c[i * w + q] = acc;
+    }
+}
+
+static void the_blas_probe_rejects_products_that_depend_on_the_batch(void **state) {
+  (void)state;
+  instance in = open_mf(40, 2, LZ_TARGET_GAUSSIAN, LZ_ACT_NONE);
+  fake_n = 40;
+  const void *st = lz__problem_state(in.p);
+  lz_err err = {0};
+  const sum_order orders[3] = {SUM_IN_ORDER, SUM_BACKWARDS_WHEN_WIDE, SUM_BACKWARDS_PAST_COLUMN_8};
+  for (int o = 0; o < 3; ++o) {
+    fake_order = orders[o];
+    int ok = -1;
+    assert_int_equal(lz__mf_probe_products(st, fake_product, &ok, &err), LZ_OK);
+    assert_int_equal(ok, orders[o] == SUM_IN_ORDER);
+  }
+  close_instance(&in);
+}
+
 /* lrzoo's own products, the fallback for a BLAS that fails the probe, compute the same
  * gradient as the BLAS up to rounding. */
 static void own_products_agree_with_the_blas(void **state) {
@@ -1057,6 +1099,7 @@ int main(void) {
       cmocka_unit_test(mf_results_are_bitwise_identical_for_any_thread_count),
       cmocka_unit_test(batched_gradients_equal_single_run_gradients_bitwise),
       cmocka_unit_test(own_products_agree_with_the_blas),
+      cmocka_unit_test(the_blas_probe_rejects_products_that_depend_on_the_batch),
       cmocka_unit_test(expanded_loss_gives_way_to_the_residual_near_zero_loss),
       cmocka_unit_test(gaussian_target_has_mean_zero_and_variance_scale2_over_n),
       cmocka_unit_test(gaussian_target_depends_only_on_seed_n_and_scale),

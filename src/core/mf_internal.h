@@ -37,6 +37,14 @@ typedef struct lz_mf_layout {
 
 lz_mf_layout lz__mf_layout(const void *state);
 
+/* c (n x w) = A b, or A^T b when transposed, for the dense target of instance state. */
+typedef void lz_mf_product_fn(const void *state, int transposed, const double *b, size_t w,
+                              double *c);
+
+/* The probe create runs on the BLAS: *ok = 1 if `product` computes every entry the same way
+ * for one run alone, half and a full batch, wherever its columns sit. */
+int lz__mf_probe_products(const void *state, lz_mf_product_fn *product, int *ok, lz_err *err);
+
 /* Whether the dense path keeps the expanded loss 1/2 norm_a2 - cross + 1/2 grams (= loss)
  * rather than forming the residual: the choice the tests check. */
 int lz__mf_expanded_loss_is_accurate(double loss, double norm_a2, double cross, double grams);

@@ -594,7 +594,7 @@ static void dense_hvp(const mf *m, const double *xy, const double *v, double *hv
  * dropped out). So every entry of A S_all has to be computed the same way whatever the width
  * of S_all and wherever its column sits in it. OpenBLAS does so with the kernels measured here
  * (one thread), but its choice of kernel depends on the shape and the CPU, and some of its
- * kernels do not (../shared/FACTS.md). products_are_column_independent checks the BLAS at
+ * kernels do not (../shared/FACTS.md). lz__mf_probe_products checks the BLAS at
  * create time on this instance's shapes; where it fails, own_product_* compute the products
  * with plain loops in which each entry is one sum in a fixed order by construction. */
 
@@ -810,10 +810,18 @@ static double dense_value_grad(const mf *m, const double *xy, double *g, double 
   return f;
 }
 
-/* Whether the BLAS computes each entry of A B and A^T B the same way at every width this
+/* The products as create probes them: product_with_target itself. */
+static void target_product(const void *state, int transposed, const double *b, size_t w,
+                           double *c) {
+  product_with_target(state, transposed ? TRANSPOSED : AS_IS, b, w, c);
+}
+
+/* Whether `product` computes each entry of A B and A^T B the same way at every width this
  * instance uses and in every column position: one run alone, a full batch, half a batch.
- * The shapes, not the numbers, select the kernel, so a random B of those shapes answers. */
-static int products_are_column_independent(const mf *m, lz_err *err, int *ok) {
+ * The shapes, not the numbers, select a BLAS kernel, so a random B of those shapes answers. */
+int lz__mf_probe_products(const void *state, lz_mf_product_fn *product, int *ok,
+                          lz_err *err) {
+  const mf *m = state;
   const size_t n = m->n, d = m->d, full = m->batch_max, half = (full + 1) / 2;
   *ok = 1;
   if (!m->a || full < 2) return LZ_OK;
@@ -829,17 +837,16 @@ static int products_are_column_independent(const mf *m, lz_err *err, int *ok) {
   for (size_t i = 0; i < len; ++i) b[i] = lz_rng_normal(&rng);
   const size_t runs_alone[3] = {0, half, full - 1};
   for (int t = 0; t < 2 && *ok; ++t) {
-    lz_op op = t ? TRANSPOSED : AS_IS;
-    product_with_target(m, op, b, full * d, wide);
+    product(m, t, b, full * d, wide);
     /* the first half of the batch alone: the same columns, a narrower product */
     for (size_t i = 0; i < n; ++i) memcpy(part + i * half * d, b + i * full * d, half * d * sizeof *b);
-    product_with_target(m, op, part, half * d, narrow);
+    product(m, t, part, half * d, narrow);
     for (size_t i = 0; i < n && *ok; ++i)
       *ok = memcmp(narrow + i * half * d, wide + i * full * d, half * d * sizeof *b) == 0;
     for (int s = 0; s < 3 && *ok; ++s) {
       size_t r = runs_alone[s];
       for (size_t i = 0; i < n; ++i) memcpy(part + i * d, b + i * full * d + r * d, d * sizeof *b);
-      product_with_target(m, op, part, d, narrow);
+      product(m, t, part, d, narrow);
       for (size_t i = 0; i < n && *ok; ++i)
         *ok = memcmp(narrow + i * d, wide + i * full * d + r * d, d * sizeof *b) == 0;
     }
@@ -1281,7 +1288,7 @@ static int mf_create(const lz_problem_params *pp, uint64_t seed, const double *t
   if (m->path == MF_PATH_DENSE) {
     m->norm_a2_dense = sum_of_squares_by_rows(m);
     int independent = 1;
-    rc = products_are_column_independent(m, err, &independent);
+    rc = lz__mf_probe_products(m, target_product, &independent, err);
     if (rc != LZ_OK) {
       mf_destroy(m);
       return rc;
