@@ -10,14 +10,17 @@
  *
  * Evaluation paths, chosen at create time from the target and (n, d) only:
  *   scalar   n = d = 1, A = mu: closed forms, no loops or BLAS.
- *   dense    gaussian, identity and file targets: A streamed once per evaluation, never an
- *            n x n residual, rows in a fixed number of chunks (see "dense targets" below).
+ *   dense    gaussian, identity and file targets: never an n x n residual. The gradient is
+ *            in expanded form from A S and A^T X, batched over runs (see "the gradient in
+ *            expanded form" below); f alone and H v stream A once, rows in a fixed number of
+ *            chunks (see "dense targets" below).
  *   lowrank  A = U diag(s) V^T: Gram matrices only, O(n d (d + k)), never A itself.
  *
  * Reproducibility: every sum has an order fixed by (n, d) alone. BLAS runs on one thread (see
  * use_single_threaded_blas), and the only OpenMP parallelism splits rows into a fixed number
  * of chunks whose partial results are combined in chunk order. So results are bitwise the
- * same for any number of threads, and whether or not the call comes from a parallel region. */
+ * same for any number of threads, and whether or not the call comes from a parallel region;
+ * a run's gradient is also the same whatever runs share its batch (lz__mf_probe_products). */
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
@@ -200,9 +203,11 @@ static void scalar_hvp(const mf *m, const double *xy, const double *v, double *h
   hv[1] = slope * (dr * x + r * v[0]);
 }
 
-/* ---- dense targets ---------------------------------------------------------------------
+/* ---- dense targets: f and H v ----------------------------------------------------------
  *
- * A is streamed once per evaluation and no n x n residual ever exists. Rows are split into
+ * The direct loss (value, and value_grad where the expanded loss would lose accuracy) and the
+ * Hessian-vector products. A is streamed once per evaluation and no n x n residual ever
+ * exists. Rows are split into
  * `chunks` contiguous chunks (16 for large problems, else 1; boundaries depend on n and d
  * only). Chunk c adds up its own loss_c and partial G_c = sum over its rows i of r_i^T x_i
  * (its share of R^T X), and writes its own rows of grad_X. Then grad_S = sum_c G_c in chunk
