@@ -207,11 +207,11 @@ static void scalar_hvp(const mf *m, const double *xy, const double *v, double *h
  *
  * The direct loss (value, and value_grad where the expanded loss would lose accuracy) and the
  * Hessian-vector products. A is streamed once per evaluation and no n x n residual ever
- * exists. Rows are split into
- * `chunks` contiguous chunks (16 for large problems, else 1; boundaries depend on n and d
- * only). Chunk c adds up its own loss_c and partial G_c = sum over its rows i of r_i^T x_i
- * (its share of R^T X), and writes its own rows of grad_X. Then grad_S = sum_c G_c in chunk
- * order. The chunks are independent, so they may run on any threads without changing a bit.
+ * exists. Rows are split into `chunks` contiguous chunks (16 for large problems, else 1;
+ * boundaries depend on n and d only). For H v, chunk c adds up its partial G_c = sum over its
+ * rows i of dr_i^T x_i + r_i^T dx_i and writes its own rows of H_X; then H_S = sum_c G_c in
+ * chunk order. For f, each chunk adds up its own loss_c. The chunks are independent, so they
+ * may run on any threads without changing a bit.
  *
  * Two kernels compute a chunk, chosen by d:
  *   rows    (d <= LZ_MF_ROW_KERNEL_MAX_D) one row at a time, along the row in 8 fixed lanes,
@@ -220,7 +220,8 @@ static void scalar_hvp(const mf *m, const double *xy, const double *v, double *h
  *           fit for BLAS's packed kernels: at d = 8 and n = 512-2048 this one ran 1.6-1.9x
  *           faster than OpenBLAS (Haswell kernel) on one thread, 1.6-2.7x on two.
  *   blocks  (larger d) row blocks of at most block_rows rows through cblas_dgemm:
- *           R_b = X_b S^T - A_b, loss_c += ||R_b||^2, (grad_X)_b = R_b S, G_c += R_b^T X_b. */
+ *           R_b = X_b S^T - A_b, loss_c += ||R_b||^2, dR_b = dX_b S^T + X_b dS^T,
+ *           (H_X)_b = dR_b S + R_b dS, G_c += dR_b^T X_b + R_b^T dX_b. */
 
 /* Scratch of a dense evaluation: S (or S^T), dS (or dS^T), a loss per chunk, then one slice
  * of chunk_len doubles per chunk: G_c (or G_c^T) and, for the block kernel, R_b and dR_b.
