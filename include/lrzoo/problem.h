@@ -44,7 +44,8 @@ typedef struct lz_objective {
   double (*value_grad)(const void *state, const double *x, double *g, double *work);
   /* Optional (NULL: not batched). f and gradients of `runs` states x[r] at once, for
    * runs <= batch_max, into g[r] and f[r], each bitwise equal to value_grad of x[r] alone
-   * whatever the other states: how many, which, and where in x. work: batch_work_len(runs). */
+   * whatever the other states: how many, which, and where in x. work: batch_work_len(runs).
+   * An instance whose batch_max is 1 is not batched: the two others are then never called. */
   void (*value_grad_batch)(const void *state, size_t runs, const double *const *x,
                            double *const *g, double *f, double *work);
   size_t (*batch_max)(const void *state);

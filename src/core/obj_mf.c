@@ -92,13 +92,12 @@ typedef struct mf {
   size_t k;
   double *u, *v;         /* n x k row-major, orthonormal columns */
   double *s;             /* k values */
-  double norm_a2;        /* ||A||_F^2 = sum s^2 */
+  double norm_a2;        /* ||A||_F^2: sum s^2 (lowrank), summed row by row (dense) */
   size_t qr_lwork;       /* dgeqrf_ workspace for the accurate loss */
   /* dense path */
   size_t chunks, block_rows, chunk_len;
   size_t tile;           /* row kernel: columns per tile, a multiple of LANES */
   int row_kernel;        /* 1: the row kernel, 0: BLAS blocks (see the dense section) */
-  double norm_a2_dense;  /* ||A||_F^2 of a dense or identity target, summed row by row */
   size_t batch_max;      /* runs one batched gradient takes at most */
   int own_products;      /* 1: A S and A^T X by own_product_*, because BLAS failed the probe */
   size_t product_chunks; /* row chunks of A S and A^T X (see product_with_target) */
@@ -803,8 +802,8 @@ static void dense_value_grad_batch(const mf *m, size_t runs, const double *const
     apply_activation_slope(m, xy[r] + m->nd, g[r] + m->nd);
     double cross = run_inner_product(m, w.x, w.p, r, runs);
     double grams = lz_dot(gram_x, gram_s, d * d);
-    double loss = 0.5 * m->norm_a2_dense - cross + 0.5 * grams;
-    f[r] = lz__mf_expanded_loss_is_accurate(loss, m->norm_a2_dense, cross, grams)
+    double loss = 0.5 * m->norm_a2 - cross + 0.5 * grams;
+    f[r] = lz__mf_expanded_loss_is_accurate(loss, m->norm_a2, cross, grams)
                ? loss
                : dense_value(m, xy[r], w.direct);
   }
@@ -1292,7 +1291,7 @@ static int mf_create(const lz_problem_params *pp, uint64_t seed, const double *t
   choose_path(m);
   use_single_threaded_blas();
   if (m->path == MF_PATH_DENSE) {
-    m->norm_a2_dense = sum_of_squares_by_rows(m);
+    m->norm_a2 = sum_of_squares_by_rows(m);
     int independent = 1;
     rc = lz__mf_probe_products(m, target_product, &independent, err);
     if (rc != LZ_OK) {
@@ -1325,13 +1324,15 @@ static size_t mf_batch_max(const void *state) {
   return m->path == MF_PATH_DENSE ? m->batch_max : 1;
 }
 
+/* Called only where mf_batch_max is above 1: the dense path. */
 static size_t mf_batch_work_len(const void *state, size_t runs) {
-  const mf *m = state;
-  return m->path == MF_PATH_DENSE ? batch_work_len_of(m, runs) : m->work_len;
+  return batch_work_len_of(state, runs);
 }
 
 static void mf_value_grad_batch(const void *state, size_t runs, const double *const *x,
-                                double *const *g, double *f, double *work);
+                                double *const *g, double *f, double *work) {
+  dense_value_grad_batch(state, runs, x, g, f, work);
+}
 
 static double mf_value_grad(const void *state, const double *x, double *g, double *work) {
   const mf *m = state;
@@ -1350,16 +1351,6 @@ static void mf_hvp(const void *state, const double *x, const double *v, double *
     case MF_PATH_LOWRANK: lowrank_hvp(m, x, v, hv, work); return;
     default: dense_hvp(m, x, v, hv, work); return;
   }
-}
-
-static void mf_value_grad_batch(const void *state, size_t runs, const double *const *x,
-                                double *const *g, double *f, double *work) {
-  const mf *m = state;
-  if (m->path == MF_PATH_DENSE) {
-    dense_value_grad_batch(m, runs, x, g, f, work);
-    return;
-  }
-  for (size_t r = 0; r < runs; ++r) f[r] = mf_value_grad(state, x[r], g[r], work);
 }
 
 /* ||X^T X - Y^T Y||_F entry by entry, so no scratch is needed. */

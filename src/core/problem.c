@@ -77,17 +77,22 @@ double lz_problem_value_grad(const lz_problem *p, const double *x, double *g, do
   return p->ops->value_grad(p->state, x, g, work);
 }
 
+/* Whether the objective takes batches of this instance's runs. */
+static int batches(const lz_problem *p) {
+  return p->ops->value_grad_batch && p->ops->batch_max(p->state) > 1;
+}
+
 size_t lz_problem_batch_max(const lz_problem *p) {
-  return p->ops->value_grad_batch ? p->ops->batch_max(p->state) : 1;
+  return batches(p) ? p->ops->batch_max(p->state) : 1;
 }
 
 size_t lz_problem_batch_work_len(const lz_problem *p, size_t runs) {
-  return p->ops->value_grad_batch ? p->ops->batch_work_len(p->state, runs) : p->work_len;
+  return batches(p) ? p->ops->batch_work_len(p->state, runs) : p->work_len;
 }
 
 void lz_problem_value_grad_batch(const lz_problem *p, size_t runs, const double *const *x,
                                  double *const *g, double *f, double *work) {
-  if (p->ops->value_grad_batch) {
+  if (batches(p)) {
     p->ops->value_grad_batch(p->state, runs, x, g, f, work);
     return;
   }
