@@ -203,8 +203,6 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
                const volatile sig_atomic_t *cancel, lz_err *err);
 /* Scratch doubles lz_run_one needs for job's analysis of instance p. */
 size_t lz_run_work_len(const lz_job *job, const lz_problem *p);
-/* The same from the instance's sizes, before it is built. */
-size_t lz_run_work_len_for(const lz_job *job, const lz_problem_sizes *s);
 /* Bytes the runs of a tile hold at once on `threads` threads for an instance with parameters
  * pp (run scratch, or batches of runs with the batched engine); *ring_bytes: the orbit rings
  * among them. */

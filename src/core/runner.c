@@ -57,10 +57,6 @@ size_t lz_run_work_len(const lz_job *job, const lz_problem *p) {
   return run_layout_of(job, p).total;
 }
 
-size_t lz_run_work_len_for(const lz_job *job, const lz_problem_sizes *s) {
-  return layout_for(job, s).total;
-}
-
 int lz_runs_share_threads(const lz_problem_params *pp) {
   return lz_problem_params_step_cost(pp) < LZ_INNER_PARALLEL_FLOPS;
 }
