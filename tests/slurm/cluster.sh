@@ -31,8 +31,10 @@ trap lz_slurm_stop EXIT
 
 lz_slurm_node=$(slurmd -C | head -1 | sed 's/ RealMemory=[0-9]*//')
 lz_slurm_mem=$(slurmd -C | head -1 | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')
-lz_slurm_port=$((20000 + RANDOM % 20000))
-cat > "$SLURM_CONF" <<CONF
+# write_conf PORT: the cluster's configuration, the controller on PORT and slurmd on PORT + 1.
+write_conf() {
+  local lz_slurm_port=$1
+  cat > "$SLURM_CONF" <<CONF
 ClusterName=lrzootest
 SlurmctldHost=localhost(127.0.0.1)
 SlurmctldPort=$lz_slurm_port
@@ -63,14 +65,26 @@ ${LZ_SLURM_EXTRA_CONF:-}
 $lz_slurm_node NodeAddr=127.0.0.1 RealMemory=$((lz_slurm_mem * 9 / 10))
 PartitionName=test Nodes=$(hostname -s) Default=YES MaxTime=INFINITE State=UP
 CONF
+}
 
-slurmctld -i -f "$SLURM_CONF" || { cat "$LZ_SLURM_DIR/slurmctld.log"; exit 1; }
+# The ports are drawn at random and may be taken (a port of an earlier test still in use):
+# slurmctld then exits at once with "Address already in use", and every SLURM command would
+# wait for a controller that never comes. So each start is checked, and retried elsewhere.
+for attempt in 1 2 3 4 5; do
+  : > "$LZ_SLURM_DIR/slurmctld.log"
+  write_conf $((20000 + RANDOM % 20000))
+  slurmctld -i -f "$SLURM_CONF" || { cat "$LZ_SLURM_DIR/slurmctld.log"; exit 1; }
+  sleep 1
+  grep -q "Address already in use" "$LZ_SLURM_DIR/slurmctld.log" || break
+  echo "slurmctld: port taken (attempt $attempt), trying another"
+  [ "$attempt" -lt 5 ] || { tail "$LZ_SLURM_DIR/slurmctld.log"; exit 1; }
+done
 slurmd -f "$SLURM_CONF" || { cat "$LZ_SLURM_DIR/slurmd.log"; exit 1; }
 for _ in $(seq 100); do
-  [ "$(sinfo -h -o %T 2>/dev/null)" = "idle" ] && break
+  [ "$(timeout 5 sinfo -h -o %T 2>/dev/null)" = "idle" ] && break
   sleep 0.2
 done
-[ "$(sinfo -h -o %T)" = "idle" ] || {
+[ "$(timeout 5 sinfo -h -o %T)" = "idle" ] || {
   echo "FAIL: the SLURM node did not come up"; sinfo; tail "$LZ_SLURM_DIR"/*.log; exit 1; }
 
 lz_fail=0
