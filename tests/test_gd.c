@@ -273,11 +273,15 @@ static void lanes_should_end_every_run_bitwise_as_gd_run(void **state) {
     for (unsigned seed = 0; seed < 4; ++seed) {
       double x0[LZ_LANES], y0[LZ_LANES], h[LZ_LANES];
       fill_block(LZ_LANES, x0, y0, h, seed);
-      /* record_every 1, 5 and 100; tol_grad 1e-10 and 0; a low bound of 50 */
+      /* record_every 1, 5, 100 and 2000 (whole groups, and a group cut short by a trace
+       * step); tol_grad 1e-10 and 0; a low bound of 50, and a bound of 1e300 under which
+       * diverging lanes overflow to inf and then NaN inside a group */
       const lz_gd_params cases[] = {{0, 3000, 1e-10, 1e6, 100, NULL},
                                     {0, 400, 1e-10, 50.0, 5, NULL},
-                                    {0, 300, 0.0, 1e12, 1, NULL}};
-      for (int c = 0; c < 3; ++c) {
+                                    {0, 300, 0.0, 1e12, 1, NULL},
+                                    {0, 3000, 1e-10, 1e6, 2000, NULL},
+                                    {0, 3000, 1e-10, 1e300, 2000, NULL}};
+      for (int c = 0; c < 5; ++c) {
         early += compare_lanes_with_gd_run(p, &cases[c], x0, y0, h, LZ_LANES, cases[c].max_iter);
         early += compare_lanes_with_gd_run(p, &cases[c], x0, y0, h, 37, cases[c].max_iter / 3);
       }

@@ -51,6 +51,11 @@ typedef struct lz_gd_observers {
   uint64_t seed;                 /* Lanczos start vectors */
 } lz_gd_observers;
 
+/* The GD step x <- x - h g, every coordinate rounded once (fma): the one definition that the
+ * per-run engine, the lanes engines, the drift reference and the samplers share, so that their
+ * iterates agree to the bit. */
+void lz_gd_step(double *x, const double *g, double h, size_t dim);
+
 /* Scratch doubles lz_gd_run needs (on top of the problem's own work). */
 size_t lz_gd_work_len(const lz_problem *p);
 size_t lz_gd_work_len_for(const lz_problem_sizes *s);

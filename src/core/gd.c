@@ -16,6 +16,10 @@ size_t lz_gd_work_len(const lz_problem *p) {
   return lz_gd_work_len_for(&s);
 }
 
+void lz_gd_step(double *x, const double *g, double h, size_t dim) {
+  for (size_t i = 0; i < dim; ++i) x[i] = fma(-h, g[i], x[i]);
+}
+
 static int state_is_in_bounds(const double *x, size_t dim, double bound) {
   return lz_norm_inf(x, dim) <= bound;  /* false for NaN and inf too */
 }
@@ -140,7 +144,7 @@ static walk_state walk_takes_the_step(gd_walk *w, double f, double *pwork) {
   if (w->obs) observe_step(w->obs, p, w->x, w->h, k, pwork);
   memcpy(w->x_prev, w->x, dim * sizeof *w->x);
   w->gnorm_prev = gnorm;
-  for (size_t i = 0; i < dim; ++i) w->x[i] -= w->h * w->g[i];
+  lz_gd_step(w->x, w->g, w->h, dim);
   w->k = k + 1;
   return WALK_ON;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lrzoo/analysis.h"
+#include "lrzoo/gd.h"
 #include "lrzoo/linalg.h"
 
 /* Scratch layout of one field evaluation: g, Hg, H2g, D3, probe x +- delta g, and the
@@ -100,7 +101,7 @@ void lz_modeq_drift(const lz_problem *p, const double *x0, double h, int64_t ste
   }
   for (int64_t j = 1; j <= steps; ++j) {
     lz_problem_value_grad(p, xg, g, pwork);
-    for (size_t i = 0; i < n; ++i) xg[i] -= h * g[i];
+    lz_gd_step(xg, g, h, n);
     if (!lz_all_finite(xg, n)) return;  /* GD left the finite numbers: keep the maximum so far */
     for (int k = 0; k < 3; ++k) {
       if (!alive[k]) continue;

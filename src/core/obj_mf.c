@@ -180,14 +180,18 @@ static void apply_activation_slope(const mf *m, const double *y, double *g) {
 
 /* ---- scalar target: f = (x sigma(y) - mu)^2 / 2 ------------------------------------- */
 
+/* r = x sigma(y) - mu rounded once: exact cancellation near a minimizer, and the arithmetic the
+ * lanes engine repeats per lane (gd_lanes.c). */
+static double scalar_residual(const mf *m, double x, double s) { return fma(x, s, -m->mu); }
+
 static double scalar_value(const mf *m, const double *xy) {
-  double r = xy[0] * activation_of(m, xy[1]) - m->mu;
+  double r = scalar_residual(m, xy[0], activation_of(m, xy[1]));
   return 0.5 * r * r;
 }
 
 static double scalar_value_grad(const mf *m, const double *xy, double *g) {
   double x = xy[0], s = activation_of(m, xy[1]);
-  double r = x * s - m->mu;
+  double r = scalar_residual(m, x, s);
   g[0] = r * s;
   g[1] = activation_slope(m, xy[1]) * r * x;
   return 0.5 * r * r;
@@ -195,7 +199,7 @@ static double scalar_value_grad(const mf *m, const double *xy, double *g) {
 
 static void scalar_hvp(const mf *m, const double *xy, const double *v, double *hv) {
   double x = xy[0], s = activation_of(m, xy[1]), slope = activation_slope(m, xy[1]);
-  double r = x * s - m->mu;
+  double r = scalar_residual(m, x, s);
   double ds = slope * v[1];
   double dr = v[0] * s + x * ds;
   hv[0] = dr * s + r * ds;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lrzoo/gd.h"
 #include "lrzoo/linalg.h"
 #include "lrzoo/measure.h"
 
@@ -495,7 +496,7 @@ static int sample_generic_chain(const lz_problem *p, const sample_spec *s, const
   for (int64_t k = 0; k < s->burn_in + s->samples; ++k) {
     if (cancel && (k & 4095) == 0 && *cancel) return LZ_ESTOPPED;
     double f = lz_problem_value_grad(p, x, g, pwork);
-    for (size_t i = 0; i < dim; ++i) x[i] -= h * g[i];
+    lz_gd_step(x, g, h, dim);
     if (!(lz_norm_inf(x, dim) <= s->bound) || !isfinite(f)) return LZ_OK;  /* left: stop counting */
     if (k < s->burn_in) continue;
     int64_t out = 0;
