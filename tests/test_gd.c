@@ -199,16 +199,17 @@ static lz_problem *make_scalar_mf(double mu, lz_activation act, double alpha) {
 
 enum { TRACE_MAX = 4096 };
 
+/* Lanes stopped after step 0 and before `until`, by all comparisons so far. */
+static int stopped_inside_groups;
+
 /* Every lane through the lanes engine up to `until`, then lz_gd_continue, against lz_gd_run
  * from the same start: outcome, final state and trace must agree to the bit, and the trace
  * must not be written past its length. Returns how many lanes the engine stopped early. */
 static int compare_lanes_with_gd_run(const lz_problem *p, const lz_gd_params *base,
                                      const double *x0, const double *y0, const double *h,
                                      int count, int64_t until) {
-  double mu, alpha;
-  lz_activation act;
-  assert_true(lz_problem_is_scalar_mf(p, &mu, &act, &alpha));
-  const lz_scalar_mf m = {mu, alpha, act};
+  lz_lanes_problem m;
+  assert_true(lz_gd_lanes_problem(p, &m));
   static double traces_lanes[LZ_LANES][TRACE_MAX], traces_ref[LZ_LANES][TRACE_MAX];
   static double states_lanes[LZ_LANES][2 * TRACE_MAX], states_ref[LZ_LANES][2 * TRACE_MAX];
   lz_lanes *b = calloc(1, sizeof *b);
@@ -241,6 +242,7 @@ static int compare_lanes_with_gd_run(const lz_problem *p, const lz_gd_params *ba
     assert_int_equal(obs_got.x_records, obs_ref.x_records);
     assert_memory_equal(states_lanes[i], states_ref[i], sizeof states_ref[i]);
     early += b->step[i] < until;
+    stopped_inside_groups += b->step[i] > 0 && b->step[i] < until;
     assert_int_equal(got.end, ref.end);
     assert_int_equal(got.iterations, ref.iterations);
     assert_int_equal(got.records, ref.records);
@@ -310,6 +312,72 @@ static void a_near_converged_lane_should_stop_for_the_exact_check(void **state) 
   const lz_gd_params gp = {0, 100, 1e-10, 1e6, 10, NULL};
   assert_int_equal(compare_lanes_with_gd_run(p, &gp, x0, y0, h, 1, 100), 1);
   lz_problem_destroy(&p);
+}
+
+/* The toys: the quadratic (dimension 1 and 2) and every multiscale objective, the same way.
+ * Step sizes up to 2.5 take the quadratics past 2 / lambda and the multiscale runs across
+ * many periods of f1, so runs converge, wander and diverge in one block. */
+static lz_problem *make_toy(int multiscale, int dim, lz_f0_kind f0, lz_f1_kind f1) {
+  static const double eigenvalues[2] = {1.0, 0.1};
+  lz_problem_params pp;
+  memset(&pp, 0, sizeof pp);
+  if (!multiscale) {
+    pp.kind = LZ_PROBLEM_QUADRATIC;
+    pp.eigenvalues = (double *)eigenvalues;
+    pp.n_eigenvalues = (size_t)dim;
+    return create_or_fail(&pp);
+  }
+  pp.kind = LZ_PROBLEM_MULTISCALE;
+  pp.dim = dim;
+  pp.f0 = f0;
+  pp.f1 = f1;
+  pp.eps = 0.05;
+  pp.amplitude = 0.05;
+  pp.ratio = 1.618;
+  return create_or_fail(&pp);
+}
+
+static void lanes_should_end_every_toy_run_bitwise_as_gd_run(void **state) {
+  (void)state;
+  struct { int multiscale, dim; lz_f0_kind f0; lz_f1_kind f1; } toys[] = {
+      {0, 1, 0, 0},
+      {0, 2, 0, 0},
+      {1, 1, LZ_F0_QUADRATIC, LZ_F1_SINE},
+      {1, 2, LZ_F0_QUADRATIC, LZ_F1_QUASIPERIODIC},
+      {1, 1, LZ_F0_DOUBLE_WELL, LZ_F1_QUASIPERIODIC},
+      {1, 2, LZ_F0_DOUBLE_WELL, LZ_F1_SINE},
+      {1, 2, LZ_F0_MATYAS, LZ_F1_SINE},
+      {1, 2, LZ_F0_MATYAS, LZ_F1_QUASIPERIODIC},
+  };
+  const lz_gd_params cases[] = {{0, 2000, 1e-10, 1e6, 300, NULL},
+                                {0, 400, 1e-6, 20.0, 7, NULL},
+                                {0, 3000, 0.0, 1e300, 1000, NULL}};
+  int early = 0, reached_until = 0;
+  stopped_inside_groups = 0;
+  for (size_t t = 0; t < sizeof toys / sizeof toys[0]; ++t) {
+    lz_problem *p = make_toy(toys[t].multiscale, toys[t].dim, toys[t].f0, toys[t].f1);
+    lz_lanes_problem lp;
+    assert_true(lz_gd_lanes_problem(p, &lp));
+    assert_int_equal(lp.kind, LZ_LANES_TOY);
+    for (unsigned seed = 0; seed < 2; ++seed) {
+      double x0[LZ_LANES], y0[LZ_LANES], h[LZ_LANES];
+      fill_block(LZ_LANES, x0, y0, h, seed);
+      for (int i = 0; i < LZ_LANES; ++i) {
+        h[i] *= 1.25;
+        if (toys[t].dim == 1) y0[i] = 0.0;
+      }
+      for (int c = 0; c < 3; ++c) {
+        int e = compare_lanes_with_gd_run(p, &cases[c], x0, y0, h, LZ_LANES, cases[c].max_iter);
+        early += e;
+        reached_until += LZ_LANES - e;
+      }
+    }
+    lz_problem_destroy(&p);
+  }
+  /* Runs stopped inside the engine after step 0, and others ran in it to the end. */
+  assert_true(stopped_inside_groups > 300);
+  assert_true(reached_until > 300);
+  assert_true(early > 300);
 }
 
 /* ---- the batched engine ---------------------------------------------------------------- */
@@ -423,6 +491,7 @@ int main(void) {
       cmocka_unit_test(lanes_should_end_every_run_bitwise_as_gd_run),
       cmocka_unit_test(lanes_should_hand_over_a_start_out_of_bounds_at_step_zero),
       cmocka_unit_test(a_near_converged_lane_should_stop_for_the_exact_check),
+      cmocka_unit_test(lanes_should_end_every_toy_run_bitwise_as_gd_run),
       cmocka_unit_test(batch_should_end_every_run_bitwise_as_gd_run),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 
 #include "../src/core/mf_internal.h"
 #include "../src/core/problem_internal.h"
+#include "../src/core/vmath.h"
 #include "lrzoo/linalg.h"
 #include "lrzoo/problem.h"
 #include "lrzoo/rng.h"
@@ -1077,6 +1078,47 @@ static void create_rejects_a_file_target_without_its_matrix(void **state) {
   assert_create_fails(&pp, "file");
 }
 
+/* ---- vmath.h: one cos for one run and for many ------------------------------------------ */
+
+static double ulps_apart(double got, double want) {
+  double ulp = nextafter(fabs(want), HUGE_VAL) - fabs(want);
+  return fabs(got - want) / ulp;
+}
+
+/* An element's cos and sin must not depend on the other elements of its vector, so that the
+ * per-run objective (element 0 of a broadcast) rounds like the lanes engine and the sampler.
+ * Neighbours include inf, NaN and 1e300, which send libmvec down its scalar fallback for them.
+ * And the values must stay within libmvec's documented 4 ulp of libm's. */
+static void vector_cos_should_not_depend_on_the_neighbours_and_stay_within_4_ulp(void **state) {
+  (void)state;
+  const double odd[] = {INFINITY, -INFINITY, NAN, 1e300, -1e22, 1e-300, 0.0, 3.0};
+  uint64_t u = 12345;
+  double worst_cos = 0.0, worst_sin = 0.0;
+  int fallback_neighbours = 0;
+  for (int trial = 0; trial < 200000; ++trial) {
+    u = u * 6364136223846793005ULL + 1442695040888963407ULL;
+    double unit = (double)(u >> 11) * 0x1p-53;
+    /* magnitudes 1e-3 .. 1e7: what x / eps takes in the multiscale studies */
+    double x = (2.0 * unit - 1.0) * pow(10.0, (double)(trial % 11) - 3.0);
+    int pos = trial % LZ_VW;
+    lz_vd v = lz_vsplat(0.5);
+    for (int j = 0; j < LZ_VW; ++j) v[j] = odd[(trial / 11 + j) % 8];
+    v[pos] = x;
+    fallback_neighbours += LZ_VW > 1 && !isfinite(v[(pos + 1) % LZ_VW]);
+    double c = lz_vcos(v)[pos], s = lz_vsin(v)[pos];
+    double c1 = lz_cos(x), s1 = lz_sin(x);
+    assert_memory_equal(&c, &c1, sizeof c);
+    assert_memory_equal(&s, &s1, sizeof s);
+    double ec = ulps_apart(c, cos(x)), es = ulps_apart(s, sin(x));
+    if (ec > worst_cos) worst_cos = ec;
+    if (es > worst_sin) worst_sin = es;
+  }
+  print_message("vector width %d; worst distance from libm: cos %.2f ulp, sin %.2f ulp\n", LZ_VW,
+                worst_cos, worst_sin);
+  assert_true(worst_cos <= 4.0 && worst_sin <= 4.0);
+  if (LZ_VW > 1) assert_true(fallback_neighbours > 1000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(quadratic_gradient_is_lambda_times_x_and_hvp_lambda_times_v),
@@ -1109,6 +1151,7 @@ int main(void) {
       cmocka_unit_test(create_rejects_a_lowrank_rank_above_n),
       cmocka_unit_test(create_rejects_a_scalar_target_unless_n_and_d_are_1),
       cmocka_unit_test(create_rejects_a_file_target_without_its_matrix),
+      cmocka_unit_test(vector_cos_should_not_depend_on_the_neighbours_and_stay_within_4_ulp),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

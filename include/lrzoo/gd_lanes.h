@@ -1,11 +1,12 @@
-/* Gradient descent on the scalar factorization f = (x sigma(y) - mu)^2 / 2 for many runs at
- * once: up to LZ_LANES runs held in arrays and stepped together with SIMD, without a call per
- * step. Basin maps and bifurcation diagrams sweep millions of such runs.
+/* Gradient descent on small problems for many runs at once: up to LZ_LANES runs held in arrays
+ * and stepped together with SIMD, without a call per step. Basin maps and bifurcation diagrams
+ * sweep millions of such runs. The problems: the scalar factorization f = (x sigma(y) - mu)^2 / 2,
+ * and the toys of dimension 1 or 2, the quadratic and the multiscale objectives.
  *
  * The lanes engine only takes the steps every check of lz_gd_run would let pass. A lane stops
  * at the first step k where that is not certain (it may be out of bounds, or converged), or at
  * `until`, and lz_gd_continue takes the run over at step k: the run then ends bitwise as if
- * lz_gd_run had taken every step (same expressions, same order, no contraction). */
+ * lz_gd_run had taken every step (same expressions, same order, the same fma and cos). */
 #ifndef LRZOO_GD_LANES_H
 #define LRZOO_GD_LANES_H
 
@@ -17,11 +18,25 @@
 
 enum { LZ_LANES = 64 };
 
-/* The scalar factorization: target mu, activation on y (leaky slope alpha). */
-typedef struct lz_scalar_mf {
+/* What the lanes engine steps. The state is (x, y) for the scalar factorization, x or (x, y)
+ * for a toy. */
+typedef enum { LZ_LANES_SCALAR_MF = 1, LZ_LANES_TOY = 2 } lz_lanes_kind;
+typedef enum { LZ_SLOW_DIAGONAL, LZ_SLOW_DOUBLE_WELL, LZ_SLOW_MATYAS } lz_slow_kind;
+typedef struct lz_lanes_problem {
+  lz_lanes_kind kind;
+  int dim;                  /* 1 or 2 */
+  const lz_problem *p;      /* its exact steps evaluate p itself, as lz_gd_run does */
+  /* the scalar factorization: target mu, activation on y (leaky slope alpha) */
   double mu, alpha;
   lz_activation act;
-} lz_scalar_mf;
+  /* a toy: the gradient of its slow part (diagonal: lambda_i x_i, which covers the quadratic
+   * objective and the quadratic f0), plus, if has_fast, the multiscale f1's */
+  lz_slow_kind slow;
+  double lambda[2];
+  int has_fast;
+  lz_f1_kind f1;
+  double eps, amplitude, ratio;
+} lz_lanes_problem;
 
 typedef struct lz_lanes {
   int count;                        /* lanes in use, 0..LZ_LANES */
@@ -38,13 +53,16 @@ typedef struct lz_lanes {
   int64_t x_records[LZ_LANES];
 } lz_lanes;
 
+/* Whether the lanes engine can step p, and if so its description. */
+int lz_gd_lanes_problem(const lz_problem *p, lz_lanes_problem *lp);
+
 /* Whether the lanes engine can decide the checks of gp exactly (tol_grad and diverge_above in
  * the range where its conservative tests are exact; see gd_lanes.c). */
 int lz_gd_lanes_apply(const lz_gd_params *gp);
 
 /* Advances every lane from step 0 to at most `until` (gp->h is ignored: each lane has its own
  * h). Returns LZ_OK, or LZ_ESTOPPED if gp->cancel was set. */
-int lz_gd_lanes_advance(const lz_scalar_mf *m, const lz_gd_params *gp, int64_t until,
+int lz_gd_lanes_advance(const lz_lanes_problem *lp, const lz_gd_params *gp, int64_t until,
                         lz_lanes *b);
 
 #endif

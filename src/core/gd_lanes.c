@@ -20,8 +20,10 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 #include "lrzoo/error.h"
+#include "vmath.h"
 
 enum { GROUP = 128 };
 
@@ -91,7 +93,7 @@ static double safe_state_bound2(double bound, double mu) {
   ys[i] = fma(nh[i], g1, y);
 
 #define DEFINE_GROUP(NAME, ACT)                                                          \
-  static int NAME(const lz_scalar_mf *m, double safe2, double floor2, int steps,         \
+  static int NAME(const lz_lanes_problem *m, double safe2, double floor2, int steps,         \
                   lz_lanes *restrict b, const unsigned char *restrict live_in) {        \
     double xs[LZ_LANES], ys[LZ_LANES], pxs[LZ_LANES], pys[LZ_LANES], nh[LZ_LANES];      \
     double qmax[LZ_LANES], ggmin[LZ_LANES];                                              \
@@ -123,16 +125,16 @@ static double safe_state_bound2(double bound, double mu) {
 
 /* Row x_records of lane i's state trace: x, then y, as many as x_coords asks (as
  * lz_gd_run's observer copies min(x_coords, dim) coordinates). */
-static void record_state(lz_lanes *b, int i, double x, double y) {
+static void record_state(lz_lanes *b, int i, int dim, double x, double y) {
   double *row = b->x_trace[i] + b->x_records[i]++ * b->x_coords;
   row[0] = x;
-  if (b->x_coords > 1) row[1] = y;
+  if (b->x_coords > 1 && dim > 1) row[1] = y;
 }
 
 /* One step k, exactly: a lane that fails a check stops at k with its state untouched; the
  * others record the loss when k is a trace step, then step. Returns whether a lane stopped. */
 #define DEFINE_EXACT_STEP(NAME, ACT)                                                     \
-  static int NAME(const lz_scalar_mf *m, double safe2, double floor2, int64_t k,          \
+  static int NAME(const lz_lanes_problem *m, double safe2, double floor2, int64_t k,          \
                   int record, lz_lanes *b, unsigned char *live) {                       \
     const double mu = m->mu, alpha = m->alpha;                                           \
     int stopped = 0;                                                                     \
@@ -146,7 +148,7 @@ static void record_state(lz_lanes *b, int i, double x, double y) {
         continue;                                                                        \
       }                                                                                  \
       if (record && b->trace[i]) b->trace[i][b->records[i]++] = f;                       \
-      if (record && b->x_trace[i]) record_state(b, i, x, y);                             \
+      if (record && b->x_trace[i]) record_state(b, i, 2, x, y);                             \
       b->px[i] = x;                                                                      \
       b->py[i] = y;                                                                      \
       b->x[i] = fma(-b->h[i], g0, x);                                                    \
@@ -162,8 +164,14 @@ DEFINE_EXACT_STEP(exact_none, LZ_ACT_NONE)
 DEFINE_EXACT_STEP(exact_relu, LZ_ACT_RELU)
 DEFINE_EXACT_STEP(exact_leaky, LZ_ACT_LEAKY_RELU)
 
-static int run_group(const lz_scalar_mf *m, double safe2, double floor2, int steps, lz_lanes *b,
+static int run_toy_group(const lz_lanes_problem *t, double safe2, double floor2, int steps,
+                         lz_lanes *b, const unsigned char *live);
+static int run_toy_exact_step(const lz_lanes_problem *t, double safe2, double floor2, int64_t k,
+                              int record, lz_lanes *b, unsigned char *live);
+
+static int run_group(const lz_lanes_problem *m, double safe2, double floor2, int steps, lz_lanes *b,
                      const unsigned char *live) {
+  if (m->kind == LZ_LANES_TOY) return run_toy_group(m, safe2, floor2, steps, b, live);
   switch (m->act) {
     case LZ_ACT_RELU: return group_relu(m, safe2, floor2, steps, b, live);
     case LZ_ACT_LEAKY_RELU: return group_leaky(m, safe2, floor2, steps, b, live);
@@ -171,13 +179,217 @@ static int run_group(const lz_scalar_mf *m, double safe2, double floor2, int ste
   }
 }
 
-static int run_exact_step(const lz_scalar_mf *m, double safe2, double floor2, int64_t k,
+static int run_exact_step(const lz_lanes_problem *m, double safe2, double floor2, int64_t k,
                           int record, lz_lanes *b, unsigned char *live) {
+  if (m->kind == LZ_LANES_TOY) return run_toy_exact_step(m, safe2, floor2, k, record, b, live);
   switch (m->act) {
     case LZ_ACT_RELU: return exact_relu(m, safe2, floor2, k, record, b, live);
     case LZ_ACT_LEAKY_RELU: return exact_leaky(m, safe2, floor2, k, record, b, live);
     default: return exact_none(m, safe2, floor2, k, record, b, live);
   }
+}
+
+/* ---- the toys: the quadratic and multiscale objectives in dimension 1 or 2 ----------------
+ * The same scheme as above. Only the gradient differs: a slow part (lambda_i x_i, the double
+ * well's x_i (x_i^2 - 1), or Matyas') plus, for a multiscale objective, (a / eps) [cos t +
+ * cos(r t)] per coordinate with t = x_i / eps, in obj_multiscale.c's order and with vmath.h's
+ * cos, which is what makes the vector cosines round like the per-run ones. The exact steps
+ * evaluate the problem itself through lz_problem_value_grad. */
+
+/* An upper bound on f over the states with x^2 + y^2 <= M^2, and one on each component of
+ * the gradient there. */
+static double toy_f_max(const lz_lanes_problem *t, double m) {
+  double f0 = 0.0;
+  switch (t->slow) {
+    case LZ_SLOW_DIAGONAL:
+      for (int i = 0; i < t->dim; ++i)
+        if (0.5 * t->lambda[i] * m * m > f0) f0 = 0.5 * t->lambda[i] * m * m;
+      f0 *= t->dim;
+      break;
+    case LZ_SLOW_DOUBLE_WELL: f0 = t->dim * 0.25 * (m > 1.0 ? m * m * m * m : 1.0); break;
+    case LZ_SLOW_MATYAS: f0 = 0.5 * m * m; break;
+  }
+  double f1 = t->has_fast ? t->dim * fabs(t->amplitude) *
+                                (1.0 + (t->f1 == LZ_F1_QUASIPERIODIC ? 1.0 / t->ratio : 0.0))
+                          : 0.0;
+  return (f0 + f1) * (1.0 + 1e-9);
+}
+
+static double toy_grad_max(const lz_lanes_problem *t, double m) {
+  double g = 0.0;
+  switch (t->slow) {
+    case LZ_SLOW_DIAGONAL:
+      for (int i = 0; i < t->dim; ++i)
+        if (fabs(t->lambda[i]) * m > g) g = fabs(t->lambda[i]) * m;
+      break;
+    case LZ_SLOW_DOUBLE_WELL: g = m * (m * m + 1.0); break;
+    case LZ_SLOW_MATYAS: g = m; break;
+  }
+  if (t->has_fast) g += fabs(t->amplitude / t->eps) * 2.0;
+  return g;
+}
+
+/* The square of a bound M on the state's norm under which every check of lz_gd_run but the
+ * gradient's passes: |x_i| <= diverge_above, f finite and <= diverge_above, g finite; and
+ * |g|^2 finite too, so that the lanes' own norm test means what it says. Within a factor 2 of
+ * the largest such M; a lane beyond it only stops early. */
+static double toy_safe_state_bound2(const lz_lanes_problem *t, double bound) {
+  double m = bound < 1e50 ? bound : 1e50;
+  while (m > 1e-300 && !(toy_f_max(t, m) <= bound && toy_grad_max(t, m) <= 1e150)) m *= 0.5;
+  return m > 1e-300 ? m * m * (1.0 - 1e-12) : 0.0;
+}
+
+/* c_i = cos(x_i / eps) [+ cos(r x_i / eps)] for every lane, LZ_VW lanes a call. */
+static void fast_cosines(const lz_lanes_problem *t, const double *restrict x,
+                         double *restrict c) {
+  const lz_vd eps = lz_vsplat(t->eps), r = lz_vsplat(t->ratio);
+  const int quasi = t->f1 == LZ_F1_QUASIPERIODIC;
+  for (int i = 0; i < LZ_LANES; i += LZ_VW) {
+    lz_vd v;
+    memcpy(&v, x + i, sizeof v);
+    lz_vd tv = v / eps, cv = lz_vcos(tv);
+    if (quasi) cv += lz_vcos(r * tv);
+    memcpy(c + i, &cv, sizeof cv);
+  }
+}
+
+#define TOY_SLOW_GRAD(SLOW)                                         \
+  ((SLOW) == LZ_SLOW_DIAGONAL      ? l0 * x                         \
+   : (SLOW) == LZ_SLOW_DOUBLE_WELL ? x * (x * x - 1.0)              \
+                                   : 0.52 * x - 0.48 * y)
+#define TOY_SLOW_GRAD_Y(SLOW)                                       \
+  ((SLOW) == LZ_SLOW_DIAGONAL      ? l1 * y                         \
+   : (SLOW) == LZ_SLOW_DOUBLE_WELL ? y * (y * y - 1.0)              \
+                                   : 0.52 * y - 0.48 * x)
+
+#define DEFINE_TOY_GROUP(NAME, SLOW, FAST, DIM)                                          \
+  static int NAME(const lz_lanes_problem *t, double safe2, double floor2, int steps,     \
+                  lz_lanes *restrict b, const unsigned char *restrict live_in) {        \
+    double xs[LZ_LANES], ys[LZ_LANES], pxs[LZ_LANES], pys[LZ_LANES], nh[LZ_LANES];      \
+    double qmax[LZ_LANES], ggmin[LZ_LANES], c0[LZ_LANES], c1[LZ_LANES];                  \
+    const double l0 = t->lambda[0], l1 = t->lambda[1], aoe = t->amplitude / t->eps;      \
+    (void)l0, (void)l1, (void)aoe;                                                       \
+    /* Lanes not live start at 0 with h = 0 and stay there: no cos of inf or NaN. */     \
+    for (int i = 0; i < LZ_LANES; ++i) {                                                 \
+      xs[i] = live_in[i] ? b->x[i] : 0.0, ys[i] = live_in[i] && (DIM) == 2 ? b->y[i] : 0.0; \
+      nh[i] = live_in[i] ? -b->h[i] : 0.0, qmax[i] = 0.0, ggmin[i] = HUGE_VAL;           \
+      c0[i] = c1[i] = 0.0;                                                               \
+    }                                                                                    \
+    for (int step = 0; step < steps; ++step) {                                           \
+      if (step == steps - 1)                                                             \
+        for (int i = 0; i < LZ_LANES; ++i) pxs[i] = xs[i], pys[i] = ys[i];               \
+      if (FAST) {                                                                        \
+        fast_cosines(t, xs, c0);                                                         \
+        if ((DIM) == 2) fast_cosines(t, ys, c1);                                         \
+      }                                                                                  \
+      _Pragma("omp simd")                                                                \
+      for (int i = 0; i < LZ_LANES; ++i) {                                               \
+        const double x = xs[i], y = ys[i];                                               \
+        double g0 = TOY_SLOW_GRAD(SLOW);                                                 \
+        double g1 = (DIM) == 2 ? TOY_SLOW_GRAD_Y(SLOW) : 0.0;                            \
+        if (FAST) g0 = g0 + aoe * c0[i];                                                 \
+        if (FAST && (DIM) == 2) g1 = g1 + aoe * c1[i];                                   \
+        const double q = (DIM) == 2 ? fma(x, x, y * y) : x * x;                          \
+        const double gg = (DIM) == 2 ? fma(g0, g0, g1 * g1) : g0 * g0;                   \
+        qmax[i] = q > qmax[i] ? q : qmax[i];                                             \
+        ggmin[i] = gg < ggmin[i] ? gg : ggmin[i];                                        \
+        xs[i] = fma(nh[i], g0, x);                                                       \
+        if ((DIM) == 2) ys[i] = fma(nh[i], g1, y);                                       \
+      }                                                                                  \
+    }                                                                                    \
+    int failed = 0;                                                                      \
+    for (int i = 0; i < LZ_LANES; ++i)                                                   \
+      failed |= live_in[i] & !(qmax[i] <= safe2 && ggmin[i] > floor2);                   \
+    if (failed) return 1;                                                                \
+    for (int i = 0; i < LZ_LANES; ++i)                                                   \
+      if (live_in[i])                                                                    \
+        b->x[i] = xs[i], b->y[i] = ys[i], b->px[i] = pxs[i], b->py[i] = pys[i];          \
+    return 0;                                                                            \
+  }
+
+DEFINE_TOY_GROUP(toy_diag_1, LZ_SLOW_DIAGONAL, 0, 1)
+DEFINE_TOY_GROUP(toy_diag_2, LZ_SLOW_DIAGONAL, 0, 2)
+DEFINE_TOY_GROUP(toy_diag_fast_1, LZ_SLOW_DIAGONAL, 1, 1)
+DEFINE_TOY_GROUP(toy_diag_fast_2, LZ_SLOW_DIAGONAL, 1, 2)
+DEFINE_TOY_GROUP(toy_well_fast_1, LZ_SLOW_DOUBLE_WELL, 1, 1)
+DEFINE_TOY_GROUP(toy_well_fast_2, LZ_SLOW_DOUBLE_WELL, 1, 2)
+DEFINE_TOY_GROUP(toy_matyas_fast_2, LZ_SLOW_MATYAS, 1, 2)
+
+static int run_toy_group(const lz_lanes_problem *t, double safe2, double floor2, int steps,
+                         lz_lanes *b, const unsigned char *live) {
+  const int two = t->dim == 2;
+  switch (t->slow) {
+    case LZ_SLOW_DIAGONAL:
+      if (!t->has_fast)
+        return (two ? toy_diag_2 : toy_diag_1)(t, safe2, floor2, steps, b, live);
+      return (two ? toy_diag_fast_2 : toy_diag_fast_1)(t, safe2, floor2, steps, b, live);
+    case LZ_SLOW_DOUBLE_WELL:
+      return (two ? toy_well_fast_2 : toy_well_fast_1)(t, safe2, floor2, steps, b, live);
+    case LZ_SLOW_MATYAS: return toy_matyas_fast_2(t, safe2, floor2, steps, b, live);
+  }
+  return 1;
+}
+
+/* One step k of every live lane through the problem itself. */
+static int run_toy_exact_step(const lz_lanes_problem *t, double safe2, double floor2, int64_t k,
+                              int record, lz_lanes *b, unsigned char *live) {
+  const int dim = t->dim;
+  int stopped = 0;
+  for (int i = 0; i < LZ_LANES; ++i) {
+    if (!live[i]) continue;
+    double xv[2] = {b->x[i], dim == 2 ? b->y[i] : 0.0}, g[2] = {0.0, 0.0};
+    lz_problem_value_grad(t->p, xv, g, NULL);
+    const double x = xv[0], y = xv[1];
+    const double q = dim == 2 ? fma(x, x, y * y) : x * x;
+    const double gg = dim == 2 ? fma(g[0], g[0], g[1] * g[1]) : g[0] * g[0];
+    if (!(q <= safe2 && gg > floor2)) {
+      live[i] = 0;
+      b->step[i] = k;
+      stopped = 1;
+      continue;
+    }
+    if (record && b->trace[i]) b->trace[i][b->records[i]++] = lz_problem_value(t->p, xv, NULL);
+    if (record && b->x_trace[i]) record_state(b, i, dim, x, y);
+    b->px[i] = x;
+    b->py[i] = y;
+    lz_gd_step(xv, g, b->h[i], (size_t)dim);
+    b->x[i] = xv[0];
+    b->y[i] = xv[1];
+  }
+  return stopped;
+}
+
+/* ---- the driver ---------------------------------------------------------------------------- */
+
+int lz_gd_lanes_problem(const lz_problem *p, lz_lanes_problem *lp) {
+  memset(lp, 0, sizeof *lp);
+  lp->p = p;
+  const lz_problem_params *pp = lz_problem_params_of(p);
+  if (lz_problem_is_scalar_mf(p, &lp->mu, &lp->act, &lp->alpha)) {
+    lp->kind = LZ_LANES_SCALAR_MF;
+    lp->dim = 2;
+    return 1;
+  }
+  lp->kind = LZ_LANES_TOY;
+  lp->dim = (int)lz_problem_dim(p);
+  if (lp->dim < 1 || lp->dim > 2) return 0;
+  if (pp->kind == LZ_PROBLEM_QUADRATIC) {
+    lp->slow = LZ_SLOW_DIAGONAL;
+    for (int i = 0; i < lp->dim; ++i) lp->lambda[i] = pp->eigenvalues[i];
+    return 1;
+  }
+  if (pp->kind != LZ_PROBLEM_MULTISCALE) return 0;
+  lp->slow = pp->f0 == LZ_F0_QUADRATIC     ? LZ_SLOW_DIAGONAL
+             : pp->f0 == LZ_F0_DOUBLE_WELL ? LZ_SLOW_DOUBLE_WELL
+                                           : LZ_SLOW_MATYAS;
+  lp->lambda[0] = lp->lambda[1] = 1.0;  /* f0 = |x|^2 / 2: the gradient x_i is 1.0 * x_i */
+  lp->has_fast = 1;
+  lp->f1 = pp->f1;
+  lp->eps = pp->eps;
+  lp->amplitude = pp->amplitude;
+  lp->ratio = pp->ratio;
+  /* A slope a / eps beyond 1e100 would leave no room for the bounds above. */
+  return isfinite(lp->amplitude / lp->eps) && fabs(lp->amplitude / lp->eps) <= 1e100;
 }
 
 static int any_live(const unsigned char *live) {
@@ -192,9 +404,10 @@ static int64_t next_record_step(int64_t k, int64_t every) {
   return (k + every - 1) / every * every;
 }
 
-int lz_gd_lanes_advance(const lz_scalar_mf *m, const lz_gd_params *gp, int64_t until,
+int lz_gd_lanes_advance(const lz_lanes_problem *m, const lz_gd_params *gp, int64_t until,
                         lz_lanes *b) {
-  const double safe2 = safe_state_bound2(gp->diverge_above, m->mu);
+  const double safe2 = m->kind == LZ_LANES_TOY ? toy_safe_state_bound2(m, gp->diverge_above)
+                                               : safe_state_bound2(gp->diverge_above, m->mu);
   const double floor2 = squared_norm_floor(gp->tol_grad);
   const int64_t every = gp->record_every > 0 ? gp->record_every : INT64_MAX;
   unsigned char live[LZ_LANES];

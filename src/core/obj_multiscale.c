@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "lrzoo/problem.h"
+#include "vmath.h"
 
 typedef struct multiscale {
   int dim;
@@ -114,26 +115,28 @@ static void slow_hvp(const multiscale *m, const double *x, const double *v, doub
   }
 }
 
-/* ---- fast part: separable, so value, slope and curvature are per coordinate ---- */
+/* ---- fast part: separable, so value, slope and curvature are per coordinate ----
+ * cos and sin are vmath.h's, which the lanes engine evaluates for many runs at once with
+ * the same roundings (gd_lanes.c repeats fast_slope_1d's arithmetic). */
 
 static double fast_value_1d(const multiscale *m, double xi) {
   double t = xi / m->eps;
-  double f = sin(t);
-  if (m->f1 == LZ_F1_QUASIPERIODIC) f += sin(m->ratio * t) / m->ratio;
+  double f = lz_sin(t);
+  if (m->f1 == LZ_F1_QUASIPERIODIC) f += lz_sin(m->ratio * t) / m->ratio;
   return m->amplitude * f;
 }
 
 static double fast_slope_1d(const multiscale *m, double xi) {
   double t = xi / m->eps;
-  double c = cos(t);
-  if (m->f1 == LZ_F1_QUASIPERIODIC) c += cos(m->ratio * t);
+  double c = lz_cos(t);
+  if (m->f1 == LZ_F1_QUASIPERIODIC) c += lz_cos(m->ratio * t);
   return m->amplitude / m->eps * c;
 }
 
 static double fast_curvature_1d(const multiscale *m, double xi) {
   double t = xi / m->eps;
-  double s = sin(t);
-  if (m->f1 == LZ_F1_QUASIPERIODIC) s += m->ratio * sin(m->ratio * t);
+  double s = lz_sin(t);
+  if (m->f1 == LZ_F1_QUASIPERIODIC) s += m->ratio * lz_sin(m->ratio * t);
   return -m->amplitude / (m->eps * m->eps) * s;
 }
 

@@ -367,10 +367,9 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
  * a step before it (the orbit ring and the tangent maps watch only the last steps; the lanes
  * record the loss and state traces themselves; a sharpness trace from step 0 leaves nothing to
  * them). 0 where the lanes engine does not apply. */
-static int64_t lanes_until(const lz_job *job, const lz_problem *p, lz_scalar_mf *m) {
+static int64_t lanes_until(const lz_job *job, const lz_problem *p, lz_lanes_problem *m) {
   const lz_gd_params checks = gd_params_of(job, 0.0, NULL);
-  if (!lz_problem_is_scalar_mf(p, &m->mu, &m->act, &m->alpha) || !lz_gd_lanes_apply(&checks))
-    return 0;
+  if (!lz_gd_lanes_problem(p, m) || !lz_gd_lanes_apply(&checks)) return 0;
   if (job->analyze.sharpness.every > 0) return 0;
   int64_t until = job->run.max_iter;
   if (wants_orbit(job) && first_ring_step(job) < until) until = first_ring_step(job);
@@ -415,7 +414,7 @@ static int tile_outcome(const tile_error *te, const volatile sig_atomic_t *cance
 /* Runs i0 .. i0 + count - 1 of the tile: each is started, the lanes engine takes them all
  * together as far as it may, then each finishes on its own. */
 static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_result *out,
-                               int64_t i0, int count, const lz_scalar_mf *m, int64_t until,
+                               int64_t i0, int count, const lz_lanes_problem *m, int64_t until,
                                double *final_states, double *works, size_t wlen,
                                run_state *states, lz_lanes *lanes,
                                const volatile sig_atomic_t *cancel, tile_error *te) {
@@ -438,7 +437,7 @@ static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_r
     lane_of[j] = l;
     lanes->h[l] = states[j].gp.h;
     lanes->x[l] = states[j].x[0];
-    lanes->y[l] = states[j].x[1];
+    lanes->y[l] = m->dim == 2 ? states[j].x[1] : 0.0;
     lanes->trace[l] = slot.rows[LZ_ARRAY_LOSS];
     lanes->x_trace[l] = states[j].obs.x_trace;
   }
@@ -453,7 +452,7 @@ static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_r
     const double prev[2] = {lanes->px[l], lanes->py[l]};
     const lz_gd_resume from = {lanes->step[l], prev, lanes->records[l]};
     states[j].x[0] = lanes->x[l];
-    states[j].x[1] = lanes->y[l];
+    if (m->dim == 2) states[j].x[1] = lanes->y[l];
     states[j].obs.x_records = lanes->x_records[l];
     lz_err e = {0, ""};
     if (descend_and_finish(job, p, out->r0 + i, &out->runs[i], slot.rows, slot.final_state,
@@ -464,7 +463,7 @@ static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_r
 
 /* The tile's runs through the lanes engine, LZ_LANES at a time, blocks spread over threads. */
 static int run_tile_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_result *out,
-                             const lz_scalar_mf *m, int64_t until, const lz_tile_hooks *hooks,
+                             const lz_lanes_problem *m, int64_t until, const lz_tile_hooks *hooks,
                              double *final_states, lz_err *err) {
   const size_t wlen = lz_run_work_len(job, p);
   const volatile sig_atomic_t *cancel = hooks ? hooks->cancel : NULL;
@@ -712,11 +711,11 @@ int lz_run_tile(const lz_job *job, const lz_problem *p, int64_t tile, const lz_t
     final_states = malloc((size_t)out->count * lz_problem_dim(p) * sizeof *final_states);
     if (!final_states) return lz_err_set(err, LZ_ENOMEM, "tile %lld: cannot allocate final states", (long long)tile);
   }
-  lz_scalar_mf scalar;
-  int64_t until = lanes_until(job, p, &scalar);
+  lz_lanes_problem small;
+  int64_t until = lanes_until(job, p, &small);
   int rc;
   if (until > 0)
-    rc = run_tile_in_lanes(job, p, out, &scalar, until, hooks, final_states, err);
+    rc = run_tile_in_lanes(job, p, out, &small, until, hooks, final_states, err);
   else if (lz_problem_batch_max(p) > 1)
     rc = run_tile_in_batches(job, p, out, hooks, final_states, err);
   else

@@ -16,33 +16,16 @@
 #include "lrzoo/gd.h"
 #include "lrzoo/linalg.h"
 #include "lrzoo/measure.h"
+#include "vmath.h"
 
 /* ---- vectors of chains ------------------------------------------------------------------- */
 
-#if defined(__AVX512F__)
-#define VW 8
-typedef double vd __attribute__((vector_size(64)));
-typedef int64_t vi __attribute__((vector_size(64)));
-vd _ZGVeN8v_cos(vd);
-vd _ZGVeN8v_sin(vd);
-static inline vd vcos(vd x) { return _ZGVeN8v_cos(x); }
-static inline vd vsin(vd x) { return _ZGVeN8v_sin(x); }
-#elif defined(__AVX2__)
-#define VW 4
-typedef double vd __attribute__((vector_size(32)));
-typedef int64_t vi __attribute__((vector_size(32)));
-vd _ZGVdN4v_cos(vd);
-vd _ZGVdN4v_sin(vd);
-static inline vd vcos(vd x) { return _ZGVdN4v_cos(x); }
-static inline vd vsin(vd x) { return _ZGVdN4v_sin(x); }
-#else
-/* Without AVX2 the "vector" has one chain and libm does the work. */
-#define VW 1
-typedef double vd __attribute__((vector_size(8)));
-typedef int64_t vi __attribute__((vector_size(8)));
-static inline vd vcos(vd x) { vd r = {cos(x[0])}; return r; }
-static inline vd vsin(vd x) { vd r = {sin(x[0])}; return r; }
-#endif
+/* Vectors of LZ_VW chains, with the cos and sin that the per-run objective shares. */
+#define VW LZ_VW
+typedef lz_vd vd;
+typedef lz_vi vi;
+static inline vd vcos(vd x) { return lz_vcos(x); }
+static inline vd vsin(vd x) { return lz_vsin(x); }
 
 enum { LANES = 64, SUM_BLOCK = 4096, SLOT_STEPS = 32 };
 
@@ -60,7 +43,7 @@ static inline vi viload(const int64_t *p) {
 static inline void vistore(int64_t *p, vi v) { memcpy(p, &v, sizeof v); }
 /* Vector + scalar broadcasts the scalar: one instruction, hoisted out of loops (an element-wise
  * fill compiled to masked broadcasts inside them). */
-static inline vd vsplat(double a) { return (vd){0} + a; }
+static inline vd vsplat(double a) { return lz_vsplat(a); }
 static inline vd vabs(vd x) { return (vd)((vi)x & ~(vi)vsplat(-0.0)); }
 static inline vd vblend(vi mask, vd a, vd b) { return (vd)(((vi)a & mask) | ((vi)b & ~mask)); }
 
