@@ -11,6 +11,7 @@
 
 #include "lrzoo/gd.h"
 #include "lrzoo/gd_lanes.h"
+#include "lrzoo/lanczos.h"
 #include "lrzoo/problem.h"
 
 static lz_problem *create_or_fail(const lz_problem_params *pp) {
@@ -201,6 +202,8 @@ enum { TRACE_MAX = 4096 };
 
 /* Lanes stopped after step 0 and before `until`, by all comparisons so far. */
 static int stopped_inside_groups;
+/* The sharpness trace's interval in the comparisons (0: none). */
+static int64_t sharpness_every;
 
 /* Every lane through the lanes engine up to `until`, then lz_gd_continue, against lz_gd_run
  * from the same start: outcome, final state and trace must agree to the bit, and the trace
@@ -212,14 +215,21 @@ static int compare_lanes_with_gd_run(const lz_problem *p, const lz_gd_params *ba
   assert_true(lz_gd_lanes_problem(p, &m));
   static double traces_lanes[LZ_LANES][TRACE_MAX], traces_ref[LZ_LANES][TRACE_MAX];
   static double states_lanes[LZ_LANES][2 * TRACE_MAX], states_ref[LZ_LANES][2 * TRACE_MAX];
+  static double sharp_lanes[LZ_LANES][TRACE_MAX], sharp_ref[LZ_LANES][TRACE_MAX];
+  double *lanczos = malloc(lz_sharpness_work_len(p) * sizeof *lanczos);
   lz_lanes *b = calloc(1, sizeof *b);
   b->count = count;
   b->x_coords = 2;
+  b->sharpness_every = sharpness_every;
+  b->lanczos_work = lanczos;
+  b->seed = 99;
   for (int i = 0; i < count; ++i) {
     b->x[i] = x0[i], b->y[i] = y0[i], b->h[i] = h[i];
     b->trace[i] = traces_lanes[i];
     b->x_trace[i] = states_lanes[i];
-    for (int k = 0; k < TRACE_MAX; ++k) traces_lanes[i][k] = traces_ref[i][k] = -7.0;
+    b->sharpness[i] = sharpness_every > 0 ? sharp_lanes[i] : NULL;
+    for (int k = 0; k < TRACE_MAX; ++k)
+      traces_lanes[i][k] = traces_ref[i][k] = sharp_lanes[i][k] = sharp_ref[i][k] = -7.0;
     for (int k = 0; k < 2 * TRACE_MAX; ++k) states_lanes[i][k] = states_ref[i][k] = -7.0;
   }
   assert_int_equal(lz_gd_lanes_advance(&m, base, until, b), LZ_OK);
@@ -235,12 +245,21 @@ static int compare_lanes_with_gd_run(const lz_problem *p, const lz_gd_params *ba
     obs_ref.x_coords = obs_got.x_coords = 2;
     obs_ref.x_every = obs_got.x_every = base->record_every;
     obs_got.x_records = b->x_records[i];
+    if (sharpness_every > 0) {
+      obs_ref.sharpness = sharp_ref[i], obs_got.sharpness = sharp_lanes[i];
+      obs_ref.sharpness_every = obs_got.sharpness_every = sharpness_every;
+      obs_ref.lanczos_work = obs_got.lanczos_work = lanczos;
+      obs_ref.seed = obs_got.seed = 99;
+      obs_got.sharpness_records = b->sharpness_records[i];
+    }
     assert_int_equal(lz_gd_run(p, &gp, xr, traces_ref[i], &ref, work, &obs_ref), LZ_OK);
     lz_gd_resume from = {b->step[i], prev, b->records[i]};
     assert_int_equal(lz_gd_continue(p, &gp, &from, xl, traces_lanes[i], &got, work, &obs_got),
                      LZ_OK);
     assert_int_equal(obs_got.x_records, obs_ref.x_records);
     assert_memory_equal(states_lanes[i], states_ref[i], sizeof states_ref[i]);
+    assert_int_equal(obs_got.sharpness_records, obs_ref.sharpness_records);
+    assert_memory_equal(sharp_lanes[i], sharp_ref[i], sizeof sharp_ref[i]);
     early += b->step[i] < until;
     stopped_inside_groups += b->step[i] > 0 && b->step[i] < until;
     assert_int_equal(got.end, ref.end);
@@ -252,6 +271,7 @@ static int compare_lanes_with_gd_run(const lz_problem *p, const lz_gd_params *ba
     assert_memory_equal(traces_lanes[i], traces_ref[i], TRACE_MAX * sizeof(double));
   }
   free(work);
+  free(lanczos);
   free(b);
   return early;
 }
@@ -284,12 +304,14 @@ static void lanes_should_end_every_run_bitwise_as_gd_run(void **state) {
                                     {0, 3000, 1e-10, 1e6, 2000, NULL},
                                     {0, 3000, 1e-10, 1e300, 2000, NULL}};
       for (int c = 0; c < 5; ++c) {
+        sharpness_every = c == 0 ? 37 : 0;
         early += compare_lanes_with_gd_run(p, &cases[c], x0, y0, h, LZ_LANES, cases[c].max_iter);
         early += compare_lanes_with_gd_run(p, &cases[c], x0, y0, h, 37, cases[c].max_iter / 3);
       }
     }
     lz_problem_destroy(&p);
   }
+  sharpness_every = 0;
   /* The comparison means something only if runs did stop early inside the lanes engine. */
   assert_true(early > 100);
 }
@@ -367,6 +389,7 @@ static void lanes_should_end_every_toy_run_bitwise_as_gd_run(void **state) {
         if (toys[t].dim == 1) y0[i] = 0.0;
       }
       for (int c = 0; c < 3; ++c) {
+        sharpness_every = c == 0 ? 37 : 0;
         int e = compare_lanes_with_gd_run(p, &cases[c], x0, y0, h, LZ_LANES, cases[c].max_iter);
         early += e;
         reached_until += LZ_LANES - e;
@@ -374,6 +397,7 @@ static void lanes_should_end_every_toy_run_bitwise_as_gd_run(void **state) {
     }
     lz_problem_destroy(&p);
   }
+  sharpness_every = 0;
   /* Runs stopped inside the engine after step 0, and others ran in it to the end. */
   assert_true(stopped_inside_groups > 300);
   assert_true(reached_until > 300);

@@ -51,6 +51,14 @@ typedef struct lz_lanes {
   double *x_trace[LZ_LANES];
   int64_t x_coords;
   int64_t x_records[LZ_LANES];
+  /* The sharpness trace (analyze.sharpness.every): lz_sharpness at x_k for k = 0, every,
+   * 2 every, ... as lz_gd_run's observer records it, or NULL; sharpness_records counts the
+   * entries written. The lanes share one Lanczos scratch. */
+  double *sharpness[LZ_LANES];
+  int64_t sharpness_records[LZ_LANES];
+  int64_t sharpness_every;           /* 0: no sharpness trace */
+  double *lanczos_work;              /* lz_sharpness_work_len(p) doubles */
+  uint64_t seed;                     /* Lanczos start vectors, as lz_gd_observers.seed */
 } lz_lanes;
 
 /* Whether the lanes engine can step p, and if so its description. */

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "lrzoo/error.h"
+#include "lrzoo/lanczos.h"
 #include "vmath.h"
 
 enum { GROUP = 128 };
@@ -131,8 +132,20 @@ static void record_state(lz_lanes *b, int i, int dim, double x, double y) {
   if (b->x_coords > 1 && dim > 1) row[1] = y;
 }
 
+/* What an exact step k records, as lz_gd_run's observers would at k. */
+enum { RECORD_LOSS = 1, RECORD_SHARPNESS = 2 };
+
+/* Lane i's sharpness at (x, y), entered as lz_gd_run's observer enters it. */
+static void record_sharpness(const lz_lanes_problem *lp, lz_lanes *b, int i, double x,
+                             double y) {
+  const double xv[2] = {x, y};
+  lz_lanczos_result res;
+  int rc = lz_sharpness(lp->p, xv, b->seed, &res, b->lanczos_work);
+  b->sharpness[i][b->sharpness_records[i]++] = rc == LZ_OK ? res.lambda : NAN;
+}
+
 /* One step k, exactly: a lane that fails a check stops at k with its state untouched; the
- * others record the loss when k is a trace step, then step. Returns whether a lane stopped. */
+ * others record what `record` says, then step. Returns whether a lane stopped. */
 #define DEFINE_EXACT_STEP(NAME, ACT)                                                     \
   static int NAME(const lz_lanes_problem *m, double safe2, double floor2, int64_t k,          \
                   int record, lz_lanes *b, unsigned char *live) {                       \
@@ -147,8 +160,9 @@ static void record_state(lz_lanes *b, int i, int dim, double x, double y) {
         stopped = 1;                                                                     \
         continue;                                                                        \
       }                                                                                  \
-      if (record && b->trace[i]) b->trace[i][b->records[i]++] = f;                       \
-      if (record && b->x_trace[i]) record_state(b, i, 2, x, y);                             \
+      if ((record & RECORD_LOSS) && b->trace[i]) b->trace[i][b->records[i]++] = f;       \
+      if ((record & RECORD_LOSS) && b->x_trace[i]) record_state(b, i, 2, x, y);          \
+      if ((record & RECORD_SHARPNESS) && b->sharpness[i]) record_sharpness(m, b, i, x, y); \
       b->px[i] = x;                                                                      \
       b->py[i] = y;                                                                      \
       b->x[i] = fma(-b->h[i], g0, x);                                                    \
@@ -348,8 +362,10 @@ static int run_toy_exact_step(const lz_lanes_problem *t, double safe2, double fl
       stopped = 1;
       continue;
     }
-    if (record && b->trace[i]) b->trace[i][b->records[i]++] = lz_problem_value(t->p, xv, NULL);
-    if (record && b->x_trace[i]) record_state(b, i, dim, x, y);
+    if ((record & RECORD_LOSS) && b->trace[i])
+      b->trace[i][b->records[i]++] = lz_problem_value(t->p, xv, NULL);
+    if ((record & RECORD_LOSS) && b->x_trace[i]) record_state(b, i, dim, x, y);
+    if ((record & RECORD_SHARPNESS) && b->sharpness[i]) record_sharpness(t, b, i, x, y);
     b->px[i] = x;
     b->py[i] = y;
     lz_gd_step(xv, g, b->h[i], (size_t)dim);
@@ -398,10 +414,13 @@ static int any_live(const unsigned char *live) {
   return any;
 }
 
-/* The first step >= k that records the loss (every step is a candidate when record_every
- * is 1). */
-static int64_t next_record_step(int64_t k, int64_t every) {
-  return (k + every - 1) / every * every;
+/* The first multiple of `every` at or after k; INT64_MAX for none (every <= 0, or past the
+ * range). */
+static int64_t next_multiple(int64_t k, int64_t every) {
+  if (every <= 0) return INT64_MAX;
+  int64_t r = k % every;
+  if (r == 0) return k;
+  return k - r > INT64_MAX - every ? INT64_MAX : k - r + every;
 }
 
 int lz_gd_lanes_advance(const lz_lanes_problem *m, const lz_gd_params *gp, int64_t until,
@@ -409,13 +428,13 @@ int lz_gd_lanes_advance(const lz_lanes_problem *m, const lz_gd_params *gp, int64
   const double safe2 = m->kind == LZ_LANES_TOY ? toy_safe_state_bound2(m, gp->diverge_above)
                                                : safe_state_bound2(gp->diverge_above, m->mu);
   const double floor2 = squared_norm_floor(gp->tol_grad);
-  const int64_t every = gp->record_every > 0 ? gp->record_every : INT64_MAX;
   unsigned char live[LZ_LANES];
   for (int i = 0; i < LZ_LANES; ++i) {
     live[i] = i < b->count;
     b->step[i] = 0;
     b->records[i] = 0;
     b->x_records[i] = 0;
+    b->sharpness_records[i] = 0;
     if (!live[i]) b->x[i] = b->y[i] = b->h[i] = 0.0;  /* defined values in unused lanes */
     b->px[i] = b->x[i];
     b->py[i] = b->y[i];
@@ -423,9 +442,13 @@ int lz_gd_lanes_advance(const lz_lanes_problem *m, const lz_gd_params *gp, int64
   int64_t k = 0;
   while (k < until && any_live(live)) {
     if (gp->cancel && *gp->cancel) return LZ_ESTOPPED;
-    int64_t record_at = next_record_step(k, every);
-    if (record_at == k) {
-      run_exact_step(m, safe2, floor2, k, 1, b, live);
+    const int64_t loss_at = next_multiple(k, gp->record_every);
+    const int64_t sharpness_at = next_multiple(k, b->sharpness_every);
+    const int64_t record_at = loss_at < sharpness_at ? loss_at : sharpness_at;
+    if (record_at == k || k == 0) { /* the starts are checked one by one (see run_group) */
+      run_exact_step(m, safe2, floor2, k,
+                     (loss_at == k ? RECORD_LOSS : 0) | (sharpness_at == k ? RECORD_SHARPNESS : 0),
+                     b, live);
       ++k;
       continue;
     }

@@ -365,12 +365,11 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
 
 /* The step up to which the lanes engine may take this job's runs: no observer it lacks looks at
  * a step before it (the orbit ring and the tangent maps watch only the last steps; the lanes
- * record the loss and state traces themselves; a sharpness trace from step 0 leaves nothing to
- * them). 0 where the lanes engine does not apply. */
+ * record the loss, state and sharpness traces themselves). 0 where the lanes engine does not
+ * apply. */
 static int64_t lanes_until(const lz_job *job, const lz_problem *p, lz_lanes_problem *m) {
   const lz_gd_params checks = gd_params_of(job, 0.0, NULL);
   if (!lz_gd_lanes_problem(p, m) || !lz_gd_lanes_apply(&checks)) return 0;
-  if (job->analyze.sharpness.every > 0) return 0;
   int64_t until = job->run.max_iter;
   if (wants_orbit(job) && first_ring_step(job) < until) until = first_ring_step(job);
   if (wants_lyapunov(job) && first_tangent_step(job) < until) until = first_tangent_step(job);
@@ -440,8 +439,12 @@ static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_r
     lanes->y[l] = m->dim == 2 ? states[j].x[1] : 0.0;
     lanes->trace[l] = slot.rows[LZ_ARRAY_LOSS];
     lanes->x_trace[l] = states[j].obs.x_trace;
+    lanes->sharpness[l] = states[j].obs.sharpness;
+    lanes->lanczos_work = states[j].obs.lanczos_work;  /* any run's: the lanes take turns */
   }
   lanes->x_coords = job->run.record_x;
+  lanes->sharpness_every = job->analyze.sharpness.every;
+  lanes->seed = job->seed;
   const lz_gd_params gp = gd_params_of(job, 0.0, cancel);  /* each lane has its own h */
   if (lanes->count > 0 && lz_gd_lanes_advance(m, &gp, until, lanes) == LZ_ESTOPPED) return;
   for (int j = 0; j < count; ++j) {
@@ -454,6 +457,7 @@ static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_r
     states[j].x[0] = lanes->x[l];
     if (m->dim == 2) states[j].x[1] = lanes->y[l];
     states[j].obs.x_records = lanes->x_records[l];
+    states[j].obs.sharpness_records = lanes->sharpness_records[l];
     lz_err e = {0, ""};
     if (descend_and_finish(job, p, out->r0 + i, &out->runs[i], slot.rows, slot.final_state,
                            &states[j], &from, &e) != LZ_OK)
