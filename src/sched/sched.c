@@ -425,11 +425,21 @@ static void record_report(master *m, const tile_report *rep) {
   m->cost_done += tile_cost_of(m->rs->job, rep->tile);
 }
 
+/* Tenths below 10 s (a lanes-engine sweep often takes less than a second); whole units above,
+ * rounded once so that 119.6 s reads 2m00s, not 1m60s. */
 static void format_duration(double s, char *buf, size_t len) {
-  if (!isfinite(s) || s < 0) snprintf(buf, len, "?");
-  else if (s < 90) snprintf(buf, len, "%.0fs", s);
-  else if (s < 5400) snprintf(buf, len, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
-  else snprintf(buf, len, "%.0fh%02.0fm", floor(s / 3600), fmod(floor(s / 60), 60));
+  if (!isfinite(s) || s < 0 || s > 1e15) {
+    snprintf(buf, len, "?");
+    return;
+  }
+  if (s < 9.95) {
+    snprintf(buf, len, "%.1fs", s);
+    return;
+  }
+  long long t = llround(s);
+  if (t < 90) snprintf(buf, len, "%llds", t);
+  else if (t < 5400) snprintf(buf, len, "%lldm%02llds", t / 60, t % 60);
+  else snprintf(buf, len, "%lldh%02lldm", t / 3600, t / 60 % 60);
 }
 
 static void print_progress(master *m) {
