@@ -451,10 +451,10 @@ static void fill_batch_case(batch_case *c, double *h) {
 static void batch_should_end_every_run_bitwise_as_gd_run(void **state) {
   (void)state;
   for (int variant = 0; variant < 3; ++variant) {
-    if (variant == 2) setenv("LRZOO_MF_OWN_PRODUCTS", "1", 1);
-    /* 0: BLAS products, 1: leaky_relu on Y, 2: lrzoo's own products */
+    if (variant < 2) setenv("LRZOO_MF_PRODUCTS", "blas", 1);
+    /* 0: BLAS products, 1: leaky_relu on Y, 2: lrzoo's own products (the default) */
     lz_problem *p = make_dense_mf(variant == 1 ? LZ_ACT_LEAKY_RELU : LZ_ACT_NONE);
-    unsetenv("LRZOO_MF_OWN_PRODUCTS");
+    unsetenv("LRZOO_MF_PRODUCTS");
     assert_true(lz_problem_batch_max(p) >= BATCH);
     static batch_case alone, together;
     double h[BATCH];

@@ -711,7 +711,7 @@ static void batched_gradients_equal_single_run_gradients_bitwise(void **state) {
   const int64_t shapes[][2] = {{37, 3}, {64, 4}, {129, 2}, {40, 33}, {1100, 2}};
   const lz_target_kind targets[] = {LZ_TARGET_GAUSSIAN, LZ_TARGET_IDENTITY, LZ_TARGET_FILE};
   for (int own = 0; own < 2; ++own) {
-    if (own) setenv("LRZOO_MF_OWN_PRODUCTS", "1", 1);
+    if (!own) setenv("LRZOO_MF_PRODUCTS", "blas", 1);
     for (size_t sh = 0; sh < COUNT(shapes); ++sh)
       for (size_t t = 0; t < COUNT(targets); ++t)
         for (size_t a = 0; a < COUNT(activations); ++a) {
@@ -735,7 +735,7 @@ static void batched_gradients_equal_single_run_gradients_bitwise(void **state) {
           for (size_t r = 0; r < BATCH_RUNS; ++r) free(states[r]), free(g1[r]);
           close_instance(&in);
         }
-    unsetenv("LRZOO_MF_OWN_PRODUCTS");
+    unsetenv("LRZOO_MF_PRODUCTS");
   }
 }
 
@@ -781,16 +781,16 @@ static void the_blas_probe_rejects_products_that_depend_on_the_batch(void **stat
   close_instance(&in);
 }
 
-/* lrzoo's own products, the fallback for a BLAS that fails the probe, compute the same
- * gradient as the BLAS up to rounding. */
+/* lrzoo's own products (the default) compute the same gradient as the BLAS up to rounding;
+ * 301 x 7 has row and column blocks of every size the kernels use, and two chunks of k. */
 static void own_products_agree_with_the_blas(void **state) {
   (void)state;
-  const int64_t shapes[][2] = {{37, 3}, {130, 5}};
+  const int64_t shapes[][2] = {{37, 3}, {130, 5}, {301, 7}};
   for (size_t sh = 0; sh < COUNT(shapes); ++sh) {
+    setenv("LRZOO_MF_PRODUCTS", "blas", 1);
     instance blas = open_mf(shapes[sh][0], shapes[sh][1], LZ_TARGET_GAUSSIAN, LZ_ACT_RELU);
-    setenv("LRZOO_MF_OWN_PRODUCTS", "1", 1);
+    unsetenv("LRZOO_MF_PRODUCTS");
     instance own = open_mf(shapes[sh][0], shapes[sh][1], LZ_TARGET_GAUSSIAN, LZ_ACT_RELU);
-    unsetenv("LRZOO_MF_OWN_PRODUCTS");
     assert_true(lz__mf_layout(lz__problem_state(own.p)).own_products);
     double *x = random_point(&blas, 7, 1.0), *gb = new_doubles(blas.dim), *go = new_doubles(blas.dim);
     double fb = lz_problem_value_grad(blas.p, x, gb, blas.work);
@@ -1078,6 +1078,13 @@ static void create_rejects_a_file_target_without_its_matrix(void **state) {
   assert_create_fails(&pp, "file");
 }
 
+static void create_rejects_an_unknown_choice_of_products(void **state) {
+  lz_problem_params pp = mf_params(8, 2, LZ_TARGET_GAUSSIAN, LZ_ACT_NONE);
+  setenv("LRZOO_MF_PRODUCTS", "gpu", 1);
+  assert_create_fails(&pp, "LRZOO_MF_PRODUCTS is \"gpu\"; allowed: own (the default) or blas");
+  unsetenv("LRZOO_MF_PRODUCTS");
+}
+
 /* ---- vmath.h: one cos for one run and for many ------------------------------------------ */
 
 static double ulps_apart(double got, double want) {
@@ -1151,6 +1158,7 @@ int main(void) {
       cmocka_unit_test(create_rejects_a_lowrank_rank_above_n),
       cmocka_unit_test(create_rejects_a_scalar_target_unless_n_and_d_are_1),
       cmocka_unit_test(create_rejects_a_file_target_without_its_matrix),
+      cmocka_unit_test(create_rejects_an_unknown_choice_of_products),
       cmocka_unit_test(vector_cos_should_not_depend_on_the_neighbours_and_stay_within_4_ulp),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
