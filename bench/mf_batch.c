@@ -1,15 +1,16 @@
 /* The batched mf engine on one dense target (issue 6): RUNS runs of n x d GD for STEPS steps,
- * split over the OpenMP threads (one batch each, as a tile runs them), against the GEMMs of
- * the same shapes alone and against a plain large dgemm (the machine's BLAS peak).
+ * split over the OpenMP threads (one batch each, as a tile runs them), against its two
+ * products alone and against a plain large dgemm (the machine's BLAS peak).
  *
  * Prints one line of key=value pairs:
  *   steps_per_s   GD steps per second of lz_gd_batch (every run's checks included, and its
  *                 final state's accurate loss, one pass over A a run; no trace)
  *   grad_s        seconds per batched gradient of one thread's batch (lz_problem_value_grad_batch)
  *   gemm_gflops   the two products of that gradient (A S_all, A^T X_all) timed alone, on every
- *                 thread at once with single-threaded BLAS, as lrzoo calls them
+ *                 thread at once, as the gradient computes them (lrzoo's own kernels, or the
+ *                 single-threaded BLAS under LRZOO_MF_PRODUCTS=blas)
  *   peak_gflops   plain PEAK_N^3 dgemms on all cores (dgemm_peak; PEAK_N 1536 by default)
- *   own_products  1 if the probe rejected the BLAS (then lrzoo's products ran, not the GEMMs)
+ *   own_products  1 if lrzoo's own products ran (the default, or the probe rejected the BLAS)
  *   kernel        the OpenBLAS kernel (openblas_get_corename)
  * usage: bench_mf_batch N D RUNS STEPS [PEAK_N] */
 #include <cblas.h>
@@ -135,17 +136,15 @@ int main(int argc, char **argv) {
       double g0 = seconds();
       for (int rep = 0; rep < reps; ++rep) lz_problem_value_grad_batch(p, count, xs, gs, fs, work);
       grad_s = (seconds() - g0) / reps;
-      /* the two GEMMs of that gradient alone */
-      size_t w = count * d, ld = 0;
-      const double *a = lz__mf_dense_target(lz__problem_state(p), &ld);
+      /* the two products of that gradient alone, as it computes them */
+      size_t w = count * d;
+      const void *st = lz__problem_state(p);
       double *b = random_doubles(n * w, 5 + t, 1.0), *c = malloc(n * w * sizeof *c);
 #pragma omp barrier
       double m0 = seconds();
       for (int rep = 0; rep < reps; ++rep) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)w, (int)n, 1.0, a,
-                    (int)ld, b, (int)w, 0.0, c, (int)w);
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)n, (int)w, (int)n, 1.0, a,
-                    (int)ld, b, (int)w, 0.0, c, (int)w);
+        lz__mf_target_product(st, 0, b, w, c);
+        lz__mf_target_product(st, 1, b, w, c);
       }
       gemm_s = (seconds() - m0) / reps;
       free(b), free(c);

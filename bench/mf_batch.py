@@ -1,21 +1,26 @@
 #!/usr/bin/python3
 """Batched matrix factorization (issue 6): n = 512, d = 4, 64 runs x 100 GD steps on one
 gaussian target, lrzoo's batched engine against the NumPy a user would write (batched matmul
-forming the residual), and the GEMM part of lrzoo's step against a plain large dgemm.
-Targets: >= 20x NumPy; GEMM part >= 70% of the dgemm peak (batch x d >= 64).
+forming the residual), and the GEMM part of lrzoo's step (its two products A S_all and
+A^T X_all) against a plain large dgemm. Targets: >= 20x NumPy; GEMM part >= 70% of the dgemm
+peak (batch x d >= 64).
 
-Each configuration runs in child processes: with the environment as it is (this machine forces
-OPENBLAS_CORETYPE=Haswell), with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE both unset (OpenBLAS
-picks its kernel by CPU), and with the SkylakeX kernel forced, for lrzoo and NumPy alike. Rounds interleave
-lrzoo and NumPy, ratios are taken within a round, and the median over rounds is reported.
+The products are lrzoo's own kernels by default; run the script with LRZOO_MF_PRODUCTS=blas in
+the environment to measure OpenBLAS's GEMMs in their place. Each configuration runs in child
+processes: with the environment as it is (this machine forces OPENBLAS_CORETYPE=Haswell), with
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE both unset (OpenBLAS picks its kernel by CPU), and with
+the SkylakeX kernel forced, for lrzoo and NumPy alike (the kernel also sets the peak). Rounds
+interleave lrzoo and NumPy, ratios are taken within a round, and the median over rounds is
+reported.
 
 lrzoo: bench_mf_batch (bench/mf_batch.c) runs lz_gd_batch, 32 runs on each of 2 threads, as a
-tile runs them; it also times the batched gradient and its two GEMMs alone, and plain 1536^3
-dgemms on both cores (OpenBLAS's threads, or one single-threaded product a core: the faster). The whole `lrzoo run` adds each run's start and end analyses (Lanczos)
-and the file, which this benchmark leaves out; bench/README.md says what they cost.
+tile runs them; it also times the batched gradient and its two products alone, and plain 1536^3
+dgemms on both cores (OpenBLAS's threads, or one single-threaded product a core: the faster).
+The whole `lrzoo run` adds each run's start and end analyses (Lanczos) and the file, which this
+benchmark leaves out; bench/README.md says what they cost.
 
 With --scaling, instead: lrzoo's batched steps per second for n = 256 ... 8192 at d = 4 (64 runs
-on 2 threads, OPENBLAS_CORETYPE as set), with the GEMM rate and the bytes of A per step.
+on 2 threads, OPENBLAS_CORETYPE as set), with the products' rate and the bytes of A per step.
 
 usage: /usr/bin/python3 bench/mf_batch.py [BUILD_DIR] [ROUNDS]
        /usr/bin/python3 bench/mf_batch.py [BUILD_DIR] --scaling"""

@@ -31,7 +31,7 @@ typedef struct lz_mf_layout {
   size_t tiles;         /* row kernel: column tiles per row */
   size_t blocks;        /* BLAS row blocks: blocks in the first chunk */
   size_t batch_max;     /* dense: runs one batched gradient takes at most */
-  int own_products;     /* dense: A S and A^T X by lrzoo's loops, not the BLAS */
+  int own_products;     /* dense: A S and A^T X by lrzoo's kernels, not the BLAS */
   size_t product_chunks;  /* dense: row chunks of A S and A^T X */
 } lz_mf_layout;
 
@@ -40,6 +40,11 @@ lz_mf_layout lz__mf_layout(const void *state);
 /* c (n x w) = A b, or A^T b when transposed, for the dense target of instance state. */
 typedef void lz_mf_product_fn(const void *state, int transposed, const double *b, size_t w,
                               double *c);
+
+/* The products of the batched gradient, as it computes them (own or BLAS, in row chunks):
+ * an lz_mf_product_fn for the dense target of instance state. */
+void lz__mf_target_product(const void *state, int transposed, const double *b, size_t w,
+                           double *c);
 
 /* The probe create runs on the BLAS: *ok = 1 if `product` computes every entry the same way
  * for one run alone, half and a full batch, wherever its columns sit. */

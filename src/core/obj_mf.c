@@ -895,7 +895,7 @@ static double dense_value_grad(const mf *m, const double *xy, double *g, double 
 }
 
 /* The products as create probes them: product_with_target itself. */
-static void target_product(const void *state, int transposed, const double *b, size_t w,
+void lz__mf_target_product(const void *state, int transposed, const double *b, size_t w,
                            double *c) {
   product_with_target(state, transposed ? TRANSPOSED : AS_IS, b, w, c);
 }
@@ -1367,7 +1367,7 @@ static int choose_products(mf *m, lz_err *err) {
                       "allowed: own (the default) or blas", want);
   int independent = 1;
   m->own_products = 0;  /* the probe must see the BLAS */
-  int rc = lz__mf_probe_products(m, target_product, &independent, err);
+  int rc = lz__mf_probe_products(m, lz__mf_target_product, &independent, err);
   m->own_products = rc != LZ_OK || !independent;
   return rc;
 }
