@@ -14,9 +14,10 @@ lrzoo = lrzoo_binary(build)
 layouts = [(1, 1), (1, 2), (2, 1)]
 med, all_times = median_times(lrzoo, "compute.yaml", layouts, repeats)
 base = med[(1, 1)]
+products = ("OpenBLAS with OPENBLAS_CORETYPE=" + blas_kernel()
+            if os.environ.get("LRZOO_MF_PRODUCTS") == "blas" else "lrzoo's own kernels")
 print(f"compute-bound sweep bench/jobs/compute.yaml (mf n=32 d=4, batches of up to 8 runs, their"
-      f" products through OpenBLAS with OPENBLAS_CORETYPE={blas_kernel()}), {repeats} runs each,"
-      f" median wall time:")
+      f" products through {products}), {repeats} runs each, median wall time:")
 print(f"{'layout':>18} {'seconds':>8} {'speed-up':>9} {'efficiency':>11}   all runs")
 for (r, t) in layouts:
     s = med[(r, t)]
