@@ -388,7 +388,8 @@ int lz_gd_lanes_problem(const lz_problem *p, lz_lanes_problem *lp) {
   }
   lp->kind = LZ_LANES_TOY;
   lp->dim = (int)lz_problem_dim(p);
-  if (lp->dim < 1 || lp->dim > 2) return 0;
+  /* The exact steps evaluate p without scratch. */
+  if (lp->dim < 1 || lp->dim > 2 || lz_problem_work_len(p) != 0) return 0;
   if (pp->kind == LZ_PROBLEM_QUADRATIC) {
     lp->slow = LZ_SLOW_DIAGONAL;
     for (int i = 0; i < lp->dim; ++i) lp->lambda[i] = pp->eigenvalues[i];
