@@ -20,7 +20,8 @@
  * use_single_threaded_blas), and the only OpenMP parallelism splits rows into a fixed number
  * of chunks whose partial results are combined in chunk order. So results are bitwise the
  * same for any number of threads, and whether or not the call comes from a parallel region;
- * a run's gradient is also the same whatever runs share its batch (lz__mf_probe_products). */
+ * a run's gradient is also the same whatever runs share its batch (own_product_*, or a BLAS
+ * that passed lz__mf_probe_products). */
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
@@ -601,11 +602,11 @@ static void dense_hvp(const mf *m, const double *xy, const double *v, double *hv
  *
  * A run's result must not depend on which runs share its batch (threads, tiles, runs that
  * dropped out). So every entry of A S_all has to be computed the same way whatever the width
- * of S_all and wherever its column sits in it. OpenBLAS does so with the kernels measured here
- * (one thread), but its choice of kernel depends on the shape and the CPU, and some of its
- * kernels do not (../shared/FACTS.md). lz__mf_probe_products checks the BLAS at
- * create time on this instance's shapes; where it fails, own_product_* compute the products
- * with plain loops in which each entry is one sum in a fixed order by construction. */
+ * of S_all and wherever its column sits in it. own_product_* (the default) do so by
+ * construction. OpenBLAS does so with the kernels measured here (one thread), but its choice of
+ * kernel depends on the shape and the CPU, and some of its kernels do not (../shared/FACTS.md);
+ * so under LRZOO_MF_PRODUCTS=blas, lz__mf_probe_products checks it at create time on this
+ * instance's shapes, and where it fails the own products take over (choose_products). */
 
 static double sum_of_squares_by_rows(const mf *m) {
   if (!m->a) return (double)m->n;  /* identity */
@@ -894,7 +895,7 @@ static double dense_value_grad(const mf *m, const double *xy, double *g, double 
   return f;
 }
 
-/* The products as create probes them: product_with_target itself. */
+/* The products as the gradient computes them, and as create probes them. */
 void lz__mf_target_product(const void *state, int transposed, const double *b, size_t w,
                            double *c) {
   product_with_target(state, transposed ? TRANSPOSED : AS_IS, b, w, c);
@@ -1323,7 +1324,9 @@ static void mf_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
   if (m.path == MF_PATH_DENSE) {
     s->batch_max = m.batch_max;
     s->batch_work_len = batch_work_len_of(&m, m.batch_max);
-    /* the BLAS probe's four n x batch_max d blocks, while the instance is built */
+    /* the BLAS probe's four n x batch_max d blocks, while the instance is built (only under
+     * LRZOO_MF_PRODUCTS=blas; counted always, as the environment may differ between the
+     * estimate and the run) */
     s->building_bytes = 32.0 * n * (double)m.d * (double)m.batch_max;
   }
   s->symmetry_work_len = symmetry_work_len_for(m.d);
