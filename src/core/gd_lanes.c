@@ -74,6 +74,21 @@ static double safe_state_bound2(double bound, double mu) {
 /* Whether step k may be taken: false for NaN too. */
 #define LANE_PASSES (q <= safe2 && gg > floor2)
 
+/* The end of a group: whether a live lane failed a check, and if none did, the live lanes'
+ * states written back. Nothing is committed otherwise: the caller replays the group. */
+static int commit_group(lz_lanes *restrict b, const unsigned char *restrict live_in,
+                        double safe2, double floor2, const double *xs, const double *ys,
+                        const double *pxs, const double *pys, const double *qmax,
+                        const double *ggmin) {
+  int failed = 0;
+  for (int i = 0; i < LZ_LANES; ++i)
+    failed |= live_in[i] & !(qmax[i] <= safe2 && ggmin[i] > floor2);
+  if (failed) return 1;
+  for (int i = 0; i < LZ_LANES; ++i)
+    if (live_in[i]) b->x[i] = xs[i], b->y[i] = ys[i], b->px[i] = pxs[i], b->py[i] = pys[i];
+  return 0;
+}
+
 /* `steps` (1..GROUP) steps of every live lane, committed only if no live lane failed a check; returns
  * whether one did. The lanes are copied into local arrays first: nothing else can alias them
  * there, so the loop stays in vector registers. Every lane computes, live or not (a stopped
@@ -114,14 +129,7 @@ static double safe_state_bound2(double bound, double mu) {
       pxs[i] = xs[i], pys[i] = ys[i];                                                    \
       LANE_GROUP_STEP(ACT)                                                               \
     }                                                                                    \
-    int failed = 0;                                                                      \
-    for (int i = 0; i < LZ_LANES; ++i)                                                   \
-      failed |= live_in[i] & !(qmax[i] <= safe2 && ggmin[i] > floor2);                   \
-    if (failed) return 1; /* nothing is committed: the caller replays the group */        \
-    for (int i = 0; i < LZ_LANES; ++i)                                                   \
-      if (live_in[i])                                                                    \
-        b->x[i] = xs[i], b->y[i] = ys[i], b->px[i] = pxs[i], b->py[i] = pys[i];          \
-    return 0;                                                                            \
+    return commit_group(b, live_in, safe2, floor2, xs, ys, pxs, pys, qmax, ggmin);        \
   }
 
 /* Row x_records of lane i's state trace: x, then y, as many as x_coords asks (as
@@ -311,14 +319,7 @@ static void fast_cosines(const lz_lanes_problem *t, const double *restrict x,
         if ((DIM) == 2) ys[i] = fma(nh[i], g1, y);                                       \
       }                                                                                  \
     }                                                                                    \
-    int failed = 0;                                                                      \
-    for (int i = 0; i < LZ_LANES; ++i)                                                   \
-      failed |= live_in[i] & !(qmax[i] <= safe2 && ggmin[i] > floor2);                   \
-    if (failed) return 1;                                                                \
-    for (int i = 0; i < LZ_LANES; ++i)                                                   \
-      if (live_in[i])                                                                    \
-        b->x[i] = xs[i], b->y[i] = ys[i], b->px[i] = pxs[i], b->py[i] = pys[i];          \
-    return 0;                                                                            \
+    return commit_group(b, live_in, safe2, floor2, xs, ys, pxs, pys, qmax, ggmin);        \
   }
 
 DEFINE_TOY_GROUP(toy_diag_1, LZ_SLOW_DIAGONAL, 0, 1)
