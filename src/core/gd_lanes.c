@@ -3,7 +3,8 @@
  * Exactness. A lane takes step k only if lz_gd_run would: x_k in bounds (max(|x|, |y|) <=
  * diverge_above), f(x_k) finite and <= diverge_above, grad f(x_k) finite and of norm >=
  * tol_grad (all five follow from x^2 + y^2 <= safe_state_bound2 and the norm test). The
- * expressions are those of the mf objective's scalar path and of lz_gd_step, in the same order. Both write their multiply-adds as fma() and nothing else is contracted
+ * expressions are those of the mf objective's scalar path and of lz_gd_step, in the same
+ * order. Both write their multiply-adds as fma() and nothing else is contracted
  * (-ffp-contract=off), so a SIMD lane rounds like the scalar code on any CPU: fma rounds once
  * whether the hardware or libm computes it. The norm test is conservative: |g|^2 > tol^2 (1 +
  * 1e-12) implies |g| >= tol whatever the rounding of the square root; a lane in the sliver

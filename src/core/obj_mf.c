@@ -719,7 +719,8 @@ static void own_product_at(const double *a, size_t ld, size_t n, const double *b
   for (size_t k0 = 0; k0 < n; k0 += OWN_KC) {
     const size_t k1 = n - k0 < OWN_KC ? n : k0 + OWN_KC;
     size_t i = i0;
-    for (; i + OWN_STRIP <= i1; i += OWN_STRIP) own_columns_at_OWN_STRIP(a, ld, k0, k1, b, w, i, c);
+    for (; i + OWN_STRIP <= i1; i += OWN_STRIP)
+      own_columns_at_OWN_STRIP(a, ld, k0, k1, b, w, i, c);
     for (; i + 8 <= i1; i += 8) own_columns_at_8(a, ld, k0, k1, b, w, i, c);
     for (; i < i1; ++i) own_columns_at_1(a, ld, k0, k1, b, w, i, c);
   }
