@@ -803,6 +803,8 @@ int lz_sched_run(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
     for (int64_t i = 0; i < m.queued; ++i) m.cost_total += m.queue[i].cost;
     if (!m.queue) lz_sched_abort(c, 1);
     local = run_master(&m, err);
+    /* The log of a job that ends before its first period still shows where it got to. */
+    if (opt->progress_seconds > 0) print_progress(&m);
     print_summary(&m, opt, local);
     if (local == LZ_OK && m.tiles_done < job->ntiles) local = LZ_ESTOPPED;
     if (local == LZ_OK && lz_job_samples_invariant_measure(job))
