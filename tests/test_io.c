@@ -8,7 +8,7 @@
  *   test_io --slow-writer PATH MILLISECONDS [--resume]
  *                                             writes a large job's tiles one by one, slowly
  *   test_io --verify PATH                     checks every tile marked done holds its values */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
+#include <ftw.h>
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -419,6 +421,30 @@ static void write_tiles(lz_out *out, const lz_job *job, tile_choice choose) {
 
 static void test_path(char *buf, size_t size, const char *name) {
   snprintf(buf, size, "%s/%s", test_dir, name);
+}
+
+/* Every file of these tests goes into one fresh directory under $TMPDIR, made by rank 0 and
+ * removed at the end: tests never write into the directory they are started from. */
+static void make_test_dir(void) {
+  if (world.rank == 0) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(test_dir, sizeof test_dir, "%s/lrzoo-test_io.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (!mkdtemp(test_dir)) {
+      fprintf(stderr, "test_io: cannot create %s: %s\n", test_dir, strerror(errno));
+      MPI_Abort(world.comm, 1);
+    }
+  }
+  MPI_Bcast(test_dir, sizeof test_dir, MPI_CHAR, 0, world.comm);
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  return remove(path);
+}
+
+static void remove_test_dir(void) {
+  MPI_Barrier(world.comm);
+  if (world.rank == 0 && nftw(test_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    fprintf(stderr, "test_io: cannot remove %s: %s\n", test_dir, strerror(errno));
 }
 
 static void remove_on_rank0(const char *path) {
@@ -2569,9 +2595,7 @@ int main(int argc, char **argv) {
   } else if (argc == 3 && strcmp(argv[1], "--verify") == 0) {
     failed = verify_after_kill(argv[2]);
   } else {
-    snprintf(test_dir, sizeof test_dir, "test_io_np%d", world.size);
-    if (world.rank == 0) mkdir(test_dir, 0777);
-    MPI_Barrier(world.comm);
+    make_test_dir();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(create_writes_the_full_layout, no_handles_left_open),
         cmocka_unit_test_teardown(arrays_have_their_shapes_fill_attributes_and_step_scales,
@@ -2613,6 +2637,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(no_handles_are_left_open_after_failures, no_handles_left_open),
     };
     failed = cmocka_run_group_tests(tests, NULL, NULL);
+    remove_test_dir();
   }
   MPI_Finalize();
   return failed ? 1 : 0;
