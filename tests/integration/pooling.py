@@ -12,9 +12,12 @@ import time
 import h5py
 import numpy as np
 
+from calibrate import calibrated_job
 from lrzoo_test import datasets, differences, job_path, lrzoo_command, run_lrzoo
 
-JOB = job_path("pooling.yaml")
+# The interruption must come mid-run on any machine: the samples per chain are calibrated so
+# that the job's sampling lasts about JOB_SECONDS on 2 ranks here (calibrate.py).
+JOB_SECONDS = 2.0
 os.environ["OMP_WAIT_POLICY"] = "passive"
 failures = []
 
@@ -42,6 +45,9 @@ def check_pooled_sums(path, what):
 
 
 with tempfile.TemporaryDirectory() as tmp:
+    JOB = f"{tmp}/pooling.yaml"
+    samples, _ = calibrated_job(job_path("pooling.yaml"), JOB_SECONDS, JOB, key="samples")
+    print(f"calibrated: {samples} samples a chain for {JOB_SECONDS:g} s of work on 2 ranks")
     ref_path = f"{tmp}/ref.h5"
     run_lrzoo(1, "run", JOB, "-o", ref_path, "--threads", "1")
     check_pooled_sums(ref_path, "1 rank")

@@ -6,7 +6,9 @@
   - the --stop-file appearing mid-run stops it the same way (exit 3, resume gives equality);
   - SIGUSR1 at start-up, before MPI is up, is caught: exit 3, nothing lost;
   - kill -9 of every rank at three different moments, then --resume: equality each time;
-  - --resume with a different job file is refused with exit 2 and the file is left alone."""
+  - --resume with a different job file is refused with exit 2 and the file is left alone.
+The job is calibrated to last about 4 s on this machine (calibrate.py), so that every
+interruption comes mid-run however fast the machine is."""
 import os
 import signal
 import subprocess
@@ -14,9 +16,10 @@ import sys
 import tempfile
 import time
 
+from calibrate import calibrated_job
 from lrzoo_test import datasets, differences, job_path, lrzoo_command, run_lrzoo, tiles_done
 
-JOB = job_path("resume.yaml")
+JOB_SECONDS = 4.0
 failures = []
 
 
@@ -78,6 +81,9 @@ def resume_and_compare(out, ref, what, ranks=2):
 
 
 with tempfile.TemporaryDirectory() as tmp:
+    JOB = f"{tmp}/resume.yaml"
+    max_iter, rate = calibrated_job(job_path("resume.yaml"), JOB_SECONDS, JOB)
+    print(f"calibrated: max_iter {max_iter} for {JOB_SECONDS:g} s of work on 2 ranks")
     ref_path = f"{tmp}/ref.h5"
     t0 = time.time()
     r = run_lrzoo(2, "run", JOB, "-o", ref_path, "--threads", "1", "--progress", "1")

@@ -94,16 +94,17 @@ job_field() { scontrol show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=/
 job_state() { job_field "$1" JobState; }
 restarts() { job_field "$1" Restarts; }
 exit_code() { job_field "$1" ExitCode; }
-# wait_job ID: polls scontrol (sbatch --wait polls slowly) until the job has ended for good;
-# a job that is being requeued passes through REQUEUED/PENDING and is waited for.
+# wait_job ID [SECONDS]: polls scontrol (sbatch --wait polls slowly) until the job has ended for
+# good (at most SECONDS, default 300); a job that is being requeued passes through
+# REQUEUED/PENDING and is waited for.
 wait_job() {
-  for _ in $(seq 1200); do
+  for _ in $(seq $((${2:-300} * 4))); do
     case $(job_state "$1") in
       COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE) return ;;
     esac
     sleep 0.25
   done
-  echo "FAIL: job $1 still $(job_state "$1") after 300 s"
+  echo "FAIL: job $1 still $(job_state "$1") after ${2:-300} s"
 }
 all_done() { "$LRZOO" info "$1" | grep -qE 'tiles: +([0-9]+) of \1 done'; }
 # lz_slurm_finish: prints the job logs and daemon log tails on failure; exits with the verdict.

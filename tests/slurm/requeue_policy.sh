@@ -27,7 +27,11 @@ check "a runtime failure ends the job with exit 1, not requeued (state $(job_sta
 check "its log says why" 'grep -q "not_a_dir is not a directory" "lrzoo-$broken.out"'
 
 # 3. The requeue cap: with LRZOO_MAX_REQUEUES=1 the first stop is requeued, the second is not.
-capped=$(LRZOO_MAX_REQUEUES=1 sbatch_lrzoo "$src/slurm/lrzoo.sbatch" "$src/tests/slurm/timelimit.yaml" capped.h5)
+# The job must still run at the second stop: it is calibrated to 30 s of work on this machine,
+# far more than the two stops and the requeue between them take.
+"$LZ_PYTHON" "$src/tests/integration/calibrate.py" "$src/tests/slurm/timelimit.yaml" 30 \
+  timelimit.yaml || { echo "FAIL: calibration"; exit 1; }
+capped=$(LRZOO_MAX_REQUEUES=1 sbatch_lrzoo "$src/slurm/lrzoo.sbatch" timelimit.yaml capped.h5)
 wait_for_log "$capped" "lrzoo: slurm_timelimit: tiles"
 scancel --batch --signal=USR1 "$capped"
 wait_for_log "$capped" "job $capped restart 1 on"

@@ -3,20 +3,24 @@
 # SLURM (--signal=B:USR1@20: the batch shell only, passed on through the stop file), lrzoo saves and
 # exits 3, the script requeues the job, the requeued job resumes, and the final file equals an
 # uninterrupted run's. SLURM checks signal times every 30 s, so the signal comes 10-40 s into
-# each attempt; the uninterrupted reference runs alongside, which doubles the sweep's wall time
-# to about 70 s and so keeps it well past the signal.
+# each attempt. The sweep is calibrated to WORK_SECONDS of work on this machine
+# (tests/integration/calibrate.py): well past the latest signal, whatever the machine's speed.
+# The uninterrupted reference runs after the limited job, so both have the machine to themselves.
 set -u
 : "${LRZOO:?}" "${LZ_SOURCE_DIR:?}" "${LZ_PYTHON:?}"
 source "$(dirname "$0")/cluster.sh"
 export LRZOO LRZOO_PROGRESS=5
 src=$LZ_SOURCE_DIR
-job=$src/tests/slurm/timelimit.yaml
+WORK_SECONDS=75
+job=$PWD/timelimit.yaml
+"$LZ_PYTHON" "$src/tests/integration/calibrate.py" "$src/tests/slurm/timelimit.yaml" \
+  "$WORK_SECONDS" "$job" || { echo "FAIL: calibration"; exit 1; }
 
 id=$(sbatch --parsable --ntasks=2 --cpus-per-task=1 --time=1 --signal=B:USR1@20 --requeue \
        "$src/slurm/lrzoo.sbatch" "$job" limited.h5)
+wait_job "$id" 600
 "$src/scripts/mpirun" 2 "$LRZOO" run "$job" -o reference.h5 --threads 1 >reference.log 2>&1
 ref_rc=$?
-wait_job "$id"
 log=lrzoo-$id.out
 n=$(restarts "$id")
 check "the limited job was requeued and then completed (restarts $n, state $(job_state "$id"), exit $(exit_code "$id"))" \
