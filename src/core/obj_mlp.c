@@ -19,6 +19,8 @@
 
 #include "lrzoo/problem.h"
 #include "lrzoo/rng.h"
+#include "problem_internal.h"
+#include "vmath.h"
 
 typedef struct mlp {
   size_t width, points;
@@ -97,14 +99,15 @@ static void mlp_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
   s->stored_bytes = (double)sizeof(mlp) + 16.0 * (double)pp->points;
 }
 
-/* sigma, sigma' and sigma'' at z. relu's second derivative is 0 wherever it exists. */
+/* sigma, sigma' and sigma'' at z. relu's second derivative is 0 wherever it exists. tanh is
+ * vmath.h's, which the lanes engine evaluates for many runs at once with the same roundings. */
 typedef struct activation_at {
   double s, d1, d2;
 } activation_at;
 
 static activation_at activate(lz_mlp_activation act, double z) {
   if (act == LZ_MLP_RELU) return (activation_at){z > 0 ? z : 0.0, z > 0 ? 1.0 : 0.0, 0.0};
-  double t = tanh(z), d1 = 1.0 - t * t;
+  double t = lz_tanh(z), d1 = 1.0 - t * t;
   return (activation_at){t, d1, -2.0 * t * d1};
 }
 
@@ -188,6 +191,13 @@ static void mlp_hvp(const void *state, const double *theta, const double *v, dou
   }
   const double inv_m = 1.0 / (double)n->points;
   for (size_t k = 0; k < 3 * W + 1; ++k) hv[k] *= inv_m;
+}
+
+const double *lz__mlp_data_of(const void *state, const double **y, size_t *points) {
+  const mlp *n = state;
+  *y = n->y;
+  *points = n->points;
+  return n->x;
 }
 
 const lz_objective lz__objective_mlp = {

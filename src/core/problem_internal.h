@@ -7,4 +7,8 @@
 /* The state that the objective's create built (borrowed; owned by p). */
 const void *lz__problem_state(const lz_problem *p);
 
+/* The data an mlp instance fits (borrowed from its state): returns the inputs, sets *y to the
+ * labels and *points to their number. */
+const double *lz__mlp_data_of(const void *state, const double **y, size_t *points);
+
 #endif
