@@ -35,6 +35,9 @@ typedef enum { LZ_MLP_TANH = 0, LZ_MLP_RELU = 1 } lz_mlp_activation;
 typedef enum { LZ_G0_SIN = 0, LZ_G0_SQUARE = 1 } lz_g0_kind;
 typedef enum { LZ_DATA_GRID = 0, LZ_DATA_RANDOM = 1 } lz_data_sampling;
 typedef enum { LZ_LR_ABSOLUTE = 0, LZ_LR_TWO_OVER_L = 1 } lz_lr_relative;
+/* run.engine: the fastest engine that takes the problem, or the per-run engine (the reference
+ * the others are tested against) for every run. */
+typedef enum { LZ_RUN_ENGINE_AUTO = 0, LZ_RUN_ENGINE_PER_RUN = 1 } lz_run_engine;
 
 /* Names used in job files, indexed by the enums above (e.g. lz_activation_names[LZ_ACT_RELU]
  * is "relu"). */
@@ -174,6 +177,7 @@ typedef struct lz_job {
     double diverge_above;
     int64_t record_every;
     int64_t record_x;         /* leading coordinates of x_k recorded with the loss (0: none) */
+    lz_run_engine engine;
   } run;
 
   struct {

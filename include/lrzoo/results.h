@@ -39,6 +39,16 @@ typedef enum {
 #define LZ_REASON_COUNT 6
 extern const char *const lz_reason_names[LZ_REASON_COUNT + 1];  /* ended by NULL */
 
+/* Which engine took a run (/runs/engine). */
+typedef enum {
+  LZ_ENGINE_NONE = 0,      /* not run */
+  LZ_ENGINE_LANES = 1,     /* small problems, 64 runs in SIMD lanes (gd_lanes.h) */
+  LZ_ENGINE_BATCHED = 2,   /* dense matrix factorization, batched products (lz_gd_batch) */
+  LZ_ENGINE_PER_RUN = 3    /* one run at a time (lz_gd_run): every other problem */
+} lz_engine;
+#define LZ_ENGINE_COUNT 4
+extern const char *const lz_engine_names[LZ_ENGINE_COUNT + 1];  /* ended by NULL */
+
 #define LZ_MODEQ_ORDERS 3
 
 /* What the invariant-measure sampling of a run (or of a pooled sweep point) measured. Gibbs
@@ -64,6 +74,7 @@ typedef struct lz_im_result {
 typedef struct lz_run_result {
   int8_t status;
   int8_t reason;              /* lz_reason */
+  int8_t engine;              /* lz_engine */
   int64_t iterations;
   int64_t period;             /* minimal period of a periodic run, else 0 */
   double h;                   /* step size actually used */

@@ -357,7 +357,12 @@ static const key_spec lr_keys[LR_COUNT] = {
 };
 static const section lr_section = {"lr", "in lr", lr_keys, LR_COUNT, NULL};
 
-enum { RUN_MAX_ITER, RUN_TOL_GRAD, RUN_DIVERGE_ABOVE, RUN_RECORD_EVERY, RUN_RECORD_X, RUN_COUNT };
+static const char *const run_engine_names[] = {"auto", "per_run", NULL};
+
+enum {
+  RUN_MAX_ITER, RUN_TOL_GRAD, RUN_DIVERGE_ABOVE, RUN_RECORD_EVERY, RUN_RECORD_X, RUN_ENGINE,
+  RUN_COUNT
+};
 static const key_spec run_keys[RUN_COUNT] = {
   [RUN_MAX_ITER] = {.name = "max_iter", .type = T_INT, .check = C_POSITIVE, .dflt = 10000,
                     .offset = OFF(run.max_iter)},
@@ -369,6 +374,8 @@ static const key_spec run_keys[RUN_COUNT] = {
                         .check = C_POSITIVE, .offset = OFF(run.record_every)},
   [RUN_RECORD_X] = {.name = "record_x", .type = T_INT, .check = C_NONNEG, .dflt = 0,
                     .offset = OFF(run.record_x)},
+  [RUN_ENGINE] = {.name = "engine", .type = T_NAME, .dflt = LZ_RUN_ENGINE_AUTO,
+                  .names = run_engine_names, .label = "run.engine"},
 };
 static const section run_section = {"run", "in run", run_keys, RUN_COUNT, NULL};
 
@@ -1885,6 +1892,7 @@ static void read_run(parser *p, const yaml_node_t *n) {
   section_read r;
   read_section(p, &run_section, n, &r);
   lz_job *job = p->job;
+  job->run.engine = (lz_run_engine)r.code[RUN_ENGINE];
   p->max_iter_ok = r.ok[RUN_MAX_ITER];
   p->max_iter_mark = r.node[RUN_MAX_ITER] ? mark_of(r.node[RUN_MAX_ITER]) : (lz_mark){0, 0};
   p->record_every_mark =

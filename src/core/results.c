@@ -9,6 +9,8 @@ const char *const lz_status_names[LZ_STATUS_COUNT + 1] = {
 const char *const lz_reason_names[LZ_REASON_COUNT + 1] = {
     "none", "not_analyzed", "stalled", "neither_periodic_nor_chaotic", "no_step_size",
     "no_exponent", NULL};
+const char *const lz_engine_names[LZ_ENGINE_COUNT + 1] = {"not_run", "lanes", "batched",
+                                                          "per_run", NULL};
 
 /* Orbit points are stored for problems of at most this dimension (issue: dimension <= 16). */
 #define LZ_ORBIT_MAX_DIM 16
@@ -28,6 +30,10 @@ static const lz_field fields[] = {
      "grad >= tol_grad), 3 neither periodic nor chaotic (quasi-periodic or slow), 4 no step "
      "size (L <= 0 with relative lr), 5 not periodic and no Lyapunov exponent; 0 otherwise",
      ALL_KINDS, LZ_NEEDS_NOTHING, lz_reason_names},
+    {"engine", LZ_DT_INT8, F(engine), "",
+     "which engine took the run: 1 lanes (small problems, 64 runs in SIMD lanes), 2 batched "
+     "(dense matrix factorization), 3 per run (one run at a time); 0 not run",
+     ALL_KINDS, LZ_NEEDS_NOTHING, lz_engine_names},
     {"iterations", LZ_DT_INT64, F(iterations), "steps",
      "GD steps taken; for diverged runs, the step k at which x_k left the bounded region",
      ALL_KINDS, LZ_NEEDS_NOTHING, NULL},

@@ -248,6 +248,7 @@ typedef struct run_state {
   lz_gd_params gp;
   lz_array_shape shapes[LZ_ARRAY_COUNT];
   int descends;  /* 0: the run has its result already (out of bounds at the start, no step) */
+  const double *drift;  /* the modified-equation drifts, if an engine computed them already */
 } run_state;
 
 /* Everything before the first GD step: the start, h, the analyses. */
@@ -261,6 +262,7 @@ static int start_run(const lz_job *job, const lz_problem *p, int64_t r, lz_run_r
   rs->x = work + rs->l.x;
   rs->pwork = work + rs->l.gd + 2 * dim;
   rs->descends = 0;
+  rs->drift = NULL;
 
   memset(res, 0, sizeof *res);
   res->sharpness_final = res->sharpness_h = NAN;
@@ -330,7 +332,9 @@ static void finish_run(const lz_job *job, const lz_problem *p, lz_run_result *re
     store_orbit_points(an, res, rows[LZ_ARRAY_ORBIT], rs->shapes[LZ_ARRAY_ORBIT]);
   describe_final_state(p, x, rs->lanczos, job->seed, res);
   if (final_state) memcpy(final_state, x, dim * sizeof *x);
-  if (wants_modeq(job))
+  if (wants_modeq(job) && rs->drift)
+    memcpy(res->drift, rs->drift, sizeof res->drift);
+  else if (wants_modeq(job))
     lz_modeq_drift(p, work + rs->l.x0, res->h, job->analyze.modified_equation.steps,
                    job->analyze.modified_equation.substeps, job->analyze.modified_equation.orders,
                    res->drift, work + rs->l.modeq);
@@ -356,24 +360,19 @@ int lz_run_one(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result 
   run_state rs;
   int rc = start_run(job, p, r, res, rows, final_state, work, work + run_layout_of(job, p).lanczos,
                      cancel, &rs, err);
-  if (rc != LZ_OK || !rs.descends) return rc;
+  if (rc != LZ_OK) return rc;
+  res->engine = LZ_ENGINE_PER_RUN;
+  if (!rs.descends) return LZ_OK;
   const lz_gd_resume from_the_start = {0, NULL, 0};
   return descend_and_finish(job, p, r, res, rows, final_state, &rs, &from_the_start, err);
 }
 
 /* ---- tiles -------------------------------------------------------------------------------- */
 
-/* The step up to which the lanes engine may take this job's runs: no observer it lacks looks at
- * a step before it (the orbit ring and the tangent maps watch only the last steps; the lanes
- * record the loss, state and sharpness traces themselves). 0 where the lanes engine does not
- * apply. */
-static int64_t lanes_until(const lz_job *job, const lz_problem *p, lz_lanes_problem *m) {
-  const lz_gd_params checks = gd_params_of(job, 0.0, NULL);
-  if (!lz_gd_lanes_problem(p, m) || !lz_gd_lanes_apply(&checks)) return 0;
-  int64_t until = job->run.max_iter;
-  if (wants_orbit(job) && first_ring_step(job) < until) until = first_ring_step(job);
-  if (wants_lyapunov(job) && first_tangent_step(job) < until) until = first_tangent_step(job);
-  return until > 0 ? until : 0;
+/* Whether the lanes engine takes this job's runs: every small problem, whole runs with every
+ * analysis, unless the job asks for the per-run engine (run.engine). */
+static int lanes_take(const lz_job *job, const lz_problem *p, lz_lanes_problem *m) {
+  return job->run.engine == LZ_RUN_ENGINE_AUTO && lz_gd_lanes_problem(p, m);
 }
 
 /* Where run i of the tile writes: its result rows and, when the tile samples, its final state. */
@@ -410,16 +409,48 @@ static int tile_outcome(const tile_error *te, const volatile sig_atomic_t *cance
   return err->code;
 }
 
+/* Lane l's part of the block: its start, its traces and the observers the engine keeps. */
+static void put_run_in_lane(lz_lanes *lanes, int l, const run_state *rs, const run_slot *slot,
+                            int dim) {
+  lanes->h[l] = rs->gp.h;
+  for (int c = 0; c < dim; ++c) lanes->x[c][l] = rs->x[c];
+  lanes->trace[l] = slot->rows[LZ_ARRAY_LOSS];
+  lanes->x_trace[l] = rs->obs.x_trace;
+  lanes->sharpness[l] = rs->obs.sharpness;
+  lanes->lanczos_work = rs->obs.lanczos_work;  /* any run's: the lanes take turns */
+  lanes->ring[l] = rs->obs.ring;
+  lanes->ring_from = rs->obs.ring_from;
+  lanes->tangents = rs->obs.tangents[1] ? 2 : rs->obs.tangents[0] ? 1 : 0;
+  lanes->tangent[0][l] = rs->obs.tangents[0];
+  lanes->tangent[1][l] = rs->obs.tangents[1];
+  lanes->tangent_from = rs->obs.tangent_from;
+}
+
+/* Where the engine left lane l: the state, the step and the records, for lz_gd_continue. */
+static lz_gd_resume take_run_from_lane(const lz_lanes *lanes, int l, run_state *rs,
+                                       double *prev, int dim) {
+  for (int c = 0; c < dim; ++c) {
+    rs->x[c] = lanes->x[c][l];
+    prev[c] = lanes->px[c][l];
+  }
+  rs->obs.x_records = lanes->x_records[l];
+  rs->obs.sharpness_records = lanes->sharpness_records[l];
+  return (lz_gd_resume){lanes->step[l], prev, lanes->records[l]};
+}
+
 /* Runs i0 .. i0 + count - 1 of the tile: each is started, the lanes engine takes them all
- * together as far as it may, then each finishes on its own. */
+ * together (their modified-equation drifts first, from the starts), then each finishes on its
+ * own from where its lane stopped. */
 static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_result *out,
-                               int64_t i0, int count, const lz_lanes_problem *m, int64_t until,
+                               int64_t i0, int count, const lz_lanes_problem *m,
                                double *final_states, double *works, size_t wlen,
                                run_state *states, lz_lanes *lanes,
                                const volatile sig_atomic_t *cancel, tile_error *te) {
   const size_t dim = lz_problem_dim(p), lanczos_at = run_layout_of(job, p).lanczos;
   int lane_of[LZ_LANES];
+  static _Thread_local double drift[3][LZ_LANES];
   lanes->count = 0;
+  lanes->tangents = 0;
   for (int j = 0; j < count; ++j) {
     int64_t i = i0 + j;
     run_slot slot = run_slot_of(out, final_states, dim, i);
@@ -431,33 +462,34 @@ static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_r
       note_failure(te, out->r0 + i, &e);
       continue;
     }
+    out->runs[i].engine = LZ_ENGINE_LANES;
     if (!states[j].descends) continue;
-    int l = lanes->count++;
-    lane_of[j] = l;
-    lanes->h[l] = states[j].gp.h;
-    lanes->x[l] = states[j].x[0];
-    lanes->y[l] = m->dim == 2 ? states[j].x[1] : 0.0;
-    lanes->trace[l] = slot.rows[LZ_ARRAY_LOSS];
-    lanes->x_trace[l] = states[j].obs.x_trace;
-    lanes->sharpness[l] = states[j].obs.sharpness;
-    lanes->lanczos_work = states[j].obs.lanczos_work;  /* any run's: the lanes take turns */
+    lane_of[j] = lanes->count++;
+    put_run_in_lane(lanes, lane_of[j], &states[j], &slot, m->dim);
   }
   lanes->x_coords = job->run.record_x;
   lanes->sharpness_every = job->analyze.sharpness.every;
   lanes->seed = job->seed;
+  if (lanes->count == 0) return;
+  if (wants_modeq(job)) {
+    lz_gd_lanes_drift(m, lanes, job->analyze.modified_equation.steps,
+                      job->analyze.modified_equation.substeps,
+                      job->analyze.modified_equation.orders, drift);
+  }
   const lz_gd_params gp = gd_params_of(job, 0.0, cancel);  /* each lane has its own h */
-  if (lanes->count > 0 && lz_gd_lanes_advance(m, &gp, until, lanes) == LZ_ESTOPPED) return;
+  if (lz_gd_lanes_advance(m, &gp, job->run.max_iter, lanes) == LZ_ESTOPPED) return;
+  static _Thread_local double given[LZ_LANES][3];
   for (int j = 0; j < count; ++j) {
     int l = lane_of[j];
     if (l < 0) continue;
     int64_t i = i0 + j;
     run_slot slot = run_slot_of(out, final_states, dim, i);
-    const double prev[2] = {lanes->px[l], lanes->py[l]};
-    const lz_gd_resume from = {lanes->step[l], prev, lanes->records[l]};
-    states[j].x[0] = lanes->x[l];
-    if (m->dim == 2) states[j].x[1] = lanes->y[l];
-    states[j].obs.x_records = lanes->x_records[l];
-    states[j].obs.sharpness_records = lanes->sharpness_records[l];
+    double prev[LZ_LANES_MAX_DIM];
+    const lz_gd_resume from = take_run_from_lane(lanes, l, &states[j], prev, m->dim);
+    if (wants_modeq(job)) {
+      for (int k = 0; k < 3; ++k) given[l][k] = drift[k][l];
+      states[j].drift = given[l];
+    }
     lz_err e = {0, ""};
     if (descend_and_finish(job, p, out->r0 + i, &out->runs[i], slot.rows, slot.final_state,
                            &states[j], &from, &e) != LZ_OK)
@@ -467,7 +499,7 @@ static void run_block_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_r
 
 /* The tile's runs through the lanes engine, LZ_LANES at a time, blocks spread over threads. */
 static int run_tile_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_result *out,
-                             const lz_lanes_problem *m, int64_t until, const lz_tile_hooks *hooks,
+                             const lz_lanes_problem *m, const lz_tile_hooks *hooks,
                              double *final_states, lz_err *err) {
   const size_t wlen = lz_run_work_len(job, p);
   const volatile sig_atomic_t *cancel = hooks ? hooks->cancel : NULL;
@@ -485,8 +517,8 @@ static int run_tile_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_res
       int64_t i0 = b * LZ_LANES;
       int count = (int)(out->count - i0 < LZ_LANES ? out->count - i0 : LZ_LANES);
       if (works && states && lanes) {
-        run_block_in_lanes(job, p, out, i0, count, m, until, final_states, works, wlen,
-                           states, lanes, cancel, &te);
+        run_block_in_lanes(job, p, out, i0, count, m, final_states, works, wlen, states,
+                           lanes, cancel, &te);
       } else {
         lz_err e = {0, ""};
         lz_err_set(&e, LZ_ENOMEM, "cannot allocate scratch for %d runs at once", LZ_LANES);
@@ -559,6 +591,7 @@ static void run_block_in_batch(const lz_job *job, const lz_problem *p, lz_tile_r
       note_failure(te, out->r0 + i, &e);
       continue;
     }
+    out->runs[i].engine = LZ_ENGINE_BATCHED;
     if (!rs->descends) continue;
     b->batch[m] = (lz_gd_batch_run){rs->gp.h, rs->x, rs->work + rs->l.gd,
                                     slot.rows[LZ_ARRAY_LOSS], &rs->obs, {0}};
@@ -716,11 +749,10 @@ int lz_run_tile(const lz_job *job, const lz_problem *p, int64_t tile, const lz_t
     if (!final_states) return lz_err_set(err, LZ_ENOMEM, "tile %lld: cannot allocate final states", (long long)tile);
   }
   lz_lanes_problem small;
-  int64_t until = lanes_until(job, p, &small);
   int rc;
-  if (until > 0)
-    rc = run_tile_in_lanes(job, p, out, &small, until, hooks, final_states, err);
-  else if (lz_problem_batch_max(p) > 1)
+  if (lanes_take(job, p, &small))
+    rc = run_tile_in_lanes(job, p, out, &small, hooks, final_states, err);
+  else if (job->run.engine == LZ_RUN_ENGINE_AUTO && lz_problem_batch_max(p) > 1)
     rc = run_tile_in_batches(job, p, out, hooks, final_states, err);
   else
     rc = run_tile_runs(job, p, out, parallel_runs, hooks, final_states, err);
