@@ -120,7 +120,7 @@ int main(int argc, char **argv) {
   {
     size_t t = (size_t)omp_get_thread_num(), first = t * per;
     size_t count = first >= runs ? 0 : runs - first < per ? runs - first : per;
-    double *work = malloc(lz_gd_batch_work_len(p, per) * sizeof *work);
+    double *work = malloc(lz_gd_batch_work_len(p, per, 0) * sizeof *work);
     if (count > 0 && work) {
       failed |= lz_gd_batch(p, &gp, count, batch + first, work, NULL) != LZ_OK;
       for (size_t r = first; r < first + count; ++r) done_steps += batch[r].out.iterations;
@@ -162,7 +162,7 @@ int main(int argc, char **argv) {
     {
       size_t t = (size_t)omp_get_thread_num(), first = t * per;
       size_t count = first >= runs ? 0 : runs - first < per ? runs - first : per;
-      double *work = malloc(lz_gd_batch_work_len(p, per) * sizeof *work);
+      double *work = malloc(lz_gd_batch_work_len(p, per, 0) * sizeof *work);
       if (count > 0 && work) {
         lz_gd_batch(p, &gp, count, batch + first, work, NULL);
         for (size_t r = first; r < first + count; ++r) check += batch[r].out.iterations;

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "lrzoo/analysis.h"
 #include "lrzoo/gd.h"
 #include "lrzoo/lanczos.h"
 #include "lrzoo/problem.h"
@@ -203,9 +204,24 @@ static lz_problem *make_dense_mf(lz_activation act) {
 typedef struct batch_case {
   double x[BATCH][BATCH_DIM], trace[BATCH][BATCH_MAX_ITER / BATCH_EVERY + 1];
   double xs[BATCH][(BATCH_MAX_ITER / BATCH_EVERY + 1) * 3];
+  double tangent_store[BATCH][2][2 * BATCH_DIM + 6 * 4 + 12 * 2 + 64];
+  lz_tangent tangent[BATCH][2];
   lz_gd_observers obs[BATCH];
   lz_gd_outcome out[BATCH];
 } batch_case;
+
+/* Both tangents of every run (the full exponent and the transverse one) over the last 150
+ * steps, averaging from step 180. */
+static void watch_tangents(batch_case *c, const lz_problem *p) {
+  for (int r = 0; r < BATCH; ++r) {
+    for (int t = 0; t < 2; ++t) {
+      assert_true(lz_tangent_len(p) <= sizeof c->tangent_store[r][t] / sizeof(double));
+      lz_tangent_init(&c->tangent[r][t], p, 7, 30, 120, t == 1, c->tangent_store[r][t]);
+      c->obs[r].tangents[t] = &c->tangent[r][t];
+    }
+    c->obs[r].tangent_from = BATCH_MAX_ITER - 150;
+  }
+}
 
 /* Starts from small to large, step sizes from tiny to far beyond 2 / L, and one start out of
  * bounds: runs that converge, run to max_iter and diverge, at different steps. */
@@ -239,6 +255,8 @@ static void batch_should_end_every_run_bitwise_as_gd_run(void **state) {
     double h[BATCH];
     fill_batch_case(&alone, h);
     fill_batch_case(&together, h);
+    watch_tangents(&alone, p);
+    watch_tangents(&together, p);
     lz_gd_params gp = {0.0, BATCH_MAX_ITER, 1e-4, 1e6, BATCH_EVERY, NULL};
     double *work = malloc(lz_gd_work_len(p) * sizeof *work);
     for (int r = 0; r < BATCH; ++r) {
@@ -256,11 +274,12 @@ static void batch_should_end_every_run_bitwise_as_gd_run(void **state) {
       runs[r].trace = together.trace[r];
       runs[r].obs = &together.obs[r];
     }
-    work = malloc(lz_gd_batch_work_len(p, BATCH) * sizeof *work);
+    work = malloc(lz_gd_batch_work_len(p, BATCH, 1) * sizeof *work);
     assert_int_equal(lz_gd_batch(p, &gp, BATCH, runs, work, NULL), LZ_OK);
     free(work);
     free(own);
     int ends[6] = {0};
+    int64_t tangent_steps = 0;
     for (int r = 0; r < BATCH; ++r) {
       const lz_gd_outcome *a = &alone.out[r], *b = &runs[r].out;
       ends[a->end]++;
@@ -273,11 +292,20 @@ static void batch_should_end_every_run_bitwise_as_gd_run(void **state) {
       assert_memory_equal(alone.trace[r], together.trace[r], sizeof alone.trace[r]);
       assert_int_equal(alone.obs[r].x_records, together.obs[r].x_records);
       assert_memory_equal(alone.xs[r], together.xs[r], sizeof alone.xs[r]);
+      for (int t = 0; t < 2; ++t) {
+        const lz_tangent *ta = &alone.tangent[r][t], *tb = &together.tangent[r][t];
+        assert_int_equal(ta->done, tb->done);
+        assert_int_equal(ta->shift, tb->shift);
+        assert_memory_equal(ta->v, tb->v, BATCH_DIM * sizeof *ta->v);
+        assert_memory_equal(&ta->log_start, &tb->log_start, sizeof ta->log_start);
+        tangent_steps += ta->done;
+      }
     }
     /* the batch shrank at different steps: every kind of end occurs, at more than one step
      * (with leaky_relu no run converges to 1e-4 in 300 steps or diverges after step 0) */
     assert_true(ends[LZ_GD_DIVERGED] >= 1 && ends[LZ_GD_MAX_ITER] >= 1);
     if (variant != 1) assert_true(ends[LZ_GD_CONVERGED] >= 2 && ends[LZ_GD_DIVERGED] >= 2);
+    assert_true(tangent_steps > 500);  /* the batched tangent products were compared */
     lz_problem_destroy(&p);
   }
 }

@@ -739,6 +739,58 @@ static void batched_gradients_equal_single_run_gradients_bitwise(void **state) {
   }
 }
 
+/* A direction's H v does not depend on the directions that share its batch, and equals the
+ * per-run product (every batch size and position, both orders); the expanded form agrees with
+ * the residual form of large instances to rounding, near a zero-loss factorization too. */
+static void batched_hvps_equal_single_hvps_bitwise_and_the_residual_form_to_rounding(void **state) {
+  (void)state;
+  const int64_t shapes[][2] = {{37, 3}, {64, 4}, {1100, 2}};
+  const lz_target_kind targets[] = {LZ_TARGET_GAUSSIAN, LZ_TARGET_IDENTITY};
+  enum { DIRS = 2 * BATCH_RUNS };
+  for (size_t sh = 0; sh < COUNT(shapes); ++sh)
+    for (size_t t = 0; t < COUNT(targets); ++t)
+      for (size_t a = 0; a < COUNT(activations); ++a) {
+        if (shapes[sh][0] > 1000 && (t > 0 || a > 0)) continue;
+        instance in = open_mf(shapes[sh][0], shapes[sh][1], targets[t], activations[a]);
+        assert_true(lz_problem_batch_max(in.p) * 2 >= DIRS);
+        double *x[DIRS], *v[DIRS], *h1[DIRS], *hb[DIRS];
+        for (size_t j = 0; j < DIRS; ++j) {
+          x[j] = random_point(&in, 200 + j / 2, 0.7);  /* two directions a point */
+          v[j] = random_point(&in, 300 + j, 1.0);
+          h1[j] = new_doubles(in.dim);
+          hb[j] = new_doubles(in.dim);
+          lz_problem_hvp(in.p, x[j], v[j], h1[j], in.work);
+          double *hr = new_doubles(in.dim);
+          lz__mf_residual_hvp(lz__problem_state(in.p), x[j], v[j], hr, in.work);
+          double scale = 0.0;
+          for (size_t i = 0; i < in.dim; ++i) scale = fmax(scale, fabs(hr[i]));
+          for (size_t i = 0; i < in.dim; ++i) assert_close(h1[j][i], hr[i], 1e-11 * scale);
+          free(hr);
+        }
+        double *work = new_doubles(lz_problem_hvp_batch_work_len(in.p, DIRS));
+        for (size_t count = 1; count <= DIRS; count += 3)
+          for (size_t first = 0; first + count <= DIRS; first += 5)
+            for (int rev = 0; rev < 2; ++rev) {
+              const double *xs[DIRS], *vs[DIRS];
+              double *hs[DIRS];
+              for (size_t r = 0; r < count; ++r) {
+                size_t j = rev ? first + count - 1 - r : first + r;
+                xs[r] = x[j], vs[r] = v[j], hs[r] = hb[j];
+              }
+              lz_problem_hvp_batch(in.p, count, xs, vs, hs, work);
+              for (size_t r = 0; r < count; ++r) {
+                size_t j = rev ? first + count - 1 - r : first + r;
+                if (memcmp(hb[j], h1[j], in.dim * sizeof *hb[j]))
+                  fail_msg("%s: direction %zu in a batch of %zu differs from H v alone (gap %.3g)",
+                           in.label, j, count, norm_of_difference(hb[j], h1[j], in.dim));
+              }
+            }
+        free(work);
+        for (size_t j = 0; j < DIRS; ++j) free(x[j]), free(v[j]), free(h1[j]), free(hb[j]);
+        close_instance(&in);
+      }
+}
+
 /* Stand-ins for a BLAS, to see the probe tell them apart: each entry of op(A) b summed over k
  * in order (column independent), or in an order that depends on the width or on where the
  * column sits. (A kernel that treats column q by q mod d would pass, rightly: a run's columns
@@ -869,6 +921,15 @@ static void expanded_loss_gives_way_to_the_residual_near_zero_loss(void **state)
       if (memcmp(&f, &direct, sizeof f)) fail_msg("delta %g: the residual was not formed", delta);
     }
     if (k == 20) raw_error_at_smallest = fabs(raw - direct) / direct;
+    /* H v in expanded form (the cancelling X (S^T dS) - A dS) against the residual form, to
+     * rounding of the size of H v itself, however close to the factorization */
+    double *hv = new_doubles(in.dim), *hr = new_doubles(in.dim);
+    lz_problem_hvp(in.p, xy, e, hv, in.work);
+    lz__mf_residual_hvp(lz__problem_state(in.p), xy, e, hr, in.work);
+    double scale = 0.0;
+    for (size_t i = 0; i < in.dim; ++i) scale = fmax(scale, fabs(hr[i]));
+    for (size_t i = 0; i < in.dim; ++i) assert_close(hv[i], hr[i], 1e-11 * scale);
+    free(hv), free(hr);
   }
   print_message("expanded loss: kept at %d of 21 distances, worst relative gap where kept "
                 "%.2e; at delta 1e-10 the expanded form is off by %.2e relative\n", kept,
@@ -1147,6 +1208,7 @@ int main(void) {
       cmocka_unit_test(lowrank_target_agrees_with_the_same_matrix_as_a_file),
       cmocka_unit_test(mf_results_are_bitwise_identical_for_any_thread_count),
       cmocka_unit_test(batched_gradients_equal_single_run_gradients_bitwise),
+      cmocka_unit_test(batched_hvps_equal_single_hvps_bitwise_and_the_residual_form_to_rounding),
       cmocka_unit_test(own_products_agree_with_the_blas),
       cmocka_unit_test(the_blas_probe_rejects_products_that_depend_on_the_batch),
       cmocka_unit_test(expanded_loss_gives_way_to_the_residual_near_zero_loss),

@@ -67,6 +67,11 @@ void lz_tangent_init(lz_tangent *t, const lz_problem *p, uint64_t seed, int64_t 
 int lz_tangent_wants_step(const lz_tangent *t);
 /* One step at the point x. work: lz_problem_work_len(p) doubles. */
 void lz_tangent_step(lz_tangent *t, const lz_problem *p, const double *x, double h, double *work);
+/* lz_tangent_step in three parts, for an engine that computes the products of many tangents at
+ * once: where the tangent wants the step, lz_tangent_prepare (what comes before the product),
+ * then t->w = H(x) t->v by any means, then lz_tangent_finish (the rest of the step). */
+void lz_tangent_prepare(lz_tangent *t, const lz_problem *p, const double *x);
+void lz_tangent_finish(lz_tangent *t, const lz_problem *p, const double *x, double h);
 /* At a fixed point x the tangent map is one constant symmetric matrix: iterates it (power
  * iteration) until the growth per step |J v| / |v| stops changing, at most for the steps the
  * window still has, and takes the log of that growth as the exponent: that of the

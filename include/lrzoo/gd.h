@@ -103,12 +103,15 @@ typedef struct lz_gd_poll {
   void *ctx;
 } lz_gd_poll;
 
-/* Scratch doubles lz_gd_batch shares among `runs` runs (at most lz_problem_batch_max). */
-size_t lz_gd_batch_work_len(const lz_problem *p, size_t runs);
+/* Scratch doubles lz_gd_batch shares among `runs` runs (at most lz_problem_batch_max), with
+ * or without their tangents (the batched Hessian-vector products of the Lyapunov window). */
+size_t lz_gd_batch_work_len(const lz_problem *p, size_t runs, int tangents);
 
 /* gp->h is ignored (each run has its own). Scratch shared by the runs' observers (their
- * lanczos_work) is used by one run at a time. Returns LZ_OK, LZ_ESTOPPED when cancelled (the
- * runs' outcomes are then incomplete), or LZ_ENOMEM. */
+ * lanczos_work) is used by one run at a time. The runs' tangent maps take their products
+ * together, through lz_problem_hvp_batch (work must then be lz_gd_batch_work_len with
+ * tangents). Returns LZ_OK, LZ_ESTOPPED when cancelled (the runs' outcomes are then incomplete), or
+ * LZ_ENOMEM. */
 int lz_gd_batch(const lz_problem *p, const lz_gd_params *gp, size_t count,
                 lz_gd_batch_run *runs, double *work, const lz_gd_poll *poll);
 

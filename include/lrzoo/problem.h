@@ -25,6 +25,7 @@ typedef struct lz_problem_sizes {
   double building_bytes;     /* held on top only while it is built (file buffer, QR) */
   size_t batch_max;          /* runs one batched gradient takes at most (0: not batched) */
   size_t batch_work_len;     /* scratch doubles of a batch of batch_max runs */
+  size_t hvp_batch_work_len; /* scratch doubles of hvp_batch of 2 batch_max directions */
 } lz_problem_sizes;
 
 typedef struct lz_objective {
@@ -50,6 +51,12 @@ typedef struct lz_objective {
                            double *const *g, double *f, double *work);
   size_t (*batch_max)(const void *state);
   size_t (*batch_work_len)(const void *state, size_t runs);
+  /* Optional, with value_grad_batch (NULL: not batched). hv[j] = H(x[j]) v[j] for count
+   * directions at once (count <= 2 batch_max), each bitwise hvp's whatever the others. The
+   * batched engine's tangents use it. work: hvp_batch_work_len(count). */
+  void (*hvp_batch)(const void *state, size_t count, const double *const *x,
+                    const double *const *v, double *const *hv, double *work);
+  size_t (*hvp_batch_work_len)(const void *state, size_t count);
   /* hv = H(x) v. */
   void (*hvp)(const void *state, const double *x, const double *v, double *hv, double *work);
   /* Slow part f0 of a multiscale objective; NULL means f0 = f. */
@@ -98,6 +105,11 @@ void lz_problem_value_grad_batch(const lz_problem *p, size_t runs, const double 
                                  double *const *g, double *f, double *work);
 void lz_problem_hvp(const lz_problem *p, const double *x, const double *v, double *hv,
                     double *work);
+/* Batched Hessian-vector products (see lz_objective.hvp_batch); for an objective without
+ * batches, lz_problem_hvp of each direction. */
+size_t lz_problem_hvp_batch_work_len(const lz_problem *p, size_t count);
+void lz_problem_hvp_batch(const lz_problem *p, size_t count, const double *const *x,
+                          const double *const *v, double *const *hv, double *work);
 double lz_problem_f0(const lz_problem *p, const double *x, double *work);
 double lz_problem_sigma2(const lz_problem *p);
 /* 1 if the objective has continuous symmetries that lz_problem_project_symmetries removes. */

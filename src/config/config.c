@@ -2381,7 +2381,8 @@ static void report_memory(parser *p, const lz_config_limits *lim, const lz_memor
         int dense = job->problem.target.kind == LZ_TARGET_GAUSSIAN ||
                     job->problem.target.kind == LZ_TARGET_FILE;
         advice = part == LZ_MEM_PROBLEM && dense
-                     ? "reduce n (a dense target takes 8 n^2 bytes), or use a lowrank target"
+                     ? "reduce n (a dense target takes 8 n^2 bytes, twice that up to n = 4096), "
+                       "or use a lowrank target"
                      : "reduce n or d";
       }
       break;

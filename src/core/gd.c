@@ -72,7 +72,7 @@ typedef struct gd_walk {
   lz_gd_outcome *out;
   lz_gd_observers *obs;
   int64_t k;
-  double gnorm_prev;
+  double gnorm_prev, gnorm_now;
 } gd_walk;
 
 typedef enum { WALK_ON, WALK_ENDED, WALK_STOPPED } walk_state;
@@ -122,9 +122,10 @@ static walk_state walk_checks_the_state(gd_walk *w, double *pwork) {
   return walk_ends_diverged(w, HUGE_VAL, pwork);
 }
 
-/* The rest of step k, given f and g at x_k: the loss checks, records and observers, the end
- * tests and the step to x_(k+1). */
-static walk_state walk_takes_the_step(gd_walk *w, double f, double *pwork) {
+/* Step k, given f and g at x_k, up to the step itself: the loss checks, records and the
+ * observers of x_k, and the end tests. WALK_ON: the run goes on, with its tangent maps (the
+ * caller's) and then walk_moves_on. */
+static walk_state walk_checks_the_step(gd_walk *w, double f, double *pwork) {
   const lz_problem *p = w->p;
   const lz_gd_params *gp = w->gp;
   const size_t dim = lz_problem_dim(p);
@@ -141,12 +142,17 @@ static walk_state walk_takes_the_step(gd_walk *w, double f, double *pwork) {
     return WALK_ENDED;
   }
   if (gp->cancel && k % LZ_GD_CANCEL_EVERY == 0 && *gp->cancel) return WALK_STOPPED;
-  if (w->obs) observe_step(w->obs, p, w->x, w->h, k, pwork);
-  memcpy(w->x_prev, w->x, dim * sizeof *w->x);
-  w->gnorm_prev = gnorm;
-  lz_gd_step(w->x, w->g, w->h, dim);
-  w->k = k + 1;
+  w->gnorm_now = gnorm;
   return WALK_ON;
+}
+
+/* The step to x_(k+1). */
+static void walk_moves_on(gd_walk *w) {
+  const size_t dim = lz_problem_dim(w->p);
+  memcpy(w->x_prev, w->x, dim * sizeof *w->x);
+  w->gnorm_prev = w->gnorm_now;
+  lz_gd_step(w->x, w->g, w->h, dim);
+  w->k++;
 }
 
 int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *trace,
@@ -163,15 +169,51 @@ int lz_gd_continue(const lz_problem *p, const lz_gd_params *gp, const lz_gd_resu
   walk_from(&w, p, gp, gp->h, from, x, trace, out, work, obs, pwork);
   for (;;) {
     walk_state st = walk_checks_the_state(&w, pwork);
-    if (st == WALK_ON) st = walk_takes_the_step(&w, lz_problem_value_grad(p, x, w.g, pwork), pwork);
+    if (st == WALK_ON) st = walk_checks_the_step(&w, lz_problem_value_grad(p, x, w.g, pwork), pwork);
     if (st == WALK_ENDED) return LZ_OK;
     if (st == WALK_STOPPED) return LZ_ESTOPPED;
+    if (obs) observe_step(obs, p, x, w.h, w.k, pwork);
+    walk_moves_on(&w);
   }
 }
 
-size_t lz_gd_batch_work_len(const lz_problem *p, size_t runs) {
+size_t lz_gd_batch_work_len(const lz_problem *p, size_t runs, int tangents) {
   size_t bw = lz_problem_batch_work_len(p, runs), pw = lz_problem_work_len(p);
-  return bw > pw ? bw : pw;
+  size_t hw = tangents ? lz_problem_hvp_batch_work_len(p, 2 * runs) : 0;
+  size_t most = bw > pw ? bw : pw;
+  return hw > most ? hw : most;
+}
+
+/* The tangent maps of every run that goes on from step k, their products in one batch. */
+typedef struct batch_tangents {
+  lz_tangent **t;
+  const double **x, **v;
+  double **hv, *h;
+} batch_tangents;
+
+static size_t gather_tangents(gd_walk *walk, const size_t *moving, size_t m,
+                              const lz_problem *p, batch_tangents *bt) {
+  size_t count = 0;
+  for (size_t j = 0; j < m; ++j) {
+    gd_walk *w = &walk[moving[j]];
+    if (!w->obs || w->k < w->obs->tangent_from) continue;
+    for (int i = 0; i < 2; ++i) {
+      lz_tangent *t = w->obs->tangents[i];
+      if (!t || !lz_tangent_wants_step(t)) continue;
+      lz_tangent_prepare(t, p, w->x);
+      bt->t[count] = t, bt->x[count] = w->x, bt->v[count] = t->v, bt->hv[count] = t->w;
+      bt->h[count++] = w->h;
+    }
+  }
+  return count;
+}
+
+static void step_tangents_together(gd_walk *walk, const size_t *moving, size_t m,
+                                   const lz_problem *p, batch_tangents *bt, double *work) {
+  size_t count = gather_tangents(walk, moving, m, p, bt);
+  if (count == 0) return;
+  lz_problem_hvp_batch(p, count, bt->x, bt->v, bt->hv, work);
+  for (size_t c = 0; c < count; ++c) lz_tangent_finish(bt->t[c], p, bt->x[c], bt->h[c]);
 }
 
 int lz_gd_batch(const lz_problem *p, const lz_gd_params *gp, size_t count, lz_gd_batch_run *runs,
@@ -181,7 +223,11 @@ int lz_gd_batch(const lz_problem *p, const lz_gd_params *gp, size_t count, lz_gd
   size_t *active = malloc(count * sizeof *active);
   const double **xs = malloc(count * sizeof *xs);
   double **gs = malloc(count * sizeof *gs), *fs = malloc(count * sizeof *fs);
-  int rc = walks && active && xs && gs && fs ? LZ_OK : LZ_ENOMEM;
+  batch_tangents bt = {malloc(2 * count * sizeof *bt.t), malloc(2 * count * sizeof *bt.x),
+                       malloc(2 * count * sizeof *bt.v), malloc(2 * count * sizeof *bt.hv),
+                       malloc(2 * count * sizeof *bt.h)};
+  int rc = walks && active && xs && gs && fs && bt.t && bt.x && bt.v && bt.hv && bt.h
+               ? LZ_OK : LZ_ENOMEM;
   const lz_gd_resume from_the_start = {0, NULL, 0};
   size_t live = 0;
   for (size_t r = 0; r < count && rc == LZ_OK; ++r) {
@@ -203,12 +249,16 @@ int lz_gd_batch(const lz_problem *p, const lz_gd_params *gp, size_t count, lz_gd
     if (m > 0) lz_problem_value_grad_batch(p, m, xs, gs, fs, pwork);
     live = 0;
     for (size_t j = 0; j < m; ++j) {
-      walk_state st = walk_takes_the_step(&walks[active[j]], fs[j], pwork);
+      walk_state st = walk_checks_the_step(&walks[active[j]], fs[j], pwork);
       if (st == WALK_STOPPED) rc = LZ_ESTOPPED;
       if (st == WALK_ON) active[live++] = active[j];
     }
+    if (rc != LZ_OK) break;
+    step_tangents_together(walks, active, live, p, &bt, pwork);
+    for (size_t j = 0; j < live; ++j) walk_moves_on(&walks[active[j]]);
     if (poll && poll->call) poll->call(poll->ctx);
   }
   free(walks), free(active), free(xs), free(gs), free(fs);
+  free(bt.t), free(bt.x), free(bt.v), free(bt.hv), free(bt.h);
   return rc;
 }

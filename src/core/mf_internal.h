@@ -50,6 +50,12 @@ void lz__mf_target_product(const void *state, int transposed, const double *b, s
  * for one run alone, half and a full batch, wherever its columns sit. */
 int lz__mf_probe_products(const void *state, lz_mf_product_fn *product, int *ok, lz_err *err);
 
+/* H v of a dense instance by the residual form (dense_hvp), whatever the size: the form that
+ * serves beyond LZ_MF_EXPANDED_HVP_BYTES, for tests to compare with the expanded one.
+ * work: lz_problem_work_len doubles. */
+void lz__mf_residual_hvp(const void *state, const double *x, const double *v, double *hv,
+                         double *work);
+
 /* Whether the dense path keeps the expanded loss 1/2 norm_a2 - cross + 1/2 grams (= loss)
  * rather than forming the residual: the choice the tests check. */
 int lz__mf_expanded_loss_is_accurate(double loss, double norm_a2, double cross, double grams);

@@ -35,6 +35,7 @@
 #include "lrzoo/problem.h"
 #include "lrzoo/rng.h"
 #include "mf_internal.h"
+#include "mf_products.h"
 
 enum {
   /* Large problems split their rows into this many chunks (at least LZ_MF_MIN_CHUNK_ROWS rows
@@ -72,6 +73,15 @@ enum {
  * smaller problems use one chunk and are better served by parallelism across runs. */
 #define LZ_MF_PARALLEL_MIN_WORK 262144.0
 #define LZ_MF_BATCH_BYTES (64.0 * 1024 * 1024)
+/* A dense target keeps its transpose up to this size (n <= 4096): A^T b then runs the A b
+ * kernel, 1.6x faster than reading A by columns here. Beyond, a second copy of A would cost
+ * the memory that large studies need. */
+#define LZ_MF_TRANSPOSE_BYTES (128.0 * 1024 * 1024)
+/* Up to this size of A (n <= 11585), H v is the expanded form of the batched engine for one
+ * run as for many (dense_hvp_batch): every engine, tangent and Lanczos then rounds alike, and
+ * the products run at the GEMM kernels' speed. Beyond, a run is alone in memory-bound passes
+ * over A, and dense_hvp's single pass (the residual formed block by block) is twice as fast. */
+#define LZ_MF_EXPANDED_HVP_BYTES (1024.0 * 1024 * 1024)
 /* The expanded loss is kept when it is at least this fraction of the size of its terms;
  * below, cancellation could leave too few correct digits and the residual is formed instead
  * (see expanded_loss_is_accurate). */
@@ -86,6 +96,8 @@ typedef struct mf {
   lz_target_kind target;
   mf_path path;
   double mu;             /* scalar target */
+  double *at;            /* A^T, stored like A, for the own products where it fits
+                            LZ_MF_TRANSPOSE_BYTES (A^T b is then the fast A b kernel); or NULL */
   double *a;             /* dense target n x n, rows of stride ld padded with zeros; NULL for
                           * the identity (never stored) */
   size_t ld;             /* row stride of A, S^T, G^T: n padded to lanes (padded_row_length) */
@@ -101,6 +113,8 @@ typedef struct mf {
   int row_kernel;        /* 1: the row kernel, 0: BLAS blocks (see the dense section) */
   size_t batch_max;      /* runs one batched gradient takes at most */
   int own_products;      /* 1: A S and A^T X by own_product_* (the default; see choose_products) */
+  int hvp_expanded;      /* H v by dense_hvp_batch, alone or batched; else dense_hvp (see
+                            LZ_MF_EXPANDED_HVP_BYTES) */
   size_t product_chunks; /* row chunks of A S and A^T X (see product_with_target) */
   size_t work_len;
 } mf;
@@ -615,124 +629,14 @@ static double sum_of_squares_by_rows(const mf *m) {
   return sum;
 }
 
-/* ---- lrzoo's own products ----
- * Every entry c_iq = sum_k L_ik b_kq is one chain of fma over k = 0, 1, ..., n - 1, whatever
- * the block it falls in, the width of b or the rows asked for: so the products are column
- * and row independent by construction. The chains are cut into chunks of OWN_KC values of k
- * (the partial sum waits in c), which keeps a panel of b in L2 and the rows of A a chunk
- * touches in the TLB; that changes nothing in a chain. Register blocks: for A b, 6 rows of A
- * by 16 (8, 4, 1) columns of b, vectors across columns; for A^T b, strips of OWN_STRIP (8, 1)
- * columns of A by 4 (1) columns of b, vectors across A's columns, which are contiguous in A's
- * rows. On this machine's AVX-512 they ran the batched products at 64 GFLOP/s on 2 cores,
- * against 51 for OpenBLAS's Haswell kernel and 25 for its generic one (bench/mf_batch.py). */
-enum { OWN_KC = 256 };
-
-/* Blocks as wide as the registers allow: 6 x 16 accumulators and 24-column strips need
- * AVX-512's 32 vector registers; with 16 (AVX2) they would spill, so 6 x 8 and 12 columns.
- * The block sizes change no result: every entry is its own chain. */
-#if defined(__AVX512F__)
-#define OWN_WIDE 1
-#define OWN_STRIP 24
-#else
-#define OWN_WIDE 0
-#define OWN_STRIP 12
-#endif
-
-#define OWN_BLOCK_A(RB, CB)                                                                 \
-  static inline __attribute__((always_inline)) void own_block_a_##RB##_##CB(              \
-      const double *a, size_t ld, size_t k0, size_t k1, const double *b, size_t w,         \
-      size_t i, size_t j, double *c) {                                                     \
-    double acc[RB][CB];                                                                    \
-    for (int r = 0; r < RB; ++r)                                                           \
-      for (int q = 0; q < CB; ++q) acc[r][q] = k0 == 0 ? 0.0 : c[(i + r) * w + j + q];     \
-    for (size_t k = k0; k < k1; ++k) {                                                     \
-      const double *bk = b + k * w + j;                                                    \
-      _Pragma("GCC unroll 8") for (int r = 0; r < RB; ++r) {                               \
-        const double l = a[(i + r) * ld + k];                                              \
-        _Pragma("GCC unroll 16") for (int q = 0; q < CB; ++q)                              \
-          acc[r][q] = fma(l, bk[q], acc[r][q]);                                            \
-      }                                                                                    \
-    }                                                                                      \
-    for (int r = 0; r < RB; ++r) memcpy(c + (i + r) * w + j, acc[r], sizeof acc[r]);       \
-  }
-OWN_BLOCK_A(6, 16) OWN_BLOCK_A(6, 8) OWN_BLOCK_A(6, 4) OWN_BLOCK_A(6, 1)
-OWN_BLOCK_A(1, 16) OWN_BLOCK_A(1, 8) OWN_BLOCK_A(1, 4) OWN_BLOCK_A(1, 1)
-
-#define OWN_ROW_A(RB)                                                                       \
-  static inline __attribute__((always_inline)) void own_rows_a_##RB(                       \
-      const double *a, size_t ld, size_t k0, size_t k1, const double *b, size_t w,         \
-      size_t i, double *c) {                                                               \
-    size_t j = 0;                                                                          \
-    if (OWN_WIDE)                                                                          \
-      for (; j + 16 <= w; j += 16) own_block_a_##RB##_16(a, ld, k0, k1, b, w, i, j, c);    \
-    for (; j + 8 <= w; j += 8) own_block_a_##RB##_8(a, ld, k0, k1, b, w, i, j, c);         \
-    if (j + 4 <= w) own_block_a_##RB##_4(a, ld, k0, k1, b, w, i, j, c), j += 4;            \
-    for (; j < w; ++j) own_block_a_##RB##_1(a, ld, k0, k1, b, w, i, j, c);                 \
-  }
-OWN_ROW_A(6) OWN_ROW_A(1)
-
-#define OWN_BLOCK_AT(IB, QB)                                                                \
-  static inline __attribute__((always_inline)) void own_block_at_##IB##_##QB(             \
-      const double *a, size_t ld, size_t k0, size_t k1, const double *b, size_t w,         \
-      size_t i, size_t q0, double *c) {                                                    \
-    double acc[QB][IB];                                                                    \
-    for (int q = 0; q < QB; ++q)                                                           \
-      for (int r = 0; r < IB; ++r) acc[q][r] = k0 == 0 ? 0.0 : c[(i + r) * w + q0 + q];    \
-    for (size_t k = k0; k < k1; ++k) {                                                     \
-      const double *ak = a + k * ld + i, *bk = b + k * w + q0;                             \
-      _Pragma("GCC unroll 4") for (int q = 0; q < QB; ++q) {                               \
-        const double v = bk[q];                                                            \
-        _Pragma("GCC unroll 24") for (int r = 0; r < IB; ++r)                              \
-          acc[q][r] = fma(ak[r], v, acc[q][r]);                                            \
-      }                                                                                    \
-    }                                                                                      \
-    for (int q = 0; q < QB; ++q)                                                           \
-      for (int r = 0; r < IB; ++r) c[(i + r) * w + q0 + q] = acc[q][r];                    \
-  }
-OWN_BLOCK_AT(OWN_STRIP, 4) OWN_BLOCK_AT(OWN_STRIP, 1) OWN_BLOCK_AT(8, 4) OWN_BLOCK_AT(8, 1)
-OWN_BLOCK_AT(1, 4) OWN_BLOCK_AT(1, 1)
-
-#define OWN_COLUMNS_AT(IB)                                                                  \
-  static inline __attribute__((always_inline)) void own_columns_at_##IB(                   \
-      const double *a, size_t ld, size_t k0, size_t k1, const double *b, size_t w,         \
-      size_t i, double *c) {                                                               \
-    size_t q = 0;                                                                          \
-    for (; q + 4 <= w; q += 4) own_block_at_##IB##_4(a, ld, k0, k1, b, w, i, q, c);        \
-    for (; q < w; ++q) own_block_at_##IB##_1(a, ld, k0, k1, b, w, i, q, c);                \
-  }
-OWN_COLUMNS_AT(OWN_STRIP) OWN_COLUMNS_AT(8) OWN_COLUMNS_AT(1)
-
-/* Rows [i0, i1) of c (n x w) = A b. */
-static void own_product_a(const double *a, size_t ld, size_t n, const double *b, size_t w,
-                          size_t i0, size_t i1, double *c) {
-  for (size_t k0 = 0; k0 < n; k0 += OWN_KC) {
-    const size_t k1 = n - k0 < OWN_KC ? n : k0 + OWN_KC;
-    size_t i = i0;
-    for (; i + 6 <= i1; i += 6) own_rows_a_6(a, ld, k0, k1, b, w, i, c);
-    for (; i < i1; ++i) own_rows_a_1(a, ld, k0, k1, b, w, i, c);
-  }
-}
-
-/* Rows [i0, i1) of c (n x w) = A^T b. */
-static void own_product_at(const double *a, size_t ld, size_t n, const double *b, size_t w,
-                           size_t i0, size_t i1, double *c) {
-  for (size_t k0 = 0; k0 < n; k0 += OWN_KC) {
-    const size_t k1 = n - k0 < OWN_KC ? n : k0 + OWN_KC;
-    size_t i = i0;
-    for (; i + OWN_STRIP <= i1; i += OWN_STRIP)
-      own_columns_at_OWN_STRIP(a, ld, k0, k1, b, w, i, c);
-    for (; i + 8 <= i1; i += 8) own_columns_at_8(a, ld, k0, k1, b, w, i, c);
-    for (; i < i1; ++i) own_columns_at_1(a, ld, k0, k1, b, w, i, c);
-  }
-}
-
 /* Rows [i0, i1) of c = op(A) b. */
 static void product_rows(const mf *m, lz_op op, const double *b, size_t w, size_t i0,
                          size_t i1, double *c) {
   const size_t n = m->n;
   if (m->own_products) {
-    if (op == TRANSPOSED) own_product_at(m->a, m->ld, n, b, w, i0, i1, c);
-    else own_product_a(m->a, m->ld, n, b, w, i0, i1, c);
+    if (op == AS_IS) lz__own_product(m->a, m->ld, n, b, w, i0, i1, c);
+    else if (m->at) lz__own_product(m->at, m->ld, n, b, w, i0, i1, c);
+    else lz__own_product_transposed(m->a, m->ld, n, b, w, i0, i1, c);
     return;
   }
   /* rows i of A^T are columns i of A: the block starts at column i0 */
@@ -890,10 +794,127 @@ static void dense_value_grad_batch(const mf *m, size_t runs, const double *const
   }
 }
 
+/* ---- dense targets: Hessian-vector products in expanded form, batched -------------------
+ *
+ * For the tangents of the batched engine: with R = X S^T - A never formed, the derivative of
+ * the gradient along (U, V), dS = sigma'(Y) o V, is
+ *   H_X = U (S^T S) + X (dS^T S + S^T dS) - A dS,
+ *   H_S = dS (X^T X) + S (U^T X + X^T U) - A^T U,   H_Y = sigma'(Y) o H_S
+ * (relu and leaky_relu have sigma'' = 0). The products A dS_all and A^T U_all of all the
+ * directions are the two GEMMs of the gradient again, one more pair per step, with the same
+ * column-independent kernels: a direction's result does not depend on its batch, and one run
+ * alone is a batch of one (mf_hvp), so every engine rounds alike. Near a zero-loss
+ * factorization X (S^T dS) and A dS nearly cancel; the error stays of the order of eps |A| |dS|,
+ * far below the curvature the tangents and Lanczos measure. Beyond LZ_MF_EXPANDED_HVP_BYTES
+ * the residual form (dense_hvp) serves alone and batched. */
+
+/* Scratch of `count` directions: X, S, U and dS packed (n x count d each), A dS and A^T U,
+ * and four d x d Gram matrices per direction: linear in count (up to the blocks' alignment),
+ * which the memory estimate counts on. */
+typedef struct hvp_scratch {
+  double *x, *s, *u, *ds, *p, *q, *grams;
+} hvp_scratch;
+
+static hvp_scratch hvp_scratch_in(const mf *m, size_t count, double *work) {
+  const size_t len = batch_block_len(m, count);
+  hvp_scratch w = {work,           work + len,     work + 2 * len, work + 3 * len,
+                   work + 4 * len, work + 5 * len, work + 6 * len};
+  return w;
+}
+
+static size_t hvp_batch_work_len_of(const mf *m, size_t count) {
+  return 6 * batch_block_len(m, count) + 4 * m->d * m->d * count;
+}
+
+/* g = B1_r^T B2_r + B2_r^T B1_r for run r's columns of two packed blocks (symmetric). The
+ * sums live in a local array up to d = 8, as in gram_of_run_d. */
+LZ_INLINE void cross_gram_of_run_d(size_t d, size_t n, const double *b1, const double *b2,
+                                   size_t r, size_t runs, double *g) {
+  const size_t wd = runs * d;
+  double local[64];
+  double *acc = d * d <= 64 ? local : g;
+  for (size_t e = 0; e < d * d; ++e) acc[e] = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    const double *p1 = b1 + i * wd + r * d, *p2 = b2 + i * wd + r * d;
+    for (size_t a = 0; a < d; ++a)
+      for (size_t b = a; b < d; ++b) acc[a * d + b] += p1[a] * p2[b] + p2[a] * p1[b];
+  }
+  for (size_t a = 0; a < d; ++a)
+    for (size_t b = 0; b < d; ++b) g[a * d + b] = a <= b ? acc[a * d + b] : acc[b * d + a];
+}
+
+static void cross_gram_of_run(const mf *m, const double *b1, const double *b2, size_t r,
+                              size_t runs, double *g) {
+#define CALL_WITH_D(k) cross_gram_of_run_d(k, m->n, b1, b2, r, runs, g)
+  LZ_DISPATCH_ON_SMALL_D(m->d)
+#undef CALL_WITH_D
+}
+
+/* out = B1_r G1 + B2_r G2 - C_r, G1 and G2 d x d. */
+LZ_INLINE void two_gram_terms_minus_d(size_t d, size_t n, const double *b1, const double *g1,
+                                      const double *b2, const double *g2, const double *c,
+                                      size_t r, size_t runs, double *out) {
+  const size_t wd = runs * d;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t a = 0; a < d; ++a) {
+      double acc = 0.0;
+      for (size_t q = 0; q < d; ++q) acc += b1[i * wd + r * d + q] * g1[q * d + a];
+      for (size_t q = 0; q < d; ++q) acc += b2[i * wd + r * d + q] * g2[q * d + a];
+      out[i * d + a] = acc - c[i * wd + r * d + a];
+    }
+}
+
+static void two_gram_terms_minus(const mf *m, const double *b1, const double *g1,
+                                 const double *b2, const double *g2, const double *c, size_t r,
+                                 size_t runs, double *out) {
+#define CALL_WITH_D(k) two_gram_terms_minus_d(k, m->n, b1, g1, b2, g2, c, r, runs, out)
+  LZ_DISPATCH_ON_SMALL_D(m->d)
+#undef CALL_WITH_D
+}
+
+static void pack_direction(const mf *m, const double *xy, const double *v, size_t j,
+                           size_t count, hvp_scratch *w) {
+  const size_t n = m->n, d = m->d, wd = count * d;
+  const double *x = xy, *y = xy + m->nd, *u = v, *dy = v + m->nd;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t a = 0; a < d; ++a) {
+      const size_t at = i * wd + j * d + a, e = i * d + a;
+      w->x[at] = x[e];
+      w->s[at] = activation_of(m, y[e]);
+      w->u[at] = u[e];
+      w->ds[at] = activation_slope(m, y[e]) * dy[e];
+    }
+}
+
+static void dense_hvp_batch(const mf *m, size_t count, const double *const *xy,
+                            const double *const *v, double *const *hv, double *work) {
+  const size_t d = m->d, wd = count * d;
+  hvp_scratch w = hvp_scratch_in(m, count, work);
+  for (size_t j = 0; j < count; ++j) pack_direction(m, xy[j], v[j], j, count, &w);
+  product_with_target(m, AS_IS, w.ds, wd, w.p);
+  product_with_target(m, TRANSPOSED, w.u, wd, w.q);
+  for (size_t j = 0; j < count; ++j) {
+    double *gram_s = w.grams + 4 * d * d * j, *gram_x = gram_s + d * d;
+    double *cross_s = gram_x + d * d, *cross_x = cross_s + d * d;
+    gram_of_run(m, w.s, j, count, gram_s);
+    gram_of_run(m, w.x, j, count, gram_x);
+    cross_gram_of_run(m, w.ds, w.s, j, count, cross_s);
+    cross_gram_of_run(m, w.u, w.x, j, count, cross_x);
+    two_gram_terms_minus(m, w.u, gram_s, w.x, cross_s, w.p, j, count, hv[j]);
+    two_gram_terms_minus(m, w.ds, gram_x, w.s, cross_x, w.q, j, count, hv[j] + m->nd);
+    apply_activation_slope(m, xy[j] + m->nd, hv[j] + m->nd);
+  }
+}
+
 static double dense_value_grad(const mf *m, const double *xy, double *g, double *work) {
   double f = 0.0;
   dense_value_grad_batch(m, 1, &xy, &g, &f, work);
   return f;
+}
+
+void lz__mf_residual_hvp(const void *state, const double *x, const double *v, double *hv,
+                         double *work) {
+  dense_hvp(state, x, v, hv, work);
 }
 
 /* The products as the gradient computes them, and as create probes them. */
@@ -903,14 +924,15 @@ void lz__mf_target_product(const void *state, int transposed, const double *b, s
 }
 
 /* Whether `product` computes each entry of A B and A^T B the same way at every width this
- * instance uses and in every column position: one run alone, a full batch, half a batch.
- * The shapes, not the numbers, select a BLAS kernel, so a random B of those shapes answers. */
+ * instance uses and in every column position: one run alone, the widest product (the two
+ * tangent directions of a full batch), half of it. The shapes, not the numbers, select a BLAS
+ * kernel, so a random B of those shapes answers. */
 int lz__mf_probe_products(const void *state, lz_mf_product_fn *product, int *ok,
                           lz_err *err) {
   const mf *m = state;
-  const size_t n = m->n, d = m->d, full = m->batch_max, half = (full + 1) / 2;
+  const size_t n = m->n, d = m->d, full = 2 * m->batch_max, half = (full + 1) / 2;
   *ok = 1;
-  if (!m->a || full < 2) return LZ_OK;
+  if (!m->a || m->batch_max < 2) return LZ_OK;
   const size_t len = n * full * d;
   double *b = malloc(len * sizeof *b), *wide = malloc(len * sizeof *wide);
   double *part = malloc(len * sizeof *part), *narrow = malloc(len * sizeof *narrow);
@@ -1284,7 +1306,11 @@ static void choose_path(mf *m) {
     double run_bytes = 4.0 * 8.0 * (double)m->n * (double)m->d;
     double fit = floor(LZ_MF_BATCH_BYTES / run_bytes);
     m->batch_max = fit >= LZ_MF_BATCH_MAX ? LZ_MF_BATCH_MAX : fit >= 1.0 ? (size_t)fit : 1;
+    m->hvp_expanded =
+        m->batch_max > 1 && 8.0 * (double)m->n * (double)m->ld <= LZ_MF_EXPANDED_HVP_BYTES;
     m->work_len = batch_work_len_of(m, 1);
+    if (m->hvp_expanded && hvp_batch_work_len_of(m, 1) > m->work_len)
+      m->work_len = hvp_batch_work_len_of(m, 1);
   }
 }
 
@@ -1306,6 +1332,12 @@ static void set_shape(mf *m, const lz_problem_params *pp) {
   }
 }
 
+/* Whether an n x n target keeps its transpose too (own products only; counted by mf_sizes
+ * whatever the products, since the environment may differ between estimate and run). */
+static int keeps_transpose(size_t n, size_t ld) {
+  return 8.0 * (double)n * (double)ld <= LZ_MF_TRANSPOSE_BYTES;
+}
+
 /* Mirrors build_target and choose_path without allocating: n and d may be far too large to
  * build, which is exactly when the estimate matters. */
 static void mf_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
@@ -1325,17 +1357,20 @@ static void mf_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
   if (m.path == MF_PATH_DENSE) {
     s->batch_max = m.batch_max;
     s->batch_work_len = batch_work_len_of(&m, m.batch_max);
-    /* the BLAS probe's four n x batch_max d blocks, while the instance is built (only under
+    s->hvp_batch_work_len = m.hvp_expanded ? hvp_batch_work_len_of(&m, 2 * m.batch_max)
+                                           : m.work_len;
+    /* the BLAS probe's four n x 2 batch_max d blocks, while the instance is built (only under
      * LRZOO_MF_PRODUCTS=blas; counted always, as the environment may differ between the
      * estimate and the run) */
-    s->building_bytes = 32.0 * n * (double)m.d * (double)m.batch_max;
+    s->building_bytes = 64.0 * n * (double)m.d * (double)m.batch_max;
   }
   s->symmetry_work_len = symmetry_work_len_for(m.d);
   s->stored_bytes = (double)sizeof m;
+  const double transpose = keeps_transpose(m.n, m.ld) ? 8.0 * n * (double)m.ld : 0.0;
   switch (m.target) {
-    case LZ_TARGET_GAUSSIAN: s->stored_bytes += 8.0 * n * (double)m.ld; break;
+    case LZ_TARGET_GAUSSIAN: s->stored_bytes += 8.0 * n * (double)m.ld + transpose; break;
     case LZ_TARGET_FILE:
-      s->stored_bytes += 8.0 * n * (double)m.ld;
+      s->stored_bytes += 8.0 * n * (double)m.ld + transpose;
       /* the matrix as read, held by the caller until create (and its probe) returns */
       s->building_bytes += 8.0 * n * n;
       break;
@@ -1352,6 +1387,7 @@ static void mf_destroy(void *state) {
   mf *m = state;
   if (!m) return;
   free(m->a);
+  free(m->at);
   free(m->u);
   free(m->v);
   free(m->s);
@@ -1362,6 +1398,17 @@ static void mf_destroy(void *state) {
  * the probe. The own products matched or beat OpenBLAS's Haswell kernel on the batched shapes
  * and ran 3-5x faster than its generic Prescott kernel (bench/README.md), and they make a dense
  * run's rounding independent of which BLAS kernel a machine picks. */
+static int store_transpose(mf *m, lz_err *err) {
+  if (!m->own_products || !m->a || !keeps_transpose(m->n, m->ld)) return LZ_OK;
+  m->at = calloc(m->n * m->ld, sizeof *m->at);
+  if (!m->at)
+    return lz_err_set(err, LZ_ENOMEM, "mf: out of memory for the transpose of a %zu x %zu target",
+                      m->n, m->n);
+  for (size_t i = 0; i < m->n; ++i)
+    for (size_t j = 0; j < m->n; ++j) m->at[j * m->ld + i] = m->a[i * m->ld + j];
+  return LZ_OK;
+}
+
 static int choose_products(mf *m, lz_err *err) {
   const char *want = getenv("LRZOO_MF_PRODUCTS");
   m->own_products = 1;
@@ -1394,6 +1441,7 @@ static int mf_create(const lz_problem_params *pp, uint64_t seed, const double *t
   if (m->path == MF_PATH_DENSE) {
     m->norm_a2 = sum_of_squares_by_rows(m);
     rc = choose_products(m, err);
+    if (rc == LZ_OK) rc = store_transpose(m, err);
     if (rc != LZ_OK) {
       mf_destroy(m);
       return rc;
@@ -1433,6 +1481,22 @@ static void mf_value_grad_batch(const void *state, size_t runs, const double *co
   dense_value_grad_batch(state, runs, x, g, f, work);
 }
 
+/* Called only where mf_batch_max is above 1: the dense path. */
+static size_t mf_hvp_batch_work_len(const void *state, size_t count) {
+  const mf *m = state;
+  return m->hvp_expanded ? hvp_batch_work_len_of(m, count) : m->work_len;
+}
+
+static void mf_hvp_batch(const void *state, size_t count, const double *const *x,
+                         const double *const *v, double *const *hv, double *work) {
+  const mf *m = state;
+  if (m->hvp_expanded) {
+    dense_hvp_batch(m, count, x, v, hv, work);
+    return;
+  }
+  for (size_t j = 0; j < count; ++j) dense_hvp(m, x[j], v[j], hv[j], work);
+}
+
 static double mf_value_grad(const void *state, const double *x, double *g, double *work) {
   const mf *m = state;
   switch (m->path) {
@@ -1448,7 +1512,10 @@ static void mf_hvp(const void *state, const double *x, const double *v, double *
   switch (m->path) {
     case MF_PATH_SCALAR: scalar_hvp(m, x, v, hv); return;
     case MF_PATH_LOWRANK: lowrank_hvp(m, x, v, hv, work); return;
-    default: dense_hvp(m, x, v, hv, work); return;
+    default:
+      if (m->hvp_expanded) dense_hvp_batch(m, 1, &x, &v, &hv, work);
+      else dense_hvp(m, x, v, hv, work);
+      return;
   }
 }
 
@@ -1627,6 +1694,8 @@ const lz_objective lz__objective_mf = {
     .value_grad_batch = mf_value_grad_batch,
     .batch_max = mf_batch_max,
     .batch_work_len = mf_batch_work_len,
+    .hvp_batch = mf_hvp_batch,
+    .hvp_batch_work_len = mf_hvp_batch_work_len,
     .hvp = mf_hvp,
     .f0 = NULL,
     .sigma2 = NULL,

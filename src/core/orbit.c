@@ -30,7 +30,11 @@ const double *lz_orbit_ring_back(const lz_orbit_ring *r, int64_t j) {
 static double distance(const double *a, const double *b, size_t n) {
   /* Scaled like lz_norm2 so huge or tiny orbits do not overflow or underflow. */
   double m = 0.0;
-  for (size_t i = 0; i < n; ++i) m = fmax(m, fabs(a[i] - b[i]));
+  /* fmax(m, |a_i - b_i|) without the call (a NaN difference loses, as in fmax) */
+  for (size_t i = 0; i < n; ++i) {
+    const double e = fabs(a[i] - b[i]);
+    m = e > m ? e : m;
+  }
   if (m == 0.0) return 0.0;
   double s = 0.0;
   for (size_t i = 0; i < n; ++i) {

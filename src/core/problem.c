@@ -104,6 +104,20 @@ void lz_problem_hvp(const lz_problem *p, const double *x, const double *v, doubl
   p->ops->hvp(p->state, x, v, hv, work);
 }
 
+size_t lz_problem_hvp_batch_work_len(const lz_problem *p, size_t count) {
+  return batches(p) && p->ops->hvp_batch ? p->ops->hvp_batch_work_len(p->state, count)
+                                         : p->work_len;
+}
+
+void lz_problem_hvp_batch(const lz_problem *p, size_t count, const double *const *x,
+                          const double *const *v, double *const *hv, double *work) {
+  if (batches(p) && p->ops->hvp_batch) {
+    p->ops->hvp_batch(p->state, count, x, v, hv, work);
+    return;
+  }
+  for (size_t j = 0; j < count; ++j) p->ops->hvp(p->state, x[j], v[j], hv[j], work);
+}
+
 double lz_problem_f0(const lz_problem *p, const double *x, double *work) {
   return p->ops->f0 ? p->ops->f0(p->state, x, work) : p->ops->value(p->state, x, work);
 }

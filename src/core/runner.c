@@ -552,7 +552,7 @@ static size_t batch_thread_len_for(const run_layout *l, size_t runs, size_t engi
 static int open_batch_buffers(const lz_job *job, const lz_problem *p, size_t runs,
                               batch_buffers *b) {
   run_layout l = run_layout_of(job, p);
-  size_t engine = lz_gd_batch_work_len(p, runs);
+  size_t engine = lz_gd_batch_work_len(p, runs, wants_lyapunov(job));
   memset(b, 0, sizeof *b);
   b->runs = runs;
   b->own = l.own;
@@ -675,6 +675,11 @@ double lz_tile_work_bytes(const lz_job *job, const lz_problem_params *pp, int th
     /* the engine's scratch grows linearly from 1 run to batch_max */
     double per_run = (double)(s.batch_work_len - s.work_len) / (double)(s.batch_max - 1);
     size_t engine = s.work_len + (size_t)ceil(per_run * (double)(runs - 1)) + 32;  /* rounding */
+    /* the tangents' products: 2 directions a run, their scratch linear in the directions
+     * up to the alignment of six blocks */
+    double per_direction = (double)s.hvp_batch_work_len / (double)(2 * s.batch_max);
+    size_t tangents = (size_t)ceil(per_direction * (double)(2 * runs)) + 6 * 8 + 32;
+    if (wants_lyapunov(job) && tangents > engine) engine = tangents;
     *ring_bytes = (double)threads * (double)runs * ring;
     return (double)threads * 8.0 * (double)batch_thread_len_for(&l, runs, engine);
   }

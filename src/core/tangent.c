@@ -17,7 +17,11 @@ size_t lz_tangent_len(const lz_problem *p) {
 
 static double max_abs(const double *v, size_t n) {
   double m = 0.0;
-  for (size_t i = 0; i < n; ++i) m = fmax(m, fabs(v[i]));
+  /* fmax(m, |v_i|) without the call: a NaN entry loses the comparison, as fmax ignores it */
+  for (size_t i = 0; i < n; ++i) {
+    const double a = fabs(v[i]);
+    m = a > m ? a : m;
+  }
   return m;
 }
 
@@ -56,12 +60,20 @@ int lz_tangent_wants_step(const lz_tangent *t) {
   return !t->dead && !t->stopped && t->done < t->transient + t->iters;
 }
 
+void lz_tangent_prepare(lz_tangent *t, const lz_problem *p, const double *x) {
+  if (t->project && t->done == 0) lz_problem_project_symmetries(p, x, t->v, t->scratch);
+  if (t->done == t->transient) t->log_start = log(lz_norm2(t->v, t->dim));
+}
+
 void lz_tangent_step(lz_tangent *t, const lz_problem *p, const double *x, double h, double *work) {
   if (!lz_tangent_wants_step(t)) return;
-  const size_t n = t->dim;
-  if (t->project && t->done == 0) lz_problem_project_symmetries(p, x, t->v, t->scratch);
-  if (t->done == t->transient) t->log_start = log(lz_norm2(t->v, n));
+  lz_tangent_prepare(t, p, x);
   lz_problem_hvp(p, x, t->v, t->w, work);
+  lz_tangent_finish(t, p, x, h);
+}
+
+void lz_tangent_finish(lz_tangent *t, const lz_problem *p, const double *x, double h) {
+  const size_t n = t->dim;
   for (size_t i = 0; i < n; ++i) t->w[i] = t->v[i] - h * t->w[i];
   if (t->project) lz_problem_project_symmetries(p, x, t->w, t->scratch);
   double m = max_abs(t->w, n);
