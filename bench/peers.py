@@ -66,7 +66,7 @@ WORKLOADS = {
 
 def lrzoo_work(path, job):
     with h5py.File(path, "r") as f:
-        if "samples" in job:
+        if "sampling" in job:
             return float(f["runs/samples"][()].sum())
         return float(f["runs/iterations"][()].sum())
 
@@ -92,7 +92,7 @@ def run_lrzoo(lrzoo, side, tmp):
     m = re.search(r"runs this session.* in [0-9hms.]+, ([0-9.e+-]+) GD steps/s", r.stderr)
     engines = re.search(r"engines: (.*)", r.stderr)
     work = lrzoo_work(out, side["job"])
-    kernel = float(m.group(1)) if m and "samples" not in side["job"] else float("nan")
+    kernel = float(m.group(1)) if m and "sampling" not in side["job"] else float("nan")
     return work / wall, kernel, engines.group(1) if engines else ""
 
 
