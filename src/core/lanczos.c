@@ -13,10 +13,14 @@ static int effective_steps(size_t dim, int max_steps) {
   return m;
 }
 
-/* Above this many doubles (1 GiB) the Krylov basis is not stored: a problem that large uses the
- * three-term recurrence (see lz_lanczos_max_eig). The choice depends on dim and the step cap
- * only, so a given problem always takes the same path. */
-#define LZ_LANCZOS_BASIS_MAX_DOUBLES ((size_t)1 << 27)
+/* Above this many doubles (512 KiB, dimensions above about 320) the Krylov basis is not stored:
+ * the three-term recurrence serves instead (see lz_lanczos_next). Reorthogonalizing against a
+ * stored basis read the whole basis twice a step and took half the time of the sharpness of a
+ * 4096-dimensional factorization, for the same steps and a top eigenvalue within an ulp or two
+ * (measured on mf with n = 64-1024); without the basis the scratch is three vectors, so many
+ * runs take their sharpness at once. The choice depends on dim and the step cap only, so a
+ * given problem always takes the same path. */
+#define LZ_LANCZOS_BASIS_MAX_DOUBLES ((size_t)1 << 16)
 
 static int keeps_basis(size_t dim, int m, const lz_lanczos_opts *opts) {
   if (opts && opts->three_term) return 0;
@@ -63,55 +67,93 @@ static void orthogonalize_against_basis(double *w, const double *V, size_t dim, 
     }
 }
 
-int lz_lanczos_max_eig(lz_matvec_fn mv, void *ctx, size_t dim, const double *v0,
-                       const lz_lanczos_opts *opts, lz_lanczos_result *res, double *work) {
-  const double tol = opts && opts->tol > 0 ? opts->tol : 1e-12;
-  const int m = effective_steps(dim, opts ? opts->max_steps : 0);
-  const int full = keeps_basis(dim, m, opts);
-  double *V = work;
-  double *w = V + (size_t)(full ? m + 1 : 2) * dim;
-  double *alpha = w + dim, *beta = alpha + m, *scratch = beta + m;
-
+/* A Lanczos run between products: lz_lanczos_max_eig's loop cut at its matrix-vector product,
+ * so that many runs can take their products together. */
+int lz_lanczos_start(lz_lanczos_run *run, size_t dim, const double *v0,
+                     const lz_lanczos_opts *opts, lz_lanczos_result *res, double *work) {
+  memset(run, 0, sizeof *run);
+  run->dim = dim;
+  run->tol = opts && opts->tol > 0 ? opts->tol : 1e-12;
+  run->m = effective_steps(dim, opts ? opts->max_steps : 0);
+  run->full = keeps_basis(dim, run->m, opts);
+  run->V = work;
+  run->w = run->V + (size_t)(run->full ? run->m + 1 : 2) * dim;
+  run->alpha = run->w + dim;
+  run->beta = run->alpha + run->m;
+  run->scratch = run->beta + run->m;
+  run->res = res;
   memset(res, 0, sizeof *res);
   double nv = lz_norm2(v0, dim);
-  if (!(nv > 0) || !isfinite(nv)) return LZ_EINVAL;
-  for (size_t k = 0; k < dim; ++k) V[k] = v0[k] / nv;
-
-  double anorm = 0.0;  /* running estimate of ||A||, to recognize a negligible beta */
-  for (int j = 0; j < m; ++j) {
-    /* Without the basis, V holds only v_j (slot j % 2) and v_(j-1) (the other slot). */
-    double *vj = V + (size_t)(full ? j : j % 2) * dim;
-    mv(ctx, vj, w);
-    if (!lz_all_finite(w, dim)) return LZ_ENUMERIC;
-    alpha[j] = lz_dot(vj, w, dim);
-    if (full) {
-      orthogonalize_against_basis(w, V, dim, j + 1);
-    } else {
-      /* The three-term recurrence. Orthogonality is lost once a Ritz value converges, which
-       * only adds copies of converged values: the largest one and its residual bound
-       * beta_j |s_last| stay right (Paige), and that is all this function returns. */
-      const double *vprev = V + (size_t)((j + 1) % 2) * dim;
-      const double bprev = j ? beta[j - 1] : 0.0;
-      for (size_t k = 0; k < dim; ++k) w[k] -= alpha[j] * vj[k] + bprev * vprev[k];
-    }
-    beta[j] = lz_norm2(w, dim);
-    double a = fabs(alpha[j]) + beta[j] + (j ? beta[j - 1] : 0.0);
-    if (a > anorm) anorm = a;
-
-    double theta, s_last;
-    int rc = top_ritz_pair(j + 1, alpha, beta, scratch, &theta, &s_last);
-    if (rc) return rc;
-    res->lambda = theta;
-    res->residual = beta[j] * fabs(s_last);
-    res->steps = j + 1;
-    int exhausted = beta[j] <= 1e-14 * anorm || j + 1 == (int)dim;
-    if (res->residual <= tol * fabs(theta) || exhausted) {
-      res->converged = 1;
-      return LZ_OK;
-    }
-    double *next = V + (size_t)(full ? j + 1 : (j + 1) % 2) * dim;
-    for (size_t k = 0; k < dim; ++k) next[k] = w[k] / beta[j];
+  if (!(nv > 0) || !isfinite(nv)) {
+    run->rc = LZ_EINVAL;
+    return 0;
   }
-  res->converged = 0;
-  return LZ_OK;
+  for (size_t k = 0; k < dim; ++k) run->V[k] = v0[k] / nv;
+  run->in = run->V;
+  return 1;
+}
+
+/* Without the basis, V holds only v_j (slot j % 2) and v_(j-1) (the other slot). */
+static double *basis_vector(const lz_lanczos_run *run, int j) {
+  return run->V + (size_t)(run->full ? j : j % 2) * run->dim;
+}
+
+static int lanczos_ends(lz_lanczos_run *run, int rc) {
+  run->rc = rc;
+  run->in = NULL;
+  return 0;
+}
+
+int lz_lanczos_next(lz_lanczos_run *run) {
+  const size_t dim = run->dim;
+  const int j = run->j;
+  double *vj = basis_vector(run, j), *w = run->w, *alpha = run->alpha, *beta = run->beta;
+  lz_lanczos_result *res = run->res;
+  if (!lz_all_finite(w, dim)) return lanczos_ends(run, LZ_ENUMERIC);
+  alpha[j] = lz_dot(vj, w, dim);
+  if (run->full) {
+    orthogonalize_against_basis(w, run->V, dim, j + 1);
+  } else {
+    /* The three-term recurrence. Orthogonality is lost once a Ritz value converges, which
+     * only adds copies of converged values: the largest one and its residual bound
+     * beta_j |s_last| stay right (Paige), and that is all this function returns. */
+    const double *vprev = run->V + (size_t)((j + 1) % 2) * dim;
+    const double bprev = j ? beta[j - 1] : 0.0;
+    for (size_t k = 0; k < dim; ++k) w[k] -= alpha[j] * vj[k] + bprev * vprev[k];
+  }
+  beta[j] = lz_norm2(w, dim);
+  double a = fabs(alpha[j]) + beta[j] + (j ? beta[j - 1] : 0.0);
+  if (a > run->anorm) run->anorm = a;  /* running estimate of ||A||, for a negligible beta */
+
+  double theta, s_last;
+  int rc = top_ritz_pair(j + 1, alpha, beta, run->scratch, &theta, &s_last);
+  if (rc) return lanczos_ends(run, rc);
+  res->lambda = theta;
+  res->residual = beta[j] * fabs(s_last);
+  res->steps = j + 1;
+  int exhausted = beta[j] <= 1e-14 * run->anorm || j + 1 == (int)dim;
+  if (res->residual <= run->tol * fabs(theta) || exhausted) {
+    res->converged = 1;
+    return lanczos_ends(run, LZ_OK);
+  }
+  if (j + 1 == run->m) {
+    res->converged = 0;
+    return lanczos_ends(run, LZ_OK);
+  }
+  double *next = basis_vector(run, j + 1);
+  for (size_t k = 0; k < dim; ++k) next[k] = w[k] / beta[j];
+  run->j = j + 1;
+  run->in = next;
+  return 1;
+}
+
+int lz_lanczos_max_eig(lz_matvec_fn mv, void *ctx, size_t dim, const double *v0,
+                       const lz_lanczos_opts *opts, lz_lanczos_result *res, double *work) {
+  lz_lanczos_run run;
+  int more = lz_lanczos_start(&run, dim, v0, opts, res, work);
+  while (more) {
+    mv(ctx, run.in, run.w);
+    more = lz_lanczos_next(&run);
+  }
+  return run.rc;
 }

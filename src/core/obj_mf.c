@@ -896,8 +896,13 @@ static void dense_hvp_batch(const mf *m, size_t count, const double *const *xy,
   for (size_t j = 0; j < count; ++j) {
     double *gram_s = w.grams + 4 * d * d * j, *gram_x = gram_s + d * d;
     double *cross_s = gram_x + d * d, *cross_x = cross_s + d * d;
-    gram_of_run(m, w.s, j, count, gram_s);
-    gram_of_run(m, w.x, j, count, gram_x);
+    if (j > 0 && xy[j] == xy[j - 1]) {
+      /* the same state as the direction before (a run's two tangents): its Gram matrices */
+      memcpy(gram_s, gram_s - 4 * d * d, 2 * d * d * sizeof *gram_s);
+    } else {
+      gram_of_run(m, w.s, j, count, gram_s);
+      gram_of_run(m, w.x, j, count, gram_x);
+    }
     cross_gram_of_run(m, w.ds, w.s, j, count, cross_s);
     cross_gram_of_run(m, w.u, w.x, j, count, cross_x);
     two_gram_terms_minus(m, w.u, gram_s, w.x, cross_s, w.p, j, count, hv[j]);

@@ -44,10 +44,14 @@ static double distance(const double *a, const double *b, size_t n) {
   return m * sqrt(s);
 }
 
-static double recurrence_residual(const lz_orbit_ring *r, int64_t p, double scale) {
+/* The residual of period p; HUGE_VAL as soon as it is certain to exceed `above` (then p is
+ * neither the period nor the best candidate, and its exact value is never used). */
+static double recurrence_residual(const lz_orbit_ring *r, int64_t p, double scale, double above) {
   double worst = 0.0;
-  for (int64_t j = 0; j < p; ++j)
+  for (int64_t j = 0; j < p; ++j) {
     worst = fmax(worst, distance(lz_orbit_ring_back(r, j), lz_orbit_ring_back(r, j + p), r->dim));
+    if (worst / scale > above) return HUGE_VAL;
+  }
   return worst / scale;
 }
 
@@ -56,7 +60,7 @@ lz_orbit_period lz_orbit_find_period(const lz_orbit_ring *r, int64_t max_period,
   if (r->count < 2) return out;
   double scale = fmax(1.0, lz_norm2(lz_orbit_ring_back(r, 0), r->dim));
   for (int64_t p = 1; p <= max_period && 2 * p <= r->count; ++p) {
-    double res = recurrence_residual(r, p, scale);
+    double res = recurrence_residual(r, p, scale, fmax(tol, out.residual));
     if (res < out.residual) {
       out.residual = res;
       out.best_p = p;

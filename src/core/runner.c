@@ -180,24 +180,32 @@ static void record_exponents(const run_analysis *an, lz_run_result *res) {
   res->lyapunov_transverse = an->transverse ? lz_tangent_exponent(&an->tangent[1]) : NAN;
 }
 
-static int start_point_and_step(const lz_job *job, const lz_problem *p, int64_t r, double *x,
-                                double *lanczos_work, lz_run_result *res, lz_err *err) {
+/* Run r's initial point into x. */
+static int initial_point_of(const lz_job *job, const lz_problem *p, int64_t r, double *x,
+                            lz_err *err) {
   size_t idx[LZ_MAX_AXES];
   lz_job_run_coords(job, r, idx);
   if (lz_job_initial_point(job, idx, lz_problem_params_of(p), x) != LZ_OK)
     return lz_err_set(err, LZ_EINVAL, "run %lld: the initial point does not match the problem's "
                       "dimension %zu", (long long)r, lz_problem_dim(p));
+  return LZ_OK;
+}
+
+/* sharpness_init and h from the sharpness L at the start (lrc and lres as lz_sharpness's);
+ * LZ_ENUMERIC where the start already overflows: the run has left the bounded region before
+ * its first step, and h stays without a value (NaN) when it was to come from L. */
+static int step_from_sharpness(const lz_job *job, int64_t r, int lrc,
+                               const lz_lanczos_result *lres, lz_run_result *res) {
+  size_t idx[LZ_MAX_AXES];
+  lz_job_run_coords(job, r, idx);
   double lr = lz_job_lr_value(job, idx);
-  lz_lanczos_result lres;
-  if (lz_sharpness(p, x, job->seed, &lres, lanczos_work) != LZ_OK || !isfinite(lres.lambda)) {
-    /* The start already overflows: the run has left the bounded region before its first step.
-     * h stays without a value (NaN) when it was to come from L. */
+  if (lrc != LZ_OK || !isfinite(lres->lambda)) {
     res->sharpness_init = NAN;
     res->h = job->lr.relative_to == LZ_LR_TWO_OVER_L ? NAN : lr;
     return LZ_ENUMERIC;
   }
-  res->sharpness_init = lres.lambda;
-  res->h = job->lr.relative_to == LZ_LR_TWO_OVER_L ? lr * 2.0 / lres.lambda : lr;
+  res->sharpness_init = lres->lambda;
+  res->h = job->lr.relative_to == LZ_LR_TWO_OVER_L ? lr * 2.0 / lres->lambda : lr;
   return LZ_OK;
 }
 
@@ -227,10 +235,11 @@ static void record_divergence_at_start(const lz_problem *p, const double *x, dou
   record_state_stats(p, x, res);
 }
 
+/* The final state's diagnostics, its sharpness given (lrc and lres as lz_sharpness's). */
 static void describe_final_state(const lz_problem *p, const double *x, double *lanczos_work,
-                                 uint64_t seed, lz_run_result *res) {
-  lz_lanczos_result lres;
-  if (lz_sharpness(p, x, seed, &lres, lanczos_work) == LZ_OK) {
+                                 int lrc, const lz_lanczos_result *given, lz_run_result *res) {
+  const lz_lanczos_result lres = *given;
+  if (lrc == LZ_OK) {
     res->sharpness_final = finite_or_no_value(lres.lambda);
     res->sharpness_h = finite_or_no_value(lres.lambda * res->h);
   }
@@ -251,10 +260,10 @@ typedef struct run_state {
   const double *drift;  /* the modified-equation drifts, if an engine computed them already */
 } run_state;
 
-/* Everything before the first GD step: the start, h, the analyses. */
-static int start_run(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
-                     void *const *rows, double *final_state, double *work, double *lanczos,
-                     const volatile sig_atomic_t *cancel, run_state *rs, lz_err *err) {
+/* A run's start up to its sharpness: the scratch, the result's defaults, the initial point. */
+static int prepare_run(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
+                       void *const *rows, double *work, double *lanczos, run_state *rs,
+                       lz_err *err) {
   const size_t dim = lz_problem_dim(p);
   rs->l = run_layout_of(job, p);
   rs->work = work;
@@ -273,20 +282,28 @@ static int start_run(const lz_job *job, const lz_problem *p, int64_t r, lz_run_r
     if (rows[a]) fill_row(rows[a], (lz_array_id)a, lz_array_shape_size(rs->shapes[a]));
   }
   res->im.outside_fraction = res->im.sample_variance = NAN;
+  return initial_point_of(job, p, r, rs->x, err);
+}
 
-  int rc = start_point_and_step(job, p, r, rs->x, rs->lanczos, res, err);
-  if (rc == LZ_ENUMERIC) {
+/* The rest of the start, from the sharpness at x0 (lrc and lres as lz_sharpness's): h and the
+ * analyses; or the run's result already, out of bounds at the start or without a step. */
+static void start_run_from(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
+                           void *const *rows, double *final_state, int lrc,
+                           const lz_lanczos_result *lres, const volatile sig_atomic_t *cancel,
+                           run_state *rs) {
+  const size_t dim = lz_problem_dim(p);
+  double *work = rs->work;
+  if (step_from_sharpness(job, r, lrc, lres, res) == LZ_ENUMERIC) {
     record_divergence_at_start(p, rs->x, rs->pwork, res);
-    return LZ_OK;
+    return;
   }
-  if (rc != LZ_OK) return rc;
   if (!(res->h > 0) || !isfinite(res->h)) {
     /* No step size is defined where the largest curvature is not positive. */
     res->status = LZ_STATUS_UNDETERMINED;
     res->reason = LZ_REASON_NO_STEP;
     res->h = 0.0;
     res->loss = lz_problem_value(p, rs->x, rs->pwork);
-    return LZ_OK;
+    return;
   }
   memcpy(work + rs->l.x0, rs->x, dim * sizeof *rs->x);
   if (final_state) memcpy(final_state, rs->x, dim * sizeof *rs->x);
@@ -303,13 +320,26 @@ static int start_run(const lz_job *job, const lz_problem *p, int64_t r, lz_run_r
   }
   rs->gp = gd_params_of(job, res->h, cancel);
   rs->descends = 1;
+}
+
+/* Everything before the first GD step: the start, h, the analyses. */
+static int start_run(const lz_job *job, const lz_problem *p, int64_t r, lz_run_result *res,
+                     void *const *rows, double *final_state, double *work, double *lanczos,
+                     const volatile sig_atomic_t *cancel, run_state *rs, lz_err *err) {
+  int rc = prepare_run(job, p, r, res, rows, work, lanczos, rs, err);
+  if (rc != LZ_OK) return rc;
+  lz_lanczos_result lres;
+  int lrc = lz_sharpness(p, rs->x, job->seed, &lres, rs->lanczos);
+  start_run_from(job, p, r, res, rows, final_state, lrc, &lres, cancel, rs);
   return LZ_OK;
 }
 
-/* After GD: the classification and the analyses of the final state. */
-static void finish_run(const lz_job *job, const lz_problem *p, lz_run_result *res,
-                       void *const *rows, double *final_state, run_state *rs,
-                       const lz_gd_outcome *descent) {
+/* After GD: the classification and the analyses of the final state, whose sharpness is given
+ * (lrc and lres as lz_sharpness's at rs->x). */
+static void finish_run_from(const lz_job *job, const lz_problem *p, lz_run_result *res,
+                            void *const *rows, double *final_state, run_state *rs,
+                            const lz_gd_outcome *descent, int lrc,
+                            const lz_lanczos_result *lres) {
   const size_t dim = lz_problem_dim(p);
   const lz_gd_outcome out = *descent;
   double *x = rs->x, *work = rs->work;
@@ -330,7 +360,7 @@ static void finish_run(const lz_job *job, const lz_problem *p, lz_run_result *re
   }
   if (rows[LZ_ARRAY_ORBIT])
     store_orbit_points(an, res, rows[LZ_ARRAY_ORBIT], rs->shapes[LZ_ARRAY_ORBIT]);
-  describe_final_state(p, x, rs->lanczos, job->seed, res);
+  describe_final_state(p, x, rs->lanczos, lrc, lres, res);
   if (final_state) memcpy(final_state, x, dim * sizeof *x);
   if (wants_modeq(job) && rs->drift)
     memcpy(res->drift, rs->drift, sizeof res->drift);
@@ -338,6 +368,14 @@ static void finish_run(const lz_job *job, const lz_problem *p, lz_run_result *re
     lz_modeq_drift(p, work + rs->l.x0, res->h, job->analyze.modified_equation.steps,
                    job->analyze.modified_equation.substeps, job->analyze.modified_equation.orders,
                    res->drift, work + rs->l.modeq);
+}
+
+static void finish_run(const lz_job *job, const lz_problem *p, lz_run_result *res,
+                       void *const *rows, double *final_state, run_state *rs,
+                       const lz_gd_outcome *descent) {
+  lz_lanczos_result lres;
+  int lrc = lz_sharpness(p, rs->x, job->seed, &lres, rs->lanczos);
+  finish_run_from(job, p, res, rows, final_state, rs, descent, lrc, &lres);
 }
 
 /* GD from where `from` says (step 0, or where the lanes engine left the run), then
@@ -535,34 +573,57 @@ static int run_tile_in_lanes(const lz_job *job, const lz_problem *p, lz_tile_res
 
 /* ---- batches: objectives whose gradients are evaluated for many runs at once ----------- */
 
-/* What a thread holds to take up to `runs` runs in one batch: each run's own scratch, one
- * Lanczos scratch they share, and the batched engine's. */
+/* The sharpness computations of a batch (at its runs' starts and ends) advance LANCZOS_GROUP
+ * runs' Lanczos together, as many as LZ_LANCZOS_GROUP_BYTES of their scratch hold: their
+ * Hessian-vector products then go through one batched product, where alone each would stream
+ * the target on its own. */
+#define LZ_LANCZOS_GROUP_BYTES (64.0 * 1024 * 1024)
+
+static size_t lanczos_group_for(const run_layout *l, size_t runs) {
+  double fit = floor(LZ_LANCZOS_GROUP_BYTES / (8.0 * (double)(l->total - l->lanczos)));
+  size_t g = fit >= 1.0 ? (size_t)fit : 1;
+  return g < runs ? g : runs;
+}
+
+/* What a thread holds to take up to `runs` runs in one batch: each run's own scratch, the
+ * Lanczos scratch of a group of runs (the first also serves the runs' sharpness traces), and
+ * the batched engine's. */
 typedef struct batch_buffers {
-  size_t runs, own;
+  size_t runs, own, group, lanczos_len;
   double *own_work, *lanczos, *engine;
   run_state *states;
   lz_gd_batch_run *batch;
   int64_t *index;
 } batch_buffers;
 
-static size_t batch_thread_len_for(const run_layout *l, size_t runs, size_t engine_len) {
-  return runs * l->own + (l->total - l->lanczos) + engine_len;
+static size_t batch_engine_len(const lz_job *job, const lz_problem *p, size_t runs,
+                               size_t group) {
+  size_t engine = lz_gd_batch_work_len(p, runs, wants_lyapunov(job));
+  size_t sharpness = lz_problem_hvp_batch_work_len(p, group);
+  return engine > sharpness ? engine : sharpness;
+}
+
+static size_t batch_thread_len_for(const run_layout *l, size_t runs, size_t group,
+                                   size_t engine_len) {
+  return runs * l->own + group * (l->total - l->lanczos) + engine_len;
 }
 
 static int open_batch_buffers(const lz_job *job, const lz_problem *p, size_t runs,
                               batch_buffers *b) {
   run_layout l = run_layout_of(job, p);
-  size_t engine = lz_gd_batch_work_len(p, runs, wants_lyapunov(job));
   memset(b, 0, sizeof *b);
   b->runs = runs;
   b->own = l.own;
-  b->own_work = malloc(batch_thread_len_for(&l, runs, engine) * sizeof *b->own_work);
+  b->group = lanczos_group_for(&l, runs);
+  b->lanczos_len = l.total - l.lanczos;
+  size_t engine = batch_engine_len(job, p, runs, b->group);
+  b->own_work = malloc(batch_thread_len_for(&l, runs, b->group, engine) * sizeof *b->own_work);
   b->states = malloc(runs * sizeof *b->states);
   b->batch = malloc(runs * sizeof *b->batch);
   b->index = malloc(runs * sizeof *b->index);
   if (!b->own_work || !b->states || !b->batch || !b->index) return LZ_ENOMEM;
   b->lanczos = b->own_work + runs * l.own;
-  b->engine = b->lanczos + (l.total - l.lanczos);
+  b->engine = b->lanczos + b->group * b->lanczos_len;
   return LZ_OK;
 }
 
@@ -573,43 +634,76 @@ static void close_batch_buffers(batch_buffers *b) {
   free(b->index);
 }
 
-/* Runs i0 .. i0 + count - 1 of the tile: each is started, the batched engine descends them
+/* lz_sharpness at the states x[0..count) (runs' own x), a group at a time. */
+static void sharpness_of_batch(const lz_job *job, const lz_problem *p, batch_buffers *b,
+                               size_t count, const double *const *x, lz_lanczos_result *res,
+                               int *rc) {
+  const size_t g = b->group;
+  double *works[g];
+  for (size_t k = 0; k < g; ++k) works[k] = b->lanczos + k * b->lanczos_len;
+  for (size_t j = 0; j < count; j += g) {
+    size_t n = count - j < g ? count - j : g;
+    lz_sharpness_many(p, n, x + j, job->seed, res + j, rc + j, works, b->engine);
+  }
+}
+
+/* Runs i0 .. i0 + count - 1 of the tile: each is prepared, their sharpness at the start taken
+ * together, the batched engine descends them together, their final sharpness is taken
  * together, then each is finished. */
 static void run_block_in_batch(const lz_job *job, const lz_problem *p, lz_tile_result *out,
                                int64_t i0, size_t count, double *final_states, batch_buffers *b,
                                const volatile sig_atomic_t *cancel, const lz_gd_poll *poll,
                                tile_error *te) {
   const size_t dim = lz_problem_dim(p);
-  size_t m = 0;
+  const double *xs[count];
+  lz_lanczos_result lres[count];
+  int lrc[count];
+  int64_t prepared[count];
+  size_t np = 0;
   for (size_t j = 0; j < count; ++j) {
     int64_t i = i0 + (int64_t)j;
     run_slot slot = run_slot_of(out, final_states, dim, i);
-    run_state *rs = &b->states[m];
+    run_state *rs = &b->states[np];
     lz_err e = {0, ""};
-    if (start_run(job, p, out->r0 + i, &out->runs[i], slot.rows, slot.final_state,
-                  b->own_work + m * b->own, b->lanczos, cancel, rs, &e) != LZ_OK) {
+    if (prepare_run(job, p, out->r0 + i, &out->runs[i], slot.rows, b->own_work + np * b->own,
+                    b->lanczos, rs, &e) != LZ_OK) {
       note_failure(te, out->r0 + i, &e);
       continue;
     }
     out->runs[i].engine = LZ_ENGINE_BATCHED;
+    xs[np] = rs->x;
+    prepared[np++] = i;
+  }
+  sharpness_of_batch(job, p, b, np, xs, lres, lrc);
+  size_t m = 0;
+  for (size_t j = 0; j < np; ++j) {
+    const int64_t i = prepared[j];
+    run_slot slot = run_slot_of(out, final_states, dim, i);
+    run_state *rs = &b->states[j];
+    start_run_from(job, p, out->r0 + i, &out->runs[i], slot.rows, slot.final_state, lrc[j],
+                   &lres[j], cancel, rs);
     if (!rs->descends) continue;
     b->batch[m] = (lz_gd_batch_run){rs->gp.h, rs->x, rs->work + rs->l.gd,
                                     slot.rows[LZ_ARRAY_LOSS], &rs->obs, {0}};
-    b->index[m++] = i;
+    b->index[m++] = (int64_t)j;  /* into the prepared runs */
   }
   const lz_gd_params gp = gd_params_of(job, 0.0, cancel);  /* each run has its own h */
   int rc = m > 0 ? lz_gd_batch(p, &gp, m, b->batch, b->engine, poll) : LZ_OK;
   if (rc != LZ_OK) {
+    const int64_t first = out->r0 + prepared[b->index[0]];
     lz_err e = {0, ""};
-    if (rc == LZ_ESTOPPED) lz_err_set(&e, rc, "run %lld: dropped by a second signal", (long long)(out->r0 + b->index[0]));
-    else lz_err_set(&e, rc, "runs %lld..: out of memory in the batched engine", (long long)(out->r0 + b->index[0]));
-    note_failure(te, out->r0 + b->index[0], &e);
+    if (rc == LZ_ESTOPPED) lz_err_set(&e, rc, "run %lld: dropped by a second signal", (long long)first);
+    else lz_err_set(&e, rc, "runs %lld..: out of memory in the batched engine", (long long)first);
+    note_failure(te, first, &e);
     return;
   }
+  for (size_t j = 0; j < m; ++j) xs[j] = b->batch[j].x;
+  sharpness_of_batch(job, p, b, m, xs, lres, lrc);
   for (size_t j = 0; j < m; ++j) {
-    run_slot slot = run_slot_of(out, final_states, dim, b->index[j]);
-    finish_run(job, p, &out->runs[b->index[j]], slot.rows, slot.final_state, &b->states[j],
-               &b->batch[j].out);
+    const int64_t i = prepared[b->index[j]];
+    run_slot slot = run_slot_of(out, final_states, dim, i);
+    finish_run_from(job, p, &out->runs[i], slot.rows, slot.final_state,
+                    &b->states[b->index[j]], &b->batch[j].out, lrc[j], &lres[j]);
   }
 }
 
@@ -680,8 +774,12 @@ double lz_tile_work_bytes(const lz_job *job, const lz_problem_params *pp, int th
     double per_direction = (double)s.hvp_batch_work_len / (double)(2 * s.batch_max);
     size_t tangents = (size_t)ceil(per_direction * (double)(2 * runs)) + 6 * 8 + 32;
     if (wants_lyapunov(job) && tangents > engine) engine = tangents;
+    /* the sharpness of a group of runs at a time (lanczos_group_for), its products batched */
+    size_t group = lanczos_group_for(&l, runs);
+    size_t sharpness = (size_t)ceil(per_direction * (double)group) + 6 * 8 + 32;
+    if (sharpness > engine) engine = sharpness;
     *ring_bytes = (double)threads * (double)runs * ring;
-    return (double)threads * 8.0 * (double)batch_thread_len_for(&l, runs, engine);
+    return (double)threads * 8.0 * (double)batch_thread_len_for(&l, runs, group, engine);
   }
   double holders = lz_runs_share_threads(pp) ? (double)threads : 1.0;
   *ring_bytes = holders * ring;

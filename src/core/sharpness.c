@@ -49,17 +49,56 @@ static int sharpness_of_small_hessian(const lz_problem *p, const double *x, size
   return LZ_OK;
 }
 
+/* The start vector depends on the dimension only: the same point always gets the same L. */
+static double *start_vector(size_t dim, unsigned long long seed, double *work) {
+  double *v0 = work + lz_lanczos_work_len(dim, 0);
+  lz_rng rng;
+  lz_rng_init(&rng, seed, LZ_RNG_LANCZOS, dim, 0);
+  for (size_t i = 0; i < dim; ++i) v0[i] = lz_rng_normal(&rng);
+  return v0;
+}
+
+static const lz_lanczos_opts sharpness_opts = {1e-12, 0, 0};
+
 int lz_sharpness(const lz_problem *p, const double *x, unsigned long long seed,
                  lz_lanczos_result *res, double *work) {
   size_t dim = lz_problem_dim(p);
   if (dim <= 2) return sharpness_of_small_hessian(p, x, dim, res, work + lz_lanczos_work_len(dim, 0) + dim);
-  double *lw = work;
-  double *v0 = lw + lz_lanczos_work_len(dim, 0);
+  double *v0 = start_vector(dim, seed, work);
   hessian_ctx ctx = {p, x, v0 + dim};
-  /* The start vector depends on the dimension only: the same point always gets the same L. */
-  lz_rng rng;
-  lz_rng_init(&rng, seed, LZ_RNG_LANCZOS, dim, 0);
-  for (size_t i = 0; i < dim; ++i) v0[i] = lz_rng_normal(&rng);
-  lz_lanczos_opts opts = {1e-12, 0, 0};
-  return lz_lanczos_max_eig(apply_hessian, &ctx, dim, v0, &opts, res, lw);
+  return lz_lanczos_max_eig(apply_hessian, &ctx, dim, v0, &sharpness_opts, res, work);
+}
+
+void lz_sharpness_many(const lz_problem *p, size_t count, const double *const *x,
+                       unsigned long long seed, lz_lanczos_result *res, int *rc,
+                       double *const *works, double *batch_work) {
+  const size_t dim = lz_problem_dim(p);
+  if (dim <= 2) {
+    for (size_t j = 0; j < count; ++j) rc[j] = lz_sharpness(p, x[j], seed, &res[j], works[j]);
+    return;
+  }
+  lz_lanczos_run runs[count];
+  const double *xs[count], *in[count];
+  double *out[count];
+  size_t live = 0, which[count];
+  for (size_t j = 0; j < count; ++j) {
+    if (lz_lanczos_start(&runs[j], dim, start_vector(dim, seed, works[j]), &sharpness_opts,
+                         &res[j], works[j]))
+      which[live++] = j;
+    rc[j] = runs[j].rc;
+  }
+  while (live > 0) {
+    for (size_t k = 0; k < live; ++k) {
+      const size_t j = which[k];
+      xs[k] = x[j], in[k] = runs[j].in, out[k] = runs[j].w;
+    }
+    lz_problem_hvp_batch(p, live, xs, in, out, batch_work);
+    size_t still = 0;
+    for (size_t k = 0; k < live; ++k) {
+      const size_t j = which[k];
+      if (lz_lanczos_next(&runs[j])) which[still++] = j;
+      rc[j] = runs[j].rc;
+    }
+    live = still;
+  }
 }
