@@ -117,6 +117,7 @@ typedef struct lz_out_info {
   char *name, *job_sha256, *lrzoo_version, *git_commit, *created_utc, *job_yaml;
   int64_t nruns, ntiles, tiles_done;
   int64_t status_counts[LZ_STATUS_COUNT];
+  int64_t engine_counts[LZ_ENGINE_COUNT];  /* runs per engine (/runs/engine); -1: no such data */
   int pooled_done;           /* /pooled/done: 0 or 1; -1 when the file has no /pooled */
 } lz_out_info;
 

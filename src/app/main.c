@@ -205,6 +205,12 @@ static int command_info(const cli *c) {
                                                  : "not yet: written after the last tile");
   for (int s = 0; s < LZ_STATUS_COUNT; ++s)
     printf("  %-13s %" PRId64 "\n", lz_status_names[s], info.status_counts[s]);
+  if (info.engine_counts[0] >= 0) {
+    printf("engines:   ");
+    for (int e = 1; e < LZ_ENGINE_COUNT; ++e)
+      printf(" %s %" PRId64 "%s", lz_engine_names[e], info.engine_counts[e],
+             e + 1 < LZ_ENGINE_COUNT ? "," : "\n");
+  }
   lz_out_info_free(&info);
   return 0;
 }

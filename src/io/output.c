@@ -2049,16 +2049,16 @@ static int count_done_tiles(const char *path, hid_t ds, int64_t ntiles, int64_t 
   return rc;
 }
 
-static int count_statuses(const char *path, hid_t ds, int64_t nruns,
-                          int64_t counts[LZ_STATUS_COUNT], int8_t *buf, lz_err *err) {
-  memset(counts, 0, LZ_STATUS_COUNT * sizeof counts[0]);
+/* How many runs hold each code 0 .. ncodes - 1 of the int8 field `name` (status, engine). */
+static int count_codes(const char *path, const char *name, hid_t ds, int64_t nruns,
+                       int ncodes, int64_t *counts, int8_t *buf, lz_err *err) {
+  memset(counts, 0, (size_t)ncodes * sizeof counts[0]);
   int rc = LZ_OK;
   for (int64_t first = 0; first < nruns && rc == LZ_OK; first += GENERATE_BLOCK) {
     int64_t n = min64(GENERATE_BLOCK, nruns - first);
-    rc = read_rows(path, "/runs/status", ds, H5P_DEFAULT, H5T_NATIVE_INT8, first, n, 1, buf,
-                   err);
+    rc = read_rows(path, name, ds, H5P_DEFAULT, H5T_NATIVE_INT8, first, n, 1, buf, err);
     for (int64_t i = 0; i < n && rc == LZ_OK; ++i)
-      if (buf[i] >= 0 && buf[i] < LZ_STATUS_COUNT) ++counts[buf[i]];
+      if (buf[i] >= 0 && buf[i] < ncodes) ++counts[buf[i]];
   }
   return rc;
 }
@@ -2085,8 +2085,20 @@ static int read_info_counts(hid_t file, const char *path, lz_out_info *info, lz_
   void *buf = rc == LZ_OK ? malloc((size_t)min64(most > 0 ? most : 1, GENERATE_BLOCK)) : NULL;
   if (rc == LZ_OK && !buf) rc = lz_err_set(err, LZ_ENOMEM, "%s: no memory", path);
   if (rc == LZ_OK) rc = count_done_tiles(path, done, info->ntiles, &info->tiles_done, buf, err);
-  if (rc == LZ_OK) rc = count_statuses(path, status, info->nruns, info->status_counts, buf, err);
+  if (rc == LZ_OK)
+    rc = count_codes(path, "/runs/status", status, info->nruns, LZ_STATUS_COUNT,
+                     info->status_counts, buf, err);
+  /* Files written before /runs/engine existed have none: their counts stay -1. */
+  hid_t engine = H5I_INVALID_HID;
+  for (int e = 0; e < LZ_ENGINE_COUNT; ++e) info->engine_counts[e] = -1;
+  if (rc == LZ_OK && H5Lexists(file, "/runs/engine", H5P_DEFAULT) > 0) {
+    rc = open_dataset(path, file, "/runs/engine", &engine, err);
+    if (rc == LZ_OK)
+      rc = count_codes(path, "/runs/engine", engine, info->nruns, LZ_ENGINE_COUNT,
+                       info->engine_counts, buf, err);
+  }
   free(buf);
+  lz_h5_close(&engine);
   lz_h5_close(&done);
   lz_h5_close(&status);
   return rc;

@@ -331,6 +331,7 @@ typedef struct tile_report {
   int64_t runs;
   int64_t steps;    /* GD steps of its runs */
   int64_t status[LZ_STATUS_COUNT];
+  int64_t engine[LZ_ENGINE_COUNT];  /* runs each engine took */
 } tile_report;
 #define REPORT_LEN ((int)(sizeof(tile_report) / sizeof(int64_t)))
 
@@ -341,8 +342,9 @@ static tile_report report_of(const lz_tile_result *tr) {
   rep.runs = tr->count;
   for (int64_t i = 0; i < tr->count; ++i) {
     rep.steps += tr->runs[i].iterations;
-    int s = tr->runs[i].status;
+    int s = tr->runs[i].status, e = tr->runs[i].engine;
     if (s >= 0 && s < LZ_STATUS_COUNT) rep.status[s]++;
+    if (e >= 0 && e < LZ_ENGINE_COUNT) rep.engine[e]++;
   }
   return rep;
 }
@@ -394,7 +396,7 @@ typedef struct master {
   int workers_running;      /* workers not yet told to stop */
   int64_t outstanding;      /* tiles handed to workers and not yet reported */
   int stopping;             /* no more tiles are handed out */
-  int64_t tiles_done, runs_done, steps_done, status[LZ_STATUS_COUNT];
+  int64_t tiles_done, runs_done, steps_done, status[LZ_STATUS_COUNT], engine[LZ_ENGINE_COUNT];
   double cost_total, cost_done;
   double t0, last_poll, last_progress, last_stop_check;
   int64_t handed_out;       /* tiles given to workers */
@@ -422,6 +424,7 @@ static void record_report(master *m, const tile_report *rep) {
   m->runs_done += rep->runs;
   m->steps_done += rep->steps;
   for (int s = 0; s < LZ_STATUS_COUNT; ++s) m->status[s] += rep->status[s];
+  for (int e = 0; e < LZ_ENGINE_COUNT; ++e) m->engine[e] += rep->engine[e];
   m->cost_done += tile_cost_of(m->rs->job, rep->tile);
 }
 
@@ -761,6 +764,13 @@ static void print_summary(const master *m, const lz_run_options *opt, int outcom
           "%d threads; results in %s\n", job->name, m->runs_done, counts, took,
           elapsed > 0 ? (double)m->steps_done / elapsed : 0.0, m->rs->c->size,
           omp_get_max_threads(), opt->out_path);
+  /* Which engines took the runs: a job that left the fast engines shows here. */
+  char engines[256] = "";
+  for (int e = 1, len = 0; e < LZ_ENGINE_COUNT; ++e)
+    if (m->engine[e] && len < (int)sizeof engines)
+      len += snprintf(engines + len, sizeof engines - (size_t)len, "%s%s %" PRId64,
+                      len ? ", " : "", lz_engine_names[e], m->engine[e]);
+  if (engines[0]) fprintf(stderr, "lrzoo: %s: engines: %s\n", job->name, engines);
   if (m->handed_out > 0)
     fprintf(stderr, "lrzoo: master handed out %" PRId64 " tiles at %.3g us of its time each\n",
             m->handed_out, 1e6 * m->serving_seconds / (double)m->handed_out);
