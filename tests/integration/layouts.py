@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Every dataset of /runs (with /tiles and /axes) is bitwise identical for 1, 2 and 3 ranks x 1
-and 2 threads, for an mf, a multiscale (chaotic) and a quadratic job."""
+and 2 threads, for an mf, a multiscale (chaotic) and a quadratic job, and for the lanes engine
+with every analysis it carries (the scalar factorization) and with networks."""
 import os
 import sys
 import tempfile
@@ -16,7 +17,7 @@ LAYOUTS = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (3, 2)]
 os.environ["OMP_WAIT_POLICY"] = "passive"
 failures = []
 with tempfile.TemporaryDirectory() as tmp:
-    for job in ["mf.yaml", "multiscale.yaml", "quadratic.yaml"]:
+    for job in ["mf.yaml", "multiscale.yaml", "quadratic.yaml", "lanes_scalar.yaml", "lanes_mlp.yaml"]:
         ref = None
         for ranks, threads in LAYOUTS:
             out = f"{tmp}/{job}.{ranks}x{threads}.h5"
