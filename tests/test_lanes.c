@@ -1,6 +1,7 @@
 /* The lanes engine (src/core/gd_lanes.c, lanes_rows.c, lanes_drift.c) against the per-run
  * engine it must equal to the bit: every small problem it takes (the scalar factorization with
- * each activation, quadratics of dimension 1 to 16, every multiscale objective, networks of
+ * each activation, quadratics of dimension 1 to 16, every multiscale objective up to dimension
+ * 16, networks of
  * width 1 to 5), with the traces and with the analyses it carries itself (orbit rings, both
  * tangents), any tolerance and bound, and the modified-equation drifts. */
 #define _POSIX_C_SOURCE 200809L
@@ -309,6 +310,8 @@ static void multiscale_lanes_should_equal_gd_run_bitwise(void **state) {
       {1, LZ_F0_QUADRATIC, LZ_F1_SINE},        {2, LZ_F0_QUADRATIC, LZ_F1_QUASIPERIODIC},
       {1, LZ_F0_DOUBLE_WELL, LZ_F1_QUASIPERIODIC}, {2, LZ_F0_DOUBLE_WELL, LZ_F1_SINE},
       {2, LZ_F0_MATYAS, LZ_F1_SINE},           {2, LZ_F0_MATYAS, LZ_F1_QUASIPERIODIC},
+      {3, LZ_F0_DOUBLE_WELL, LZ_F1_SINE},      {7, LZ_F0_QUADRATIC, LZ_F1_QUASIPERIODIC},
+      {16, LZ_F0_DOUBLE_WELL, LZ_F1_QUASIPERIODIC},
   };
   stopped_inside = 0;
   for (size_t t = 0; t < sizeof toys / sizeof toys[0]; ++t) {

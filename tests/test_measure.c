@@ -218,6 +218,54 @@ static void double_well_should_trap_a_small_step_and_let_a_large_one_cross(void 
   lz_job_destroy(&job);
 }
 
+/* The same in 3 and 6 dimensions (one chain at a time, the wells tracked per coordinate): the
+ * small step stays in its starting well; the large one crosses, occupies the 2^3 wells about
+ * equally (each near 1/8 by symmetry), and samples each coordinate about as close to the
+ * marginal Gibbs density as in one dimension. In 6 dimensions the 64 wells are beyond what /runs/wells records (NaN), the
+ * transitions still count. */
+static void a_double_well_in_several_dimensions_should_trap_and_cross_the_same_way(void **state) {
+  (void)state;
+  for (int dim = 3; dim <= 6; dim += 3) {
+    char text[640];
+    snprintf(text, sizeof text,
+             "problem: {kind: multiscale, f0: double_well, dim: %d, eps: 1.0e-2}\n"
+             "init: {kind: point, x: [-1.0, 1.0, -0.7%s]}\n"
+             "lr: {values: [1.0e-4, 0.3]}\n"
+             "run: {max_iter: 20000}\n"
+             "analyze: {invariant_measure: {samples: 400000, burn_in: 1000, bins: 80, "
+             "range: [-2, 2], coords: [0, 2]}}\n", dim, dim == 6 ? ", 0.8, 1.2, -1.3" : "");
+    lz_job *job = parse(text);
+    tile_run t;
+    run_single_tile(job, &t);
+    const lz_run_result *small = &t.tr.runs[0], *large = &t.tr.runs[1];
+    const double *ws = lz_tile_row(&t.tr, LZ_ARRAY_WELLS, 0), *wl = lz_tile_row(&t.tr, LZ_ARRAY_WELLS, 1);
+    fprintf(stderr, "dim %d: h 1e-4 status %d transitions %lld; h 0.3 status %d transitions "
+            "%lld, TV %.3f, first well %.3f\n", dim, small->status,
+            (long long)small->im.transitions, large->status, (long long)large->im.transitions,
+            large->im.gibbs_tv, wl[0]);
+    assert_int_equal(small->status, LZ_STATUS_CONVERGED);
+    assert_int_equal(small->im.transitions, 0);
+    assert_int_equal(large->status, LZ_STATUS_CHAOTIC);
+    assert_true(large->im.transitions > 100);
+    assert_true(large->im.gibbs_tv < 0.3);
+    if (dim <= LZ_WELLS_MAX_DIM) {
+      /* the start (-1, 1, -0.7) is well 0b010 = 2; the coordinates evolve apart (f is
+       * separable), each from its own start */
+      double sum = 0.0;
+      for (int w = 0; w < 8; ++w) {
+        assert_true(ws[w] == (w == 2 ? 1.0 : 0.0));
+        assert_true(wl[w] > 0.06 && wl[w] < 0.2);
+        sum += wl[w];
+      }
+      assert_true(fabs(sum - 1.0) < 1e-12);
+    } else {
+      assert_true(isnan(wl[0]));
+    }
+    free_tile_run(&t);
+    lz_job_destroy(&job);
+  }
+}
+
 static void counts_should_not_depend_on_how_chains_are_grouped_into_blocks(void **state) {
   (void)state;
   /* The same chains in tiles of 1, 3 and 64 runs give the same counts: a chain's arithmetic
@@ -270,6 +318,7 @@ int main(void) {
       cmocka_unit_test(distances_should_vanish_on_equal_distributions_and_follow_closed_forms),
       cmocka_unit_test(kong_tao_gd_should_sample_close_to_gibbs_with_the_linearized_variance),
       cmocka_unit_test(double_well_should_trap_a_small_step_and_let_a_large_one_cross),
+      cmocka_unit_test(a_double_well_in_several_dimensions_should_trap_and_cross_the_same_way),
       cmocka_unit_test(counts_should_not_depend_on_how_chains_are_grouped_into_blocks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,10 @@ typedef enum {
 } lz_target_kind;
 typedef enum { LZ_F0_QUADRATIC = 0, LZ_F0_DOUBLE_WELL = 1, LZ_F0_MATYAS = 2 } lz_f0_kind;
 typedef enum { LZ_F1_SINE = 0, LZ_F1_QUASIPERIODIC = 1 } lz_f1_kind;
+/* The largest dimension of a multiscale objective (the lanes engine's), and the largest whose
+ * 2^dim wells of a double well have their occupation recorded (/runs/wells). */
+#define LZ_MULTISCALE_MAX_DIM 16
+#define LZ_WELLS_MAX_DIM 4
 typedef enum { LZ_INIT_GAUSSIAN = 0, LZ_INIT_POINT = 1, LZ_INIT_GRID = 2 } lz_init_kind;
 typedef enum { LZ_MLP_TANH = 0, LZ_MLP_RELU = 1 } lz_mlp_activation;
 typedef enum { LZ_G0_SIN = 0, LZ_G0_SQUARE = 1 } lz_g0_kind;

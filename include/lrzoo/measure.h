@@ -55,7 +55,7 @@ typedef struct lz_im_sums {
   double sum_f0;
   double sum[LZ_IM_MAX_COORDS], sum_sq[LZ_IM_MAX_COORDS];
   int64_t transitions;
-  int64_t well_count[4];   /* samples per well (dimension <= 2) */
+  int64_t well_count[1 << LZ_WELLS_MAX_DIM];  /* samples per well (dimension <= 4) */
 } lz_im_sums;
 
 /* Samples the invariant measure of every run of a tile whose main run ended in bounds

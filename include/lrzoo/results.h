@@ -145,7 +145,7 @@ typedef enum {
   LZ_ARRAY_HIST2D,       /* bins x bins joint counts of coords 0 and 1 (uint64) */
   LZ_ARRAY_GIBBS2D,      /* bins x bins joint Gibbs probabilities */
   LZ_ARRAY_HIST_OBS,     /* observable bins counts (uint64) */
-  LZ_ARRAY_WELLS,        /* 2^dim occupation fractions of the wells (double_well) */
+  LZ_ARRAY_WELLS,        /* 2^dim occupation fractions of the wells (double_well, dim <= 4) */
   LZ_ARRAY_MOMENTS,      /* ncoords x 2: mean and mean square of each coordinate */
   LZ_ARRAY_X             /* records x run.record_x: leading coordinates of x_k, with the loss */
 } lz_array_id;

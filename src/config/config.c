@@ -131,7 +131,7 @@ typedef enum {
   C_NONNEG,      /* >= 0 */
   C_GT_ONE,      /* > 1 */
   C_OPEN_UNIT,   /* in (0, 1) */
-  C_ONE_OR_TWO,  /* 1 or 2 */
+  C_SMALL_DIM,   /* an integer from 1 to LZ_MULTISCALE_MAX_DIM */
   C_ORDER        /* 0, 1 or 2: an order of the modified equation */
 } constraint;
 
@@ -220,7 +220,7 @@ static const key_spec problem_keys[PRB_COUNT] = {
               .names = lz_f0_names, .slot = S_F0, .offset = OFF(problem.f0),
               .help = "the slow part: quadratic, double_well or matyas"},
   [PRB_DIM] = {.name = "dim", .type = T_SWEEP, .kinds = MULTISCALE_ONLY, .flags = F_INTEGER,
-               .check = C_ONE_OR_TWO, .dflt = 1, .slot = S_DIM, .offset = OFF(problem.dim)},
+               .check = C_SMALL_DIM, .dflt = 1, .slot = S_DIM, .offset = OFF(problem.dim)},
   [PRB_F1] = {.name = "f1", .type = T_CHOICE, .kinds = MULTISCALE_ONLY, .dflt = LZ_F1_SINE,
               .names = lz_f1_names, .slot = S_F1, .offset = OFF(problem.f1)},
   [PRB_EPS] = {.name = "eps", .type = T_SWEEP, .kinds = MULTISCALE_ONLY, .flags = F_REQUIRED,
@@ -829,7 +829,7 @@ static bool meets(constraint c, double v) {
     case C_NONNEG: return v >= 0;
     case C_GT_ONE: return v > 1;
     case C_OPEN_UNIT: return v > 0 && v < 1;
-    case C_ONE_OR_TWO: return v == 1 || v == 2;
+    case C_SMALL_DIM: return v >= 1 && v <= LZ_MULTISCALE_MAX_DIM;
     case C_ORDER: return v == 0 || v == 1 || v == 2;
   }
   return false;
@@ -842,7 +842,7 @@ static const char *constraint_text(constraint c, bool whole) {
     case C_NONNEG: return ">= 0";
     case C_GT_ONE: return "> 1";
     case C_OPEN_UNIT: return "in (0, 1)";
-    case C_ONE_OR_TWO: return "1 or 2";
+    case C_SMALL_DIM: return "from 1 to 16";
     case C_ORDER: return "0, 1 or 2";
   }
   return "";

@@ -52,13 +52,17 @@ static void compare_with_gibbs(const lz_job *job, const lz_problem_params *pp, d
 
 static void describe_wells(const lz_problem_params *pp, const lz_im_sums *sums, lz_im_result *im,
                            double *wells) {
-  const int64_t n = sums->samples, W = (int64_t)1 << pp->dim;
+  const int64_t n = sums->samples;
   if (pp->f0 != LZ_F0_DOUBLE_WELL) {
     im->transitions = 0;
     im->residence_mean = NAN;
     return;  /* the wells row keeps its NaN fill */
   }
-  for (int64_t w = 0; w < W; ++w) wells[w] = ratio_or_nan((double)sums->well_count[w], n);
+  /* 2^dim wells have their occupation recorded up to dim 4; beyond, the row stays NaN and the
+   * transitions alone describe the wandering */
+  if (pp->dim <= LZ_WELLS_MAX_DIM)
+    for (int64_t w = 0; w < (int64_t)1 << pp->dim; ++w)
+      wells[w] = ratio_or_nan((double)sums->well_count[w], n);
   im->transitions = sums->transitions;
   im->residence_mean = ratio_or_nan((double)n, sums->transitions + 1);
 }
@@ -111,9 +115,10 @@ void lz_im_sums_from_result(const lz_job *job, const lz_im_result *im, const dou
     sums->sum_sq[k] = moments[2 * k + 1] * n;
   }
   sums->transitions = im->transitions;
-  /* the wells row holds 2^dim entries of the job's largest dim: 2, not 4, in a 1-D job */
+  /* the wells row holds 2^dim entries of the job's largest dim (at most LZ_WELLS_MAX_DIM): 2,
+   * not 4, in a 1-D job */
   const int64_t W = wells ? lz_array_shape_size(lz_job_array_shape(job, LZ_ARRAY_WELLS)) : 0;
-  for (int64_t w = 0; w < W && w < 4; ++w)
+  for (int64_t w = 0; w < W && w < (1 << LZ_WELLS_MAX_DIM); ++w)
     if (isfinite(wells[w])) sums->well_count[w] = llround(wells[w] * n);
 }
 
@@ -126,5 +131,5 @@ void lz_im_sums_add(lz_im_sums *sums, const lz_im_sums *other) {
     sums->sum_sq[k] += other->sum_sq[k];
   }
   sums->transitions += other->transitions;
-  for (int w = 0; w < 4; ++w) sums->well_count[w] += other->well_count[w];
+  for (int w = 0; w < 1 << LZ_WELLS_MAX_DIM; ++w) sums->well_count[w] += other->well_count[w];
 }

@@ -1,4 +1,4 @@
-/* Multiscale objective f = f0 + f1 in dimension 1 or 2: a slow landscape f0 plus a fast
+/* Multiscale objective f = f0 + f1 in dimension 1 to 16: a slow landscape f0 plus a fast
  * oscillation f1 on the scale eps. With eps << h, GD samples roughly exp(-f0 / T) with
  * T = h sigma2 / 2, where sigma2 is the variance of d f1 / d x_i over its fast phase.
  *
@@ -25,7 +25,7 @@ static int invalid(lz_err *err, const char *what) {
 }
 
 static int check_params(const lz_problem_params *pp, lz_err *err) {
-  if (pp->dim != 1 && pp->dim != 2) return invalid(err, "dim must be 1 or 2");
+  if (pp->dim < 1 || pp->dim > LZ_MULTISCALE_MAX_DIM) return invalid(err, "dim must be from 1 to 16");
   if (pp->f0 != LZ_F0_QUADRATIC && pp->f0 != LZ_F0_DOUBLE_WELL && pp->f0 != LZ_F0_MATYAS)
     return invalid(err, "f0 must be quadratic, double_well or matyas");
   if (pp->f0 == LZ_F0_MATYAS && pp->dim != 2)

@@ -276,7 +276,10 @@ lz_array_shape lz_job_array_shape(const lz_job *job, lz_array_id a) {
         s.len[0] = job->analyze.invariant_measure.observable.bins;
       break;
     case LZ_ARRAY_WELLS:
-      if (im && multiscale) s.len[0] = (int64_t)1 << lz_job_max_dim(job);
+      if (im && multiscale) {
+        size_t dim = lz_job_max_dim(job);
+        s.len[0] = (int64_t)1 << (dim < LZ_WELLS_MAX_DIM ? dim : LZ_WELLS_MAX_DIM);
+      }
       break;
     case LZ_ARRAY_MOMENTS:
       if (im) s.len[0] = C, s.len[1] = 2;

@@ -462,7 +462,7 @@ static int sample_multiscale_block(const lz_problem *p, const sample_spec *s, lz
       o->sum_sq[k] = b->sum_sq[s->coords[k]][l];
     }
     o->transitions = b->transitions[l];
-    for (int w = 0; w < 4; ++w) o->well_count[w] = b->wcount[w][l];
+    for (int w = 0; w < 4; ++w) o->well_count[w] = b->wcount[w][l];  /* dim <= 2 here */
   }
   return LZ_OK;
 }
@@ -476,6 +476,11 @@ static int sample_generic_chain(const lz_problem *p, const sample_spec *s, const
   const int64_t b2 = s->bins + 2;
   memcpy(x, x0, dim * sizeof *x);
   double psum[LZ_IM_MAX_COORDS] = {0}, psq[LZ_IM_MAX_COORDS] = {0}, pf0 = 0;
+  /* the wells of a double well, as the blocks track them: from the start's signs, then with
+   * hysteresis at +-1/2 at every counted sample */
+  int64_t bits = 0;
+  if (s->wells)
+    for (size_t e = 0; e < dim; ++e) bits |= (int64_t)(x0[e] > 0.0) << e;
   for (int64_t k = 0; k < s->burn_in + s->samples; ++k) {
     if (cancel && (k & 4095) == 0 && *cancel) return LZ_ESTOPPED;
     double f = lz_problem_value_grad(p, x, g, pwork);
@@ -500,6 +505,16 @@ static int sample_generic_chain(const lz_problem *p, const sample_spec *s, const
       c.obs[slot_of(v, s->obs_lo, s->obs_inv_w, s->obs_bins)]++;
     }
     if (s->track_f0) pf0 += lz_problem_f0(p, x, pwork);
+    if (s->wells) {
+      int64_t nb = bits;
+      for (size_t e = 0; e < dim; ++e) {
+        if (x[e] > 0.5) nb |= (int64_t)1 << e;
+        if (x[e] < -0.5) nb &= ~((int64_t)1 << e);
+      }
+      o->transitions += nb != bits;
+      bits = nb;
+      if (dim <= LZ_WELLS_MAX_DIM) o->well_count[nb]++;
+    }
     o->outside += out;
     o->samples++;
     int64_t i = k - s->burn_in;
