@@ -43,6 +43,11 @@ typedef struct lz_objective {
   double (*value)(const void *state, const double *x, double *work);
   /* f(x) and g = grad f(x). The returned f may be the cheap form (see obj_mf.c). */
   double (*value_grad)(const void *state, const double *x, double *g, double *work);
+  /* Optional: g = grad f(x) and a bound B >= the f value_grad would return, finite only where
+   * that f is finite, for objectives whose f costs more than a bound on it (the multiscale
+   * sin): the per-run engine checks f <= diverge_above on B, and takes f itself only where B
+   * does not decide. */
+  double (*grad_loss_bound)(const void *state, const double *x, double *g, double *work);
   /* Optional (NULL: not batched). f and gradients of `runs` states x[r] at once, for
    * runs <= batch_max, into g[r] and f[r], each bitwise equal to value_grad of x[r] alone
    * whatever the other states: how many, which, and where in x. work: batch_work_len(runs).
@@ -97,6 +102,14 @@ size_t lz_problem_work_len(const lz_problem *p);
 
 double lz_problem_value(const lz_problem *p, const double *x, double *work);
 double lz_problem_value_grad(const lz_problem *p, const double *x, double *g, double *work);
+/* g and f, or a bound above f (*exact = 0) where the objective has a cheaper one
+ * (lz_objective.grad_loss_bound). */
+double lz_problem_grad_loss(const lz_problem *p, const double *x, double *g, double *work,
+                            int *exact);
+/* The function lz_problem_grad_loss calls and the state to call it with, for a loop that
+ * calls it at every step. */
+typedef double lz_grad_loss_fn(const void *state, const double *x, double *g, double *work);
+const void *lz_problem_grad_loss_of(const lz_problem *p, lz_grad_loss_fn **fn);
 /* Batched gradients (see lz_objective.value_grad_batch). lz_problem_batch_max is 1 for an
  * objective without them; the batch call then evaluates the runs one by one. */
 size_t lz_problem_batch_max(const lz_problem *p);

@@ -125,12 +125,14 @@ static walk_state walk_checks_the_state(gd_walk *w, double *pwork) {
 /* Step k, given f and g at x_k, up to the step itself: the loss checks, records and the
  * observers of x_k, and the end tests. WALK_ON: the run goes on, with its tangent maps (the
  * caller's) and then walk_moves_on. */
-static walk_state walk_checks_the_step(gd_walk *w, double f, double *pwork) {
+static walk_state walk_checks_the_step(gd_walk *w, double f, int exact, double *pwork) {
   const lz_problem *p = w->p;
   const lz_gd_params *gp = w->gp;
   const size_t dim = lz_problem_dim(p);
   const int64_t k = w->k;
   double gnorm = lz_norm2(w->g, dim);
+  /* f may be a bound above the loss: where it does not decide, the loss itself does */
+  if (!exact && !loss_is_in_bounds(f, gnorm, gp->diverge_above)) f = lz_problem_value(p, w->x, pwork);
   if (!loss_is_in_bounds(f, gnorm, gp->diverge_above)) return walk_ends_diverged(w, gnorm, pwork);
   if (w->trace && k % gp->record_every == 0)
     w->trace[w->out->records++] = lz_problem_value(p, w->x, pwork);
@@ -155,6 +157,91 @@ static void walk_moves_on(gd_walk *w) {
   w->k++;
 }
 
+/* ---- coasting: the plain steps of a small problem ----------------------------------------
+ * Between the steps where something is recorded or observed, a step of a problem of dimension
+ * at most COAST_MAX_DIM takes the same gradient and the same fma as above, but checks it more
+ * cheaply: |x_i| <= bound and f <= bound exactly as walk_checks_*, and |g|^2 > tol^2 (1 +
+ * 1e-12), which implies |g| >= tol whatever the rounding of lz_norm2 (16 squares round to
+ * within 2e-15), and is finite only where |g| is. A step where any of them fails is left to
+ * the exact path, which decides it exactly; so a run ends bitwise as it would without
+ * coasting. */
+enum { COAST_MAX_DIM = 16 };
+
+static double coasting_norm_floor(double tol) {
+  if (tol == 0.0) return -1.0;
+  double t2 = tol * tol;  /* below DBL_MIN the square loses precision: test against that */
+  return (t2 > 0x1p-1022 ? t2 : 0x1p-1022) * (1.0 + 1e-12);
+}
+
+static int64_t earliest_of(int64_t a, int64_t b) { return a < b ? a : b; }
+
+static int64_t next_multiple_of(int64_t k, int64_t every) {
+  if (every <= 0) return INT64_MAX;
+  int64_t r = k % every;
+  return r == 0 ? k : (k - r > INT64_MAX - every ? INT64_MAX : k - r + every);
+}
+
+/* The first step from k on where the exact path must take over: a record, an observer's step,
+ * max_iter. */
+static int64_t coasting_ends(const gd_walk *w) {
+  const int64_t k = w->k;
+  const lz_gd_observers *obs = w->obs;
+  int64_t end = w->gp->max_iter;
+  if (w->trace || (obs && obs->x_trace)) end = earliest_of(end, next_multiple_of(k, w->gp->record_every));
+  if (!obs) return end;
+  if (obs->sharpness) end = earliest_of(end, next_multiple_of(k, obs->sharpness_every));
+  if (obs->ring) end = earliest_of(end, k < obs->ring_from ? obs->ring_from : k);
+  for (int i = 0; i < 2; ++i)
+    if (obs->tangents[i] && lz_tangent_wants_step(obs->tangents[i]))
+      end = earliest_of(end, k < obs->tangent_from ? obs->tangent_from : k);
+  return end;
+}
+
+/* The plain steps from w->k up to `end` (or the first that fails a cheap check), for a
+ * dimension DIM known to the compiler in the copies below (0: any, up to COAST_MAX_DIM). The
+ * previous iterate and gradient stay in locals until the loop ends. */
+static inline __attribute__((always_inline)) void coast_dim(gd_walk *w, int64_t end,
+                                                            double *pwork, const size_t DIM) {
+  const lz_problem *p = w->p;
+  const size_t dim = DIM ? DIM : lz_problem_dim(p);
+  const double bound = w->gp->diverge_above, floor2 = coasting_norm_floor(w->gp->tol_grad);
+  const double h = w->h;
+  const volatile sig_atomic_t *cancel = w->gp->cancel;
+  lz_grad_loss_fn *grad_loss;
+  const void *state = lz_problem_grad_loss_of(p, &grad_loss);
+  double *x = w->x, *g = w->g, x_prev[COAST_MAX_DIM] = {0}, g_prev[COAST_MAX_DIM] = {0};
+  int64_t k = w->k;
+  const int64_t k0 = k;
+  while (k < end) {
+    if (cancel && k % LZ_GD_CANCEL_EVERY == 0 && *cancel) break;
+    int inside = 1;
+    for (size_t i = 0; i < dim; ++i) inside &= fabs(x[i]) <= bound;
+    if (!inside) break;
+    const double f = grad_loss(state, x, g, pwork);
+    double gg = 0.0;
+    for (size_t i = 0; i < dim; ++i) gg = fma(g[i], g[i], gg);
+    if (!(f <= bound && isfinite(f) && gg > floor2 && gg < HUGE_VAL)) break;
+    for (size_t i = 0; i < dim; ++i) {
+      x_prev[i] = x[i], g_prev[i] = g[i];
+      x[i] = fma(-h, g[i], x[i]);  /* lz_gd_step */
+    }
+    ++k;
+  }
+  if (k == k0) return;
+  /* what the exact path holds after a step: the previous iterate, its gradient's norm */
+  w->k = k;
+  memcpy(w->x_prev, x_prev, dim * sizeof *x_prev);
+  w->gnorm_prev = lz_norm2(g_prev, dim);
+}
+
+static void coast(gd_walk *w, int64_t end, double *pwork) {
+  switch (lz_problem_dim(w->p)) {
+    case 1: coast_dim(w, end, pwork, 1); return;
+    case 2: coast_dim(w, end, pwork, 2); return;
+    default: coast_dim(w, end, pwork, 0); return;
+  }
+}
+
 int lz_gd_run(const lz_problem *p, const lz_gd_params *gp, double *x, double *trace,
               lz_gd_outcome *out, double *work, lz_gd_observers *obs) {
   lz_gd_resume from = {0, NULL, 0};
@@ -167,9 +254,18 @@ int lz_gd_continue(const lz_problem *p, const lz_gd_params *gp, const lz_gd_resu
   double *pwork = work + 2 * lz_problem_dim(p);
   gd_walk w;
   walk_from(&w, p, gp, gp->h, from, x, trace, out, work, obs, pwork);
+  const int coasts = lz_problem_dim(p) <= COAST_MAX_DIM;
   for (;;) {
+    if (coasts) {
+      int64_t end = coasting_ends(&w);
+      if (end > w.k) coast(&w, end, pwork);
+    }
     walk_state st = walk_checks_the_state(&w, pwork);
-    if (st == WALK_ON) st = walk_checks_the_step(&w, lz_problem_value_grad(p, x, w.g, pwork), pwork);
+    if (st == WALK_ON) {
+      int exact = 1;
+      double f = lz_problem_grad_loss(p, x, w.g, pwork, &exact);
+      st = walk_checks_the_step(&w, f, exact, pwork);
+    }
     if (st == WALK_ENDED) return LZ_OK;
     if (st == WALK_STOPPED) return LZ_ESTOPPED;
     if (obs) observe_step(obs, p, x, w.h, w.k, pwork);
@@ -249,7 +345,7 @@ int lz_gd_batch(const lz_problem *p, const lz_gd_params *gp, size_t count, lz_gd
     if (m > 0) lz_problem_value_grad_batch(p, m, xs, gs, fs, pwork);
     live = 0;
     for (size_t j = 0; j < m; ++j) {
-      walk_state st = walk_checks_the_step(&walks[active[j]], fs[j], pwork);
+      walk_state st = walk_checks_the_step(&walks[active[j]], fs[j], 1, pwork);
       if (st == WALK_STOPPED) rc = LZ_ESTOPPED;
       if (st == WALK_ON) active[live++] = active[j];
     }

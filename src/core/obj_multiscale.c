@@ -117,27 +117,73 @@ static void slow_hvp(const multiscale *m, const double *x, const double *v, doub
 
 /* ---- fast part: separable, so value, slope and curvature are per coordinate ----
  * cos and sin are vmath.h's, which the lanes engine evaluates for many runs at once with
- * the same roundings (gd_lanes.c repeats fast_slope_1d's arithmetic). */
+ * the same roundings (lanes_rows.c repeats this arithmetic). The phases t_i = x_i / eps of all
+ * coordinates (and r t_i for the quasi-periodic f1) go through one vector call, LZ_VW at a time:
+ * libmvec computes each element on its own, so this is bitwise a call per phase. */
 
-static double fast_value_1d(const multiscale *m, double xi) {
-  double t = xi / m->eps;
-  double f = lz_sin(t);
-  if (m->f1 == LZ_F1_QUASIPERIODIC) f += lz_sin(m->ratio * t) / m->ratio;
-  return m->amplitude * f;
+/* fn(t_i) and, quasi-periodic, fn(r t_i) for every coordinate: first[i], second[i]. */
+static void fast_phases(const multiscale *m, lz_vd (*fn)(lz_vd), const double *x,
+                        double *first, double *second) {
+  const int quasi = m->f1 == LZ_F1_QUASIPERIODIC, per = quasi ? 2 : 1;
+#if LZ_VW >= 4
+  if (m->dim <= 2) {
+    /* the toys of the per-run engine's hot loop: a vector built in registers (element by
+     * element through memory, its load would wait for the stores) */
+    const double t0 = x[0] / m->eps, t1 = m->dim > 1 ? x[1] / m->eps : 0.0;
+    const lz_vd v = fn((lz_vd){t0, t1, quasi ? m->ratio * t0 : 0.0, quasi ? m->ratio * t1 : 0.0});
+    first[0] = v[0], second[0] = v[2];
+    if (m->dim > 1) first[1] = v[1], second[1] = v[3];
+    return;
+  }
+#endif
+  double in[LZ_VW], out[LZ_VW];
+  for (int i0 = 0; i0 < m->dim;) {
+    int n = 0, i = i0;
+    for (; i < m->dim && n + per <= LZ_VW; ++i) {
+      const double t = x[i] / m->eps;
+      in[n++] = t;
+      if (quasi) in[n++] = m->ratio * t;
+    }
+    if (n == 0) {  /* LZ_VW == 1 with two phases a coordinate: one call each */
+      const double t = x[i0] / m->eps;
+      first[i0] = fn(lz_vsplat(t))[0];
+      second[i0] = fn(lz_vsplat(m->ratio * t))[0];
+      ++i0;
+      continue;
+    }
+    lz_vd v = lz_vsplat(0.0);
+    for (int k = 0; k < n; ++k) v[k] = in[k];
+    v = fn(v);
+    for (int k = 0; k < n; ++k) out[k] = v[k];
+    for (int j = i0, k = 0; j < i; ++j) {
+      first[j] = out[k++];
+      if (quasi) second[j] = out[k++];
+    }
+    i0 = i;
+  }
 }
 
-static double fast_slope_1d(const multiscale *m, double xi) {
-  double t = xi / m->eps;
-  double c = lz_cos(t);
-  if (m->f1 == LZ_F1_QUASIPERIODIC) c += lz_cos(m->ratio * t);
-  return m->amplitude / m->eps * c;
+/* g_i += (a / eps) [cos(t_i) + cos(r t_i)] */
+static void add_fast_slopes(const multiscale *m, const double *x, double *g) {
+  double c[LZ_MULTISCALE_MAX_DIM], c2[LZ_MULTISCALE_MAX_DIM];
+  fast_phases(m, lz_vcos, x, c, c2);
+  for (int i = 0; i < m->dim; ++i) {
+    double ci = c[i];
+    if (m->f1 == LZ_F1_QUASIPERIODIC) ci += c2[i];
+    g[i] += m->amplitude / m->eps * ci;
+  }
 }
 
-static double fast_curvature_1d(const multiscale *m, double xi) {
-  double t = xi / m->eps;
-  double s = lz_sin(t);
-  if (m->f1 == LZ_F1_QUASIPERIODIC) s += m->ratio * lz_sin(m->ratio * t);
-  return -m->amplitude / (m->eps * m->eps) * s;
+/* hv_i += -(a / eps^2) [sin(t_i) + r sin(r t_i)] v_i */
+static void add_fast_curvatures(const multiscale *m, const double *x, const double *v,
+                                double *hv) {
+  double s[LZ_MULTISCALE_MAX_DIM], s2[LZ_MULTISCALE_MAX_DIM];
+  fast_phases(m, lz_vsin, x, s, s2);
+  for (int i = 0; i < m->dim; ++i) {
+    double si = s[i];
+    if (m->f1 == LZ_F1_QUASIPERIODIC) si += m->ratio * s2[i];
+    hv[i] += -m->amplitude / (m->eps * m->eps) * si * v[i];
+  }
 }
 
 /* ---- the objective ---- */
@@ -149,7 +195,14 @@ static double multiscale_f0(const void *state, const double *x, double *work) {
 static double multiscale_value(const void *state, const double *x, double *work) {
   const multiscale *m = state;
   double f = slow_value(m, x);
-  for (int i = 0; i < m->dim; ++i) f += fast_value_1d(m, x[i]);
+  /* the coordinates' terms added one by one, in order, as the lanes add them */
+  double s[LZ_MULTISCALE_MAX_DIM], s2[LZ_MULTISCALE_MAX_DIM];
+  fast_phases(m, lz_vsin, x, s, s2);
+  for (int i = 0; i < m->dim; ++i) {
+    double fi = s[i];
+    if (m->f1 == LZ_F1_QUASIPERIODIC) fi += s2[i] / m->ratio;
+    f += m->amplitude * fi;
+  }
   return f;
 }
 
@@ -157,15 +210,27 @@ static double multiscale_value_grad(const void *state, const double *x, double *
                                     double *work) {
   const multiscale *m = state;
   slow_grad(m, x, g);
-  for (int i = 0; i < m->dim; ++i) g[i] += fast_slope_1d(m, x[i]);
+  add_fast_slopes(m, x, g);
   return multiscale_value(state, x, work);
+}
+
+/* The gradient and a bound above f that needs no sin: f0 + the largest |f1|, rounding
+ * included. f0 >= 0, so where the bound is finite f is too. */
+static double multiscale_grad_loss_bound(const void *state, const double *x, double *g,
+                                         double *work) {
+  const multiscale *m = state;
+  slow_grad(m, x, g);
+  add_fast_slopes(m, x, g);
+  double f1_max = m->dim * fabs(m->amplitude) *
+                  (1.0 + (m->f1 == LZ_F1_QUASIPERIODIC ? 1.0 / m->ratio : 0.0));
+  return (slow_value(m, x) + f1_max) * (1.0 + 1e-12);
 }
 
 static void multiscale_hvp(const void *state, const double *x, const double *v, double *hv,
                            double *work) {
   const multiscale *m = state;
   slow_hvp(m, x, v, hv);
-  for (int i = 0; i < m->dim; ++i) hv[i] += fast_curvature_1d(m, x[i]) * v[i];
+  add_fast_curvatures(m, x, v, hv);
 }
 
 /* d f1 / d x_i = (a / eps) [cos t + cos(r t)]: a unit cosine has variance 1/2 over its phase,
@@ -187,6 +252,7 @@ const lz_objective lz__objective_multiscale = {
     .work_len = multiscale_work_len,
     .value = multiscale_value,
     .value_grad = multiscale_value_grad,
+    .grad_loss_bound = multiscale_grad_loss_bound,
     .hvp = multiscale_hvp,
     .f0 = multiscale_f0,
     .sigma2 = multiscale_sigma2,

@@ -77,6 +77,18 @@ double lz_problem_value_grad(const lz_problem *p, const double *x, double *g, do
   return p->ops->value_grad(p->state, x, g, work);
 }
 
+const void *lz_problem_grad_loss_of(const lz_problem *p, lz_grad_loss_fn **fn) {
+  *fn = p->ops->grad_loss_bound ? p->ops->grad_loss_bound : p->ops->value_grad;
+  return p->state;
+}
+
+double lz_problem_grad_loss(const lz_problem *p, const double *x, double *g, double *work,
+                            int *exact) {
+  *exact = p->ops->grad_loss_bound == NULL;
+  return *exact ? p->ops->value_grad(p->state, x, g, work)
+                : p->ops->grad_loss_bound(p->state, x, g, work);
+}
+
 /* Whether the objective takes batches of this instance's runs. */
 static int batches(const lz_problem *p) {
   return p->ops->value_grad_batch && p->ops->batch_max(p->state) > 1;
