@@ -12,8 +12,8 @@ does the same work:
              (peers/mf_numpy.py --analytics)
   mf_plain   the same with the analyses off: NumPy in GEMM form (mf_numpy.py), Numba prange
              with a BLAS call per run (mf_numba.py)
-  sampling   Kong-Tao chains, 1024 x 2e6 samples into 200 bins: NumPy with np.bincount and
-             Numba prange (peers/sampling.py)
+  sampling   Kong-Tao chains, 1024 x 2e6 samples into 200 bins: NumPy with fancy-indexed
+             counts, NumPy with np.histogram (issue 19's loop), Numba prange (peers/sampling.py)
 
 Whole process: the wall time of the command a user runs (`lrzoo run JOB --threads 2`, one rank
 without mpiexec; `python3 peer.py`), start-up, JIT cache load and file included. In-kernel:
@@ -60,6 +60,7 @@ WORKLOADS = {
     "mf_plain": [lrzoo_side("peers_mf_plain.yaml"), peer_side("numpy gemm", "mf_numpy.py"),
                  peer_side("numba", "mf_numba.py", env=ONE_BLAS_THREAD)],
     "sampling": [lrzoo_side("peers_sampling.yaml"), peer_side("numpy", "sampling.py", "numpy"),
+                 peer_side("numpy np.histogram", "sampling.py", "numpy_hist"),
                  peer_side("numba", "sampling.py", "numba")],
 }
 
@@ -89,11 +90,22 @@ def run_lrzoo(lrzoo, side, tmp):
     wall = time.perf_counter() - t0
     if r.returncode != 0:
         raise SystemExit(f"lrzoo run {job} failed:\n{r.stderr}")
-    m = re.search(r"runs this session.* in [0-9hms.]+, ([0-9.e+-]+) GD steps/s", r.stderr)
+    m = re.search(r"runs this session.* in ([0-9hms.]+), ([0-9.e+-]+) GD steps/s", r.stderr)
     engines = re.search(r"engines: (.*)", r.stderr)
     work = lrzoo_work(out, side["job"])
-    kernel = float(m.group(1)) if m and "sampling" not in side["job"] else float("nan")
+    if not m:
+        raise SystemExit(f"no summary line from lrzoo run {job}:\n{r.stderr}")
+    # GD steps/s is lrzoo's in-kernel rate of GD jobs; a sampling job's is its samples over
+    # the tiles' time (the summary's duration: start-up and file creation excluded)
+    kernel = work / tiles_seconds(m.group(1)) if "sampling" in side["job"] else float(m.group(2))
     return work / wall, kernel, engines.group(1) if engines else ""
+
+
+def tiles_seconds(text):
+    """The summary's duration: 3.4s, 42s, 2m05s or 1h03m."""
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:([0-9.]+)s)?", text)
+    h, m, sec = (float(g) if g else 0.0 for g in parts.groups())
+    return 3600 * h + 60 * m + sec
 
 
 def run_peer(side, env):
