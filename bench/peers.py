@@ -59,8 +59,10 @@ WORKLOADS = {
            peer_side("numpy gemm", "mf_numpy.py", "--analytics")],
     "mf_plain": [lrzoo_side("peers_mf_plain.yaml"), peer_side("numpy gemm", "mf_numpy.py"),
                  peer_side("numba", "mf_numba.py", env=ONE_BLAS_THREAD)],
-    "sampling": [lrzoo_side("peers_sampling.yaml"), peer_side("numpy", "sampling.py", "numpy"),
-                 peer_side("numpy np.histogram", "sampling.py", "numpy_hist"),
+    # NumPy's rate per sample is steady after a few steps: its loops run 2e5 samples a chain
+    "sampling": [lrzoo_side("peers_sampling.yaml"),
+                 peer_side("numpy", "sampling.py", "numpy", "2e5"),
+                 peer_side("numpy np.histogram", "sampling.py", "numpy_hist", "2e5"),
                  peer_side("numba", "sampling.py", "numba")],
 }
 
