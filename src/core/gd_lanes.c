@@ -473,20 +473,6 @@ DEFINE_GROUP(group_leaky, LZ_ACT_LEAKY_RELU)
  * obj_multiscale.c's order and with vmath.h's cos. */
 typedef enum { SLOW_DIAGONAL, SLOW_DOUBLE_WELL, SLOW_MATYAS } slow_kind;
 
-/* c_i = cos(x_i / eps) [+ cos(r x_i / eps)] for every lane, LZ_VW lanes a call. */
-static void fast_cosines(const lz_lanes_problem *t, const double *restrict x,
-                         double *restrict c) {
-  const lz_vd eps = lz_vsplat(t->eps), r = lz_vsplat(t->ratio);
-  const int quasi = t->f1 == LZ_F1_QUASIPERIODIC;
-  for (int i = 0; i < LZ_LANES; i += LZ_VW) {
-    lz_vd v;
-    memcpy(&v, x + i, sizeof v);
-    lz_vd tv = v / eps, cv = lz_vcos(tv);
-    if (quasi) cv += lz_vcos(r * tv);
-    memcpy(c + i, &cv, sizeof cv);
-  }
-}
-
 #define TOY_SLOW_GRAD(SLOW)                                         \
   ((SLOW) == SLOW_DIAGONAL      ? l0 * x                            \
    : (SLOW) == SLOW_DOUBLE_WELL ? x * (x * x - 1.0)                 \
@@ -518,8 +504,8 @@ static void fast_cosines(const lz_lanes_problem *t, const double *restrict x,
       if (step == steps - 1)                                                             \
         for (int i = 0; i < LZ_LANES; ++i) pxs[0][i] = xs[0][i], pxs[1][i] = xs[1][i];   \
       if (FAST) {                                                                        \
-        fast_cosines(t, xs[0], c0);                                                      \
-        if ((DIM) == 2) fast_cosines(t, xs[1], c1);                                      \
+        lz__rows_fast_cosines(t, xs[0], c0);                                             \
+        if ((DIM) == 2) lz__rows_fast_cosines(t, xs[1], c1);                             \
       }                                                                                  \
       EACH_LANE {                                                                        \
         const double x = xs[0][i], y = xs[1][i];                                         \

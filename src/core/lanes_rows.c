@@ -154,6 +154,10 @@ static void fast_row(const lz_lanes_problem *lp, vector_fn *fn, second_term how,
   }
 }
 
+void lz__rows_fast_cosines(const lz_lanes_problem *lp, const double *x, double *c) {
+  fast_row(lp, lz_vcos, SECOND_AS_IS, x, c);
+}
+
 static void multiscale_grad(const lz_lanes_problem *lp, lz_lane_row *x, lz_lane_row *g) {
   const int dim = lp->dim;
   switch (lp->f0) {

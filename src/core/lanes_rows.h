@@ -12,6 +12,9 @@
 
 #include "lrzoo/gd_lanes.h"
 
+/* c[i] = cos(x_i / eps) [+ cos(r x_i / eps)] for one row of a multiscale objective: what its
+ * slope is (a / eps) times. */
+void lz__rows_fast_cosines(const lz_lanes_problem *lp, const double *x, double *c);
 /* g = grad f(x). */
 void lz__rows_grad(const lz_lanes_problem *lp, lz_lane_row *x, lz_lane_row *g);
 /* f[i] = f(x lane i). */
