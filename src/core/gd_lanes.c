@@ -558,7 +558,9 @@ DEFINE_TOY_GROUP(toy_matyas_fast_2, SLOW_MATYAS, 1, 2)
     int64_t bits;                                                                        \
     memcpy(&bits, &m, sizeof bits);                                                      \
     const int64_t ex = ((bits >> 52) & 0x7ff) - 1022;                                    \
-    const int64_t sbits = (1023 - ex) << 52;                                             \
+    /* unsigned: m beyond 2^1023 makes 1023 - ex negative (then scale is unused, the group \
+     * fails as special), and a negative left shift is undefined */                      \
+    const uint64_t sbits = (uint64_t)(1023 - ex) << 52;                                  \
     double scale;                                                                        \
     memcpy(&scale, &sbits, sizeof scale);                                                \
     scale = need ? scale : 1.0;                                                          \
