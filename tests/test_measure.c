@@ -149,7 +149,7 @@ static void free_tile_run(tile_run *t) {
 static void kong_tao_gd_should_sample_close_to_gibbs_with_the_linearized_variance(void **state) {
   (void)state;
   /* f = x^2/2 + eps sin(x/eps), eps = 1e-3, h = 0.1: sigma^2 = 1/2, T = h sigma^2 / 2 = 0.025,
-   * and the variance is h sigma^2 / (2 - h) = 0.026316 (FACTS.md). 10^6 samples per chain. */
+   * and the variance is h sigma^2 / (2 - h) = 0.026316 (Kong & Tao's linearization). 10^6 samples per chain. */
   lz_job *job = parse("problem: {kind: multiscale, f0: quadratic, eps: 1.0e-3}\n"
                       "init: {kind: gaussian, scale: 0.5, replicas: 4}\n"
                       "lr: {values: [0.1]}\n"

@@ -95,7 +95,7 @@ size_t lz_modeq_work_len_for(const lz_problem_sizes *s);
  * x0 with RK4 (substeps per GD step) alongside GD with step h, and stores in drift[k] the
  * largest |x(jh) - x_j| over j = 1..steps. If GD leaves the finite numbers first, the maximum
  * is over the steps before; a flow that blows up gives +inf. Order 0 is gradient flow, order 1
- * x' = -g - (h/2) H g, order 2 adds -(h^2/3) H^2 g - (h^2/12) D3f[g, g] (DESIGN.md; the third
+ * x' = -g - (h/2) H g, order 2 adds -(h^2/3) H^2 g - (h^2/12) D3f[g, g] (docs/design.md; the third
  * derivative by central differences of Hessian-vector products). */
 void lz_modeq_drift(const lz_problem *p, const double *x0, double h, int64_t steps,
                     int64_t substeps, unsigned orders, double drift[3], double *work);

@@ -37,7 +37,7 @@ int lz_err_set(lz_err *err, int code, const char *fmt, ...)
 /* Prefixes the message already in err with context ("tile 3: " + old message); returns err->code. */
 int lz_err_prefix(lz_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Exit status the program should end with for an error code (0, 1, 2 or 3; see DESIGN.md). */
+/* Exit status the program should end with for an error code (0, 1, 2 or 3; see docs/design.md). */
 int lz_exit_code(int code);
 
 #endif

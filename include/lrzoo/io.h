@@ -1,6 +1,6 @@
 /* The output file and target-matrix input. The only module that calls HDF5.
  *
- * Layout (DESIGN.md, README.md): provenance attributes on /, /axes/<axis>, /runs/run (scale),
+ * Layout (docs/output-format.md): provenance attributes on /, /axes/<axis>, /runs/run (scale),
  * /runs/<axis> (coordinates), /runs/<field> for every field of lz_run_fields that applies to
  * the job, the per-run arrays of lz_array_descs (/runs/trace/loss, /runs/trace/sharpness with
  * their step scales /runs/trace/<name>_step, /runs/orbit, and with the invariant measure

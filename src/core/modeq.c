@@ -1,4 +1,4 @@
-/* Gradient flow and the modified equations of GD (DESIGN.md), integrated next to GD itself.
+/* Gradient flow and the modified equations of GD (docs/design.md), integrated next to GD itself.
  *
  * With g = grad f and H its Hessian, the flows of order 0, 1 and 2 are
  *   F0 = -g,   F1 = F0 - (h/2) H g,   F2 = F1 - (h^2/3) H^2 g - (h^2/12) D3f[g, g],

@@ -618,9 +618,10 @@ static void dense_hvp(const mf *m, const double *xy, const double *v, double *hv
  * dropped out). So every entry of A S_all has to be computed the same way whatever the width
  * of S_all and wherever its column sits in it. own_product_* (the default) do so by
  * construction. OpenBLAS does so with the kernels measured here (one thread), but its choice of
- * kernel depends on the shape and the CPU, and some of its kernels do not (../shared/FACTS.md);
- * so under LRZOO_MF_PRODUCTS=blas, lz__mf_probe_products checks it at create time on this
- * instance's shapes, and where it fails the own products take over (choose_products). */
+ * kernel depends on the shape and the CPU, and some of its kernels do not (SkylakeX with 2
+ * threads changed 1068 entries of a dgemm here); so under LRZOO_MF_PRODUCTS=blas,
+ * lz__mf_probe_products checks it at create time on this instance's shapes, and where it fails
+ * the own products take over (choose_products). */
 
 static double sum_of_squares_by_rows(const mf *m) {
   if (!m->a) return (double)m->n;  /* identity */

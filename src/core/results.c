@@ -82,7 +82,7 @@ static const lz_field fields[] = {
      "the same against the first-order modified equation x' = -grad(f + h/4 |grad f|^2)",
      ALL_KINDS, LZ_NEEDS_MODEQ_1, NULL},
     {"drift_order2", LZ_DT_DOUBLE, F(drift[2]), "",
-     "the same against the second-order modified equation (DESIGN.md)", ALL_KINDS,
+     "the same against the second-order modified equation", ALL_KINDS,
      LZ_NEEDS_MODEQ_2, NULL},
     {"norm_x", LZ_DT_DOUBLE, F(norm_x), "",
      "||X||_F at the final state (for quadratic and multiscale: ||x||)", ALL_KINDS,

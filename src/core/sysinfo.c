@@ -17,7 +17,7 @@ void lz_blas_description(char *buf, size_t len) {
 }
 
 /* OpenBLAS splits a large product across its own threads, and the split can change the
- * rounding (FACTS.md: SkylakeX kernel, 2 threads, 1068 entries of a dgemm differ). lrzoo does
+ * rounding (measured here: SkylakeX kernel, 2 threads, 1068 entries of a dgemm differ). lrzoo does
  * its own threading with a fixed reduction order, so every BLAS call must compute on the calling
  * thread for results to be bitwise independent of thread counts. It also keeps BLAS threads
  * from oversubscribing cores that our OpenMP threads already use. */

@@ -1,6 +1,6 @@
 /* The output file: layout, provenance, tile writes, resume and summary.
  *
- * The pattern follows FACTS.md ("Parallel HDF5 and kill -9"): every object is created at its
+ * The pattern survives kill -9 of any rank (docs/design.md): every object is created at its
  * full size, contiguous, allocated early and filled, then flushed, all before any result is
  * written. After that only raw data changes, written independently by whichever rank ran the
  * tile, results first and the tile's done byte last. So the metadata on disk is final from the

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Runs jobs/quickstart.yaml on 2 MPI ranks and checks the file with h5py: the datasets of the
-DESIGN.md layout, one entry per run, every tile done, every run classified, no NaN results,
+layout of docs/output-format.md, one entry per run, every tile done, every run classified, no NaN results,
 and the physics the job's comment promises (balance improves for 2/L < h < 4/L)."""
 import os
 import subprocess
@@ -45,7 +45,7 @@ with tempfile.TemporaryDirectory() as tmp:
         check(bool(np.all(st > 0)), "every run has a status")
         for d in ["loss", "grad_norm", "norm_x", "norm_y", "balance", "h", "sharpness_init"]:
             check(not np.isnan(f[f"runs/{d}"][()]).any(), f"no NaN in /runs/{d}")
-        # Balancing (DESIGN.md): from unbalanced starts, converged runs with 2/L < h < 4/L end
+        # Balancing: from unbalanced starts, converged runs with 2/L < h < 4/L end
         # far more balanced than those with h < 2/L. Compared within each n, where both exist.
         lr, bal, c, n = (f[f"runs/{k}"][()] for k in ("lr", "balance", "imbalance", "n"))
         compared = 0
