@@ -4,7 +4,7 @@ foreach(t test_rng test_job test_lanczos test_sharpness test_gd test_lanes test_
   lz_unit_test(${t} lrzoo_core)
 endforeach()
 # Config, analytics and measures run whole jobs parsed from YAML strings.
-foreach(t test_config test_analysis test_measure)
+foreach(t test_config test_analysis test_measure test_pool)
   lz_unit_test(${t} lrzoo_config lrzoo_core)
 endforeach()
 lz_mpi_test(test_io 1 lrzoo_io lrzoo_config lrzoo_core)

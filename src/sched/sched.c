@@ -32,8 +32,8 @@
 #include <unistd.h>
 
 #include "lrzoo/io.h"
-#include "lrzoo/measure.h"
 #include "lrzoo/memory.h"
+#include "lrzoo/pool.h"
 #include "lrzoo/problem.h"
 #include "lrzoo/results.h"
 #include "lrzoo/sysinfo.h"
@@ -639,78 +639,11 @@ static int run_worker(rank_state *rs, lz_err *err) {
 
 /* ---- pooled invariant measure --------------------------------------------------------------- */
 
-/* One sweep point's replicas, read back from the file and added up. */
-typedef struct pool_buffers {
-  int64_t max_runs;
-  lz_run_result *runs;
-  void *in[LZ_ARRAY_COUNT];   /* max_runs rows each */
-  void *out[LZ_ARRAY_COUNT];  /* one row each */
-  lz_array_shape shape[LZ_ARRAY_COUNT];
-} pool_buffers;
-
-static void free_pool_buffers(pool_buffers *b) {
-  free(b->runs);
-  for (int a = 0; a < LZ_ARRAY_COUNT; ++a) free(b->in[a]), free(b->out[a]);
-}
-
-static int alloc_pool_buffers(const lz_job *job, pool_buffers *b) {
-  memset(b, 0, sizeof *b);
-  int64_t first, count, stride;
-  lz_job_pooled_runs(job, 0, &first, &count, &stride);
-  b->max_runs = count;
-  b->runs = calloc((size_t)count, sizeof *b->runs);
-  int ok = b->runs != NULL;
-  for (int a = 0; a < LZ_ARRAY_COUNT && ok; ++a) {
-    b->shape[a] = lz_job_array_shape(job, (lz_array_id)a);
-    size_t per = (size_t)lz_array_shape_size(b->shape[a]);
-    if (!lz_array_descs[a].pooled || per == 0) continue;
-    b->in[a] = malloc((size_t)count * per * 8);
-    b->out[a] = malloc(per * 8);
-    ok = b->in[a] && b->out[a];
-  }
-  if (!ok) free_pool_buffers(b);
-  return ok ? LZ_OK : LZ_ENOMEM;
-}
-
-/* Counts add up exactly; the replicas' sums add up; h is kept only when every replica has the
- * same step size (with lr relative to 2/L it differs, and no single Gibbs density applies). */
-static void pool_point(const lz_job *job, const lz_problem *p, pool_buffers *b, int64_t count,
-                       lz_pooled_result *pr) {
-  lz_im_sums total, one;
-  memset(&total, 0, sizeof total);
-  double h = b->runs[0].h;
-  const lz_array_id counted[] = {LZ_ARRAY_HIST, LZ_ARRAY_HIST_HALF1, LZ_ARRAY_HIST2D, LZ_ARRAY_HIST_OBS};
-  for (size_t i = 0; i < sizeof counted / sizeof counted[0]; ++i) {
-    lz_array_id a = counted[i];
-    if (!b->out[a]) continue;
-    int64_t per = lz_array_shape_size(b->shape[a]);
-    uint64_t *sum = b->out[a];
-    const uint64_t *rows = b->in[a];
-    memset(sum, 0, (size_t)per * sizeof *sum);
-    for (int64_t r = 0; r < count; ++r)
-      for (int64_t k = 0; k < per; ++k) sum[k] += rows[r * per + k];
-  }
-  for (int64_t r = 0; r < count; ++r) {
-    const double *wells = b->in[LZ_ARRAY_WELLS] ? (const double *)b->in[LZ_ARRAY_WELLS] +
-                          r * lz_array_shape_size(b->shape[LZ_ARRAY_WELLS]) : NULL;
-    const double *moments = (const double *)b->in[LZ_ARRAY_MOMENTS] +
-                            r * lz_array_shape_size(b->shape[LZ_ARRAY_MOMENTS]);
-    lz_im_sums_from_result(job, &b->runs[r].im, wells, moments, &one);
-    lz_im_sums_add(&total, &one);
-    if (b->runs[r].h != h) h = 0.0;
-  }
-  int64_t nwells = b->out[LZ_ARRAY_WELLS] ? lz_array_shape_size(b->shape[LZ_ARRAY_WELLS]) : 0;
-  for (int64_t w = 0; w < nwells; ++w) ((double *)b->out[LZ_ARRAY_WELLS])[w] = NAN;
-  lz_im_finish(job, p, h, &total, b->out[LZ_ARRAY_HIST], b->out[LZ_ARRAY_HIST_HALF1],
-               b->out[LZ_ARRAY_HIST2D], &pr->im, b->out[LZ_ARRAY_GIBBS], b->out[LZ_ARRAY_GIBBS2D],
-               b->out[LZ_ARRAY_WELLS], b->out[LZ_ARRAY_MOMENTS]);
-}
-
 /* Rank 0, after the last tile: /pooled from what the file holds (so a resumed job pools the
  * runs of every session alike). */
 static int pool_invariant_measure(const lz_job *job, lz_out *out, lz_err *err) {
-  pool_buffers b;
-  if (alloc_pool_buffers(job, &b) != LZ_OK)
+  lz_pool_buffers b;
+  if (lz_pool_buffers_alloc(job, &b) != LZ_OK)
     return lz_err_set(err, LZ_ENOMEM, "cannot allocate the buffers to pool the invariant measure");
   instance_cache cache = {-1, NULL};
   int rc = LZ_OK;
@@ -721,12 +654,12 @@ static int pool_invariant_measure(const lz_job *job, lz_out *out, lz_err *err) {
     if (rc == LZ_OK) rc = load_instance(job, first / job->runs_per_instance, &cache, err);
     if (rc != LZ_OK) break;
     lz_pooled_result pr;
-    pool_point(job, cache.problem, &b, count, &pr);
+    lz_pool_point(job, cache.problem, &b, count, &pr);
     rc = lz_out_write_pooled(out, point, &pr, b.out, err);
   }
   if (rc == LZ_OK) rc = lz_out_mark_pooled(out, err);
   lz_problem_destroy(&cache.problem);
-  free_pool_buffers(&b);
+  lz_pool_buffers_free(&b);
   if (rc != LZ_OK) lz_err_prefix(err, "pooling the invariant measure: ");
   return rc;
 }
