@@ -1,6 +1,6 @@
 # Every CMocka test, by name: a listed source that is missing stops the configure step
 # (add_executable), so no test can drop out of the build unnoticed.
-foreach(t test_rng test_job test_lanczos test_sharpness test_gd test_lanes test_objectives)
+foreach(t test_error test_rng test_job test_lanczos test_sharpness test_gd test_lanes test_objectives)
   lz_unit_test(${t} lrzoo_core)
 endforeach()
 # Config, analytics and measures run whole jobs parsed from YAML strings.

@@ -7,15 +7,10 @@
 
 const char *lz_err_name(int code) {
   switch (code) {
-    case LZ_OK: return "LZ_OK";
-    case LZ_ENOMEM: return "LZ_ENOMEM";
-    case LZ_EINVAL: return "LZ_EINVAL";
-    case LZ_EJOB: return "LZ_EJOB";
-    case LZ_EIO: return "LZ_EIO";
-    case LZ_EHDF5: return "LZ_EHDF5";
-    case LZ_EMPI: return "LZ_EMPI";
-    case LZ_ESTOPPED: return "LZ_ESTOPPED";
-    case LZ_ENUMERIC: return "LZ_ENUMERIC";
+#define LZ_ERR_NAME_CASE(name, value, exit_status, meaning) \
+  case LZ_##name: return "LZ_" #name;
+    LZ_ERRNO_MAP(LZ_ERR_NAME_CASE)
+#undef LZ_ERR_NAME_CASE
     default: return "LZ_EUNKNOWN";
   }
 }
@@ -51,9 +46,10 @@ int lz_err_prefix(lz_err *err, const char *fmt, ...) {
 
 int lz_exit_code(int code) {
   switch (code) {
-    case LZ_OK: return 0;
-    case LZ_EJOB: return 2;
-    case LZ_ESTOPPED: return 3;
+#define LZ_ERR_EXIT_CASE(name, value, exit_status, meaning) \
+  case LZ_##name: return exit_status;
+    LZ_ERRNO_MAP(LZ_ERR_EXIT_CASE)
+#undef LZ_ERR_EXIT_CASE
     default: return 1;
   }
 }
