@@ -17,7 +17,7 @@ lrzoo: bench_mf_batch (bench/mf_batch.c) runs lz_gd_batch, 32 runs on each of 2 
 tile runs them; it also times the batched gradient and its two products alone, and plain 1536^3
 dgemms on both cores (OpenBLAS's threads, or one single-threaded product a core: the faster).
 The whole `lrzoo run` adds each run's start and end analyses (Lanczos) and the file, which this
-benchmark leaves out; bench/README.md says what they cost.
+benchmark leaves out; docs/performance.md says what they cost.
 
 With --scaling, instead: lrzoo's batched steps per second for n = 256 ... 8192 at d = 4 (64 runs
 on 2 threads, OPENBLAS_CORETYPE as set), with the products' rate and the bytes of A per step.

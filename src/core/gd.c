@@ -29,8 +29,8 @@ static int loss_is_in_bounds(double f, double gnorm, double bound) {
 }
 
 /* The final state's loss from the accurate formula. Only a start that is itself out of bounds
- * can give a value that is not finite; it is reported as NaN, the file's "no value" (README,
- * Failure behaviour), never as inf or as the NaN of an overflowed iterate. */
+ * can give a value that is not finite; it is reported as NaN, the file's "no value"
+ * (docs/output-format.md), never as inf or as the NaN of an overflowed iterate. */
 static void report_final_state(const lz_problem *p, const double *x, double grad_norm,
                                lz_gd_outcome *out, double *pwork) {
   double f = lz_problem_value(p, x, pwork);

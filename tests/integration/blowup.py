@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Sweeps built to blow up (tests/data/jobs_blowup) must end every run cleanly.
 
-- No inf anywhere in the file, and NaN only where the file means "no value" (README, Failure
-  behaviour): past a trace's recorded length; for a run that left the bounded region before its
+- No inf anywhere in the file, and NaN only where the file means "no value" (docs/output-format.md,
+  docs/cluster.md#failure-behaviour): past a trace's recorded length; for a run that left the bounded region before its
   first step; for analyses a diverged run does not have (Lyapunov exponent, invariant measure);
   for a modified-equation drift whose flow blew up; for fields that do not apply to the problem.
 - Overflow is caught at the step it happens: f = x^2/2 with h = 3 stops at the first k where

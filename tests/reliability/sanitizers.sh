@@ -35,7 +35,7 @@ export LSAN_OPTIONS="suppressions=$rel/lsan.supp:fast_unwind_on_malloc=0:print_s
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # 2 ranks x 2 threads share 2 cores: passive waiting keeps OpenMP barriers from spinning
-# against a descheduled thread (README: 30x slower otherwise).
+# against a descheduled thread (docs/cluster.md: 30x slower otherwise).
 export OMP_WAIT_POLICY=passive
 
 failures=""
