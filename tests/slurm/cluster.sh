@@ -65,6 +65,12 @@ ${LZ_SLURM_EXTRA_CONF:-}
 $lz_slurm_node NodeAddr=127.0.0.1 RealMemory=$((lz_slurm_mem * 9 / 10))
 PartitionName=test Nodes=$(hostname -s) Default=YES MaxTime=INFINITE State=UP
 CONF
+  # PMIx keeps a directory per step, named by job and step id only (/tmp/spmix_appdir_0_1.0
+  # by default). Every test cluster numbers its jobs from 1, so another cluster's step, or a
+  # stale directory of a killed one, made the launch fail with "File exists"; here each
+  # cluster has its own.
+  mkdir -p "$LZ_SLURM_DIR/pmix"
+  echo "PMIxCliTmpDirBase=$LZ_SLURM_DIR/pmix" > "$(dirname "$SLURM_CONF")/mpi.conf"
 }
 
 # The ports are drawn at random and may be taken (a port of an earlier test still in use):

@@ -24,4 +24,18 @@ check "the log has the layout and binding" 'grep -q "tasks 2 x 1 threads; tasks 
 check "the log has the resolved job (sha256, runs, tiles)" \
   'grep -q "lrzoo.sbatch:   sha256:" "$log" && grep -q "lrzoo.sbatch:   runs: *396" "$log"'
 check "the log has lrzoo's progress and summary" 'grep -q "lrzoo: quickstart: tiles [0-9]*/51" "$log" && grep -q "396 runs this session" "$log"'
+# A step that "succeeds" without running lrzoo (what a failed task launch looked like once):
+# a stand-in binary that answers validate/info/--version but exits 0 at run.
+cat > fake_lrzoo <<FAKE
+#!/bin/sh
+[ "\$1" = run ] && exit 0
+exec "$LRZOO" "\$@"
+FAKE
+chmod +x fake_lrzoo
+fake=$(LRZOO=$PWD/fake_lrzoo sbatch --parsable --ntasks=1 --cpus-per-task=1 "$src/slurm/lrzoo.sbatch" \
+       "$src/jobs/quickstart/regimes.yaml" fake.h5)
+wait_job "$fake"
+check "a step that wrote no file fails the job (state $(job_state "$fake"), exit $(exit_code "$fake"))" \
+  '[ "$(job_state "$fake")" = FAILED ] && [ "$(exit_code "$fake")" = 1:0 ]'
+check "its log says why" 'grep -q "exit 0, but lrzoo info cannot read fake.h5" "lrzoo-$fake.out"'
 lz_slurm_finish "quickstart under SLURM equals the local run"
