@@ -20,8 +20,8 @@ static int write_attribute(hid_t loc, const char *file, const char *obj, const c
 }
 
 int io_write_scalar_attribute(hid_t loc, const char *file, const char *obj, const char *name,
-                                  hid_t file_type, hid_t mem_type, const void *value,
-                                  lz_err *err) {
+                              hid_t file_type, hid_t mem_type, const void *value,
+                              lz_err *err) {
   hid_t space = H5Screate(H5S_SCALAR);
   if (space < 0)
     return lz_h5_fail(err, "%s: %s: H5Screate for attribute '%s' failed", file, obj, name);
@@ -44,7 +44,7 @@ hid_t io_new_string_type(size_t bytes) {
 }
 
 int io_write_string_attribute(hid_t loc, const char *file, const char *obj, const char *name,
-                                  const char *value, lz_err *err) {
+                              const char *value, lz_err *err) {
   value = io_str_or_empty(value);
   hid_t type = io_new_string_type(strlen(value) + 1);
   if (type < 0)
@@ -55,8 +55,8 @@ int io_write_string_attribute(hid_t loc, const char *file, const char *obj, cons
 }
 
 int io_write_string_array_attribute(hid_t loc, const char *file, const char *obj,
-                                        const char *name, const char *const *values, size_t n,
-                                        lz_err *err) {
+                                    const char *name, const char *const *values, size_t n,
+                                    lz_err *err) {
   size_t width = 1;
   for (size_t i = 0; i < n; ++i) {
     size_t len = strlen(values[i]) + 1;
@@ -81,13 +81,14 @@ int io_write_string_array_attribute(hid_t loc, const char *file, const char *obj
 }
 
 int io_write_int64_attribute(hid_t loc, const char *file, const char *obj, const char *name,
-                                 int64_t value, lz_err *err) {
-  return io_write_scalar_attribute(loc, file, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, err);
+                             int64_t value, lz_err *err) {
+  return io_write_scalar_attribute(loc, file, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value,
+                                   err);
 }
 
 int io_write_int64_array_attribute(hid_t loc, const char *file, const char *obj,
-                                       const char *name, const int64_t *values, size_t n,
-                                       lz_err *err) {
+                                   const char *name, const int64_t *values, size_t n,
+                                   lz_err *err) {
   hsize_t dims[1] = {n};
   hid_t space = H5Screate_simple(1, dims, NULL);
   if (space < 0)
@@ -100,7 +101,7 @@ int io_write_int64_array_attribute(hid_t loc, const char *file, const char *obj,
 
 /* Reads a string attribute of either storage (fixed or variable length) into malloc'd text. */
 int io_read_string_attribute(hid_t loc, const char *file, const char *obj, const char *name,
-                                 char **out, lz_err *err) {
+                             char **out, lz_err *err) {
   *out = NULL;
   htri_t exists = H5Aexists(loc, name);
   if (exists <= 0)
@@ -144,7 +145,7 @@ int io_read_string_attribute(hid_t loc, const char *file, const char *obj, const
 }
 
 int io_read_int64_attribute(hid_t loc, const char *file, const char *obj, const char *name,
-                                int64_t *value, lz_err *err) {
+                            int64_t *value, lz_err *err) {
   if (H5Aexists(loc, name) <= 0)
     return lz_err_set(err, LZ_EJOB, "%s is not an lrzoo output file (no attribute '%s' on %s)",
                       file, name, obj);

@@ -52,12 +52,12 @@ static int describe_dataset(hid_t ds, const char *file, const char *obj, const i
    * decoding would turn every 0 into NaN and uint64 counts into float64, inexact past 2^53. */
   if (rc == LZ_OK && H5Tequal(s->mem_type, H5T_NATIVE_DOUBLE) > 0)
     rc = io_write_scalar_attribute(ds, file, obj, "_FillValue", s->file_type, s->mem_type, s->fill,
-                                err);
+                                   err);
   return rc;
 }
 
 int io_create_dataset(const char *file, hid_t group, const char *group_path,
-                          const io_ds_spec *s, hid_t *out, lz_err *err) {
+                      const io_ds_spec *s, hid_t *out, lz_err *err) {
   char obj[OBJ_PATH_MAX];
   io_join_path(obj, group_path, s->name);
   *out = H5I_INVALID_HID;
@@ -83,7 +83,7 @@ int io_create_dataset(const char *file, hid_t group, const char *group_path,
 }
 
 int io_create_group(const char *file, hid_t loc, const char *name, const char *path,
-                        const char *description, hid_t *out, lz_err *err) {
+                    const char *description, hid_t *out, lz_err *err) {
   hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
   if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0) {
     int rc = lz_h5_fail(err, "%s: %s: group creation properties failed", file, path);
@@ -114,7 +114,7 @@ static int select_rows(hid_t fspace, int64_t first, int64_t n, int64_t stride,
 
 /* Writes n entries starting at `first` along dimension 0 (the whole extent of the others). */
 int io_write_rows(const char *file, const char *obj, hid_t ds, hid_t dxpl, hid_t mem_type,
-                      int64_t first, int64_t n, const void *buf, const char *what, lz_err *err) {
+                  int64_t first, int64_t n, const void *buf, const char *what, lz_err *err) {
   hid_t fspace = H5Dget_space(ds);
   if (fspace < 0) return lz_h5_fail(err, "%s: %s: H5Dget_space failed", file, obj);
   hsize_t count[ARRAY_RANK_MAX];
@@ -139,7 +139,7 @@ int io_write_rows(const char *file, const char *obj, hid_t ds, hid_t dxpl, hid_t
  * into buf, contiguous: a strided hyperslab, so reading every replica of a sweep point needs no
  * memory beyond the n rows themselves. */
 int io_read_rows(const char *file, const char *obj, hid_t ds, hid_t dxpl, hid_t mem_type,
-                     int64_t first, int64_t n, int64_t stride, void *buf, lz_err *err) {
+                 int64_t first, int64_t n, int64_t stride, void *buf, lz_err *err) {
   hid_t fspace = H5Dget_space(ds);
   if (fspace < 0) return lz_h5_fail(err, "%s: %s: H5Dget_space failed", file, obj);
   hsize_t count[ARRAY_RANK_MAX];
@@ -159,14 +159,14 @@ int io_read_rows(const char *file, const char *obj, hid_t ds, hid_t dxpl, hid_t 
 /* Dimension scales (the HDF5 high-level library) are what netCDF-4 itself writes, in parallel
  * too, so h5py, h5netcdf and xarray name the dimensions without guessing. */
 int io_make_scale(const char *file, const char *obj, hid_t ds, const char *dim_name,
-                      lz_err *err) {
+                  lz_err *err) {
   if (H5DSset_scale(ds, dim_name) < 0)
     return lz_h5_fail(err, "%s: %s: H5DSset_scale '%s' failed", file, obj, dim_name);
   return LZ_OK;
 }
 
 int io_attach_scale(const char *file, const char *obj, hid_t ds, hid_t scale,
-                        unsigned dim, const char *dim_name, lz_err *err) {
+                    unsigned dim, const char *dim_name, lz_err *err) {
   if (H5DSattach_scale(ds, scale, dim) < 0)
     return lz_h5_fail(err, "%s: %s: H5DSattach_scale of '%s' to dimension %u failed", file, obj,
                       dim_name, dim);
@@ -174,7 +174,7 @@ int io_attach_scale(const char *file, const char *obj, hid_t ds, hid_t scale,
 }
 
 int io_label_dimension(const char *file, const char *obj, hid_t ds, unsigned dim,
-                           const char *label, lz_err *err) {
+                       const char *label, lz_err *err) {
   if (H5DSset_label(ds, dim, label) < 0)
     return lz_h5_fail(err, "%s: %s: H5DSset_label '%s' of dimension %u failed", file, obj, label,
                       dim);
@@ -194,7 +194,7 @@ int io_open_dataset(const char *file, hid_t loc, const char *obj, hid_t *out, lz
 
 /* The rank (1 to ARRAY_RANK_MAX) and dimensions of a dataset. */
 int io_dataset_shape(const char *file, const char *obj, hid_t ds, int *rank,
-                         hsize_t dims[ARRAY_RANK_MAX], lz_err *err) {
+                     hsize_t dims[ARRAY_RANK_MAX], lz_err *err) {
   hid_t space = H5Dget_space(ds);
   *rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
   int rc = LZ_OK;
@@ -210,7 +210,7 @@ int io_dataset_shape(const char *file, const char *obj, hid_t ds, int *rank,
 
 /* Length of dimension 0. */
 int io_dataset_length(const char *file, const char *obj, hid_t ds, int64_t *len,
-                          lz_err *err) {
+                      lz_err *err) {
   int rank = 0;
   hsize_t dims[ARRAY_RANK_MAX] = {0, 0, 0};
   int rc = io_dataset_shape(file, obj, ds, &rank, dims, err);

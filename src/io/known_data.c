@@ -106,7 +106,7 @@ static int write_axis_values(lz_out *o, hid_t ds, const lz_axis *ax, lz_err *err
   if (!buf) return lz_err_set(err, LZ_ENOMEM, "%s: %s: no memory", o->path, obj);
   for (size_t i = 0; i < n; ++i) store_axis_value(ax, ax->values[i], buf, i);
   int rc = io_write_rows(o->path, obj, ds, o->dxpl, mem_type, 0, (int64_t)ax->len, buf, "points",
-                      err);
+                         err);
   free(buf);
   return rc;
 }
@@ -140,7 +140,7 @@ static int write_edges(lz_out *o, const lz_job *job, hid_t ds, const char *obj, 
   if (!edges) return lz_err_set(err, LZ_ENOMEM, "%s: %s: no memory", o->path, obj);
   edges_of(job, edges);
   int rc = io_write_rows(o->path, obj, ds, o->dxpl, H5T_NATIVE_DOUBLE, 0, bins + 1, edges, "edges",
-                      err);
+                         err);
   free(edges);
   return rc;
 }
@@ -169,12 +169,12 @@ static int write_fitted_data(lz_out *o, io_layout *l, const lz_job *job, lz_err 
     lz_problem_params pp;
     lz_job_problem_params(job, idx, &pp);  /* the data do not depend on any sweep axis */
     lz_mlp_data(&pp, x, y);
-    rc = io_write_rows(o->path, io_fixed[FIXED_DATA_X].path, l->fixed[FIXED_DATA_X], o->dxpl, H5T_NATIVE_DOUBLE, 0, m, x, "points",
-                    err);
+    rc = io_write_rows(o->path, io_fixed[FIXED_DATA_X].path, l->fixed[FIXED_DATA_X], o->dxpl,
+                       H5T_NATIVE_DOUBLE, 0, m, x, "points", err);
   }
   if (rc == LZ_OK)
-    rc = io_write_rows(o->path, io_fixed[FIXED_DATA_Y].path, l->fixed[FIXED_DATA_Y], o->dxpl, H5T_NATIVE_DOUBLE, 0, m, y, "points",
-                    err);
+    rc = io_write_rows(o->path, io_fixed[FIXED_DATA_Y].path, l->fixed[FIXED_DATA_Y], o->dxpl,
+                       H5T_NATIVE_DOUBLE, 0, m, y, "points", err);
   free(idx);
   free(x);
   free(y);

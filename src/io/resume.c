@@ -58,7 +58,8 @@ static int open_pooled_datasets(lz_out *o, const lz_job *job, lz_err *err) {
 
 static int check_same_job(hid_t file, const char *path, const lz_job *job, lz_err *err) {
   char *sha = NULL;
-  int rc = io_read_string_attribute(file, path, "/", io_root_attr_names[ROOT_JOB_SHA256], &sha, err);
+  int rc = io_read_string_attribute(file, path, "/", io_root_attr_names[ROOT_JOB_SHA256], &sha,
+                                    err);
   if (rc == LZ_OK && strcmp(sha, job->sha256) != 0)
     rc = lz_err_set(err, LZ_EJOB, "%s was made from a different job file (job_sha256 %s, this "
                     "job %s); run it without --resume, or with the job file that made it",
@@ -67,7 +68,7 @@ static int check_same_job(hid_t file, const char *path, const lz_job *job, lz_er
   int64_t version = 0;
   if (rc == LZ_OK)
     rc = io_read_int64_attribute(file, path, "/", io_root_attr_names[ROOT_FORMAT_VERSION], &version,
-                              err);
+                                 err);
   if (rc == LZ_OK && version != LZ_FORMAT_VERSION)
     rc = lz_err_set(err, LZ_EJOB, "%s has format_version %" PRId64 "; this lrzoo writes and "
                     "resumes format_version %d", path, version, LZ_FORMAT_VERSION);
@@ -161,7 +162,8 @@ static int check_fixed_objects(const char *path, hid_t file, const lz_job *job, 
       rc = check_presence(path, file, io_groups[g].path, 0, err);
   for (int id = 0; id < FIXED_COUNT && rc == LZ_OK; ++id) {
     const io_fixed_desc *d = &io_fixed[id];
-    if (io_job_has(d->presence, job)) rc = check_length(path, file, d->path, io_fixed_length(d, job), err);
+    if (io_job_has(d->presence, job))
+      rc = check_length(path, file, d->path, io_fixed_length(d, job), err);
     else rc = check_presence(path, file, d->path, 0, err);
   }
   return rc;
@@ -215,8 +217,8 @@ static int read_resume_state(const char *path, const lz_out *o, const lz_job *jo
   if (rc == LZ_OK) rc = check_fixed_objects(path, file, job, err);
   if (rc == LZ_OK) rc = check_pooled_results(path, file, o, job, err);
   if (rc == LZ_OK)
-    rc = io_read_rows(path, done_path, done_ds, H5P_DEFAULT, H5T_NATIVE_UINT8, 0, o->ntiles, 1, done,
-                   err);
+    rc = io_read_rows(path, done_path, done_ds, H5P_DEFAULT, H5T_NATIVE_UINT8, 0, o->ntiles, 1,
+                      done, err);
   lz_h5_close(&done_ds);
   lz_h5_close(&status);
   lz_h5_close(&file);

@@ -195,7 +195,7 @@ static int write_choice_labels(lz_out *o, hid_t ds, const char *obj, const lz_ax
   free(present);
   if (rc == LZ_OK)
     rc = io_write_string_array_attribute(ds, o->path, obj, "labels_by_code",
-                                      (const char *const *)ax->labels, nlabels, err);
+                                         (const char *const *)ax->labels, nlabels, err);
   return rc;
 }
 
@@ -210,7 +210,8 @@ void io_axis_storage(const lz_axis *ax, hid_t *file_type, hid_t *mem_type, const
 }
 
 /* /axes/<name>: 1-D axes are their own dimension scale (the netCDF coordinate variable). */
-static int create_axis_dataset(lz_out *o, io_layout *l, const lz_axis *ax, hid_t *out, lz_err *err) {
+static int create_axis_dataset(lz_out *o, io_layout *l, const lz_axis *ax, hid_t *out,
+                               lz_err *err) {
   io_ds_spec s = {ax->name, 0, 0, 1, {ax->len, ax->width}, NULL, ax->units, ax->description};
   io_axis_storage(ax, &s.file_type, &s.mem_type, &s.fill);
   if (ax->type == LZ_AXIS_VECTOR) s.rank = 2;
@@ -255,12 +256,13 @@ static int create_coordinate_dataset(lz_out *o, const leading_dim *dim, const lz
     rc = io_write_string_attribute(*out, o->path, obj, "group", axis_group_names[ax->group], err);
   if (rc == LZ_OK && ax->type == LZ_AXIS_CHOICE)
     rc = io_write_string_array_attribute(*out, o->path, obj, "labels_by_code",
-                                      (const char *const *)ax->labels, io_count_names(ax->labels),
-                                      err);
+                                         (const char *const *)ax->labels,
+                                         io_count_names(ax->labels), err);
   if (rc == LZ_OK && (int)a == job->lr.axis)
     rc = io_write_string_attribute(*out, o->path, obj, "relative_to",
-                                job->lr.relative_to == LZ_LR_TWO_OVER_L ? "two_over_L" : "absolute",
-                                err);
+                                   job->lr.relative_to == LZ_LR_TWO_OVER_L ? "two_over_L"
+                                                                           : "absolute",
+                                   err);
   if (rc == LZ_OK) rc = attach_leading_dimension(o, dim, obj, *out, err);
   return rc;
 }
@@ -281,14 +283,15 @@ static int create_axes(lz_out *o, io_layout *l, const lz_job *job, lz_err *err) 
 /* An int8 code field (status, reason) names its codes the way a choice axis does. */
 static int create_field_dataset(lz_out *o, const leading_dim *dim, const lz_field *f, hid_t *out,
                                 lz_err *err) {
-  io_ds_spec s = {f->name, io_file_type_of(f->type), io_mem_type_of(f->type), 1, {(hsize_t)dim->len, 0, 0},
-               io_zero_or_nan_fill(f->type), f->units, f->description};
+  io_ds_spec s = {f->name, io_file_type_of(f->type), io_mem_type_of(f->type), 1,
+                  {(hsize_t)dim->len, 0, 0}, io_zero_or_nan_fill(f->type), f->units,
+                  f->description};
   char obj[OBJ_PATH_MAX];
   io_join_path(obj, dim->path, f->name);
   int rc = io_create_dataset(o->path, dim->group, dim->path, &s, out, err);
   if (rc == LZ_OK && f->labels)
     rc = io_write_string_array_attribute(*out, o->path, obj, "labels_by_code", f->labels,
-                                      io_count_names(f->labels), err);
+                                         io_count_names(f->labels), err);
   if (rc == LZ_OK) rc = attach_leading_dimension(o, dim, obj, *out, err);
   return rc;
 }
@@ -298,17 +301,18 @@ static int create_field_dataset(lz_out *o, const leading_dim *dim, const lz_fiel
 static int write_coords_attribute(lz_out *o, const lz_job *job, const char *obj, hid_t ds,
                                   size_t n, lz_err *err) {
   return io_write_int64_array_attribute(ds, o->path, obj, "coords",
-                                     job->analyze.invariant_measure.coords, n, err);
+                                        job->analyze.invariant_measure.coords, n, err);
 }
 
 /* `observable` (and `entry`, the row and column of X, for x_entry): what hist_obs counts. */
 static int write_observable_attributes(lz_out *o, const lz_job *job, const char *obj, hid_t ds,
                                        lz_err *err) {
   const int kind = job->analyze.invariant_measure.observable.kind;
-  int rc = io_write_string_attribute(ds, o->path, obj, "observable", lz_observable_names[kind], err);
+  int rc = io_write_string_attribute(ds, o->path, obj, "observable", lz_observable_names[kind],
+                                     err);
   if (rc == LZ_OK && kind == LZ_OBS_X_ENTRY)
     rc = io_write_int64_array_attribute(ds, o->path, obj, "entry",
-                                     job->analyze.invariant_measure.observable.entry, 2, err);
+                                        job->analyze.invariant_measure.observable.entry, 2, err);
   return rc;
 }
 
@@ -347,15 +351,16 @@ static int create_array_dataset(lz_out *o, io_layout *l, const lz_job *job, cons
                                 int a, hid_t *out, lz_err *err) {
   const lz_array_desc *d = &lz_array_descs[a];
   const lz_array_shape shape = o->shape[a];
-  io_ds_spec s = {d->name, io_file_type_of(d->type), io_mem_type_of(d->type), io_array_rank(shape),
-               {0, 0, 0}, io_zero_or_nan_fill(d->type), d->units, d->description};
+  io_ds_spec s = {d->name, io_file_type_of(d->type), io_mem_type_of(d->type),
+                  io_array_rank(shape), {0, 0, 0}, io_zero_or_nan_fill(d->type), d->units,
+                  d->description};
   io_array_dims(dim->len, shape, s.dims);
   char group_path[OBJ_PATH_MAX], obj[OBJ_PATH_MAX];
   if (dim->pooled) snprintf(group_path, sizeof group_path, "%s", dim->path);
   else io_array_group_path(group_path, d);
   io_join_path(obj, group_path, d->name);
   int rc = io_create_dataset(o->path, dim->pooled ? dim->group : array_group(l, d), group_path, &s,
-                          out, err);
+                             out, err);
   if (rc == LZ_OK && io_array_is_trace(shape))
     rc = io_write_int64_attribute(*out, o->path, obj, "record_every", shape.record_every, err);
   if (rc == LZ_OK) rc = describe_measure_array(o, job, a, obj, *out, err);

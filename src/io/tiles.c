@@ -53,23 +53,24 @@ static int write_tile_fields(lz_out *o, const lz_tile_result *tr, lz_err *err) {
     char obj[OBJ_PATH_MAX];
     io_join_path(obj, io_groups[GROUP_RUNS].path, fields[i].name);
     gather_field(&fields[i], tr, o->gather);
-    rc = io_write_rows(o->path, obj, o->field_ds[i], o->dxpl, io_mem_type_of(fields[i].type), tr->r0,
-                    tr->count, o->gather, "runs", err);
+    rc = io_write_rows(o->path, obj, o->field_ds[i], o->dxpl, io_mem_type_of(fields[i].type),
+                       tr->r0, tr->count, o->gather, "runs", err);
   }
   for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a) {
     if (o->array_ds[a] < 0) continue;
     char obj[OBJ_PATH_MAX];
     io_array_path(obj, &lz_array_descs[a]);
-    rc = io_write_rows(o->path, obj, o->array_ds[a], o->dxpl, io_mem_type_of(lz_array_descs[a].type),
-                    tr->r0, tr->count, tr->array[a], "runs", err);
+    rc = io_write_rows(o->path, obj, o->array_ds[a], o->dxpl,
+                       io_mem_type_of(lz_array_descs[a].type), tr->r0, tr->count, tr->array[a],
+                       "runs", err);
   }
   return rc;
 }
 
 static int mark_tile_done(lz_out *o, int64_t tile, lz_err *err) {
   const uint8_t one = 1;
-  return io_write_rows(o->path, io_fixed[FIXED_TILE_DONE].path, o->done_ds, o->dxpl, H5T_NATIVE_UINT8, tile, 1, &one,
-                    "tiles", err);
+  return io_write_rows(o->path, io_fixed[FIXED_TILE_DONE].path, o->done_ds, o->dxpl,
+                       H5T_NATIVE_UINT8, tile, 1, &one, "tiles", err);
 }
 
 int lz_out_write_tile(lz_out *o, const lz_tile_result *tr, lz_err *err) {
@@ -117,7 +118,7 @@ static int read_run_fields(lz_out *o, int64_t first, int64_t count, int64_t stri
     char obj[OBJ_PATH_MAX];
     io_join_path(obj, io_groups[GROUP_RUNS].path, fields[i].name);
     rc = io_read_rows(o->path, obj, o->field_ds[i], o->dxpl, io_mem_type_of(fields[i].type), first,
-                   count, stride, buf, err);
+                      count, stride, buf, err);
     if (rc == LZ_OK) scatter_field(&fields[i], buf, count, runs);
   }
   free(buf);
@@ -132,7 +133,7 @@ static int read_run_arrays(lz_out *o, int64_t first, int64_t count, int64_t stri
     char obj[OBJ_PATH_MAX];
     io_array_path(obj, &lz_array_descs[a]);
     rc = io_read_rows(o->path, obj, o->array_ds[a], o->dxpl, io_mem_type_of(lz_array_descs[a].type),
-                   first, count, stride, arrays[a], err);
+                      first, count, stride, arrays[a], err);
   }
   return rc;
 }
@@ -168,7 +169,7 @@ static int write_pooled_fields(lz_out *o, int64_t point, const lz_pooled_result 
     char obj[OBJ_PATH_MAX];
     io_join_path(obj, io_groups[GROUP_POOLED].path, fields[i].name);
     rc = io_write_rows(o->path, obj, o->pooled_field_ds[i], o->dxpl, io_mem_type_of(fields[i].type),
-                    point, 1, (const unsigned char *)pr + fields[i].offset, "points", err);
+                       point, 1, (const unsigned char *)pr + fields[i].offset, "points", err);
   }
   return rc;
 }
@@ -180,7 +181,7 @@ static int write_pooled_arrays(lz_out *o, int64_t point, void *const *arrays, lz
     char obj[OBJ_PATH_MAX];
     io_pooled_array_path(obj, &lz_array_descs[a]);
     rc = io_write_rows(o->path, obj, o->pooled_array_ds[a], o->dxpl,
-                    io_mem_type_of(lz_array_descs[a].type), point, 1, arrays[a], "points", err);
+                       io_mem_type_of(lz_array_descs[a].type), point, 1, arrays[a], "points", err);
   }
   return rc;
 }
@@ -201,6 +202,6 @@ int lz_out_mark_pooled(lz_out *o, lz_err *err) {
     return lz_err_set(err, LZ_EINVAL, "%s has no /pooled: the job measures no invariant measure",
                       o->path);
   const uint8_t one = 1;
-  return io_write_rows(o->path, io_fixed[FIXED_POOLED_DONE].path, o->pooled_done_ds, o->dxpl, H5T_NATIVE_UINT8, 0, 1,
-                    &one, "flag", err);
+  return io_write_rows(o->path, io_fixed[FIXED_POOLED_DONE].path, o->pooled_done_ds, o->dxpl,
+                       H5T_NATIVE_UINT8, 0, 1, &one, "flag", err);
 }
