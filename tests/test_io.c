@@ -31,6 +31,7 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include "lrzoo/env_switches.h"
 #include "lrzoo/hash.h"
 #include "lrzoo/io.h"
 
@@ -2346,6 +2347,76 @@ static void read_info_counts_a_partial_file(void **state) {
   MPI_Barrier(world.comm);
 }
 
+/* Every switch of lz_env_switches that is set lands in the root attribute `environment`, one
+ * "NAME=value" line each, and lz_out_read_info hands it to `lrzoo info`; an unset switch leaves
+ * no line, and a file made before switches were recorded has no environment to show. */
+static void environment_switches_are_recorded_at_creation(void **state) {
+  (void)state;
+  char *saved[LZ_ENV_SWITCH_COUNT];
+  for (int i = 0; i < LZ_ENV_SWITCH_COUNT; ++i) {
+    const char *value = getenv(lz_env_switches[i].name);
+    saved[i] = value ? copy_string(value) : NULL;
+  }
+  char path[512], unset_path[512];
+  test_path(path, sizeof path, "environment.h5");
+  test_path(unset_path, sizeof unset_path, "environment_unset.h5");
+  remove_on_rank0(path);
+  remove_on_rank0(unset_path);
+  lz_job *job = small_job();
+  for (int i = 0; i < LZ_ENV_SWITCH_COUNT; ++i) {
+    char value[32];
+    snprintf(value, sizeof value, "test-%d", i);
+    assert_int_equal(setenv(lz_env_switches[i].name, value, 1), 0);
+  }
+  lz_out *out = create_or_fail(path, job, 0);
+  close_or_fail(&out);
+  assert_int_equal(unsetenv("LRZOO_MF_PRODUCTS"), 0);
+  out = create_or_fail(unset_path, job, 0);
+  close_or_fail(&out);
+  for (int i = 0; i < LZ_ENV_SWITCH_COUNT; ++i) {
+    if (saved[i]) setenv(lz_env_switches[i].name, saved[i], 1);
+    else unsetenv(lz_env_switches[i].name);
+    free(saved[i]);
+  }
+
+  char buf[4096];
+  hid_t f = open_read_only(path);
+  if (!has_attribute(f, "/", "environment")) fail_msg("no root attribute environment");
+  read_string_attribute(f, "/", "environment", buf, sizeof buf);
+  H5Fclose(f);
+  for (int i = 0; i < LZ_ENV_SWITCH_COUNT; ++i) {
+    char line[128];
+    snprintf(line, sizeof line, "%s=test-%d\n", lz_env_switches[i].name, i);
+    assert_contains(buf, line);
+  }
+  f = open_read_only(unset_path);
+  if (!has_attribute(f, "/", "environment")) fail_msg("no root attribute environment");
+  read_string_attribute(f, "/", "environment", buf, sizeof buf);
+  H5Fclose(f);
+  if (strstr(buf, "LRZOO_MF_PRODUCTS=")) fail_msg("an unset switch is recorded: %s", buf);
+
+  lz_out_info info;
+  lz_err err = {0};
+  int rc = lz_out_read_info(path, &info, &err);
+  if (rc != LZ_OK) fail_msg("lz_out_read_info: %s", err.msg);
+  assert_non_null(info.environment);
+  assert_contains(info.environment, "LRZOO_MF_PRODUCTS=test-0\n");
+  lz_out_info_free(&info);
+
+  if (world.rank == 0) {
+    hid_t rw = H5Fopen(unset_path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(rw >= 0);
+    assert_true(H5Adelete(rw, "environment") >= 0);
+    H5Fclose(rw);
+  }
+  MPI_Barrier(world.comm);
+  rc = lz_out_read_info(unset_path, &info, &err);
+  if (rc != LZ_OK) fail_msg("lz_out_read_info of a file without environment: %s", err.msg);
+  assert_null(info.environment);
+  lz_out_info_free(&info);
+  lz_job_destroy(&job);
+}
+
 static void a_long_job_file_fits_in_job_yaml(void **state) {
   (void)state;
   char path[512];
@@ -2632,6 +2703,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test_teardown(read_matrix_reads_exactly_and_explains_failures,
                                   no_handles_left_open),
         cmocka_unit_test_teardown(read_info_counts_a_partial_file, no_handles_left_open),
+        cmocka_unit_test_teardown(environment_switches_are_recorded_at_creation,
+                                  no_handles_left_open),
         cmocka_unit_test_teardown(a_long_job_file_fits_in_job_yaml, no_handles_left_open),
         cmocka_unit_test_teardown(h5py_and_h5dump_read_the_file, no_handles_left_open),
         cmocka_unit_test_teardown(no_handles_are_left_open_after_failures, no_handles_left_open),

@@ -115,6 +115,8 @@ int lz_io_holds_a_broken_file(void);
 /* What `lrzoo info` prints. */
 typedef struct lz_out_info {
   char *name, *job_sha256, *lrzoo_version, *git_commit, *created_utc, *job_yaml;
+  char *environment;         /* "NAME=value" lines of the switches set at creation (the root
+                                attribute `environment`); NULL for a file that has none */
   int64_t nruns, ntiles, tiles_done;
   int64_t status_counts[LZ_STATUS_COUNT];
   int64_t engine_counts[LZ_ENGINE_COUNT];  /* runs per engine (/runs/engine); -1: no such data */

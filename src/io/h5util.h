@@ -1,7 +1,8 @@
-/* Helpers shared by output.c and target.c: HDF5 error text, quiet error stacks, safe closes.
+/* Helpers shared by every file of src/io, the output file's and target.c: HDF5 error text,
+ * quiet error stacks, safe closes.
  *
- * Private to src/io. Everything here is static inline so that the module stays two C files
- * (output.c and target.c are the only translation units that call H5*). */
+ * Private to src/io. Everything here is static inline, so that target.c, which reads matrices
+ * and knows nothing of the output file, needs nothing else of the module. */
 #ifndef LRZOO_IO_H5UTIL_H
 #define LRZOO_IO_H5UTIL_H
 

@@ -1,0 +1,19 @@
+#include "lrzoo/env_switches.h"
+
+const lz_env_switch lz_env_switches[LZ_ENV_SWITCH_COUNT] = {
+    [LZ_ENV_MF_PRODUCTS] = {"LRZOO_MF_PRODUCTS",
+                            "matrix factorization's products: own (the default) or blas, whose "
+                            "rounding differs (read by src/core/obj_mf.c)"},
+    [LZ_ENV_OMP_NUM_THREADS] = {"OMP_NUM_THREADS",
+                                "threads per rank when --threads is not given (read by "
+                                "src/sched/sched.c)"},
+    [LZ_ENV_OMPI_PML] = {"OMPI_MCA_pml",
+                         "Open MPI's messaging layer: a run without a launcher sets ob1 unless "
+                         "the user did (src/sched/sched.c)"},
+    [LZ_ENV_OMPI_SINGLETON_ISOLATED] = {"OMPI_MCA_ess_singleton_isolated",
+                                        "a run without a launcher sets 1 unless the user did: "
+                                        "no orted daemon (src/sched/sched.c)"},
+    [LZ_ENV_SKIP_SPACE_CHECK] = {"LZ_TEST_SKIP_SPACE_CHECK",
+                                 "test hook: 1 skips the free-space and file-size checks before "
+                                 "the file is created (src/io/space.c)"},
+};
