@@ -454,7 +454,7 @@ static void remove_on_rank0(const char *path) {
 }
 
 static const lz_provenance provenance = {"0.1.0-test", "0123abcd", "2024-01-02T03:04:05Z",
-                                         "Open MPI test", "OpenBLAS test", 2, 1};
+                                         "Open MPI test", "OpenBLAS test", 2, 1, NULL};
 
 static lz_out *create_or_fail(const char *path, const lz_job *job, int overwrite) {
   lz_out *out = NULL;
@@ -2350,6 +2350,28 @@ static void read_info_counts_a_partial_file(void **state) {
 /* Every switch of lz_env_switches that is set lands in the root attribute `environment`, one
  * "NAME=value" line each, and lz_out_read_info hands it to `lrzoo info`; an unset switch leaves
  * no line, and a file made before switches were recorded has no environment to show. */
+/* The scheduler passes rank 0's switches, so ranks launched with different environments
+ * still write one attribute; the text passed wins over the process's own. */
+static void the_environment_passed_in_the_provenance_is_what_the_file_records(void **state) {
+  (void)state;
+  char path[512], buf[4096];
+  test_path(path, sizeof path, "environment_passed.h5");
+  remove_on_rank0(path);
+  lz_job *job = small_job();
+  lz_provenance prov = provenance;
+  prov.environment = "LRZOO_MF_PRODUCTS=from-rank-0\n";
+  lz_out *out = NULL;
+  lz_err err = {0};
+  if (lz_out_create(&world, path, job, &prov, 0, &out, &err) != LZ_OK) fail_msg("%s", err.msg);
+  close_or_fail(&out);
+  hid_t f = open_read_only(path);
+  read_string_attribute(f, "/", "environment", buf, sizeof buf);
+  H5Fclose(f);
+  assert_string_equal(buf, "LRZOO_MF_PRODUCTS=from-rank-0\n");
+  lz_job_destroy(&job);
+  remove_on_rank0(path);
+}
+
 static void environment_switches_are_recorded_at_creation(void **state) {
   (void)state;
   char *saved[LZ_ENV_SWITCH_COUNT];
@@ -2704,6 +2726,8 @@ int main(int argc, char **argv) {
                                   no_handles_left_open),
         cmocka_unit_test_teardown(read_info_counts_a_partial_file, no_handles_left_open),
         cmocka_unit_test_teardown(environment_switches_are_recorded_at_creation,
+                                  no_handles_left_open),
+        cmocka_unit_test_teardown(the_environment_passed_in_the_provenance_is_what_the_file_records,
                                   no_handles_left_open),
         cmocka_unit_test_teardown(a_long_job_file_fits_in_job_yaml, no_handles_left_open),
         cmocka_unit_test_teardown(h5py_and_h5dump_read_the_file, no_handles_left_open),

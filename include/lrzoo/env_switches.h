@@ -24,4 +24,9 @@ typedef struct lz_env_switch {
 /* In the order the file records them. */
 extern const lz_env_switch lz_env_switches[LZ_ENV_SWITCH_COUNT];
 
+/* "NAME=value\n" for each switch set in this process's environment, in the order of the list;
+ * "" when none is (a switch set to the empty string is set, and says so). Allocated (free it);
+ * NULL when out of memory. */
+char *lz_env_switches_text(void);
+
 #endif

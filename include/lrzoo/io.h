@@ -36,6 +36,8 @@ typedef struct lz_provenance {
   const char *blas;          /* BLAS library and kernel, e.g. "OpenBLAS 0.3.21 Haswell" */
   int mpi_ranks;
   int omp_threads;
+  /* lz_env_switches_text() of rank 0, the same on every rank; NULL: this process's own */
+  const char *environment;
 } lz_provenance;
 
 typedef struct lz_out lz_out;

@@ -185,6 +185,22 @@ static int command_validate(const cli *c) {
   return 0;
 }
 
+/* One "NAME=value" line of the file's environment attribute each, indented under the key; files
+ * written before the attribute existed print nothing. */
+static void print_environment_switches(const char *text) {
+  if (!text[0]) {
+    printf("environment: no switch set\n");
+    return;
+  }
+  printf("environment:\n");
+  for (const char *line = text; *line;) {
+    const char *end = strchr(line, '\n');
+    int len = end ? (int)(end - line) : (int)strlen(line);
+    printf("  %.*s\n", len, line);
+    line += len + (end ? 1 : 0);
+  }
+}
+
 static int command_info(const cli *c) {
   lz_out_info info;
   lz_err err = {0, ""};
@@ -211,6 +227,7 @@ static int command_info(const cli *c) {
       printf(" %s %" PRId64 "%s", lz_engine_names[e], info.engine_counts[e],
              e + 1 < LZ_ENGINE_COUNT ? "," : "\n");
   }
+  if (info.environment) print_environment_switches(info.environment);
   lz_out_info_free(&info);
   return 0;
 }

@@ -1,5 +1,8 @@
 #include "lrzoo/env_switches.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 const lz_env_switch lz_env_switches[LZ_ENV_SWITCH_COUNT] = {
     [LZ_ENV_MF_PRODUCTS] = {"LRZOO_MF_PRODUCTS",
                             "matrix factorization's products: own (the default) or blas, whose "
@@ -17,3 +20,23 @@ const lz_env_switch lz_env_switches[LZ_ENV_SWITCH_COUNT] = {
                                  "test hook: 1 skips the free-space and file-size checks before "
                                  "the file is created (src/io/space.c)"},
 };
+
+char *lz_env_switches_text(void) {
+  size_t size = 1;
+  for (int i = 0; i < LZ_ENV_SWITCH_COUNT; ++i) {
+    const char *value = getenv(lz_env_switches[i].name);
+    if (value) size += strlen(lz_env_switches[i].name) + strlen(value) + 2;
+  }
+  char *text = malloc(size);
+  if (!text) return NULL;
+  text[0] = '\0';
+  for (int i = 0; i < LZ_ENV_SWITCH_COUNT; ++i) {
+    const char *value = getenv(lz_env_switches[i].name);
+    if (!value) continue;
+    strcat(text, lz_env_switches[i].name);
+    strcat(text, "=");
+    strcat(text, value);
+    strcat(text, "\n");
+  }
+  return text;
+}

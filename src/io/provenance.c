@@ -6,41 +6,19 @@
 #include "output_internal.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "lrzoo/env_switches.h"
 
-/* "NAME=value\n" for each switch that is set, in the order of the list; "" when none is. A
- * switch set to the empty string is set, and says so. */
-static char *environment_text(void) {
-  size_t size = 1;
-  for (int i = 0; i < LZ_ENV_SWITCH_COUNT; ++i) {
-    const char *value = getenv(lz_env_switches[i].name);
-    if (value) size += strlen(lz_env_switches[i].name) + strlen(value) + 2;
-  }
-  char *text = malloc(size);
-  if (!text) return NULL;
-  text[0] = '\0';
-  for (int i = 0; i < LZ_ENV_SWITCH_COUNT; ++i) {
-    const char *value = getenv(lz_env_switches[i].name);
-    if (!value) continue;
-    strcat(text, lz_env_switches[i].name);
-    strcat(text, "=");
-    strcat(text, value);
-    strcat(text, "\n");
-  }
-  return text;
-}
-
-/* Read on every rank: the attribute is written collectively, so the switches must be the same
- * on every rank, as they are when the launcher passes one environment to all of them. */
-static int write_environment(lz_out *o, lz_err *err) {
-  char *text = environment_text();
+/* The attribute is written collectively, so every rank must pass the same text: the scheduler
+ * sends rank 0's (prov->environment). Without it (a single-process caller), this process's. */
+static int write_environment(lz_out *o, const lz_provenance *prov, lz_err *err) {
+  char *own = prov->environment ? NULL : lz_env_switches_text();
+  const char *text = prov->environment ? prov->environment : own;
   if (!text)
     return lz_err_set(err, LZ_ENOMEM, "%s: no memory for the environment attribute", o->path);
   int rc = io_write_string_attribute(o->file, o->path, "/", io_root_attr_names[ROOT_ENVIRONMENT],
                                      text, err);
-  free(text);
+  free(own);
   return rc;
 }
 
@@ -64,7 +42,7 @@ static int write_provenance_strings(lz_out *o, const lz_job *job, const lz_prove
 int io_write_provenance(lz_out *o, const lz_job *job, const lz_provenance *prov, lz_err *err) {
   const char *const *names = io_root_attr_names;
   int rc = write_provenance_strings(o, job, prov, err);
-  if (rc == LZ_OK) rc = write_environment(o, err);
+  if (rc == LZ_OK) rc = write_environment(o, prov, err);
   if (rc == LZ_OK)
     rc = io_write_scalar_attribute(o->file, o->path, "/", names[ROOT_SEED], H5T_STD_U64LE,
                                    H5T_NATIVE_UINT64, &job->seed, err);

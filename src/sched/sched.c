@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lrzoo/env_switches.h"
 #include "lrzoo/io.h"
 #include "lrzoo/memory.h"
 #include "lrzoo/pool.h"
@@ -65,8 +66,8 @@ static bool started_by_a_launcher(void) {
 
 static void start_a_singleton_lean(void) {
   if (started_by_a_launcher()) return;
-  setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
-  setenv("OMPI_MCA_pml", "ob1", 0);
+  setenv(lz_env_switches[LZ_ENV_OMPI_SINGLETON_ISOLATED].name, "1", 0);
+  setenv(lz_env_switches[LZ_ENV_OMPI_PML].name, "ob1", 0);
 }
 
 int lz_sched_init(int *argc, char ***argv, lz_comm *c, lz_err *err) {
@@ -181,7 +182,7 @@ static int ranks_on_my_node(const lz_comm *c) {
  * shared among the ranks on its node, so that mpiexec -n 2 on 2 cores does not start 4 threads. */
 static int choose_thread_count(const lz_comm *c, int requested) {
   if (requested > 0) return requested;
-  const char *env = getenv("OMP_NUM_THREADS");
+  const char *env = getenv(lz_env_switches[LZ_ENV_OMP_NUM_THREADS].name);
   if (env && *env) return omp_get_max_threads();
   int ranks_here = ranks_on_my_node(c);
   int cores = omp_get_num_procs();
@@ -681,6 +682,24 @@ static void fill_provenance(const lz_comm *c, const lz_run_options *opt, lz_prov
   prov->omp_threads = omp_get_max_threads();
 }
 
+/* Collective. Rank 0's environment switches on every rank (allocated; NULL when out of memory
+ * anywhere): a launcher may pass ranks different environments, and the file records one. */
+static char *environment_of_rank_0(const lz_comm *c) {
+  char *text = c->rank == 0 ? lz_env_switches_text() : NULL;
+  long len = text ? (long)strlen(text) : -1;
+  MPI_Bcast(&len, 1, MPI_LONG, 0, c->comm);
+  if (len < 0) return NULL;
+  if (c->rank != 0) text = malloc((size_t)len + 1);
+  int ok = text != NULL, all_ok = 0;
+  MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, c->comm);
+  if (!all_ok) {
+    free(text);
+    return NULL;
+  }
+  MPI_Bcast(text, (int)len + 1, MPI_CHAR, 0, c->comm);
+  return text;
+}
+
 static int open_output(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
                        lz_out **out, uint8_t *done, lz_err *err) {
   if (opt->resume) return lz_out_open_resume(c, opt->out_path, job, out, done, err);
@@ -691,7 +710,13 @@ static int open_output(const lz_comm *c, const lz_job *job, const lz_run_options
   char mpi[256], blas[512], now[64];
   lz_provenance prov;
   fill_provenance(c, opt, &prov, mpi, sizeof mpi, blas, sizeof blas, now, sizeof now);
-  return lz_out_create(c, opt->out_path, job, &prov, opt->overwrite, out, err);
+  char *environment = environment_of_rank_0(c);
+  if (!environment)
+    return lz_err_set(err, LZ_ENOMEM, "no memory to share the environment switches");
+  prov.environment = environment;
+  int rc = lz_out_create(c, opt->out_path, job, &prov, opt->overwrite, out, err);
+  free(environment);
+  return rc;
 }
 
 /* Everyone learns rank 0's message for an error every rank agreed on. */
