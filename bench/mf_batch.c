@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../src/core/mf_internal.h"
+#include "../src/core/problems/mf/mf_internal.h"
 #include "../src/core/problem_internal.h"
 #include "lrzoo/gd.h"
 #include "lrzoo/problem.h"

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "../src/core/mf_internal.h"
+#include "../src/core/problems/mf/mf_internal.h"
 #include "../src/core/problem_internal.h"
 #include "../src/core/vmath.h"
 #include "lrzoo/linalg.h"
@@ -294,7 +294,7 @@ static void for_every_mf_variant(variant_check *check) {
 }
 
 /* The shapes above must reach every evaluation path; this keeps them honest if the
- * thresholds in obj_mf.c change. */
+ * thresholds in src/core/problems/mf change. */
 static void mf_test_shapes_reach_every_evaluation_path(void **state) {
   int row_one_chunk = 0, row_chunks = 0, row_tiles = 0, blocks_two = 0, blocks_chunks = 0;
   for (size_t s = 0; s <= COUNT(mf_shapes); ++s) {
@@ -857,7 +857,7 @@ static void own_products_agree_with_the_blas(void **state) {
 }
 
 /* The expanded loss 1/2 ||A||^2 - <X, A S> + 1/2 <X^T X, S^T S>, computed here with plain
- * loops, and whether obj_mf.c would keep it. */
+ * loops, and whether src/core/problems/mf would keep it. */
 static double expanded_loss(const double *a, size_t n, size_t d, const double *xy,
                             int *accurate) {
   const double *x = xy, *s = xy + n * d;

@@ -41,7 +41,7 @@ typedef struct lz_objective {
   size_t (*work_len)(const void *state);
   /* f(x), computed as accurately as the kind allows. */
   double (*value)(const void *state, const double *x, double *work);
-  /* f(x) and g = grad f(x). The returned f may be the cheap form (see obj_mf.c). */
+  /* f(x) and g = grad f(x). The returned f may be the cheap form (see src/core/problems/mf). */
   double (*value_grad)(const void *state, const double *x, double *g, double *work);
   /* Optional: g = grad f(x) and a bound B >= the f value_grad would return, finite only where
    * that f is finite, for objectives whose f costs more than a bound on it (the multiscale
@@ -134,12 +134,6 @@ void lz_problem_state_stats(const lz_problem *p, const double *x, lz_state_stats
 /* Whether p is the scalar factorization (x sigma(y) - mu)^2 / 2 (mf with n = d = 1 and a
  * scalar target), and if so its mu, activation and leaky slope: the lanes engine's case. */
 int lz_problem_is_scalar_mf(const lz_problem *p, double *mu, lz_activation *act, double *alpha);
-
-/* Objectives known to lrzoo, indexed by lz_problem_kind. */
-extern const lz_objective lz__objective_quadratic;
-extern const lz_objective lz__objective_mf;
-extern const lz_objective lz__objective_multiscale;
-extern const lz_objective lz__objective_mlp;
 
 /* The data an mlp instance fits: x (points inputs, increasing for grid sampling) and
  * y = g0(x) + amplitude sin(x / eps). Deterministic in pp (random inputs from pp->seed). */

@@ -470,7 +470,7 @@ DEFINE_GROUP(group_leaky, LZ_ACT_LEAKY_RELU)
 
 /* The toys: a slow part (lambda_i x_i, the double well's x_i (x_i^2 - 1), or Matyas') plus, for
  * a multiscale objective, (a / eps) [cos t + cos(r t)] per coordinate with t = x_i / eps, in
- * obj_multiscale.c's order and with vmath.h's cos. */
+ * problems/multiscale.c's order and with vmath.h's cos. */
 typedef enum { SLOW_DIAGONAL, SLOW_DOUBLE_WELL, SLOW_MATYAS } slow_kind;
 
 #define TOY_SLOW_GRAD(SLOW)                                         \

@@ -1,15 +1,16 @@
 /* The problem instance: an objective's operations, its parameters and its state.
  *
- * Adding an objective: write src/core/obj_<name>.c defining an lz_objective, declare it in
- * problem.h and add one line to the table below. */
+ * Adding an objective: write src/core/problems/<name>.c defining an lz_objective, declare it in
+ * problems/problems.h and add one line to the table below. */
 #include "lrzoo/problem.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "lrzoo/linalg.h"
-#include "mf_internal.h"
+#include "problems/mf/mf_internal.h"
 #include "problem_internal.h"
+#include "problems/problems.h"
 
 static const lz_objective *const objectives[LZ_PROBLEM_KIND_COUNT] = {
     [LZ_PROBLEM_QUADRATIC] = &lz__objective_quadratic,

@@ -729,7 +729,7 @@ static int run_tile_in_batches(const lz_job *job, const lz_problem *p, lz_tile_r
   const int64_t blocks = (out->count + (int64_t)size - 1) / (int64_t)size;
   tile_error te = {-1, {0, ""}};
   /* One batch takes the threads inside its runs instead: the chunks of the Hessian products
-   * and of the direct loss then run in parallel (obj_mf.c). */
+   * and of the direct loss then run in parallel (problems/mf). */
 #pragma omp parallel if (blocks > 1)
   {
     batch_buffers b;

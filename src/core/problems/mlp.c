@@ -19,8 +19,9 @@
 
 #include "lrzoo/problem.h"
 #include "lrzoo/rng.h"
-#include "problem_internal.h"
-#include "vmath.h"
+#include "../problem_internal.h"
+#include "../vmath.h"
+#include "problems.h"
 
 typedef struct mlp {
   size_t width, points;

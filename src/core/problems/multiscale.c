@@ -11,7 +11,8 @@
 #include <stdlib.h>
 
 #include "lrzoo/problem.h"
-#include "vmath.h"
+#include "problems.h"
+#include "../vmath.h"
 
 typedef struct multiscale {
   int dim;

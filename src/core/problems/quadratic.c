@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lrzoo/problem.h"
+#include "problems.h"
 
 typedef struct quadratic {
   size_t n;
