@@ -17,6 +17,7 @@
 
 #include "../src/core/problems/mf/mf_internal.h"
 #include "../src/core/problem_internal.h"
+#include "../src/core/problems/problems.h"
 #include "../src/core/vmath.h"
 #include "lrzoo/linalg.h"
 #include "lrzoo/problem.h"
@@ -1187,8 +1188,26 @@ static void vector_cos_should_not_depend_on_the_neighbours_and_stay_within_4_ulp
   if (LZ_VW > 1) assert_true(fallback_neighbours > 1000);
 }
 
+/* The registry: every kind has its descriptor, named as in job files, with the hooks that have
+ * no default. */
+static void every_kind_has_a_complete_descriptor(void **state) {
+  (void)state;
+  for (int k = 0; k < LZ_PROBLEM_KIND_COUNT; ++k) {
+    const lz_problem_kind_desc *kind = lz__problem_kind((lz_problem_kind)k);
+    assert_non_null(kind);
+    assert_string_equal(kind->name, lz_problem_kind_names[k]);
+    assert_string_equal(kind->objective->name, kind->name);
+    assert_non_null(kind->dim);
+    assert_non_null(kind->dim_formula);
+    assert_non_null(kind->params_at);
+    assert_non_null(kind->step_cost);
+  }
+  assert_null(lz__problem_kind(LZ_PROBLEM_KIND_COUNT));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(every_kind_has_a_complete_descriptor),
       cmocka_unit_test(quadratic_gradient_is_lambda_times_x_and_hvp_lambda_times_v),
       cmocka_unit_test(quadratic_gradient_and_hvp_match_finite_differences),
       cmocka_unit_test(multiscale_gradient_and_hvp_match_finite_differences),

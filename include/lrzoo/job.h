@@ -20,7 +20,7 @@ typedef enum {
   LZ_PROBLEM_QUADRATIC = 0, LZ_PROBLEM_MF = 1, LZ_PROBLEM_MULTISCALE = 2, LZ_PROBLEM_MLP = 3
 } lz_problem_kind;
 #define LZ_PROBLEM_KIND_COUNT 4
-/* Bit of a problem kind in an lz_field.kinds mask. */
+/* Bit of a problem kind in a mask of kinds. */
 #define LZ_KIND_BIT(k) (1u << (unsigned)(k))
 
 typedef enum { LZ_ACT_NONE = 0, LZ_ACT_RELU = 1, LZ_ACT_LEAKY_RELU = 2 } lz_activation;

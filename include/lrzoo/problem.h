@@ -1,7 +1,8 @@
 /* Objectives: f, its gradient and Hessian-vector products, behind one small interface.
  *
- * A new objective is one new file in src/core defining an lz_objective, plus one line in the
- * table of src/core/problem.c. Evaluation functions are pure: given the same instance and x
+ * Each problem kind lives in src/core/problems (one file, or a folder for mf): its lz_objective
+ * and its descriptor (src/core/problems/problems.h), registered by one line in
+ * src/core/problem.c. Evaluation functions are pure: given the same instance and x
  * they return bitwise the same result whatever thread calls them, and they use only the
  * caller's scratch buffer (lz_problem_work_len doubles), so one instance may be shared by
  * many threads at once. */
@@ -131,9 +132,15 @@ size_t lz_problem_symmetry_work_len(const lz_problem *p);
 void lz_problem_project_symmetries(const lz_problem *p, const double *x, double *v, double *work);
 void lz_problem_state_stats(const lz_problem *p, const double *x, lz_state_stats *st);
 
-/* Whether p is the scalar factorization (x sigma(y) - mu)^2 / 2 (mf with n = d = 1 and a
- * scalar target), and if so its mu, activation and leaky slope: the lanes engine's case. */
-int lz_problem_is_scalar_mf(const lz_problem *p, double *mu, lz_activation *act, double *alpha);
+/* 1 if each thread takes whole runs of this instance, 0 if runs go one after another and
+ * parallelize inside the evaluation (large problems): from lz_problem_params_step_cost. */
+int lz_runs_share_threads(const lz_problem_params *pp);
+
+/* Groups of result fields (lrzoo/results.h) that only some kinds have: a kind's traits. */
+enum {
+  LZ_KIND_HAS_FACTORS = 1u << 0,   /* a state [X, Y] of factors: norms, balance, symmetries */
+  LZ_KIND_HAS_SLOW_PART = 1u << 1  /* f = f0 + f1 with a fast f1: f0, the Gibbs comparisons */
+};
 
 /* The data an mlp instance fits: x (points inputs, increasing for grid sampling) and
  * y = g0(x) + amplitude sin(x / eps). Deterministic in pp (random inputs from pp->seed). */

@@ -5,6 +5,7 @@
 
 #include "lrzoo/measure.h"
 #include "lrzoo/results.h"
+#include "problems/problems.h"
 
 static double ratio_or_nan(double num, int64_t n) { return n > 0 ? num / (double)n : NAN; }
 
@@ -86,7 +87,7 @@ void lz_im_finish(const lz_job *job, const lz_problem *p, double h, const lz_im_
   im->temperature = im->temperature_fit = im->f0_mean = NAN;
   im->gibbs_tv = im->gibbs_kl = im->gibbs_w1 = im->gibbs2d_tv = im->gibbs2d_kl = NAN;
   im->variance_linear = im->residence_mean = NAN;
-  if (pp->kind != LZ_PROBLEM_MULTISCALE) return;
+  if (!(lz__problem_kind(pp->kind)->traits & LZ_KIND_HAS_SLOW_PART)) return;
 
   double sigma2 = lz_problem_sigma2(p);
   im->temperature = h > 0 ? 0.5 * h * sigma2 : NAN;

@@ -16,6 +16,7 @@
 #include "lrzoo/gd.h"
 #include "lrzoo/linalg.h"
 #include "lrzoo/measure.h"
+#include "problems/problems.h"
 #include "vmath.h"
 
 /* ---- vectors of chains ------------------------------------------------------------------- */
@@ -79,13 +80,14 @@ static sample_spec sample_spec_of(const lz_job *job, const lz_problem_params *pp
   s.inv_w = (double)im->bins / (im->hi - im->lo);
   s.joint = im->joint;
   s.obs_kind = im->observable.kind;
-  s.obs_index = pp->kind == LZ_PROBLEM_MF ? im->observable.entry[0] * pp->d + im->observable.entry[1] : 0;
+  const lz_problem_kind_desc *kind = lz__problem_kind(pp->kind);
+  s.obs_index = kind->x_entry_index ? kind->x_entry_index(pp, im->observable.entry) : 0;
   s.obs_bins = im->observable.bins;
   s.obs_lo = im->observable.lo;
   s.obs_inv_w = im->observable.kind ? (double)im->observable.bins / (im->observable.hi - im->observable.lo) : 0;
   s.bound = job->run.diverge_above;
-  s.wells = pp->kind == LZ_PROBLEM_MULTISCALE && pp->f0 == LZ_F0_DOUBLE_WELL;
-  s.track_f0 = pp->kind == LZ_PROBLEM_MULTISCALE;
+  s.track_f0 = (kind->traits & LZ_KIND_HAS_SLOW_PART) != 0;
+  s.wells = s.track_f0 && pp->f0 == LZ_F0_DOUBLE_WELL;
   return s;
 #undef im
 }

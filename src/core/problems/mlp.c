@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lrzoo/gd_lanes.h"
 #include "lrzoo/problem.h"
 #include "lrzoo/rng.h"
 #include "../problem_internal.h"
@@ -201,7 +202,7 @@ const double *lz__mlp_data_of(const void *state, const double **y, size_t *point
   return n->x;
 }
 
-const lz_objective lz__objective_mlp = {
+static const lz_objective objective = {
     .name = "mlp",
     .sizes = mlp_sizes,
     .create = mlp_create,
@@ -213,4 +214,46 @@ const lz_objective lz__objective_mlp = {
     .hvp = mlp_hvp,
     .f0 = NULL,
     .sigma2 = NULL,
+};
+
+/* ---- the kind ------------------------------------------------------------------------------ */
+
+static size_t params_dim(const lz_problem_params *pp) { return (size_t)(3 * pp->width + 1); }
+
+static void params_at(const lz_job *job, const size_t *idx, lz_problem_params *out) {
+  (void)idx;  /* nothing of an mlp is swept */
+  out->width = job->problem.width;
+  out->mlp_activation = job->problem.mlp_activation;
+  out->points = job->problem.data.points;
+  out->lo = job->problem.data.lo;
+  out->hi = job->problem.data.hi;
+  out->sampling = job->problem.data.sampling;
+  out->g0 = job->problem.data.g0;
+  out->amplitude = job->problem.data.amplitude;
+  out->eps = job->problem.data.eps;
+  out->seed = job->seed;
+}
+
+static double step_cost(const lz_problem_params *pp) {
+  return 30.0 * (double)pp->points * (double)pp->width;
+}
+
+static int describe_lanes(const lz_problem *p, lz_lanes_problem *lp) {
+  const lz_problem_params *pp = lz_problem_params_of(p);
+  if (pp->width > LZ_LANES_MAX_WIDTH) return 0;
+  lp->kind = LZ_LANES_MLP;
+  lp->width = (int)pp->width;
+  lp->mlp_act = pp->mlp_activation;
+  lp->data_x = lz__mlp_data_of(lz__problem_state(p), &lp->data_y, &lp->points);
+  return 1;
+}
+
+const lz_problem_kind_desc lz__kind_mlp = {
+    .name = "mlp",
+    .objective = &objective,
+    .dim = params_dim,
+    .dim_formula = "3*width+1: W1 (width), b1 (width), w2 (width), then b2",
+    .params_at = params_at,
+    .step_cost = step_cost,
+    .describe_lanes = describe_lanes,
 };

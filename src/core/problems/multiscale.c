@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "lrzoo/gd_lanes.h"
 #include "lrzoo/problem.h"
 #include "problems.h"
 #include "../vmath.h"
@@ -244,7 +245,7 @@ static double multiscale_sigma2(const void *state) {
   return (m->ratio == 1.0 ? 2.0 : 1.0) * slope * slope;
 }
 
-const lz_objective lz__objective_multiscale = {
+static const lz_objective objective = {
     .name = "multiscale",
     .sizes = multiscale_sizes,
     .create = multiscale_create,
@@ -257,4 +258,42 @@ const lz_objective lz__objective_multiscale = {
     .hvp = multiscale_hvp,
     .f0 = multiscale_f0,
     .sigma2 = multiscale_sigma2,
+};
+
+/* ---- the kind ------------------------------------------------------------------------------ */
+
+static size_t params_dim(const lz_problem_params *pp) { return (size_t)pp->dim; }
+
+static void params_at(const lz_job *job, const size_t *idx, lz_problem_params *out) {
+  out->f0 = (lz_f0_kind)lz_param_at(job, &job->problem.f0, idx);
+  out->dim = (int)lz_param_at(job, &job->problem.dim, idx);
+  out->f1 = (lz_f1_kind)lz_param_at(job, &job->problem.f1, idx);
+  out->eps = lz_param_at(job, &job->problem.eps, idx);
+  out->amplitude = lz_param_at(job, &job->problem.amplitude, idx);
+  out->ratio = lz_param_at(job, &job->problem.ratio, idx);
+}
+
+static double step_cost(const lz_problem_params *pp) { return 40.0 * pp->dim; }
+
+static int describe_lanes(const lz_problem *p, lz_lanes_problem *lp) {
+  const lz_problem_params *pp = lz_problem_params_of(p);
+  lp->kind = LZ_LANES_MULTISCALE;
+  lp->f0 = pp->f0;
+  lp->f1 = pp->f1;
+  lp->eps = pp->eps;
+  lp->amplitude = pp->amplitude;
+  lp->ratio = pp->ratio;
+  /* A slope a / eps beyond 1e100 would leave no room for the lanes engine's bounds. */
+  return isfinite(lp->amplitude / lp->eps) && fabs(lp->amplitude / lp->eps) <= 1e100;
+}
+
+const lz_problem_kind_desc lz__kind_multiscale = {
+    .name = "multiscale",
+    .objective = &objective,
+    .dim = params_dim,
+    .dim_formula = "dim",
+    .params_at = params_at,
+    .step_cost = step_cost,
+    .traits = LZ_KIND_HAS_SLOW_PART,
+    .describe_lanes = describe_lanes,
 };

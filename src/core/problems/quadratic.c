@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lrzoo/gd_lanes.h"
 #include "lrzoo/problem.h"
 #include "problems.h"
 
@@ -59,7 +60,7 @@ static void quadratic_hvp(const void *state, const double *x, const double *v, d
   for (size_t i = 0; i < q->n; ++i) hv[i] = q->lambda[i] * v[i];
 }
 
-const lz_objective lz__objective_quadratic = {
+static const lz_objective objective = {
     .name = "quadratic",
     .sizes = quadratic_sizes,
     .create = quadratic_create,
@@ -71,4 +72,32 @@ const lz_objective lz__objective_quadratic = {
     .hvp = quadratic_hvp,
     .f0 = NULL,
     .sigma2 = NULL,
+};
+
+/* ---- the kind ------------------------------------------------------------------------------ */
+
+static size_t params_dim(const lz_problem_params *pp) { return pp->n_eigenvalues; }
+
+static void params_at(const lz_job *job, const size_t *idx, lz_problem_params *out) {
+  out->n_eigenvalues = job->problem.eigenvalues.len;
+  out->eigenvalues = lz_vparam_at(job, &job->problem.eigenvalues, idx);
+}
+
+static double step_cost(const lz_problem_params *pp) { return 4.0 * (double)pp->n_eigenvalues; }
+
+static int describe_lanes(const lz_problem *p, lz_lanes_problem *lp) {
+  const lz_problem_params *pp = lz_problem_params_of(p);
+  lp->kind = LZ_LANES_QUADRATIC;
+  for (int c = 0; c < lp->dim; ++c) lp->lambda[c] = pp->eigenvalues[c];
+  return 1;
+}
+
+const lz_problem_kind_desc lz__kind_quadratic = {
+    .name = "quadratic",
+    .objective = &objective,
+    .dim = params_dim,
+    .dim_formula = "the number of eigenvalues",
+    .params_at = params_at,
+    .step_cost = step_cost,
+    .describe_lanes = describe_lanes,
 };

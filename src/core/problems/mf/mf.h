@@ -177,6 +177,8 @@ static inline void apply_activation_slope(const mf *m, const double *y, double *
     default: CALL_WITH_D(d);      \
   }
 
+extern const lz_objective lz__objective_mf;
+
 /* ---- products (products.c) ---------------------------------------------------------------
  *
  * lrzoo's own products of a dense target with a block of columns, for the batched gradient and
