@@ -1,11 +1,19 @@
 /* Objectives: f, its gradient and Hessian-vector products, behind one small interface.
  *
- * Each problem kind lives in src/core/problems (one file, or a folder for mf): its lz_objective
- * and its descriptor (src/core/problems/problems.h), registered by one line in
- * src/core/problem.c. Evaluation functions are pure: given the same instance and x
- * they return bitwise the same result whatever thread calls them, and they use only the
- * caller's scratch buffer (lz_problem_work_len doubles), so one instance may be shared by
- * many threads at once. */
+ * A problem kind lives in src/core/problems: one file (quadratic.c, multiscale.c, mlp.c) or a
+ * folder (mf/), defining its lz_objective and its descriptor (lz_problem_kind_desc,
+ * src/core/problems/problems.h: dimension, parameters from the job, step cost, result traits,
+ * initial point, state stats, lanes engine). Adding a kind inside src/core takes that file,
+ * its line in src/CMakeLists.txt, one line in the registry of src/core/problem.c, its value in
+ * lz_problem_kind and its name in lz_problem_kind_names (include/lrzoo/job.h, src/core/job.c),
+ * and its lz_*_params part of lz_problem_params (job.h) with its fields in lz_job.problem.
+ * Outside src/core the job parser (src/config) must learn its keys; src/io, src/sched and
+ * src/app need nothing unless the kind brings data of its own (mlp's /data in src/io, mf's
+ * target file in src/sched and src/app).
+ *
+ * Evaluation functions are pure: given the same instance and x they return bitwise the same
+ * result whatever thread calls them, and they use only the caller's scratch buffer
+ * (lz_problem_work_len doubles), so one instance may be shared by many threads at once. */
 #ifndef LRZOO_PROBLEM_H
 #define LRZOO_PROBLEM_H
 

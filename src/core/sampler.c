@@ -87,7 +87,7 @@ static sample_spec sample_spec_of(const lz_job *job, const lz_problem_params *pp
   s.obs_inv_w = im->observable.kind ? (double)im->observable.bins / (im->observable.hi - im->observable.lo) : 0;
   s.bound = job->run.diverge_above;
   s.track_f0 = (kind->traits & LZ_KIND_HAS_SLOW_PART) != 0;
-  s.wells = s.track_f0 && pp->f0 == LZ_F0_DOUBLE_WELL;
+  s.wells = s.track_f0 && pp->multiscale.f0 == LZ_F0_DOUBLE_WELL;
   return s;
 #undef im
 }
@@ -150,8 +150,9 @@ typedef struct ms_consts {
 } ms_consts;
 
 static ms_consts ms_consts_of(const lz_problem_params *pp) {
-  ms_consts m = {pp->dim, pp->f0, pp->f1 == LZ_F1_QUASIPERIODIC, 1.0 / pp->eps,
-                 pp->amplitude / pp->eps, pp->ratio / pp->eps, pp->amplitude, pp->ratio};
+  const lz_multiscale_params *ms = &pp->multiscale;
+  ms_consts m = {ms->dim, ms->f0, ms->f1 == LZ_F1_QUASIPERIODIC, 1.0 / ms->eps,
+                 ms->amplitude / ms->eps, ms->ratio / ms->eps, ms->amplitude, ms->ratio};
   return m;
 }
 
@@ -536,7 +537,7 @@ static int chain_can_sample(const lz_run_result *r) {
 }
 
 static int params_use_blocks(const lz_problem_params *pp) {
-  return pp->kind == LZ_PROBLEM_MULTISCALE && pp->dim <= 2;
+  return pp->kind == LZ_PROBLEM_MULTISCALE && pp->multiscale.dim <= 2;
 }
 
 static int uses_blocks(const lz_problem *p) { return params_use_blocks(lz_problem_params_of(p)); }

@@ -9,35 +9,35 @@
 #include "mf.h"
 #include "mf_internal.h"
 
-static size_t params_dim(const lz_problem_params *pp) { return (size_t)(2 * pp->n * pp->d); }
+static size_t params_dim(const lz_problem_params *pp) { return (size_t)(2 * pp->mf.n * pp->mf.d); }
 
 static void params_at(const lz_job *job, const size_t *idx, lz_problem_params *out) {
-  out->n = (int64_t)lz_param_at(job, &job->problem.n, idx);
-  out->d = (int64_t)lz_param_at(job, &job->problem.d, idx);
-  out->activation = (lz_activation)lz_param_at(job, &job->problem.activation, idx);
-  out->alpha = lz_param_at(job, &job->problem.alpha, idx);
-  out->target = job->problem.target.kind;
-  out->target_scale = lz_param_at(job, &job->problem.target.scale, idx);
-  out->mu = lz_param_at(job, &job->problem.target.mu, idx);
-  out->rank = (int64_t)lz_param_at(job, &job->problem.target.rank, idx);
-  out->n_singular_values = job->problem.target.singular_values.len;
-  out->singular_values = lz_vparam_at(job, &job->problem.target.singular_values, idx);
-  out->target_path = job->problem.target.path;
-  out->target_dataset = job->problem.target.dataset;
+  out->mf.n = (int64_t)lz_param_at(job, &job->problem.n, idx);
+  out->mf.d = (int64_t)lz_param_at(job, &job->problem.d, idx);
+  out->mf.activation = (lz_activation)lz_param_at(job, &job->problem.activation, idx);
+  out->mf.alpha = lz_param_at(job, &job->problem.alpha, idx);
+  out->mf.target = job->problem.target.kind;
+  out->mf.target_scale = lz_param_at(job, &job->problem.target.scale, idx);
+  out->mf.mu = lz_param_at(job, &job->problem.target.mu, idx);
+  out->mf.rank = (int64_t)lz_param_at(job, &job->problem.target.rank, idx);
+  out->mf.n_singular_values = job->problem.target.singular_values.len;
+  out->mf.singular_values = lz_vparam_at(job, &job->problem.target.singular_values, idx);
+  out->mf.target_path = job->problem.target.path;
+  out->mf.target_dataset = job->problem.target.dataset;
 }
 
 static double step_cost(const lz_problem_params *pp) {
-  double n = (double)pp->n, d = (double)pp->d;
-  switch (pp->target) {
+  double n = (double)pp->mf.n, d = (double)pp->mf.d;
+  switch (pp->mf.target) {
     case LZ_TARGET_SCALAR: return 10.0;
-    case LZ_TARGET_LOWRANK: return 8.0 * n * d * (d + (double)pp->rank);
+    case LZ_TARGET_LOWRANK: return 8.0 * n * d * (d + (double)pp->mf.rank);
     default: return 6.0 * n * n * d + 8.0 * n * d * d;
   }
 }
 
 /* (n, d) rather than 2 n d, so that n x d and d x n start from different draws. */
 static uint64_t initial_point_shape(const lz_problem_params *pp) {
-  return ((uint64_t)pp->n << 32) | (uint64_t)pp->d;
+  return ((uint64_t)pp->mf.n << 32) | (uint64_t)pp->mf.d;
 }
 
 /* init.imbalance c: X0 *= sqrt(c), Y0 /= sqrt(c), the same product X0 sigma(Y0)^T for the
@@ -53,7 +53,7 @@ static void scale_initial_point(const lz_job *job, const size_t *idx,
 }
 
 static int64_t x_entry_index(const lz_problem_params *pp, const int64_t entry[2]) {
-  return entry[0] * pp->d + entry[1];
+  return entry[0] * pp->mf.d + entry[1];
 }
 
 static int describe_lanes(const lz_problem *p, lz_lanes_problem *lp) {

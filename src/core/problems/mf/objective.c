@@ -70,15 +70,15 @@ static void choose_path(mf *m) {
 
 /* The shape fields create sets before building the target: all that choose_path reads. */
 static void set_shape(mf *m, const lz_problem_params *pp) {
-  m->n = (size_t)pp->n;
-  m->d = (size_t)pp->d;
+  m->n = (size_t)pp->mf.n;
+  m->d = (size_t)pp->mf.d;
   m->nd = m->n * m->d;
   m->ld = lz__mf_padded_row_length(m->n);
-  m->act = pp->activation;
-  m->alpha = pp->alpha;
-  m->target = pp->target;
-  if (pp->target == LZ_TARGET_LOWRANK && pp->rank >= 1 && pp->rank <= pp->n) {
-    m->k = (size_t)pp->rank;
+  m->act = pp->mf.activation;
+  m->alpha = pp->mf.alpha;
+  m->target = pp->mf.target;
+  if (pp->mf.target == LZ_TARGET_LOWRANK && pp->mf.rank >= 1 && pp->mf.rank <= pp->mf.n) {
+    m->k = (size_t)pp->mf.rank;
     m->qr_lwork = lz__mf_qr_workspace_len(m->n, m->d + m->k);
   }
 }
@@ -92,10 +92,10 @@ static int keeps_transpose(size_t n, size_t ld) {
 /* Mirrors lz__mf_build_target and choose_path without allocating: n and d may be far too large to
  * build, which is exactly when the estimate matters. */
 static void mf_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
-  if (pp->n < 1 || pp->d < 1) return;
-  if ((double)pp->n * (double)pp->d > 1e12) {
+  if (pp->mf.n < 1 || pp->mf.d < 1) return;
+  if ((double)pp->mf.n * (double)pp->mf.d > 1e12) {
     /* Beyond 16 TB of state the size_t counts below could wrap: say "far too large". */
-    s->stored_bytes = 16.0 * (double)pp->n * (double)pp->d;
+    s->stored_bytes = 16.0 * (double)pp->mf.n * (double)pp->mf.d;
     return;
   }
   mf m;

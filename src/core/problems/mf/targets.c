@@ -17,17 +17,17 @@ static int invalid(lz_err *err, const char *what) {
 }
 
 int lz__mf_check_shape_and_activation(const lz_problem_params *pp, lz_err *err) {
-  if (pp->n < 1 || pp->d < 1)
+  if (pp->mf.n < 1 || pp->mf.d < 1)
     return lz_err_set(err, LZ_EINVAL, "mf: n and d must be >= 1 (got n = %lld, d = %lld)",
-                      (long long)pp->n, (long long)pp->d);
+                      (long long)pp->mf.n, (long long)pp->mf.d);
   /* BLAS and LAPACK take int dimensions; n x n targets beyond that do not fit memory anyway. */
-  if (pp->n > INT_MAX / 2 || pp->d > INT_MAX / 2)
-    return lz_err_set(err, LZ_EINVAL, "mf: n = %lld, d = %lld is too large", (long long)pp->n,
-                      (long long)pp->d);
-  if (pp->activation != LZ_ACT_NONE && pp->activation != LZ_ACT_RELU &&
-      pp->activation != LZ_ACT_LEAKY_RELU)
+  if (pp->mf.n > INT_MAX / 2 || pp->mf.d > INT_MAX / 2)
+    return lz_err_set(err, LZ_EINVAL, "mf: n = %lld, d = %lld is too large", (long long)pp->mf.n,
+                      (long long)pp->mf.d);
+  if (pp->mf.activation != LZ_ACT_NONE && pp->mf.activation != LZ_ACT_RELU &&
+      pp->mf.activation != LZ_ACT_LEAKY_RELU)
     return invalid(err, "activation must be none, relu or leaky_relu");
-  if (pp->activation == LZ_ACT_LEAKY_RELU && !isfinite(pp->alpha))
+  if (pp->mf.activation == LZ_ACT_LEAKY_RELU && !isfinite(pp->mf.alpha))
     return invalid(err, "the leaky_relu slope alpha must be finite");
   return LZ_OK;
 }
@@ -50,14 +50,15 @@ static int allocate_dense_target(mf *m, lz_err *err) {
 
 static int build_gaussian_target(mf *m, const lz_problem_params *pp, uint64_t seed,
                                  lz_err *err) {
-  if (!isfinite(pp->target_scale)) return invalid(err, "the gaussian target scale must be finite");
+  if (!isfinite(pp->mf.target_scale))
+    return invalid(err, "the gaussian target scale must be finite");
   int rc = allocate_dense_target(m, err);
   if (rc != LZ_OK) return rc;
   /* The stream is named by n alone, so A depends on (seed, n, scale) only: every d and
    * activation of a sweep factorizes the same matrix. */
   lz_rng rng;
   lz_rng_init(&rng, seed, LZ_RNG_TARGET, m->n, 0);
-  double c = pp->target_scale / sqrt((double)m->n);
+  double c = pp->mf.target_scale / sqrt((double)m->n);
   for (size_t i = 0; i < m->n; ++i)
     for (size_t j = 0; j < m->n; ++j) m->a[i * m->ld + j] = c * lz_rng_normal(&rng);
   return LZ_OK;
@@ -77,8 +78,8 @@ static int build_scalar_target(mf *m, const lz_problem_params *pp, lz_err *err) 
     return lz_err_set(err, LZ_EINVAL,
                       "mf: the scalar target is the case n = d = 1 (got n = %zu, d = %zu)", m->n,
                       m->d);
-  if (!isfinite(pp->mu)) return invalid(err, "the scalar target mu must be finite");
-  m->mu = pp->mu;
+  if (!isfinite(pp->mf.mu)) return invalid(err, "the scalar target mu must be finite");
+  m->mu = pp->mf.mu;
   return LZ_OK;
 }
 
@@ -133,18 +134,18 @@ size_t lz__mf_qr_workspace_len(size_t rows, size_t cols) {
 
 static int build_lowrank_target(mf *m, const lz_problem_params *pp, uint64_t seed,
                                 lz_err *err) {
-  if (pp->rank < 1 || pp->rank > pp->n)
+  if (pp->mf.rank < 1 || pp->mf.rank > pp->mf.n)
     return lz_err_set(err, LZ_EINVAL, "mf: lowrank rank %lld must be between 1 and n = %lld",
-                      (long long)pp->rank, (long long)pp->n);
-  if (!pp->singular_values || pp->n_singular_values != (size_t)pp->rank)
+                      (long long)pp->mf.rank, (long long)pp->mf.n);
+  if (!pp->mf.singular_values || pp->mf.n_singular_values != (size_t)pp->mf.rank)
     return lz_err_set(err, LZ_EINVAL,
                       "mf: lowrank rank %lld must equal the number of singular values (%zu)",
-                      (long long)pp->rank, pp->n_singular_values);
+                      (long long)pp->mf.rank, pp->mf.n_singular_values);
   m->s = malloc(m->k * sizeof *m->s);
   if (!m->s) return lz_err_set(err, LZ_ENOMEM, "mf: out of memory");
   m->norm_a2 = 0.0;
   for (size_t l = 0; l < m->k; ++l) {
-    double s = pp->singular_values[l];
+    double s = pp->mf.singular_values[l];
     if (!isfinite(s) || s < 0.0)
       return lz_err_set(err, LZ_EINVAL, "mf: singular value %zu (%g) must be finite and >= 0",
                         l, s);
@@ -158,7 +159,7 @@ static int build_lowrank_target(mf *m, const lz_problem_params *pp, uint64_t see
 
 int lz__mf_build_target(mf *m, const lz_problem_params *pp, uint64_t seed,
                         const double *target, lz_err *err) {
-  switch (pp->target) {
+  switch (pp->mf.target) {
     case LZ_TARGET_GAUSSIAN: return build_gaussian_target(m, pp, seed, err);
     case LZ_TARGET_IDENTITY: return LZ_OK;  /* A = I is applied on the fly, never stored */
     case LZ_TARGET_SCALAR: return build_scalar_target(m, pp, err);
