@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../src/core/mf_internal.h"
+#include "../src/core/problems/mf/mf_internal.h"
 #include "../src/core/problem_internal.h"
 #include "lrzoo/gd.h"
 #include "lrzoo/problem.h"
@@ -80,10 +80,10 @@ int main(int argc, char **argv) {
   lz_problem_params pp;
   memset(&pp, 0, sizeof pp);
   pp.kind = LZ_PROBLEM_MF;
-  pp.n = atoll(argv[1]);
-  pp.d = atoll(argv[2]);
-  pp.target = LZ_TARGET_GAUSSIAN;
-  pp.target_scale = 1.0;
+  pp.mf.n = atoll(argv[1]);
+  pp.mf.d = atoll(argv[2]);
+  pp.mf.target = LZ_TARGET_GAUSSIAN;
+  pp.mf.target_scale = 1.0;
   const size_t runs = (size_t)atoll(argv[3]);
   const long steps = atol(argv[4]);
   const size_t peak_n = argc > 5 ? (size_t)atoll(argv[5]) : 1536;
@@ -94,8 +94,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   const int threads = omp_get_max_threads();
-  const int reps = pp.n >= 4096 ? 3 : 20;  /* repeats of the gradient and GEMM timings */
-  const size_t n = (size_t)pp.n, d = (size_t)pp.d, dim = lz_problem_dim(p);
+  const int reps = pp.mf.n >= 4096 ? 3 : 20;  /* repeats of the gradient and GEMM timings */
+  const size_t n = (size_t)pp.mf.n, d = (size_t)pp.mf.d, dim = lz_problem_dim(p);
   const size_t per = (runs + (size_t)threads - 1) / (size_t)threads;
   if (per > lz_problem_batch_max(p)) {
     fprintf(stderr, "%zu runs a thread: above the batch size %zu\n", per, lz_problem_batch_max(p));

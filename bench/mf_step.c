@@ -26,15 +26,15 @@ int main(int argc, char **argv) {
   lz_problem_params pp;
   memset(&pp, 0, sizeof pp);
   pp.kind = LZ_PROBLEM_MF;
-  pp.n = atoll(argv[2]);
-  pp.d = atoll(argv[3]);
-  pp.rank = atoll(argv[4]);
-  pp.target = strcmp(argv[1], "lowrank") == 0 ? LZ_TARGET_LOWRANK : LZ_TARGET_GAUSSIAN;
-  pp.target_scale = 1.0;
-  pp.singular_values = sv;
-  pp.n_singular_values = (size_t)pp.rank;
+  pp.mf.n = atoll(argv[2]);
+  pp.mf.d = atoll(argv[3]);
+  pp.mf.rank = atoll(argv[4]);
+  pp.mf.target = strcmp(argv[1], "lowrank") == 0 ? LZ_TARGET_LOWRANK : LZ_TARGET_GAUSSIAN;
+  pp.mf.target_scale = 1.0;
+  pp.mf.singular_values = sv;
+  pp.mf.n_singular_values = (size_t)pp.mf.rank;
   long steps = atol(argv[5]);
-  if (pp.rank > 8 || steps < 1) return 2;
+  if (pp.mf.rank > 8 || steps < 1) return 2;
   lz_problem *p = NULL;
   lz_err err;
   if (lz_problem_create(&pp, 1, NULL, &p, &err) != LZ_OK) {
@@ -48,7 +48,7 @@ int main(int argc, char **argv) {
   lz_rng rng;
   lz_rng_init(&rng, 1, LZ_RNG_TEST, dim, 0);
   /* Entries of size 1/sqrt(n): X Y^T is of the size of A, and the steps stay bounded. */
-  const double scale = 1.0 / sqrt((double)pp.n);
+  const double scale = 1.0 / sqrt((double)pp.mf.n);
   for (size_t i = 0; i < dim; ++i) x[i] = scale * lz_rng_normal(&rng);
   double f = lz_problem_value_grad(p, x, g, work);  /* warm-up: first touch of the scratch */
   double t0 = seconds();

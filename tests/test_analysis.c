@@ -112,7 +112,8 @@ static double tangent_exponent_at(const lz_problem *p, const double *x, double h
 static void lyapunov_of_a_quadratic_should_be_max_log_of_one_minus_h_lambda(void **state) {
   (void)state;
   const double lambda[] = {1.0, 0.3, 2.5, 0.01};
-  lz_problem_params pp = {.kind = LZ_PROBLEM_QUADRATIC, .eigenvalues = lambda, .n_eigenvalues = 4};
+  lz_problem_params pp = {
+      .kind = LZ_PROBLEM_QUADRATIC, .quadratic.eigenvalues = lambda, .quadratic.n_eigenvalues = 4};
   lz_problem *p = make_problem(&pp);
   const double x[] = {0.3, -1.0, 2.0, 0.5};
   /* h = 0.1: the slowest mode wins; 0.7: the stiffest (|1 - 1.75| = 0.75); 0.9: diverging. */
@@ -192,8 +193,11 @@ static void mf_lyapunov_should_vanish_along_the_minimizers_and_not_across_them(v
                       "lr: {values: [0.05, 0.1]}\n"
                       "run: {max_iter: 200000, tol_grad: 1.0e-12}\n");
   lz_run_result *res = run_job(job);
-  lz_problem_params pp = {.kind = LZ_PROBLEM_MF, .n = 4, .d = 2, .target = LZ_TARGET_GAUSSIAN,
-                          .target_scale = 1.0};
+  lz_problem_params pp = {.kind = LZ_PROBLEM_MF,
+                          .mf.n = 4,
+                          .mf.d = 2,
+                          .mf.target = LZ_TARGET_GAUSSIAN,
+                          .mf.target_scale = 1.0};
   lz_problem *p = make_problem_with_seed(&pp, job->seed);  /* the job's target matrix */
   for (int64_t r = 0; r < job->nruns; ++r) {
     assert_int_equal(res[r].status, LZ_STATUS_CONVERGED);
@@ -385,8 +389,8 @@ static double one_step_error(const lz_problem *p, const double *x0, double h, in
 
 static void one_step_errors_should_scale_as_h2_h3_h4_for_orders_0_1_2(void **state) {
   (void)state;
-  lz_problem_params pp = {.kind = LZ_PROBLEM_MF, .n = 1, .d = 1, .target = LZ_TARGET_SCALAR,
-                          .mu = 1.0};
+  lz_problem_params pp = {
+      .kind = LZ_PROBLEM_MF, .mf.n = 1, .mf.d = 1, .mf.target = LZ_TARGET_SCALAR, .mf.mu = 1.0};
   lz_problem *p = make_problem(&pp);
   const double x0[] = {1.5, 0.2};
   const double hs[] = {0.004, 0.008, 0.016, 0.032, 0.064};
@@ -407,8 +411,8 @@ static void one_step_errors_should_scale_as_h2_h3_h4_for_orders_0_1_2(void **sta
 
 static void order_one_should_beat_order_zero_at_medium_h_and_all_should_fail_at_large_h(void **state) {
   (void)state;
-  lz_problem_params pp = {.kind = LZ_PROBLEM_MF, .n = 1, .d = 1, .target = LZ_TARGET_SCALAR,
-                          .mu = 1.0};
+  lz_problem_params pp = {
+      .kind = LZ_PROBLEM_MF, .mf.n = 1, .mf.d = 1, .mf.target = LZ_TARGET_SCALAR, .mf.mu = 1.0};
   lz_problem *p = make_problem(&pp);
   const double x0[] = {1.5, 0.2}, near_diagonal[] = {1.2, 0.9};
   double *work = malloc(lz_modeq_work_len(p) * sizeof *work);

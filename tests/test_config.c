@@ -367,9 +367,9 @@ static void parse_should_sweep_vectors_and_generated_axes(void **state) {
   size_t *idx = coords_of_run(job, job->runs_per_instance);  /* first run of instance 1 */
   lz_problem_params pp;
   lz_job_problem_params(job, idx, &pp);
-  assert_int_equal(pp.n_eigenvalues, 3);
-  assert_close(pp.eigenvalues[0], 2.0, 0);
-  assert_close(pp.eigenvalues[2], -0.1, 0);
+  assert_int_equal(pp.quadratic.n_eigenvalues, 3);
+  assert_close(pp.quadratic.eigenvalues[0], 2.0, 0);
+  assert_close(pp.quadratic.eigenvalues[2], -0.1, 0);
   free(idx);
   lz_job_destroy(&job);
 }
@@ -403,11 +403,11 @@ static void parse_should_sweep_activation_and_alpha_as_choice_axes(void **state)
   lz_problem_params pp;
   lz_job_problem_params(job, idx, &pp);
   assert_int_equal(pp.kind, LZ_PROBLEM_MF);
-  assert_int_equal(pp.n, 8);
-  assert_int_equal(pp.d, 3);
-  assert_int_equal(pp.activation, LZ_ACT_LEAKY_RELU);
-  assert_close(pp.alpha, 0.1, 0);
-  assert_int_equal(pp.target, LZ_TARGET_IDENTITY);
+  assert_int_equal(pp.mf.n, 8);
+  assert_int_equal(pp.mf.d, 3);
+  assert_int_equal(pp.mf.activation, LZ_ACT_LEAKY_RELU);
+  assert_close(pp.mf.alpha, 0.1, 0);
+  assert_int_equal(pp.mf.target, LZ_TARGET_IDENTITY);
   assert_int_equal(lz_problem_params_dim(&pp), 48);
   free(idx);
   lz_job_destroy(&job);
@@ -421,8 +421,8 @@ static void gaussian_init_should_scale_x_and_y_by_the_imbalance(void **state) {
   idx[axis_index(job, "replica")] = 3;
   lz_problem_params pp;
   lz_job_problem_params(job, idx, &pp);
-  assert_int_equal(pp.n, 256);
-  assert_int_equal(pp.d, 2);
+  assert_int_equal(pp.mf.n, 256);
+  assert_int_equal(pp.mf.d, 2);
   size_t dim = lz_problem_params_dim(&pp), half = dim / 2;
   double *x1 = malloc(dim * sizeof *x1), *x4 = malloc(dim * sizeof *x4);
   idx[axis_index(job, "imbalance")] = 0;  /* c = 1 */
@@ -493,9 +493,9 @@ static void parse_should_read_a_scalar_target_and_a_point_axis(void **state) {
   idx[axis_index(job, "point")] = 1;
   lz_problem_params pp;
   lz_job_problem_params(job, idx, &pp);
-  assert_close(pp.mu, 4.0, 0);
-  assert_int_equal(pp.n, 1);
-  assert_int_equal(pp.d, 1);
+  assert_close(pp.mf.mu, 4.0, 0);
+  assert_int_equal(pp.mf.n, 1);
+  assert_int_equal(pp.mf.d, 1);
   double x0[2];
   assert_int_equal(lz_job_initial_point(job, idx, &pp, x0), LZ_OK);
   assert_close(x0[0], 0.1, 0);
@@ -518,9 +518,9 @@ static void parse_should_default_lowrank_rank_to_the_vector_length(void **state)
   idx[axis_index(job, "singular_values")] = 1;
   lz_problem_params pp;
   lz_job_problem_params(job, idx, &pp);
-  assert_int_equal(pp.rank, 2);
-  assert_int_equal(pp.n_singular_values, 2);
-  assert_close(pp.singular_values[0], 1.0, 0);
+  assert_int_equal(pp.mf.rank, 2);
+  assert_int_equal(pp.mf.n_singular_values, 2);
+  assert_close(pp.mf.singular_values[0], 1.0, 0);
   free(idx);
   lz_job_destroy(&job);
 }
@@ -535,7 +535,7 @@ static void parse_should_resolve_a_relative_target_path_against_the_job_director
   lz_problem_params pp;
   size_t *idx = coords_of_run(job, 0);
   lz_job_problem_params(job, idx, &pp);
-  assert_string_equal(pp.target_path, GOOD_DIR "/targets/a4.h5");
+  assert_string_equal(pp.mf.target_path, GOOD_DIR "/targets/a4.h5");
   free(idx);
   lz_job_destroy(&job);
 
@@ -585,10 +585,10 @@ static void parse_should_build_grid_axes_like_numpy_linspace(void **state) {
   idx[axis_index(job, "grid1")] = 0;
   lz_problem_params pp;
   lz_job_problem_params(job, idx, &pp);
-  assert_int_equal(pp.f0, LZ_F0_MATYAS);
-  assert_int_equal(pp.dim, 2);
-  assert_close(pp.eps, 1e-2, 0);
-  assert_close(pp.amplitude, 1e-2, 0);
+  assert_int_equal(pp.multiscale.f0, LZ_F0_MATYAS);
+  assert_int_equal(pp.multiscale.dim, 2);
+  assert_close(pp.multiscale.eps, 1e-2, 0);
+  assert_close(pp.multiscale.amplitude, 1e-2, 0);
   double x0[2];
   assert_int_equal(lz_job_initial_point(job, idx, &pp, x0), LZ_OK);
   assert_close(x0[0], 2, 0);

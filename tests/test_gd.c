@@ -25,8 +25,8 @@ static lz_problem *make_quadratic(const double *lambda, size_t n) {
   lz_problem_params pp;
   memset(&pp, 0, sizeof pp);
   pp.kind = LZ_PROBLEM_QUADRATIC;
-  pp.eigenvalues = lambda;
-  pp.n_eigenvalues = n;
+  pp.quadratic.eigenvalues = lambda;
+  pp.quadratic.n_eigenvalues = n;
   return create_or_fail(&pp);
 }
 
@@ -192,12 +192,12 @@ static lz_problem *make_dense_mf(lz_activation act) {
   lz_problem_params pp;
   memset(&pp, 0, sizeof pp);
   pp.kind = LZ_PROBLEM_MF;
-  pp.n = 24;
-  pp.d = 2;
-  pp.activation = act;
-  pp.alpha = 0.2;
-  pp.target = LZ_TARGET_GAUSSIAN;
-  pp.target_scale = 1.0;
+  pp.mf.n = 24;
+  pp.mf.d = 2;
+  pp.mf.activation = act;
+  pp.mf.alpha = 0.2;
+  pp.mf.target = LZ_TARGET_GAUSSIAN;
+  pp.mf.target_scale = 1.0;
   return create_or_fail(&pp);
 }
 

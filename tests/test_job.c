@@ -94,8 +94,8 @@ static void gaussian_init_should_depend_on_replica_and_shape_not_on_lr(void **st
   double a[16], b[16];
   lz_job_run_coords(job, 5, idx);  /* instance 0 (n = 4), replica 1, lr 0 */
   lz_job_problem_params(job, idx, &pp);
-  assert_int_equal(pp.n, 4);
-  assert_int_equal(pp.d, 2);
+  assert_int_equal(pp.mf.n, 4);
+  assert_int_equal(pp.mf.d, 2);
   assert_int_equal(lz_problem_params_dim(&pp), 16);
   assert_int_equal(lz_job_initial_point(job, idx, &pp, a), 0);
   lz_job_run_coords(job, 9, idx);  /* same replica, lr 4 */

@@ -34,11 +34,11 @@ static lz_problem *make_scalar_mf(double mu, lz_activation act, double alpha) {
   lz_problem_params pp;
   memset(&pp, 0, sizeof pp);
   pp.kind = LZ_PROBLEM_MF;
-  pp.n = pp.d = 1;
-  pp.target = LZ_TARGET_SCALAR;
-  pp.mu = mu;
-  pp.activation = act;
-  pp.alpha = alpha;
+  pp.mf.n = pp.mf.d = 1;
+  pp.mf.target = LZ_TARGET_SCALAR;
+  pp.mf.mu = mu;
+  pp.mf.activation = act;
+  pp.mf.alpha = alpha;
   return create_or_fail(&pp);
 }
 
@@ -48,8 +48,8 @@ static lz_problem *make_quadratic(int dim) {
   lz_problem_params pp;
   memset(&pp, 0, sizeof pp);
   pp.kind = LZ_PROBLEM_QUADRATIC;
-  pp.eigenvalues = lambda;
-  pp.n_eigenvalues = (size_t)dim;
+  pp.quadratic.eigenvalues = lambda;
+  pp.quadratic.n_eigenvalues = (size_t)dim;
   return create_or_fail(&pp);
 }
 
@@ -57,12 +57,12 @@ static lz_problem *make_multiscale(int dim, lz_f0_kind f0, lz_f1_kind f1) {
   lz_problem_params pp;
   memset(&pp, 0, sizeof pp);
   pp.kind = LZ_PROBLEM_MULTISCALE;
-  pp.dim = dim;
-  pp.f0 = f0;
-  pp.f1 = f1;
-  pp.eps = 0.05;
-  pp.amplitude = 0.05;
-  pp.ratio = 1.618;
+  pp.multiscale.dim = dim;
+  pp.multiscale.f0 = f0;
+  pp.multiscale.f1 = f1;
+  pp.multiscale.eps = 0.05;
+  pp.multiscale.amplitude = 0.05;
+  pp.multiscale.ratio = 1.618;
   return create_or_fail(&pp);
 }
 
@@ -70,15 +70,15 @@ static lz_problem *make_mlp(int width, lz_mlp_activation act) {
   lz_problem_params pp;
   memset(&pp, 0, sizeof pp);
   pp.kind = LZ_PROBLEM_MLP;
-  pp.width = width;
-  pp.points = 17;
-  pp.mlp_activation = act;
-  pp.sampling = LZ_DATA_GRID;
-  pp.g0 = LZ_G0_SIN;
-  pp.lo = -1.5;
-  pp.hi = 1.5;
-  pp.amplitude = 0.1;
-  pp.eps = 0.05;
+  pp.mlp.width = width;
+  pp.mlp.points = 17;
+  pp.mlp.activation = act;
+  pp.mlp.sampling = LZ_DATA_GRID;
+  pp.mlp.g0 = LZ_G0_SIN;
+  pp.mlp.lo = -1.5;
+  pp.mlp.hi = 1.5;
+  pp.mlp.amplitude = 0.1;
+  pp.mlp.eps = 0.05;
   return create_or_fail(&pp);
 }
 

@@ -21,12 +21,12 @@ static lz_problem_params multiscale(lz_f0_kind f0, int dim) {
   lz_problem_params pp;
   memset(&pp, 0, sizeof pp);
   pp.kind = LZ_PROBLEM_MULTISCALE;
-  pp.f0 = f0;
-  pp.dim = dim;
-  pp.f1 = LZ_F1_SINE;
-  pp.eps = 1e-3;
-  pp.amplitude = 1e-3;
-  pp.ratio = 1.618;
+  pp.multiscale.f0 = f0;
+  pp.multiscale.dim = dim;
+  pp.multiscale.f1 = LZ_F1_SINE;
+  pp.multiscale.eps = 1e-3;
+  pp.multiscale.amplitude = 1e-3;
+  pp.multiscale.ratio = 1.618;
   return pp;
 }
 
@@ -85,7 +85,7 @@ static void temperature_fit_of_a_quadratic_should_be_the_sample_mean_of_x_square
   lz_problem_params pp = multiscale(LZ_F0_QUADRATIC, 1);
   /* mean of f0 = x^2/2 is half the mean of x^2 */
   assert_true(fabs(lz_gibbs_fit_temperature(&pp, 0.5 * 0.0263) - 0.0263) < 1e-15);
-  pp.dim = 2;
+  pp.multiscale.dim = 2;
   assert_true(fabs(lz_gibbs_fit_temperature(&pp, 0.0263) - 0.0263) < 1e-15);
   assert_true(lz_gibbs_fit_temperature(&pp, 0.0) == 0.0);
 }
@@ -99,7 +99,7 @@ static void temperature_fit_of_a_double_well_should_invert_its_mean(void **state
   }
   /* cold: harmonic in each well, so E[f0] = T/2 (equipartition) */
   assert_true(fabs(lz_gibbs_mean_f0(&pp, 1e-6) / 5e-7 - 1.0) < 1e-3);
-  pp.dim = 2;
+  pp.multiscale.dim = 2;
   assert_true(fabs(lz_gibbs_mean_f0(&pp, 1e-6) / 1e-6 - 1.0) < 1e-3);
 }
 

@@ -15,8 +15,9 @@
 
 #include <cmocka.h>
 
-#include "../src/core/mf_internal.h"
+#include "../src/core/problems/mf/mf_internal.h"
 #include "../src/core/problem_internal.h"
+#include "../src/core/problems/problems.h"
 #include "../src/core/vmath.h"
 #include "lrzoo/linalg.h"
 #include "lrzoo/problem.h"
@@ -70,8 +71,8 @@ static void close_instance(instance *in) {
 static lz_problem_params quadratic_params(size_t n, const double *eigenvalues) {
   lz_problem_params pp = {0};
   pp.kind = LZ_PROBLEM_QUADRATIC;
-  pp.n_eigenvalues = n;
-  pp.eigenvalues = eigenvalues;
+  pp.quadratic.n_eigenvalues = n;
+  pp.quadratic.eigenvalues = eigenvalues;
   return pp;
 }
 
@@ -79,28 +80,28 @@ static lz_problem_params mf_params(int64_t n, int64_t d, lz_target_kind target,
                                    lz_activation act) {
   lz_problem_params pp = {0};
   pp.kind = LZ_PROBLEM_MF;
-  pp.n = n;
-  pp.d = d;
-  pp.activation = act;
-  pp.alpha = 0.1;
-  pp.target = target;
-  pp.target_scale = 1.0;
-  pp.mu = 1.5;
-  pp.rank = n < 3 ? n : 3;
-  pp.n_singular_values = (size_t)pp.rank;
-  pp.singular_values = singular_values;
+  pp.mf.n = n;
+  pp.mf.d = d;
+  pp.mf.activation = act;
+  pp.mf.alpha = 0.1;
+  pp.mf.target = target;
+  pp.mf.target_scale = 1.0;
+  pp.mf.mu = 1.5;
+  pp.mf.rank = n < 3 ? n : 3;
+  pp.mf.n_singular_values = (size_t)pp.mf.rank;
+  pp.mf.singular_values = singular_values;
   return pp;
 }
 
 static lz_problem_params multiscale_params(lz_f0_kind f0, lz_f1_kind f1, int dim, double eps) {
   lz_problem_params pp = {0};
   pp.kind = LZ_PROBLEM_MULTISCALE;
-  pp.f0 = f0;
-  pp.f1 = f1;
-  pp.dim = dim;
-  pp.eps = eps;
-  pp.amplitude = eps;
-  pp.ratio = 1.6180339887498949;
+  pp.multiscale.f0 = f0;
+  pp.multiscale.f1 = f1;
+  pp.multiscale.dim = dim;
+  pp.multiscale.eps = eps;
+  pp.multiscale.amplitude = eps;
+  pp.multiscale.ratio = 1.6180339887498949;
   return pp;
 }
 
@@ -294,7 +295,7 @@ static void for_every_mf_variant(variant_check *check) {
 }
 
 /* The shapes above must reach every evaluation path; this keeps them honest if the
- * thresholds in obj_mf.c change. */
+ * thresholds in src/core/problems/mf change. */
 static void mf_test_shapes_reach_every_evaluation_path(void **state) {
   int row_one_chunk = 0, row_chunks = 0, row_tiles = 0, blocks_two = 0, blocks_chunks = 0;
   for (size_t s = 0; s <= COUNT(mf_shapes); ++s) {
@@ -340,8 +341,9 @@ static void check_sizes_without_building(instance *in, const double *x) {
              lz_problem_dim(in->p), lz_problem_work_len(in->p),
              lz_problem_symmetry_work_len(in->p));
   const lz_problem_params *pp = lz_problem_params_of(in->p);
-  if (pp->kind == LZ_PROBLEM_MF && (pp->target == LZ_TARGET_GAUSSIAN || pp->target == LZ_TARGET_FILE))
-    assert_true(s.stored_bytes >= 8.0 * (double)pp->n * (double)pp->n);
+  if (pp->kind == LZ_PROBLEM_MF &&
+      (pp->mf.target == LZ_TARGET_GAUSSIAN || pp->mf.target == LZ_TARGET_FILE))
+    assert_true(s.stored_bytes >= 8.0 * (double)pp->mf.n * (double)pp->mf.n);
 }
 
 static void sizes_from_parameters_match_the_built_instance(void **state) {
@@ -431,14 +433,14 @@ static void mlp_gradient_and_hvp_match_finite_differences(void **state) {
                  lz_data_sampling_names[sampling]);
         lz_problem_params pp = {0};
         pp.kind = LZ_PROBLEM_MLP;
-        pp.width = widths[w];
-        pp.mlp_activation = acts[a];
-        pp.points = 23;
-        pp.lo = -2.0, pp.hi = 3.0;
-        pp.sampling = (lz_data_sampling)sampling;
-        pp.g0 = sampling ? LZ_G0_SQUARE : LZ_G0_SIN;
-        pp.amplitude = 0.2, pp.eps = 0.05;
-        pp.seed = 7;
+        pp.mlp.width = widths[w];
+        pp.mlp.activation = acts[a];
+        pp.mlp.points = 23;
+        pp.mlp.lo = -2.0, pp.mlp.hi = 3.0;
+        pp.mlp.sampling = (lz_data_sampling)sampling;
+        pp.mlp.g0 = sampling ? LZ_G0_SQUARE : LZ_G0_SIN;
+        pp.mlp.amplitude = 0.2, pp.mlp.eps = 0.05;
+        pp.mlp.seed = 7;
         instance in = open_instance(&pp, NULL, label);
         assert_int_equal(in.dim, 3 * widths[w] + 1);
         double *x = random_point(&in, 40 + w + 5 * a, 0.8);
@@ -454,8 +456,8 @@ static void mlp_gradient_and_hvp_match_finite_differences(void **state) {
 static void mlp_data_follow_the_grid_and_the_formula(void **state) {
   lz_problem_params pp = {0};
   pp.kind = LZ_PROBLEM_MLP;
-  pp.points = 5, pp.lo = -1.0, pp.hi = 1.0, pp.amplitude = 0.3, pp.eps = 0.1;
-  pp.g0 = LZ_G0_SQUARE, pp.sampling = LZ_DATA_GRID;
+  pp.mlp.points = 5, pp.mlp.lo = -1.0, pp.mlp.hi = 1.0, pp.mlp.amplitude = 0.3, pp.mlp.eps = 0.1;
+  pp.mlp.g0 = LZ_G0_SQUARE, pp.mlp.sampling = LZ_DATA_GRID;
   double x[5], y[5];
   lz_mlp_data(&pp, x, y);
   for (int i = 0; i < 5; ++i) {
@@ -481,8 +483,8 @@ static void multiscale_f0_is_the_slow_part_alone(void **state) {
     assert_close(f0, cases[c].want, 1e-14);
     double f1 = 0.0;
     for (size_t i = 0; i < 2; ++i) {
-      double t = x[i] / pp.eps;
-      f1 += pp.amplitude * (sin(t) + sin(pp.ratio * t) / pp.ratio);
+      double t = x[i] / pp.multiscale.eps;
+      f1 += pp.multiscale.amplitude * (sin(t) + sin(pp.multiscale.ratio * t) / pp.multiscale.ratio);
     }
     assert_close(lz_problem_value(in.p, x, in.work), f0 + f1, 1e-14);
     close_instance(&in);
@@ -496,14 +498,14 @@ static void sigma2_is_the_phase_variance_of_the_fast_gradient(void **state) {
   close_instance(&in);
 
   pp = multiscale_params(LZ_F0_DOUBLE_WELL, LZ_F1_QUASIPERIODIC, 2, 1e-2);
-  pp.amplitude = 3e-2;
+  pp.multiscale.amplitude = 3e-2;
   in = open_instance(&pp, NULL, "quasiperiodic");
   assert_close(lz_problem_sigma2(in.p), 9.0, 1e-12);
   close_instance(&in);
 
   /* The variance over the fast phase, sampled: the mean of (d f1/dx)^2 over many periods. */
   pp = multiscale_params(LZ_F0_QUADRATIC, LZ_F1_QUASIPERIODIC, 1, 1e-3);
-  pp.amplitude = 2e-3;
+  pp.multiscale.amplitude = 2e-3;
   in = open_instance(&pp, NULL, "quasiperiodic sampled");
   double sum = 0.0, g, x;
   const int samples = 200000;
@@ -521,7 +523,7 @@ static void sigma2_is_the_phase_variance_of_the_fast_gradient(void **state) {
 
 static void scalar_gradient_and_hessian_match_closed_forms(void **state) {
   lz_problem_params pp = mf_params(1, 1, LZ_TARGET_SCALAR, LZ_ACT_NONE);
-  const double mu = pp.mu;
+  const double mu = pp.mf.mu;
   instance in = open_instance(&pp, NULL, "scalar");
   const double x = 0.7, y = -1.3, xy[] = {x, y};
   const double r = mu - x * y;
@@ -546,7 +548,7 @@ static void scalar_target_agrees_with_a_one_by_one_file_target(void **state) {
   for (size_t a = 0; a < COUNT(activations); ++a) {
     lz_problem_params sp = mf_params(1, 1, LZ_TARGET_SCALAR, activations[a]);
     lz_problem_params fp = mf_params(1, 1, LZ_TARGET_FILE, activations[a]);
-    instance s = open_instance(&sp, NULL, "scalar"), f = open_instance(&fp, &sp.mu, "file");
+    instance s = open_instance(&sp, NULL, "scalar"), f = open_instance(&fp, &sp.mf.mu, "file");
     const double xy[] = {0.9, 1.1}, v[] = {0.3, -0.8};
     double gs[2], gf[2], hs[2], hf[2];
     assert_close(lz_problem_value_grad(s.p, xy, gs, s.work),
@@ -857,7 +859,7 @@ static void own_products_agree_with_the_blas(void **state) {
 }
 
 /* The expanded loss 1/2 ||A||^2 - <X, A S> + 1/2 <X^T X, S^T S>, computed here with plain
- * loops, and whether obj_mf.c would keep it. */
+ * loops, and whether src/core/problems/mf would keep it. */
 static double expanded_loss(const double *a, size_t n, size_t d, const double *xy,
                             int *accurate) {
   const double *x = xy, *s = xy + n * d;
@@ -1017,7 +1019,7 @@ static void mf_results_are_bitwise_identical_for_any_thread_count(void **state) 
 static void gaussian_target_has_mean_zero_and_variance_scale2_over_n(void **state) {
   const size_t n = 400;
   lz_problem_params pp = mf_params((int64_t)n, 2, LZ_TARGET_GAUSSIAN, LZ_ACT_NONE);
-  pp.target_scale = 2.0;
+  pp.mf.target_scale = 2.0;
   instance in = open_instance(&pp, NULL, "gaussian");
   size_t ld;
   const double *a = lz__mf_dense_target(lz__problem_state(in.p), &ld);
@@ -1121,9 +1123,9 @@ static void create_rejects_matyas_in_one_dimension(void **state) {
 static void create_rejects_a_lowrank_rank_above_n(void **state) {
   static const double s5[] = {1, 1, 1, 1, 1};
   lz_problem_params pp = mf_params(4, 2, LZ_TARGET_LOWRANK, LZ_ACT_NONE);
-  pp.rank = 5;
-  pp.n_singular_values = 5;
-  pp.singular_values = s5;
+  pp.mf.rank = 5;
+  pp.mf.n_singular_values = 5;
+  pp.mf.singular_values = s5;
   assert_create_fails(&pp, "rank");
 }
 
@@ -1187,8 +1189,26 @@ static void vector_cos_should_not_depend_on_the_neighbours_and_stay_within_4_ulp
   if (LZ_VW > 1) assert_true(fallback_neighbours > 1000);
 }
 
+/* The registry: every kind has its descriptor, named as in job files, with the hooks that have
+ * no default. */
+static void every_kind_has_a_complete_descriptor(void **state) {
+  (void)state;
+  for (int k = 0; k < LZ_PROBLEM_KIND_COUNT; ++k) {
+    const lz_problem_kind_desc *kind = lz__problem_kind((lz_problem_kind)k);
+    assert_non_null(kind);
+    assert_string_equal(kind->name, lz_problem_kind_names[k]);
+    assert_string_equal(kind->objective->name, kind->name);
+    assert_non_null(kind->dim);
+    assert_non_null(kind->dim_formula);
+    assert_non_null(kind->params_at);
+    assert_non_null(kind->step_cost);
+  }
+  assert_null(lz__problem_kind(LZ_PROBLEM_KIND_COUNT));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(every_kind_has_a_complete_descriptor),
       cmocka_unit_test(quadratic_gradient_is_lambda_times_x_and_hvp_lambda_times_v),
       cmocka_unit_test(quadratic_gradient_and_hvp_match_finite_differences),
       cmocka_unit_test(multiscale_gradient_and_hvp_match_finite_differences),

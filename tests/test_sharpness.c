@@ -63,12 +63,16 @@ static void random_point(double *x, size_t n, double scale, uint64_t id) {
 
 static void sharpness_of_the_scalar_case_should_match_the_2x2_closed_form(void **state) {
   (void)state;
-  lz_problem_params pp = {.kind = LZ_PROBLEM_MF, .n = 1, .d = 1, .target = LZ_TARGET_SCALAR,
-                          .mu = 1.0, .activation = LZ_ACT_NONE};
+  lz_problem_params pp = {.kind = LZ_PROBLEM_MF,
+                          .mf.n = 1,
+                          .mf.d = 1,
+                          .mf.target = LZ_TARGET_SCALAR,
+                          .mf.mu = 1.0,
+                          .mf.activation = LZ_ACT_NONE};
   lz_problem *p = make(&pp);
   const double pts[][2] = {{9.0, 1.0}, {0.1, 0.2}, {1.0, 1.0}, {-2.0, 3.0}, {0.0, 0.0}};
   for (size_t i = 0; i < sizeof pts / sizeof pts[0]; ++i) {
-    double x = pts[i][0], y = pts[i][1], mu = pp.mu;
+    double x = pts[i][0], y = pts[i][1], mu = pp.mf.mu;
     /* H = [[y^2, 2xy - mu], [2xy - mu, x^2]] */
     double a = y * y, c = x * x, b = 2 * x * y - mu;
     double L = 0.5 * (a + c) + sqrt(0.25 * (a - c) * (a - c) + b * b);
@@ -83,7 +87,8 @@ static void sharpness_of_a_quadratic_should_be_its_largest_eigenvalue(void **sta
   double lambda[50];
   for (int i = 0; i < 50; ++i) lambda[i] = 0.1 + 0.05 * i;
   lambda[17] = 7.25;
-  lz_problem_params pp = {.kind = LZ_PROBLEM_QUADRATIC, .eigenvalues = lambda, .n_eigenvalues = 50};
+  lz_problem_params pp = {
+      .kind = LZ_PROBLEM_QUADRATIC, .quadratic.eigenvalues = lambda, .quadratic.n_eigenvalues = 50};
   lz_problem *p = make(&pp);
   double x[50];
   random_point(x, 50, 1.0, 1);
@@ -106,33 +111,42 @@ static void check_against_dense(const lz_problem_params *pp, double scale, uint6
 
 static void sharpness_of_mf_should_match_the_dense_hessian_to_1e_8(void **state) {
   (void)state;
-  lz_problem_params pp = {.kind = LZ_PROBLEM_MF, .n = 12, .d = 3, .target = LZ_TARGET_GAUSSIAN,
-                          .target_scale = 1.0, .activation = LZ_ACT_NONE};
+  lz_problem_params pp = {.kind = LZ_PROBLEM_MF,
+                          .mf.n = 12,
+                          .mf.d = 3,
+                          .mf.target = LZ_TARGET_GAUSSIAN,
+                          .mf.target_scale = 1.0,
+                          .mf.activation = LZ_ACT_NONE};
   check_against_dense(&pp, 0.3, 2);
   check_against_dense(&pp, 1.0, 3);
-  pp.activation = LZ_ACT_LEAKY_RELU;
-  pp.alpha = 0.1;
+  pp.mf.activation = LZ_ACT_LEAKY_RELU;
+  pp.mf.alpha = 0.1;
   check_against_dense(&pp, 0.5, 4);
-  pp.activation = LZ_ACT_NONE;
-  pp.n = 40;
-  pp.d = 2;
-  pp.target = LZ_TARGET_IDENTITY;
+  pp.mf.activation = LZ_ACT_NONE;
+  pp.mf.n = 40;
+  pp.mf.d = 2;
+  pp.mf.target = LZ_TARGET_IDENTITY;
   check_against_dense(&pp, 0.1, 5);
   const double sv[] = {3.0, 1.0};
-  pp.target = LZ_TARGET_LOWRANK;
-  pp.rank = 2;
-  pp.singular_values = sv;
-  pp.n_singular_values = 2;
+  pp.mf.target = LZ_TARGET_LOWRANK;
+  pp.mf.rank = 2;
+  pp.mf.singular_values = sv;
+  pp.mf.n_singular_values = 2;
   check_against_dense(&pp, 0.2, 6);
 }
 
 static void sharpness_of_multiscale_should_match_the_dense_hessian_to_1e_8(void **state) {
   (void)state;
-  lz_problem_params pp = {.kind = LZ_PROBLEM_MULTISCALE, .f0 = LZ_F0_MATYAS, .dim = 2,
-                          .f1 = LZ_F1_SINE, .eps = 0.1, .amplitude = 0.1, .ratio = 1.618};
+  lz_problem_params pp = {.kind = LZ_PROBLEM_MULTISCALE,
+                          .multiscale.f0 = LZ_F0_MATYAS,
+                          .multiscale.dim = 2,
+                          .multiscale.f1 = LZ_F1_SINE,
+                          .multiscale.eps = 0.1,
+                          .multiscale.amplitude = 0.1,
+                          .multiscale.ratio = 1.618};
   check_against_dense(&pp, 1.0, 7);
-  pp.f0 = LZ_F0_DOUBLE_WELL;
-  pp.f1 = LZ_F1_QUASIPERIODIC;
+  pp.multiscale.f0 = LZ_F0_DOUBLE_WELL;
+  pp.multiscale.f1 = LZ_F1_QUASIPERIODIC;
   check_against_dense(&pp, 1.0, 8);
 }
 

@@ -20,7 +20,7 @@ typedef enum {
   LZ_PROBLEM_QUADRATIC = 0, LZ_PROBLEM_MF = 1, LZ_PROBLEM_MULTISCALE = 2, LZ_PROBLEM_MLP = 3
 } lz_problem_kind;
 #define LZ_PROBLEM_KIND_COUNT 4
-/* Bit of a problem kind in an lz_field.kinds mask. */
+/* Bit of a problem kind in a mask of kinds. */
 #define LZ_KIND_BIT(k) (1u << (unsigned)(k))
 
 typedef enum { LZ_ACT_NONE = 0, LZ_ACT_RELU = 1, LZ_ACT_LEAKY_RELU = 2 } lz_activation;
@@ -255,35 +255,50 @@ typedef struct lz_job {
   double memory_estimate;     /* peak bytes per rank (lrzoo/memory.h), set by the parser */
 } lz_job;
 
-/* The fully resolved parameters of one problem instance. Vectors and strings point into the
- * job and live as long as it. */
-typedef struct lz_problem_params {
-  lz_problem_kind kind;
-  /* quadratic */
+/* The parameters of each problem kind, resolved for one instance. */
+typedef struct lz_quadratic_params {
   size_t n_eigenvalues;
   const double *eigenvalues;
-  /* mf */
+} lz_quadratic_params;
+
+typedef struct lz_mf_params {
   int64_t n, d;
   lz_activation activation;
-  double alpha;
+  double alpha;               /* leaky_relu slope */
   lz_target_kind target;
-  double target_scale, mu;
+  double target_scale, mu;    /* gaussian entries N(0, scale^2 / n); the scalar target */
   int64_t rank;
   size_t n_singular_values;
   const double *singular_values;
   const char *target_path, *target_dataset;
-  /* multiscale */
+} lz_mf_params;
+
+typedef struct lz_multiscale_params {
   lz_f0_kind f0;
   int dim;
   lz_f1_kind f1;
-  double eps, amplitude, ratio;
-  /* mlp (eps and amplitude above are the data's fast oscillation) */
+  double eps, amplitude, ratio;  /* f1 = amplitude sum_i sin(x_i / eps) [+ the ratio term] */
+} lz_multiscale_params;
+
+typedef struct lz_mlp_params {
   int64_t width, points;
-  lz_mlp_activation mlp_activation;
+  lz_mlp_activation activation;
   lz_data_sampling sampling;
   lz_g0_kind g0;
   double lo, hi;
-  uint64_t seed;  /* the job's seed: random data inputs */
+  double eps, amplitude;      /* the data's fast oscillation amplitude sin(x / eps) */
+  uint64_t seed;              /* the job's seed: random data inputs */
+} lz_mlp_params;
+
+/* The fully resolved parameters of one problem instance: the kind, and the part of that kind
+ * (the others stay zero, so that no field means two things). Vectors and strings point into
+ * the job and live as long as it. */
+typedef struct lz_problem_params {
+  lz_problem_kind kind;
+  lz_quadratic_params quadratic;
+  lz_mf_params mf;
+  lz_multiscale_params multiscale;
+  lz_mlp_params mlp;
 } lz_problem_params;
 
 /* Frees the job and everything it owns, and sets *job to NULL. Accepts NULL and *job == NULL. */

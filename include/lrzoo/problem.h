@@ -1,10 +1,19 @@
 /* Objectives: f, its gradient and Hessian-vector products, behind one small interface.
  *
- * A new objective is one new file in src/core defining an lz_objective, plus one line in the
- * table of src/core/problem.c. Evaluation functions are pure: given the same instance and x
- * they return bitwise the same result whatever thread calls them, and they use only the
- * caller's scratch buffer (lz_problem_work_len doubles), so one instance may be shared by
- * many threads at once. */
+ * A problem kind lives in src/core/problems: one file (quadratic.c, multiscale.c, mlp.c) or a
+ * folder (mf/), defining its lz_objective and its descriptor (lz_problem_kind_desc,
+ * src/core/problems/problems.h: dimension, parameters from the job, step cost, result traits,
+ * initial point, state stats, lanes engine). Adding a kind inside src/core takes that file,
+ * its line in src/CMakeLists.txt, one line in the registry of src/core/problem.c, its value in
+ * lz_problem_kind and its name in lz_problem_kind_names (include/lrzoo/job.h, src/core/job.c),
+ * and its lz_*_params part of lz_problem_params (job.h) with its fields in lz_job.problem.
+ * Outside src/core the job parser (src/config) must learn its keys; src/io, src/sched and
+ * src/app need nothing unless the kind brings data of its own (mlp's /data in src/io, mf's
+ * target file in src/sched and src/app).
+ *
+ * Evaluation functions are pure: given the same instance and x they return bitwise the same
+ * result whatever thread calls them, and they use only the caller's scratch buffer
+ * (lz_problem_work_len doubles), so one instance may be shared by many threads at once. */
 #ifndef LRZOO_PROBLEM_H
 #define LRZOO_PROBLEM_H
 
@@ -41,7 +50,7 @@ typedef struct lz_objective {
   size_t (*work_len)(const void *state);
   /* f(x), computed as accurately as the kind allows. */
   double (*value)(const void *state, const double *x, double *work);
-  /* f(x) and g = grad f(x). The returned f may be the cheap form (see obj_mf.c). */
+  /* f(x) and g = grad f(x). The returned f may be the cheap form (see src/core/problems/mf). */
   double (*value_grad)(const void *state, const double *x, double *g, double *work);
   /* Optional: g = grad f(x) and a bound B >= the f value_grad would return, finite only where
    * that f is finite, for objectives whose f costs more than a bound on it (the multiscale
@@ -131,15 +140,15 @@ size_t lz_problem_symmetry_work_len(const lz_problem *p);
 void lz_problem_project_symmetries(const lz_problem *p, const double *x, double *v, double *work);
 void lz_problem_state_stats(const lz_problem *p, const double *x, lz_state_stats *st);
 
-/* Whether p is the scalar factorization (x sigma(y) - mu)^2 / 2 (mf with n = d = 1 and a
- * scalar target), and if so its mu, activation and leaky slope: the lanes engine's case. */
-int lz_problem_is_scalar_mf(const lz_problem *p, double *mu, lz_activation *act, double *alpha);
+/* 1 if each thread takes whole runs of this instance, 0 if runs go one after another and
+ * parallelize inside the evaluation (large problems): from lz_problem_params_step_cost. */
+int lz_runs_share_threads(const lz_problem_params *pp);
 
-/* Objectives known to lrzoo, indexed by lz_problem_kind. */
-extern const lz_objective lz__objective_quadratic;
-extern const lz_objective lz__objective_mf;
-extern const lz_objective lz__objective_multiscale;
-extern const lz_objective lz__objective_mlp;
+/* Groups of result fields (lrzoo/results.h) that only some kinds have: a kind's traits. */
+enum {
+  LZ_KIND_HAS_FACTORS = 1u << 0,   /* a state [X, Y] of factors: norms, balance, symmetries */
+  LZ_KIND_HAS_SLOW_PART = 1u << 1  /* f = f0 + f1 with a fast f1: f0, the Gibbs comparisons */
+};
 
 /* The data an mlp instance fits: x (points inputs, increasing for grid sampling) and
  * y = g0(x) + amplitude sin(x / eps). Deterministic in pp (random inputs from pp->seed). */

@@ -121,7 +121,7 @@ typedef struct lz_field {
   size_t offset;           /* offsetof(lz_run_result, member) */
   const char *units;
   const char *description;
-  unsigned kinds;          /* LZ_KIND_BIT mask of problem kinds that have it */
+  unsigned traits;         /* LZ_KIND_HAS_* a problem kind needs to have it (0: every kind) */
   unsigned needs;          /* LZ_NEEDS_* the job must ask for */
   const char *const *labels; /* names of the codes of an int8 code field, ended by NULL;
                                 NULL for other fields */
@@ -219,8 +219,5 @@ size_t lz_run_work_len(const lz_job *job, const lz_problem *p);
  * among them. */
 double lz_tile_work_bytes(const lz_job *job, const lz_problem_params *pp, int threads,
                           double *ring_bytes);
-/* 1 if each thread takes whole runs of this instance, 0 if runs go one after another and
- * parallelize inside the evaluation (large problems). */
-int lz_runs_share_threads(const lz_problem_params *pp);
 
 #endif

@@ -28,7 +28,7 @@
 #include "lrzoo/error.h"
 #include "lrzoo/lanczos.h"
 #include "lrzoo/linalg.h"
-#include "problem_internal.h"
+#include "problems/problems.h"
 #include "vmath.h"
 
 enum { GROUP = 128 };
@@ -37,53 +37,14 @@ enum { GROUP = 128 };
 
 /* ---- the description of a problem -------------------------------------------------------- */
 
-static int describe_scalar_mf(const lz_problem *p, lz_lanes_problem *lp) {
-  if (!lz_problem_is_scalar_mf(p, &lp->mu, &lp->act, &lp->alpha)) return 0;
-  lp->kind = LZ_LANES_SCALAR_MF;
-  lp->dim = 2;
-  return 1;
-}
-
-static int describe_quadratic(const lz_problem_params *pp, lz_lanes_problem *lp) {
-  lp->kind = LZ_LANES_QUADRATIC;
-  for (int c = 0; c < lp->dim; ++c) lp->lambda[c] = pp->eigenvalues[c];
-  return 1;
-}
-
-static int describe_multiscale(const lz_problem_params *pp, lz_lanes_problem *lp) {
-  lp->kind = LZ_LANES_MULTISCALE;
-  lp->f0 = pp->f0;
-  lp->f1 = pp->f1;
-  lp->eps = pp->eps;
-  lp->amplitude = pp->amplitude;
-  lp->ratio = pp->ratio;
-  /* A slope a / eps beyond 1e100 would leave no room for the bounds below. */
-  return isfinite(lp->amplitude / lp->eps) && fabs(lp->amplitude / lp->eps) <= 1e100;
-}
-
-static int describe_mlp(const lz_problem *p, const lz_problem_params *pp, lz_lanes_problem *lp) {
-  if (pp->width > LZ_LANES_MAX_WIDTH) return 0;
-  lp->kind = LZ_LANES_MLP;
-  lp->width = (int)pp->width;
-  lp->mlp_act = pp->mlp_activation;
-  lp->data_x = lz__mlp_data_of(lz__problem_state(p), &lp->data_y, &lp->points);
-  return 1;
-}
-
 int lz_gd_lanes_problem(const lz_problem *p, lz_lanes_problem *lp) {
   memset(lp, 0, sizeof *lp);
   lp->p = p;
-  if (describe_scalar_mf(p, lp)) return 1;
-  const lz_problem_params *pp = lz_problem_params_of(p);
   lp->dim = (int)lz_problem_dim(p);
   /* The exact steps evaluate p without scratch, as the rows do. */
   if (lp->dim < 1 || lp->dim > LZ_LANES_MAX_DIM || lz_problem_work_len(p) != 0) return 0;
-  switch (pp->kind) {
-    case LZ_PROBLEM_QUADRATIC: return describe_quadratic(pp, lp);
-    case LZ_PROBLEM_MULTISCALE: return describe_multiscale(pp, lp);
-    case LZ_PROBLEM_MLP: return describe_mlp(p, pp, lp);
-    default: return 0;
-  }
+  const lz_problem_kind_desc *kind = lz__problem_kind(lz_problem_params_of(p)->kind);
+  return kind && kind->describe_lanes && kind->describe_lanes(p, lp);
 }
 
 /* ---- bounds ----------------------------------------------------------------------------------
@@ -470,7 +431,7 @@ DEFINE_GROUP(group_leaky, LZ_ACT_LEAKY_RELU)
 
 /* The toys: a slow part (lambda_i x_i, the double well's x_i (x_i^2 - 1), or Matyas') plus, for
  * a multiscale objective, (a / eps) [cos t + cos(r t)] per coordinate with t = x_i / eps, in
- * obj_multiscale.c's order and with vmath.h's cos. */
+ * problems/multiscale.c's order and with vmath.h's cos. */
 typedef enum { SLOW_DIAGONAL, SLOW_DOUBLE_WELL, SLOW_MATYAS } slow_kind;
 
 #define TOY_SLOW_GRAD(SLOW)                                         \

@@ -76,14 +76,14 @@ int lz_gibbs_marginal(const lz_problem_params *pp, double T, double lo, double h
   for (int64_t b = 0; b < bins; ++b)
     for (int k = 0; k < BIN_NODES; ++k) {
       double x = lo + width * ((double)b + 0.5 * (gx[k] + 1.0));
-      vmin = fmin(vmin, marginal_potential(pp->f0, pp->dim, x));
+      vmin = fmin(vmin, marginal_potential(pp->multiscale.f0, pp->multiscale.dim, x));
     }
   double total = 0.0;
   for (int64_t b = 0; b < bins; ++b) {
     double s = 0.0;
     for (int k = 0; k < BIN_NODES; ++k) {
       double x = lo + width * ((double)b + 0.5 * (gx[k] + 1.0));
-      s += gw[k] * exp(-(marginal_potential(pp->f0, pp->dim, x) - vmin) / T);
+      s += gw[k] * exp(-(marginal_potential(pp->multiscale.f0, pp->multiscale.dim, x) - vmin) / T);
     }
     p[b] = 0.5 * width * s;
     total += p[b];
@@ -94,7 +94,8 @@ int lz_gibbs_marginal(const lz_problem_params *pp, double T, double lo, double h
 
 int lz_gibbs_joint(const lz_problem_params *pp, double T, double lo, double hi, int64_t bins,
                    double *p) {
-  if (pp->kind != LZ_PROBLEM_MULTISCALE || pp->dim != 2 || !(T > 0) || !(hi > lo) || bins < 1)
+  if (pp->kind != LZ_PROBLEM_MULTISCALE || pp->multiscale.dim != 2 || !(T > 0) || !(hi > lo) ||
+      bins < 1)
     return LZ_EINVAL;
   double gx[CELL_NODES], gw[CELL_NODES];
   gauss_legendre(CELL_NODES, gx, gw);
@@ -106,7 +107,7 @@ int lz_gibbs_joint(const lz_problem_params *pp, double T, double lo, double hi, 
         for (int b = 0; b < CELL_NODES; ++b) {
           double x = lo + width * ((double)i + 0.5 * (gx[a] + 1.0));
           double y = lo + width * ((double)j + 0.5 * (gx[b] + 1.0));
-          vmin = fmin(vmin, f0_value(pp->f0, 2, x, y));
+          vmin = fmin(vmin, f0_value(pp->multiscale.f0, 2, x, y));
         }
   double total = 0.0;
   for (int64_t i = 0; i < bins; ++i)
@@ -116,7 +117,7 @@ int lz_gibbs_joint(const lz_problem_params *pp, double T, double lo, double hi, 
         for (int b = 0; b < CELL_NODES; ++b) {
           double x = lo + width * ((double)i + 0.5 * (gx[a] + 1.0));
           double y = lo + width * ((double)j + 0.5 * (gx[b] + 1.0));
-          s += gw[a] * gw[b] * exp(-(f0_value(pp->f0, 2, x, y) - vmin) / T);
+          s += gw[a] * gw[b] * exp(-(f0_value(pp->multiscale.f0, 2, x, y) - vmin) / T);
         }
       p[i * bins + j] = 0.25 * width * width * s;
       total += p[i * bins + j];
@@ -146,18 +147,18 @@ static double double_well_mean_1d(double T) {
 
 double lz_gibbs_mean_f0(const lz_problem_params *pp, double T) {
   if (!(T > 0)) return 0.0;
-  switch (pp->f0) {
-    case LZ_F0_QUADRATIC: return 0.5 * T * pp->dim;  /* equipartition */
+  switch (pp->multiscale.f0) {
+    case LZ_F0_QUADRATIC: return 0.5 * T * pp->multiscale.dim;  /* equipartition */
     case LZ_F0_MATYAS: return T;                     /* a positive quadratic form in 2-D */
-    case LZ_F0_DOUBLE_WELL: return pp->dim * double_well_mean_1d(T);
+    case LZ_F0_DOUBLE_WELL: return pp->multiscale.dim * double_well_mean_1d(T);
   }
   return 0.0;
 }
 
 double lz_gibbs_fit_temperature(const lz_problem_params *pp, double f0_mean) {
   if (!(f0_mean > 0) || !isfinite(f0_mean)) return 0.0;
-  switch (pp->f0) {
-    case LZ_F0_QUADRATIC: return 2.0 * f0_mean / pp->dim;
+  switch (pp->multiscale.f0) {
+    case LZ_F0_QUADRATIC: return 2.0 * f0_mean / pp->multiscale.dim;
     case LZ_F0_MATYAS: return f0_mean;
     case LZ_F0_DOUBLE_WELL: break;
   }

@@ -5,6 +5,7 @@
 
 #include "lrzoo/measure.h"
 #include "lrzoo/results.h"
+#include "problems/problems.h"
 
 static double ratio_or_nan(double num, int64_t n) { return n > 0 ? num / (double)n : NAN; }
 
@@ -39,7 +40,7 @@ static void compare_with_gibbs(const lz_job *job, const lz_problem_params *pp, d
   im->gibbs_kl = lz_kl_counts(hist, gibbs, B);
   im->gibbs_w1 = lz_w1_counts(hist, gibbs, B, (hi - lo) / (double)B);
   if (!gibbs2d || !hist2d) return;
-  if (separable(pp->f0)) {
+  if (separable(pp->multiscale.f0)) {
     /* a product of marginals each normalized over [lo, hi] is normalized over the square */
     for (int64_t i = 0; i < B; ++i)
       for (int64_t j = 0; j < B; ++j) gibbs2d[i * B + j] = gibbs[i] * gibbs[j];
@@ -53,15 +54,15 @@ static void compare_with_gibbs(const lz_job *job, const lz_problem_params *pp, d
 static void describe_wells(const lz_problem_params *pp, const lz_im_sums *sums, lz_im_result *im,
                            double *wells) {
   const int64_t n = sums->samples;
-  if (pp->f0 != LZ_F0_DOUBLE_WELL) {
+  if (pp->multiscale.f0 != LZ_F0_DOUBLE_WELL) {
     im->transitions = 0;
     im->residence_mean = NAN;
     return;  /* the wells row keeps its NaN fill */
   }
   /* 2^dim wells have their occupation recorded up to dim 4; beyond, the row stays NaN and the
    * transitions alone describe the wandering */
-  if (pp->dim <= LZ_WELLS_MAX_DIM)
-    for (int64_t w = 0; w < (int64_t)1 << pp->dim; ++w)
+  if (pp->multiscale.dim <= LZ_WELLS_MAX_DIM)
+    for (int64_t w = 0; w < (int64_t)1 << pp->multiscale.dim; ++w)
       wells[w] = ratio_or_nan((double)sums->well_count[w], n);
   im->transitions = sums->transitions;
   im->residence_mean = ratio_or_nan((double)n, sums->transitions + 1);
@@ -86,13 +87,14 @@ void lz_im_finish(const lz_job *job, const lz_problem *p, double h, const lz_im_
   im->temperature = im->temperature_fit = im->f0_mean = NAN;
   im->gibbs_tv = im->gibbs_kl = im->gibbs_w1 = im->gibbs2d_tv = im->gibbs2d_kl = NAN;
   im->variance_linear = im->residence_mean = NAN;
-  if (pp->kind != LZ_PROBLEM_MULTISCALE) return;
+  if (!(lz__problem_kind(pp->kind)->traits & LZ_KIND_HAS_SLOW_PART)) return;
 
   double sigma2 = lz_problem_sigma2(p);
   im->temperature = h > 0 ? 0.5 * h * sigma2 : NAN;
   im->f0_mean = ratio_or_nan(sums->sum_f0, n);
   im->temperature_fit = n > 0 ? lz_gibbs_fit_temperature(pp, im->f0_mean) : NAN;
-  if (pp->f0 == LZ_F0_QUADRATIC && h > 0 && h < 2) im->variance_linear = h * sigma2 / (2.0 - h);
+  if (pp->multiscale.f0 == LZ_F0_QUADRATIC && h > 0 && h < 2)
+    im->variance_linear = h * sigma2 / (2.0 - h);
   /* rows are always written: NaN where there is nothing to compare (no samples, no T) */
   const int64_t B2 = B * B;
   for (size_t i = 0; gibbs && i < C * (size_t)B; ++i) gibbs[i] = NAN;

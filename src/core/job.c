@@ -7,6 +7,7 @@
 
 #include "lrzoo/error.h"
 #include "lrzoo/rng.h"
+#include "problems/problems.h"
 
 const char *const lz_problem_kind_names[] = {"quadratic", "mf", "multiscale", "mlp", NULL};
 const char *const lz_mlp_activation_names[] = {"tanh", "relu", NULL};
@@ -88,56 +89,13 @@ void lz_job_tile_runs(const lz_job *job, int64_t tile, int64_t *r0, int64_t *cou
 void lz_job_problem_params(const lz_job *job, const size_t *idx, lz_problem_params *out) {
   memset(out, 0, sizeof *out);
   out->kind = job->problem.kind;
-  switch (job->problem.kind) {
-    case LZ_PROBLEM_QUADRATIC:
-      out->n_eigenvalues = job->problem.eigenvalues.len;
-      out->eigenvalues = lz_vparam_at(job, &job->problem.eigenvalues, idx);
-      break;
-    case LZ_PROBLEM_MF:
-      out->n = (int64_t)lz_param_at(job, &job->problem.n, idx);
-      out->d = (int64_t)lz_param_at(job, &job->problem.d, idx);
-      out->activation = (lz_activation)lz_param_at(job, &job->problem.activation, idx);
-      out->alpha = lz_param_at(job, &job->problem.alpha, idx);
-      out->target = job->problem.target.kind;
-      out->target_scale = lz_param_at(job, &job->problem.target.scale, idx);
-      out->mu = lz_param_at(job, &job->problem.target.mu, idx);
-      out->rank = (int64_t)lz_param_at(job, &job->problem.target.rank, idx);
-      out->n_singular_values = job->problem.target.singular_values.len;
-      out->singular_values = lz_vparam_at(job, &job->problem.target.singular_values, idx);
-      out->target_path = job->problem.target.path;
-      out->target_dataset = job->problem.target.dataset;
-      break;
-    case LZ_PROBLEM_MULTISCALE:
-      out->f0 = (lz_f0_kind)lz_param_at(job, &job->problem.f0, idx);
-      out->dim = (int)lz_param_at(job, &job->problem.dim, idx);
-      out->f1 = (lz_f1_kind)lz_param_at(job, &job->problem.f1, idx);
-      out->eps = lz_param_at(job, &job->problem.eps, idx);
-      out->amplitude = lz_param_at(job, &job->problem.amplitude, idx);
-      out->ratio = lz_param_at(job, &job->problem.ratio, idx);
-      break;
-    case LZ_PROBLEM_MLP:
-      out->width = job->problem.width;
-      out->mlp_activation = job->problem.mlp_activation;
-      out->points = job->problem.data.points;
-      out->lo = job->problem.data.lo;
-      out->hi = job->problem.data.hi;
-      out->sampling = job->problem.data.sampling;
-      out->g0 = job->problem.data.g0;
-      out->amplitude = job->problem.data.amplitude;
-      out->eps = job->problem.data.eps;
-      out->seed = job->seed;
-      break;
-  }
+  const lz_problem_kind_desc *kind = lz__problem_kind(job->problem.kind);
+  if (kind) kind->params_at(job, idx, out);
 }
 
 size_t lz_problem_params_dim(const lz_problem_params *pp) {
-  switch (pp->kind) {
-    case LZ_PROBLEM_QUADRATIC: return pp->n_eigenvalues;
-    case LZ_PROBLEM_MF: return (size_t)(2 * pp->n * pp->d);
-    case LZ_PROBLEM_MULTISCALE: return (size_t)pp->dim;
-    case LZ_PROBLEM_MLP: return (size_t)(3 * pp->width + 1);
-  }
-  return 0;
+  const lz_problem_kind_desc *kind = lz__problem_kind(pp->kind);
+  return kind ? kind->dim(pp) : 0;
 }
 
 int64_t lz_job_trace_len(const lz_job *job) { return job->run.max_iter / job->run.record_every + 1; }
@@ -155,18 +113,13 @@ int lz_job_initial_point(const lz_job *job, const size_t *idx, const lz_problem_
       uint64_t replica = idx[job->init.replica_axis];
       /* The draw depends on the replica and the shape only, so the lr, imbalance and scale
        * axes compare runs that start from the same direction. */
-      uint64_t shape = pp->kind == LZ_PROBLEM_MF ? ((uint64_t)pp->n << 32) | (uint64_t)pp->d
-                                                 : (uint64_t)dim;
+      const lz_problem_kind_desc *kind = lz__problem_kind(pp->kind);
+      uint64_t shape = kind && kind->initial_point_shape ? kind->initial_point_shape(pp)
+                                                         : (uint64_t)dim;
       lz_rng rng;
       lz_rng_init(&rng, job->seed, LZ_RNG_INIT, replica, shape);
       for (size_t i = 0; i < dim; ++i) x0[i] = scale * lz_rng_normal(&rng);
-      if (pp->kind == LZ_PROBLEM_MF) {
-        double c = lz_param_at(job, &job->init.imbalance, idx);
-        double sx = sqrt(c), sy = 1.0 / sqrt(c);
-        size_t half = dim / 2;
-        for (size_t i = 0; i < half; ++i) x0[i] *= sx;
-        for (size_t i = half; i < dim; ++i) x0[i] *= sy;
-      }
+      if (kind && kind->scale_initial_point) kind->scale_initial_point(job, idx, pp, x0);
       return LZ_OK;
     }
     case LZ_INIT_POINT: {
@@ -290,20 +243,8 @@ double lz_job_cost_steps(const lz_job *job) {
 }
 
 double lz_problem_params_step_cost(const lz_problem_params *pp) {
-  switch (pp->kind) {
-    case LZ_PROBLEM_QUADRATIC: return 4.0 * (double)pp->n_eigenvalues;
-    case LZ_PROBLEM_MULTISCALE: return 40.0 * pp->dim;
-    case LZ_PROBLEM_MLP: return 30.0 * (double)pp->points * (double)pp->width;
-    case LZ_PROBLEM_MF: {
-      double n = (double)pp->n, d = (double)pp->d;
-      switch (pp->target) {
-        case LZ_TARGET_SCALAR: return 10.0;
-        case LZ_TARGET_LOWRANK: return 8.0 * n * d * (d + (double)pp->rank);
-        default: return 6.0 * n * n * d + 8.0 * n * d * d;
-      }
-    }
-  }
-  return 1.0;
+  const lz_problem_kind_desc *kind = lz__problem_kind(pp->kind);
+  return kind ? kind->step_cost(pp) : 1.0;
 }
 
 static void print_axis_values(const lz_axis *ax, FILE *out) {

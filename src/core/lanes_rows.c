@@ -1,7 +1,7 @@
 /* The lanes engine's objectives on whole blocks (see lanes_rows.h). Each section repeats the
- * arithmetic of its per-run objective (obj_mf.c's scalar path, obj_quadratic.c,
- * obj_multiscale.c, obj_mlp.c) with the lanes as the innermost loop; tests/test_gd.c holds the
- * two to the bit. Where the per-run code computes a value twice (mlp's activations), the rows
+ * arithmetic of its per-run objective (problems/mf/scalar.c, problems/quadratic.c,
+ * problems/multiscale.c, problems/mlp.c) with the lanes as the innermost loop; tests/test_gd.c
+ * holds the two to the bit. Where the per-run code computes a value twice (mlp's activations), the rows
  * compute it once: the same function of the same argument. */
 #include "lanes_rows.h"
 
@@ -91,7 +91,7 @@ static void scalar_value(const lz_lanes_problem *lp, lz_lane_row *xy, double *f)
 }
 
 /* The one symmetry of n = d = 1, the direction (x, -y), removed by least squares as
- * obj_mf.c's remove_column_scalings does for a single column. */
+ * problems/mf/symmetries.c's remove_column_scalings does for a single column. */
 static void scalar_project(lz_lane_row *xy, lz_lane_row *w) {
   EACH_LANE {
     const double x = xy[0][i], y = xy[1][i];
@@ -134,7 +134,7 @@ static void quadratic_hvp(const lz_lanes_problem *lp, lz_lane_row *v, lz_lane_ro
 typedef enum { SECOND_AS_IS, SECOND_TIMES_RATIO, SECOND_OVER_RATIO } second_term;
 
 /* fn(t) with t = x / eps for a row, plus fn(ratio t) for the quasi-periodic f1, joined as
- * obj_multiscale.c's fast_*_1d join them: cos(t) + cos(r t) (the slope), sin(t) + r sin(r t)
+ * problems/multiscale.c's fast_*_1d join them: cos(t) + cos(r t) (the slope), sin(t) + r sin(r t)
  * (the curvature), sin(t) + sin(r t) / r (the value). */
 static void fast_row(const lz_lanes_problem *lp, vector_fn *fn, second_term how,
                      const double *x, double *out) {
@@ -238,7 +238,7 @@ typedef struct mlp_at {
   lz_lane_row s[LZ_LANES_MAX_WIDTH], d1[LZ_LANES_MAX_WIDTH], d2[LZ_LANES_MAX_WIDTH];
 } mlp_at;
 
-/* The activations of every unit at data point x_j: sigma, sigma' and sigma'' (obj_mlp.c's
+/* The activations of every unit at data point x_j: sigma, sigma' and sigma'' (problems/mlp.c's
  * activate). */
 static void activate_rows(const lz_lanes_problem *lp, lz_lane_row *th, double xj,
                           mlp_at *a) {
@@ -318,7 +318,7 @@ static void mlp_value(const lz_lanes_problem *lp, lz_lane_row *th, double *f) {
   EACH_LANE f[i] = 0.5 * f[i] / m;
 }
 
-/* obj_mlp.c's mlp_hvp: forward-mode differentiation of the gradient along v. */
+/* problems/mlp.c's mlp_hvp: forward-mode differentiation of the gradient along v. */
 static void mlp_hvp(const lz_lanes_problem *lp, lz_lane_row *th, lz_lane_row *v,
                     lz_lane_row *hv) {
   const int W = lp->width, dim = lp->dim;

@@ -1,24 +1,36 @@
-/* The problem instance: an objective's operations, its parameters and its state.
- *
- * Adding an objective: write src/core/obj_<name>.c defining an lz_objective, declare it in
- * problem.h and add one line to the table below. */
+/* The problem instance: an objective's operations, its parameters and its state; and the
+ * registry of the problem kinds, one descriptor a kind (problems/problems.h). */
 #include "lrzoo/problem.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "lrzoo/linalg.h"
-#include "mf_internal.h"
 #include "problem_internal.h"
+#include "problems/problems.h"
 
-static const lz_objective *const objectives[LZ_PROBLEM_KIND_COUNT] = {
-    [LZ_PROBLEM_QUADRATIC] = &lz__objective_quadratic,
-    [LZ_PROBLEM_MF] = &lz__objective_mf,
-    [LZ_PROBLEM_MULTISCALE] = &lz__objective_multiscale,
-    [LZ_PROBLEM_MLP] = &lz__objective_mlp,
+static const lz_problem_kind_desc *const kinds[LZ_PROBLEM_KIND_COUNT] = {
+    [LZ_PROBLEM_QUADRATIC] = &lz__kind_quadratic,
+    [LZ_PROBLEM_MF] = &lz__kind_mf,
+    [LZ_PROBLEM_MULTISCALE] = &lz__kind_multiscale,
+    [LZ_PROBLEM_MLP] = &lz__kind_mlp,
 };
 
+const lz_problem_kind_desc *lz__problem_kind(lz_problem_kind kind) {
+  return (unsigned)kind < LZ_PROBLEM_KIND_COUNT ? kinds[kind] : NULL;
+}
+
+/* Above this many flops per GD step an objective parallelizes inside the evaluation, so the
+ * runs of a tile go one after another; below it, each thread takes whole runs. Either way a
+ * run's arithmetic is the same, so the choice never changes a result. */
+#define LZ_INNER_PARALLEL_FLOPS 1.0e6
+
+int lz_runs_share_threads(const lz_problem_params *pp) {
+  return lz_problem_params_step_cost(pp) < LZ_INNER_PARALLEL_FLOPS;
+}
+
 struct lz_problem {
+  const lz_problem_kind_desc *kind;
   const lz_objective *ops;
   lz_problem_params params;  /* a copy; its vectors and strings point into the job */
   void *state;
@@ -32,7 +44,8 @@ int lz_problem_create(const lz_problem_params *pp, uint64_t seed, const double *
     return lz_err_set(err, LZ_EINVAL, "unknown problem kind %d", pp ? (int)pp->kind : -1);
   lz_problem *p = calloc(1, sizeof *p);
   if (!p) return lz_err_set(err, LZ_ENOMEM, "out of memory creating a problem instance");
-  p->ops = objectives[pp->kind];
+  p->kind = kinds[pp->kind];
+  p->ops = p->kind->objective;
   p->params = *pp;
   int rc = p->ops->create(pp, seed, target, &p->state, err);
   if (rc != LZ_OK) {
@@ -62,7 +75,7 @@ size_t lz_problem_work_len(const lz_problem *p) { return p->work_len; }
 
 void lz_problem_params_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
   memset(s, 0, sizeof *s);
-  if (pp && (unsigned)pp->kind < LZ_PROBLEM_KIND_COUNT) objectives[pp->kind]->sizes(pp, s);
+  if (pp && (unsigned)pp->kind < LZ_PROBLEM_KIND_COUNT) kinds[pp->kind]->objective->sizes(pp, s);
 }
 
 void lz_problem_sizes_of(const lz_problem *p, lz_problem_sizes *s) {
@@ -148,13 +161,9 @@ void lz_problem_project_symmetries(const lz_problem *p, const double *x, double 
   if (p->ops->project_symmetries) p->ops->project_symmetries(p->state, x, v, work);
 }
 
-int lz_problem_is_scalar_mf(const lz_problem *p, double *mu, lz_activation *act, double *alpha) {
-  return p->params.kind == LZ_PROBLEM_MF && lz__mf_scalar(p->state, mu, act, alpha);
-}
-
 void lz_problem_state_stats(const lz_problem *p, const double *x, lz_state_stats *st) {
-  if (p->params.kind == LZ_PROBLEM_MF) {
-    lz__mf_state_stats(p->state, x, st);
+  if (p->kind->state_stats) {
+    p->kind->state_stats(p->state, x, st);
     return;
   }
   st->norm_x = lz_norm2(x, p->dim);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "problems/problems.h"
+
 const char *const lz_status_names[LZ_STATUS_COUNT + 1] = {
     "not_run", "converged", "periodic", "chaotic", "diverged", "undetermined", NULL};
 const char *const lz_reason_names[LZ_REASON_COUNT + 1] = {
@@ -15,10 +17,10 @@ const char *const lz_engine_names[LZ_ENGINE_COUNT + 1] = {"not_run", "lanes", "b
 /* Orbit points are stored for problems of at most this dimension (issue: dimension <= 16). */
 #define LZ_ORBIT_MAX_DIM 16
 
-#define ALL_KINDS (LZ_KIND_BIT(LZ_PROBLEM_QUADRATIC) | LZ_KIND_BIT(LZ_PROBLEM_MF) | \
-                   LZ_KIND_BIT(LZ_PROBLEM_MULTISCALE) | LZ_KIND_BIT(LZ_PROBLEM_MLP))
-#define MF_ONLY LZ_KIND_BIT(LZ_PROBLEM_MF)
-#define MULTISCALE_ONLY LZ_KIND_BIT(LZ_PROBLEM_MULTISCALE)
+/* The traits a kind needs for a field (its descriptor's LZ_KIND_HAS_*). */
+#define ALL_KINDS 0u
+#define FACTORS LZ_KIND_HAS_FACTORS
+#define SLOW_PART_KINDS LZ_KIND_HAS_SLOW_PART
 #define F(member) offsetof(lz_run_result, member)
 
 static const lz_field fields[] = {
@@ -52,7 +54,7 @@ static const lz_field fields[] = {
     {"grad_norm", LZ_DT_DOUBLE, F(grad_norm), "", "||grad f|| at the final state", ALL_KINDS,
      LZ_NEEDS_NOTHING, NULL},
     {"f0_loss", LZ_DT_DOUBLE, F(f0), "", "slow part f0 of the objective at the final state",
-     MULTISCALE_ONLY, LZ_NEEDS_NOTHING, NULL},
+     SLOW_PART_KINDS, LZ_NEEDS_NOTHING, NULL},
     {"sharpness_init", LZ_DT_DOUBLE, F(sharpness_init), "",
      "L: largest Hessian eigenvalue at the initial point (Lanczos)", ALL_KINDS,
      LZ_NEEDS_NOTHING, NULL},
@@ -70,7 +72,7 @@ static const lz_field fields[] = {
     {"lyapunov_transverse", LZ_DT_DOUBLE, F(lyapunov_transverse), "1/step",
      "largest Lyapunov exponent of the tangent map with the directions of the factorization's "
      "symmetry (X A, -Y A^T), A in gl(d) (relu/leaky_relu: A diagonal) removed at each step: "
-     "the growth transverse to the set of minimizers", MF_ONLY, LZ_NEEDS_LYAPUNOV, NULL},
+     "the growth transverse to the set of minimizers", FACTORS, LZ_NEEDS_LYAPUNOV, NULL},
     {"lyapunov_steps", LZ_DT_INT64, F(lyapunov_steps), "steps",
      "steps averaged into the Lyapunov exponents (fewer than iters for a run that diverged "
      "inside the window; 0 and exponents NaN when it diverged before it)", ALL_KINDS,
@@ -87,12 +89,12 @@ static const lz_field fields[] = {
     {"norm_x", LZ_DT_DOUBLE, F(norm_x), "",
      "||X||_F at the final state (for quadratic and multiscale: ||x||)", ALL_KINDS,
      LZ_NEEDS_NOTHING, NULL},
-    {"norm_y", LZ_DT_DOUBLE, F(norm_y), "", "||Y||_F at the final state", MF_ONLY,
+    {"norm_y", LZ_DT_DOUBLE, F(norm_y), "", "||Y||_F at the final state", FACTORS,
      LZ_NEEDS_NOTHING, NULL},
-    {"balance", LZ_DT_DOUBLE, F(balance), "", "||X^T X - Y^T Y||_F at the final state", MF_ONLY,
+    {"balance", LZ_DT_DOUBLE, F(balance), "", "||X^T X - Y^T Y||_F at the final state", FACTORS,
      LZ_NEEDS_NOTHING, NULL},
     {"scalar_gap", LZ_DT_DOUBLE, F(scalar_gap), "",
-     "|x - y| at the final state (n = d = 1; else 0)", MF_ONLY, LZ_NEEDS_NOTHING, NULL},
+     "|x - y| at the final state (n = d = 1; else 0)", FACTORS, LZ_NEEDS_NOTHING, NULL},
 #define IM_FIELDS(OFF)                                                                          \
     {"samples", LZ_DT_INT64, OFF(im.samples), "",                                             \
      "iterates counted into the invariant-measure histograms (after burn_in; fewer than asked "  \
@@ -104,43 +106,43 @@ static const lz_field fields[] = {
      "variance of the first histogrammed coordinate over the samples", ALL_KINDS, LZ_NEEDS_IM, \
      NULL},                                                                                     \
     {"temperature", LZ_DT_DOUBLE, OFF(im.temperature), "",                                    \
-     "T = h sigma^2 / 2, sigma^2 the variance of grad f1 over its fast phase", MULTISCALE_ONLY, \
+     "T = h sigma^2 / 2, sigma^2 the variance of grad f1 over its fast phase", SLOW_PART_KINDS, \
      LZ_NEEDS_IM, NULL},                                                                        \
     {"temperature_fit", LZ_DT_DOUBLE, OFF(im.temperature_fit), "",                            \
      "maximum-likelihood T of the Gibbs family exp(-f0/T)/Z on the whole space: the T whose "    \
-     "mean of f0 equals f0_mean (for f0 = x^2/2 the sample E[x^2])", MULTISCALE_ONLY,            \
+     "mean of f0 equals f0_mean (for f0 = x^2/2 the sample E[x^2])", SLOW_PART_KINDS,            \
      LZ_NEEDS_IM, NULL},                                                                        \
     {"f0_mean", LZ_DT_DOUBLE, OFF(im.f0_mean), "", "mean of f0 over the samples",             \
-     MULTISCALE_ONLY, LZ_NEEDS_IM, NULL},                                                       \
+     SLOW_PART_KINDS, LZ_NEEDS_IM, NULL},                                                       \
     {"gibbs_tv", LZ_DT_DOUBLE, OFF(im.gibbs_tv), "",                                          \
      "first histogrammed coordinate: total variation between the binned samples in range and "  \
-     "the Gibbs bin probabilities (normalized over the range)", MULTISCALE_ONLY, LZ_NEEDS_IM,   \
+     "the Gibbs bin probabilities (normalized over the range)", SLOW_PART_KINDS, LZ_NEEDS_IM,   \
      NULL},                                                                                     \
     {"gibbs_kl", LZ_DT_DOUBLE, OFF(im.gibbs_kl), "",                                          \
      "KL(empirical || Gibbs) over the bins: empty empirical bins add 0 (0 log 0 = 0); a bin "    \
      "with samples where the Gibbs probability underflows to 0 makes it +inf",                 \
-     MULTISCALE_ONLY, LZ_NEEDS_IM, NULL},                                                       \
+     SLOW_PART_KINDS, LZ_NEEDS_IM, NULL},                                                       \
     {"gibbs_w1", LZ_DT_DOUBLE, OFF(im.gibbs_w1), "",                                          \
      "Wasserstein-1 distance between the binned empirical and Gibbs distributions of the first " \
-     "coordinate (sum of |CDF difference| x bin width)", MULTISCALE_ONLY, LZ_NEEDS_IM, NULL},  \
+     "coordinate (sum of |CDF difference| x bin width)", SLOW_PART_KINDS, LZ_NEEDS_IM, NULL},  \
     {"halves_tv", LZ_DT_DOUBLE, OFF(im.halves_tv), "",                                        \
      "sampling error: TV between the first and the second half of the samples (first "          \
      "coordinate); a Gibbs distance well above it is real", ALL_KINDS, LZ_NEEDS_IM, NULL},      \
     {"gibbs2d_tv", LZ_DT_DOUBLE, OFF(im.gibbs2d_tv), "",                                      \
-     "TV between the joint 2-D histogram and the 2-D Gibbs bin probabilities", MULTISCALE_ONLY, \
+     "TV between the joint 2-D histogram and the 2-D Gibbs bin probabilities", SLOW_PART_KINDS, \
      LZ_NEEDS_IM_JOINT, NULL},                                                                  \
     {"gibbs2d_kl", LZ_DT_DOUBLE, OFF(im.gibbs2d_kl), "", "KL of the joint 2-D histogram",     \
-     MULTISCALE_ONLY, LZ_NEEDS_IM_JOINT, NULL},                                                 \
+     SLOW_PART_KINDS, LZ_NEEDS_IM_JOINT, NULL},                                                 \
     {"variance_linear", LZ_DT_DOUBLE, OFF(im.variance_linear), "",                            \
      "f0 = x^2/2: the linearized prediction h sigma^2 / (2 - h) of sample_variance (the Gibbs "  \
-     "T is its leading order); NaN for other f0", MULTISCALE_ONLY, LZ_NEEDS_IM, NULL},         \
+     "T is its leading order); NaN for other f0", SLOW_PART_KINDS, LZ_NEEDS_IM, NULL},         \
     {"transitions", LZ_DT_INT64, OFF(im.transitions), "",                                     \
      "double_well: changes of well during the samples; a well is entered when every "           \
      "coordinate is beyond +-1/2 on its side (hysteresis against jitter at the barrier); 0 for " \
-     "other f0", MULTISCALE_ONLY, LZ_NEEDS_IM, NULL},                                          \
+     "other f0", SLOW_PART_KINDS, LZ_NEEDS_IM, NULL},                                          \
     {"residence_mean", LZ_DT_DOUBLE, OFF(im.residence_mean), "steps",                         \
      "double_well: samples / (transitions + 1), the mean stay in a well; NaN for other f0",     \
-     MULTISCALE_ONLY, LZ_NEEDS_IM, NULL},
+     SLOW_PART_KINDS, LZ_NEEDS_IM, NULL},
 
     IM_FIELDS(F)
     {"trace_len", LZ_DT_INT64, F(trace_len), "records",
@@ -179,7 +181,8 @@ static unsigned analyses_of(const lz_job *job) {
 }
 
 int lz_field_applies(const lz_field *f, const lz_job *job) {
-  return (f->kinds & LZ_KIND_BIT(job->problem.kind)) && (f->needs & ~analyses_of(job)) == 0;
+  const lz_problem_kind_desc *kind = lz__problem_kind(job->problem.kind);
+  return kind && (f->traits & ~kind->traits) == 0 && (f->needs & ~analyses_of(job)) == 0;
 }
 
 const lz_array_desc lz_array_descs[LZ_ARRAY_COUNT] = {
@@ -236,7 +239,8 @@ const lz_array_desc lz_array_descs[LZ_ARRAY_COUNT] = {
 lz_array_shape lz_job_array_shape(const lz_job *job, lz_array_id a) {
   lz_array_shape s = {{0, 1}, 0};
   const int im = lz_job_samples_invariant_measure(job);
-  const int multiscale = job->problem.kind == LZ_PROBLEM_MULTISCALE;
+  const lz_problem_kind_desc *kind = lz__problem_kind(job->problem.kind);
+  const int multiscale = kind && (kind->traits & LZ_KIND_HAS_SLOW_PART);
   const int64_t C = (int64_t)job->analyze.invariant_measure.ncoords;
   const int64_t B = job->analyze.invariant_measure.bins;
   switch (a) {

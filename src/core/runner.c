@@ -12,10 +12,6 @@
 #include "lrzoo/lanczos.h"
 #include "lrzoo/measure.h"
 
-/* Above this many flops per GD step an objective parallelizes inside the evaluation, so the
- * runs of a tile go one after another; below it, each thread takes whole runs. Either way a
- * run's arithmetic is the same, so the choice never changes a result. */
-#define LZ_INNER_PARALLEL_FLOPS 1.0e6
 
 /* A batch of runs holds every run's own scratch at once (state, orbit ring, tangents): it
  * takes fewer runs than the objective could where that would pass this many bytes a thread. */
@@ -55,10 +51,6 @@ static run_layout run_layout_of(const lz_job *job, const lz_problem *p) {
 
 size_t lz_run_work_len(const lz_job *job, const lz_problem *p) {
   return run_layout_of(job, p).total;
-}
-
-int lz_runs_share_threads(const lz_problem_params *pp) {
-  return lz_problem_params_step_cost(pp) < LZ_INNER_PARALLEL_FLOPS;
 }
 
 static void fill_not_recorded(double *row, int64_t len) {
@@ -729,7 +721,7 @@ static int run_tile_in_batches(const lz_job *job, const lz_problem *p, lz_tile_r
   const int64_t blocks = (out->count + (int64_t)size - 1) / (int64_t)size;
   tile_error te = {-1, {0, ""}};
   /* One batch takes the threads inside its runs instead: the chunks of the Hessian products
-   * and of the direct loss then run in parallel (obj_mf.c). */
+   * and of the direct loss then run in parallel (problems/mf). */
 #pragma omp parallel if (blocks > 1)
   {
     batch_buffers b;

@@ -16,6 +16,7 @@
 #include "lrzoo/gd.h"
 #include "lrzoo/linalg.h"
 #include "lrzoo/measure.h"
+#include "problems/problems.h"
 #include "vmath.h"
 
 /* ---- vectors of chains ------------------------------------------------------------------- */
@@ -79,13 +80,14 @@ static sample_spec sample_spec_of(const lz_job *job, const lz_problem_params *pp
   s.inv_w = (double)im->bins / (im->hi - im->lo);
   s.joint = im->joint;
   s.obs_kind = im->observable.kind;
-  s.obs_index = pp->kind == LZ_PROBLEM_MF ? im->observable.entry[0] * pp->d + im->observable.entry[1] : 0;
+  const lz_problem_kind_desc *kind = lz__problem_kind(pp->kind);
+  s.obs_index = kind->x_entry_index ? kind->x_entry_index(pp, im->observable.entry) : 0;
   s.obs_bins = im->observable.bins;
   s.obs_lo = im->observable.lo;
   s.obs_inv_w = im->observable.kind ? (double)im->observable.bins / (im->observable.hi - im->observable.lo) : 0;
   s.bound = job->run.diverge_above;
-  s.wells = pp->kind == LZ_PROBLEM_MULTISCALE && pp->f0 == LZ_F0_DOUBLE_WELL;
-  s.track_f0 = pp->kind == LZ_PROBLEM_MULTISCALE;
+  s.track_f0 = (kind->traits & LZ_KIND_HAS_SLOW_PART) != 0;
+  s.wells = s.track_f0 && pp->multiscale.f0 == LZ_F0_DOUBLE_WELL;
   return s;
 #undef im
 }
@@ -148,8 +150,9 @@ typedef struct ms_consts {
 } ms_consts;
 
 static ms_consts ms_consts_of(const lz_problem_params *pp) {
-  ms_consts m = {pp->dim, pp->f0, pp->f1 == LZ_F1_QUASIPERIODIC, 1.0 / pp->eps,
-                 pp->amplitude / pp->eps, pp->ratio / pp->eps, pp->amplitude, pp->ratio};
+  const lz_multiscale_params *ms = &pp->multiscale;
+  ms_consts m = {ms->dim, ms->f0, ms->f1 == LZ_F1_QUASIPERIODIC, 1.0 / ms->eps,
+                 ms->amplitude / ms->eps, ms->ratio / ms->eps, ms->amplitude, ms->ratio};
   return m;
 }
 
@@ -534,7 +537,7 @@ static int chain_can_sample(const lz_run_result *r) {
 }
 
 static int params_use_blocks(const lz_problem_params *pp) {
-  return pp->kind == LZ_PROBLEM_MULTISCALE && pp->dim <= 2;
+  return pp->kind == LZ_PROBLEM_MULTISCALE && pp->multiscale.dim <= 2;
 }
 
 static int uses_blocks(const lz_problem *p) { return params_use_blocks(lz_problem_params_of(p)); }

@@ -291,12 +291,12 @@ static int load_instance(const lz_job *job, int64_t instance, instance_cache *ca
   lz_problem_params pp;
   lz_job_instance_params(job, instance, &pp);
   double *target = NULL;
-  if (pp.kind == LZ_PROBLEM_MF && pp.target == LZ_TARGET_FILE) {
-    target = malloc((size_t)pp.n * (size_t)pp.n * sizeof *target);
+  if (pp.kind == LZ_PROBLEM_MF && pp.mf.target == LZ_TARGET_FILE) {
+    target = malloc((size_t)pp.mf.n * (size_t)pp.mf.n * sizeof *target);
     if (!target)
       return lz_err_set(err, LZ_ENOMEM, "cannot allocate the %" PRId64 " x %" PRId64
-                        " target matrix", pp.n, pp.n);
-    int rc = lz_io_read_matrix(pp.target_path, pp.target_dataset, pp.n, target, err);
+                        " target matrix", pp.mf.n, pp.mf.n);
+    int rc = lz_io_read_matrix(pp.mf.target_path, pp.mf.target_dataset, pp.mf.n, target, err);
     if (rc != LZ_OK) {
       free(target);
       return rc;

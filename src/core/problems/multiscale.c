@@ -10,8 +10,10 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "lrzoo/gd_lanes.h"
 #include "lrzoo/problem.h"
-#include "vmath.h"
+#include "problems.h"
+#include "../vmath.h"
 
 typedef struct multiscale {
   int dim;
@@ -24,7 +26,7 @@ static int invalid(lz_err *err, const char *what) {
   return lz_err_set(err, LZ_EINVAL, "multiscale: %s", what);
 }
 
-static int check_params(const lz_problem_params *pp, lz_err *err) {
+static int check_params(const lz_multiscale_params *pp, lz_err *err) {
   if (pp->dim < 1 || pp->dim > LZ_MULTISCALE_MAX_DIM) return invalid(err, "dim must be from 1 to 16");
   if (pp->f0 != LZ_F0_QUADRATIC && pp->f0 != LZ_F0_DOUBLE_WELL && pp->f0 != LZ_F0_MATYAS)
     return invalid(err, "f0 must be quadratic, double_well or matyas");
@@ -42,11 +44,12 @@ static int check_params(const lz_problem_params *pp, lz_err *err) {
 static int multiscale_create(const lz_problem_params *pp, uint64_t seed, const double *target,
                              void **state, lz_err *err) {
   *state = NULL;
-  int rc = check_params(pp, err);
+  const lz_multiscale_params *ms = &pp->multiscale;
+  int rc = check_params(ms, err);
   if (rc != LZ_OK) return rc;
   multiscale *m = malloc(sizeof *m);
   if (!m) return lz_err_set(err, LZ_ENOMEM, "multiscale: out of memory");
-  *m = (multiscale){pp->dim, pp->f0, pp->f1, pp->eps, pp->amplitude, pp->ratio};
+  *m = (multiscale){ms->dim, ms->f0, ms->f1, ms->eps, ms->amplitude, ms->ratio};
   *state = m;
   return LZ_OK;
 }
@@ -60,7 +63,7 @@ static size_t multiscale_dim(const void *state) {
 static size_t multiscale_work_len(const void *state) { return 0; }
 
 static void multiscale_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
-  s->dim = pp->dim > 0 ? (size_t)pp->dim : 0;
+  s->dim = pp->multiscale.dim > 0 ? (size_t)pp->multiscale.dim : 0;
   s->stored_bytes = (double)sizeof(multiscale);
 }
 
@@ -243,7 +246,7 @@ static double multiscale_sigma2(const void *state) {
   return (m->ratio == 1.0 ? 2.0 : 1.0) * slope * slope;
 }
 
-const lz_objective lz__objective_multiscale = {
+static const lz_objective objective = {
     .name = "multiscale",
     .sizes = multiscale_sizes,
     .create = multiscale_create,
@@ -256,4 +259,42 @@ const lz_objective lz__objective_multiscale = {
     .hvp = multiscale_hvp,
     .f0 = multiscale_f0,
     .sigma2 = multiscale_sigma2,
+};
+
+/* ---- the kind ------------------------------------------------------------------------------ */
+
+static size_t params_dim(const lz_problem_params *pp) { return (size_t)pp->multiscale.dim; }
+
+static void params_at(const lz_job *job, const size_t *idx, lz_problem_params *out) {
+  out->multiscale.f0 = (lz_f0_kind)lz_param_at(job, &job->problem.f0, idx);
+  out->multiscale.dim = (int)lz_param_at(job, &job->problem.dim, idx);
+  out->multiscale.f1 = (lz_f1_kind)lz_param_at(job, &job->problem.f1, idx);
+  out->multiscale.eps = lz_param_at(job, &job->problem.eps, idx);
+  out->multiscale.amplitude = lz_param_at(job, &job->problem.amplitude, idx);
+  out->multiscale.ratio = lz_param_at(job, &job->problem.ratio, idx);
+}
+
+static double step_cost(const lz_problem_params *pp) { return 40.0 * pp->multiscale.dim; }
+
+static int describe_lanes(const lz_problem *p, lz_lanes_problem *lp) {
+  const lz_problem_params *pp = lz_problem_params_of(p);
+  lp->kind = LZ_LANES_MULTISCALE;
+  lp->f0 = pp->multiscale.f0;
+  lp->f1 = pp->multiscale.f1;
+  lp->eps = pp->multiscale.eps;
+  lp->amplitude = pp->multiscale.amplitude;
+  lp->ratio = pp->multiscale.ratio;
+  /* A slope a / eps beyond 1e100 would leave no room for the lanes engine's bounds. */
+  return isfinite(lp->amplitude / lp->eps) && fabs(lp->amplitude / lp->eps) <= 1e100;
+}
+
+const lz_problem_kind_desc lz__kind_multiscale = {
+    .name = "multiscale",
+    .objective = &objective,
+    .dim = params_dim,
+    .dim_formula = "dim",
+    .params_at = params_at,
+    .step_cost = step_cost,
+    .traits = LZ_KIND_HAS_SLOW_PART,
+    .describe_lanes = describe_lanes,
 };

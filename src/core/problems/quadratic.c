@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lrzoo/gd_lanes.h"
 #include "lrzoo/problem.h"
+#include "problems.h"
 
 typedef struct quadratic {
   size_t n;
@@ -14,15 +16,15 @@ typedef struct quadratic {
 static int quadratic_create(const lz_problem_params *pp, uint64_t seed, const double *target,
                             void **state, lz_err *err) {
   *state = NULL;
-  if (pp->n_eigenvalues == 0 || !pp->eigenvalues)
+  if (pp->quadratic.n_eigenvalues == 0 || !pp->quadratic.eigenvalues)
     return lz_err_set(err, LZ_EINVAL, "quadratic: eigenvalues must be a non-empty list");
-  for (size_t i = 0; i < pp->n_eigenvalues; ++i)
-    if (!isfinite(pp->eigenvalues[i]))
+  for (size_t i = 0; i < pp->quadratic.n_eigenvalues; ++i)
+    if (!isfinite(pp->quadratic.eigenvalues[i]))
       return lz_err_set(err, LZ_EINVAL, "quadratic: eigenvalue %zu is not finite", i);
-  quadratic *q = malloc(sizeof *q + pp->n_eigenvalues * sizeof q->lambda[0]);
+  quadratic *q = malloc(sizeof *q + pp->quadratic.n_eigenvalues * sizeof q->lambda[0]);
   if (!q) return lz_err_set(err, LZ_ENOMEM, "quadratic: out of memory");
-  q->n = pp->n_eigenvalues;
-  memcpy(q->lambda, pp->eigenvalues, q->n * sizeof q->lambda[0]);
+  q->n = pp->quadratic.n_eigenvalues;
+  memcpy(q->lambda, pp->quadratic.eigenvalues, q->n * sizeof q->lambda[0]);
   *state = q;
   return LZ_OK;
 }
@@ -34,8 +36,8 @@ static size_t quadratic_dim(const void *state) { return ((const quadratic *)stat
 static size_t quadratic_work_len(const void *state) { return 0; }
 
 static void quadratic_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
-  s->dim = pp->n_eigenvalues;
-  s->stored_bytes = (double)sizeof(quadratic) + 8.0 * (double)pp->n_eigenvalues;
+  s->dim = pp->quadratic.n_eigenvalues;
+  s->stored_bytes = (double)sizeof(quadratic) + 8.0 * (double)pp->quadratic.n_eigenvalues;
 }
 
 static double quadratic_value(const void *state, const double *x, double *work) {
@@ -58,7 +60,7 @@ static void quadratic_hvp(const void *state, const double *x, const double *v, d
   for (size_t i = 0; i < q->n; ++i) hv[i] = q->lambda[i] * v[i];
 }
 
-const lz_objective lz__objective_quadratic = {
+static const lz_objective objective = {
     .name = "quadratic",
     .sizes = quadratic_sizes,
     .create = quadratic_create,
@@ -70,4 +72,34 @@ const lz_objective lz__objective_quadratic = {
     .hvp = quadratic_hvp,
     .f0 = NULL,
     .sigma2 = NULL,
+};
+
+/* ---- the kind ------------------------------------------------------------------------------ */
+
+static size_t params_dim(const lz_problem_params *pp) { return pp->quadratic.n_eigenvalues; }
+
+static void params_at(const lz_job *job, const size_t *idx, lz_problem_params *out) {
+  out->quadratic.n_eigenvalues = job->problem.eigenvalues.len;
+  out->quadratic.eigenvalues = lz_vparam_at(job, &job->problem.eigenvalues, idx);
+}
+
+static double step_cost(const lz_problem_params *pp) {
+  return 4.0 * (double)pp->quadratic.n_eigenvalues;
+}
+
+static int describe_lanes(const lz_problem *p, lz_lanes_problem *lp) {
+  const lz_problem_params *pp = lz_problem_params_of(p);
+  lp->kind = LZ_LANES_QUADRATIC;
+  for (int c = 0; c < lp->dim; ++c) lp->lambda[c] = pp->quadratic.eigenvalues[c];
+  return 1;
+}
+
+const lz_problem_kind_desc lz__kind_quadratic = {
+    .name = "quadratic",
+    .objective = &objective,
+    .dim = params_dim,
+    .dim_formula = "the number of eigenvalues",
+    .params_at = params_at,
+    .step_cost = step_cost,
+    .describe_lanes = describe_lanes,
 };

@@ -17,10 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lrzoo/gd_lanes.h"
 #include "lrzoo/problem.h"
 #include "lrzoo/rng.h"
-#include "problem_internal.h"
-#include "vmath.h"
+#include "../problem_internal.h"
+#include "../vmath.h"
+#include "problems.h"
 
 typedef struct mlp {
   size_t width, points;
@@ -35,22 +37,22 @@ static int invalid(lz_err *err, const char *what) {
 static double g0_of(lz_g0_kind g0, double x) { return g0 == LZ_G0_SQUARE ? x * x : sin(x); }
 
 void lz_mlp_data(const lz_problem_params *pp, double *x, double *y) {
-  size_t m = (size_t)pp->points;
+  size_t m = (size_t)pp->mlp.points;
   lz_rng rng;
-  lz_rng_init(&rng, pp->seed, LZ_RNG_DATA, (uint64_t)m, 0);
+  lz_rng_init(&rng, pp->mlp.seed, LZ_RNG_DATA, (uint64_t)m, 0);
   for (size_t i = 0; i < m; ++i) {
-    double t = pp->sampling == LZ_DATA_RANDOM ? lz_rng_uniform(&rng)
+    double t = pp->mlp.sampling == LZ_DATA_RANDOM ? lz_rng_uniform(&rng)
                : m > 1                        ? (double)i / (double)(m - 1)
                                               : 0.0;
-    x[i] = pp->lo + (pp->hi - pp->lo) * t;
-    y[i] = g0_of(pp->g0, x[i]) + pp->amplitude * sin(x[i] / pp->eps);
+    x[i] = pp->mlp.lo + (pp->mlp.hi - pp->mlp.lo) * t;
+    y[i] = g0_of(pp->mlp.g0, x[i]) + pp->mlp.amplitude * sin(x[i] / pp->mlp.eps);
   }
 }
 
-static int check_params(const lz_problem_params *pp, lz_err *err) {
+static int check_params(const lz_mlp_params *pp, lz_err *err) {
   if (pp->width < 1 || pp->width > 1000000) return invalid(err, "width must be in 1..10^6");
   if (pp->points < 1 || pp->points > 100000000) return invalid(err, "points must be in 1..10^8");
-  if (pp->mlp_activation != LZ_MLP_TANH && pp->mlp_activation != LZ_MLP_RELU)
+  if (pp->activation != LZ_MLP_TANH && pp->activation != LZ_MLP_RELU)
     return invalid(err, "activation must be tanh or relu");
   if (!(pp->hi > pp->lo) || !isfinite(pp->lo) || !isfinite(pp->hi))
     return invalid(err, "the data range must be finite with lo < hi");
@@ -70,13 +72,13 @@ static void mlp_destroy(void *state) {
 static int mlp_create(const lz_problem_params *pp, uint64_t seed, const double *target,
                       void **state, lz_err *err) {
   *state = NULL;
-  int rc = check_params(pp, err);
+  int rc = check_params(&pp->mlp, err);
   if (rc != LZ_OK) return rc;
   mlp *n = calloc(1, sizeof *n);
   if (!n) return lz_err_set(err, LZ_ENOMEM, "mlp: out of memory");
-  n->width = (size_t)pp->width;
-  n->points = (size_t)pp->points;
-  n->act = pp->mlp_activation;
+  n->width = (size_t)pp->mlp.width;
+  n->points = (size_t)pp->mlp.points;
+  n->act = pp->mlp.activation;
   n->x = malloc(n->points * sizeof *n->x);
   n->y = malloc(n->points * sizeof *n->y);
   if (!n->x || !n->y) {
@@ -94,9 +96,9 @@ static size_t mlp_dim(const void *state) { return 3 * ((const mlp *)state)->widt
 static size_t mlp_work_len(const void *state) { return 0; }
 
 static void mlp_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
-  if (pp->width < 1 || pp->points < 1) return;
-  s->dim = 3 * (size_t)pp->width + 1;
-  s->stored_bytes = (double)sizeof(mlp) + 16.0 * (double)pp->points;
+  if (pp->mlp.width < 1 || pp->mlp.points < 1) return;
+  s->dim = 3 * (size_t)pp->mlp.width + 1;
+  s->stored_bytes = (double)sizeof(mlp) + 16.0 * (double)pp->mlp.points;
 }
 
 /* sigma, sigma' and sigma'' at z. relu's second derivative is 0 wherever it exists. tanh is
@@ -200,7 +202,7 @@ const double *lz__mlp_data_of(const void *state, const double **y, size_t *point
   return n->x;
 }
 
-const lz_objective lz__objective_mlp = {
+static const lz_objective objective = {
     .name = "mlp",
     .sizes = mlp_sizes,
     .create = mlp_create,
@@ -212,4 +214,46 @@ const lz_objective lz__objective_mlp = {
     .hvp = mlp_hvp,
     .f0 = NULL,
     .sigma2 = NULL,
+};
+
+/* ---- the kind ------------------------------------------------------------------------------ */
+
+static size_t params_dim(const lz_problem_params *pp) { return (size_t)(3 * pp->mlp.width + 1); }
+
+static void params_at(const lz_job *job, const size_t *idx, lz_problem_params *out) {
+  (void)idx;  /* nothing of an mlp is swept */
+  out->mlp.width = job->problem.width;
+  out->mlp.activation = job->problem.mlp_activation;
+  out->mlp.points = job->problem.data.points;
+  out->mlp.lo = job->problem.data.lo;
+  out->mlp.hi = job->problem.data.hi;
+  out->mlp.sampling = job->problem.data.sampling;
+  out->mlp.g0 = job->problem.data.g0;
+  out->mlp.amplitude = job->problem.data.amplitude;
+  out->mlp.eps = job->problem.data.eps;
+  out->mlp.seed = job->seed;
+}
+
+static double step_cost(const lz_problem_params *pp) {
+  return 30.0 * (double)pp->mlp.points * (double)pp->mlp.width;
+}
+
+static int describe_lanes(const lz_problem *p, lz_lanes_problem *lp) {
+  const lz_problem_params *pp = lz_problem_params_of(p);
+  if (pp->mlp.width > LZ_LANES_MAX_WIDTH) return 0;
+  lp->kind = LZ_LANES_MLP;
+  lp->width = (int)pp->mlp.width;
+  lp->mlp_act = pp->mlp.activation;
+  lp->data_x = lz__mlp_data_of(lz__problem_state(p), &lp->data_y, &lp->points);
+  return 1;
+}
+
+const lz_problem_kind_desc lz__kind_mlp = {
+    .name = "mlp",
+    .objective = &objective,
+    .dim = params_dim,
+    .dim_formula = "3*width+1: W1 (width), b1 (width), w2 (width), then b2",
+    .params_at = params_at,
+    .step_cost = step_cost,
+    .describe_lanes = describe_lanes,
 };

@@ -1,4 +1,6 @@
-/* lrzoo's own products (see mf_products.h).
+/* The products of matrix factorization with its dense target: lrzoo's own GEMM micro-kernels
+ * (see mf.h), the BLAS or plain loops behind them, and the probe that decides whether the BLAS
+ * may serve.
  *
  * The chains are cut into chunks of KC values of k (the partial sum waits in c), which keeps a
  * panel of b in L2 and the rows of L a chunk touches in the TLB; that changes nothing in a
@@ -10,10 +12,15 @@
  * 70 against 29 for 4-column blocks. Without AVX-512, gcc vectorizes portable blocks of 6 x 8
  * and 12-column strips. Block shapes and tails change no result: every entry is its own chain,
  * fma after fma in k order. */
-#include "mf_products.h"
-
+#include <cblas.h>
 #include <math.h>
+#include <omp.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "lrzoo/rng.h"
+#include "mf.h"
+#include "mf_internal.h"
 
 enum { KC = 256 };
 
@@ -222,3 +229,113 @@ void lz__own_product_transposed(const double *l, size_t ld, size_t n, const doub
 }
 
 #endif
+
+/* ---- the products of the objective --------------------------------------------------- */
+
+static void multiply_with_loops(lz_op ta, lz_op tb, size_t m, size_t n, size_t k, double alpha,
+                                const double *a, size_t lda, const double *b, size_t ldb,
+                                double beta, double *c, size_t ldc) {
+  for (size_t i = 0; i < m; ++i)
+    for (size_t j = 0; j < n; ++j) {
+      double acc = 0.0;
+      for (size_t p = 0; p < k; ++p)
+        acc += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+      /* beta = 0 must not read c: scratch may hold anything, NaN included. */
+      c[i * ldc + j] = beta == 0.0 ? alpha * acc : alpha * acc + beta * c[i * ldc + j];
+    }
+}
+
+/* C = alpha op(A) op(B) + beta C, all row-major, C m x n. The loop/BLAS choice depends on
+ * the shape only, so a given product is always computed the same way. */
+void lz__mf_multiply(lz_op ta, lz_op tb, size_t m, size_t n, size_t k, double alpha,
+                     const double *a, size_t lda, const double *b, size_t ldb, double beta,
+                     double *c, size_t ldc) {
+  if (m * n * k <= LZ_MF_LOOP_MAX_MNK) {
+    multiply_with_loops(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+/* Rows [i0, i1) of c = op(A) b. */
+static void product_rows(const mf *m, lz_op op, const double *b, size_t w, size_t i0,
+                         size_t i1, double *c) {
+  const size_t n = m->n;
+  if (m->own_products) {
+    if (op == AS_IS) lz__own_product(m->a, m->ld, n, b, w, i0, i1, c);
+    else if (m->at) lz__own_product(m->at, m->ld, n, b, w, i0, i1, c);
+    else lz__own_product_transposed(m->a, m->ld, n, b, w, i0, i1, c);
+    return;
+  }
+  /* rows i of A^T are columns i of A: the block starts at column i0 */
+  const double *a = op == TRANSPOSED ? m->a + i0 : m->a + i0 * m->ld;
+  cblas_dgemm(CblasRowMajor, op == TRANSPOSED ? CblasTrans : CblasNoTrans, CblasNoTrans,
+              (int)(i1 - i0), (int)w, (int)n, 1.0, a, (int)m->ld, b, (int)w, 0.0, c + i0 * w,
+              (int)w);
+}
+
+static size_t product_chunk_row(const mf *m, size_t c) { return c * m->n / m->product_chunks; }
+
+/* c (n x w) = op(A) b for op(A) = A or A^T; the identity target returns b itself. The row
+ * chunks depend on n alone and each is the same product whichever thread computes it, so
+ * running them in parallel changes nothing. */
+void lz__mf_product_with_target(const mf *m, lz_op op, const double *b, size_t w, double *c) {
+  const size_t chunks = m->product_chunks;
+  if (!m->a) {
+    memcpy(c, b, m->n * w * sizeof *c);
+  } else if (chunks > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (size_t k = 0; k < chunks; ++k)
+      product_rows(m, op, b, w, product_chunk_row(m, k), product_chunk_row(m, k + 1), c);
+  } else {
+    for (size_t k = 0; k < chunks; ++k)
+      product_rows(m, op, b, w, product_chunk_row(m, k), product_chunk_row(m, k + 1), c);
+  }
+}
+
+/* The products as the gradient computes them, and as create probes them. */
+void lz__mf_target_product(const void *state, int transposed, const double *b, size_t w,
+                           double *c) {
+  lz__mf_product_with_target(state, transposed ? TRANSPOSED : AS_IS, b, w, c);
+}
+
+/* Whether `product` computes each entry of A B and A^T B the same way at every width this
+ * instance uses and in every column position: one run alone, the widest product (the two
+ * tangent directions of a full batch), half of it. The shapes, not the numbers, select a BLAS
+ * kernel, so a random B of those shapes answers. */
+int lz__mf_probe_products(const void *state, lz_mf_product_fn *product, int *ok,
+                          lz_err *err) {
+  const mf *m = state;
+  const size_t n = m->n, d = m->d, full = 2 * m->batch_max, half = (full + 1) / 2;
+  *ok = 1;
+  if (!m->a || m->batch_max < 2) return LZ_OK;
+  const size_t len = n * full * d;
+  double *b = malloc(len * sizeof *b), *wide = malloc(len * sizeof *wide);
+  double *part = malloc(len * sizeof *part), *narrow = malloc(len * sizeof *narrow);
+  if (!b || !wide || !part || !narrow) {
+    free(b), free(wide), free(part), free(narrow);
+    return lz_err_set(err, LZ_ENOMEM, "mf: out of memory probing the BLAS");
+  }
+  lz_rng rng;
+  lz_rng_init(&rng, 0, LZ_RNG_TEST, n, d);
+  for (size_t i = 0; i < len; ++i) b[i] = lz_rng_normal(&rng);
+  const size_t runs_alone[3] = {0, half, full - 1};
+  for (int t = 0; t < 2 && *ok; ++t) {
+    product(m, t, b, full * d, wide);
+    /* the first half of the batch alone: the same columns, a narrower product */
+    for (size_t i = 0; i < n; ++i) memcpy(part + i * half * d, b + i * full * d, half * d * sizeof *b);
+    product(m, t, part, half * d, narrow);
+    for (size_t i = 0; i < n && *ok; ++i)
+      *ok = memcmp(narrow + i * half * d, wide + i * full * d, half * d * sizeof *b) == 0;
+    for (int s = 0; s < 3 && *ok; ++s) {
+      size_t r = runs_alone[s];
+      for (size_t i = 0; i < n; ++i) memcpy(part + i * d, b + i * full * d + r * d, d * sizeof *b);
+      product(m, t, part, d, narrow);
+      for (size_t i = 0; i < n && *ok; ++i)
+        *ok = memcmp(narrow + i * d, wide + i * full * d + r * d, d * sizeof *b) == 0;
+    }
+  }
+  free(b), free(wide), free(part), free(narrow);
+  return LZ_OK;
+}

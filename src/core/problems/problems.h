@@ -1,0 +1,51 @@
+/* Private to src/core: a problem kind in one place. Each kind's file (or folder) under
+ * src/core/problems defines one lz_problem_kind_desc: its objective and everything else that
+ * src/core needs to know about the kind. problem.c holds the registry, one line a kind; the
+ * rest of src/core asks the descriptor (lz__problem_kind) instead of switching on the kind. */
+#ifndef LRZOO_PROBLEMS_H
+#define LRZOO_PROBLEMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lrzoo/job.h"
+#include "lrzoo/problem.h"
+
+struct lz_lanes_problem;
+
+typedef struct lz_problem_kind_desc {
+  const char *name;                /* as in job files (lz_problem_kind_names) */
+  const lz_objective *objective;
+  /* The state dimension, and how it follows from the parameters, for people. */
+  size_t (*dim)(const lz_problem_params *pp);
+  const char *dim_formula;
+  /* Fills the kind's parameters at axis indices idx (kind and the rest are set already). */
+  void (*params_at)(const lz_job *job, const size_t *idx, lz_problem_params *out);
+  /* Rough flops of one GD step: orders tiles, and decides whether runs share threads
+   * (lz_runs_share_threads). */
+  double (*step_cost)(const lz_problem_params *pp);
+  /* LZ_KIND_HAS_* bits: which result fields beyond the common ones the kind has. */
+  unsigned traits;
+  /* The shape key of the gaussian initial point's stream; NULL: the dimension. */
+  uint64_t (*initial_point_shape)(const lz_problem_params *pp);
+  /* Rescales a gaussian initial point for init parameters only this kind has; NULL: none. */
+  void (*scale_initial_point)(const lz_job *job, const size_t *idx, const lz_problem_params *pp,
+                              double *x0);
+  /* The diagnostics of a state of instance `state`; NULL: only norm_x = ||x||. */
+  void (*state_stats)(const void *state, const double *x, lz_state_stats *st);
+  /* The state index of the x_entry observable's (row, column); NULL: 0. */
+  int64_t (*x_entry_index)(const lz_problem_params *pp, const int64_t entry[2]);
+  /* Fills the lanes engine's description of p and returns 1, or returns 0 where the lanes
+   * engine does not take it; NULL: never. lp arrives zeroed, with p and the dimension set. */
+  int (*describe_lanes)(const lz_problem *p, struct lz_lanes_problem *lp);
+} lz_problem_kind_desc;
+
+/* The descriptor of a kind; NULL for a kind lrzoo does not know. */
+const lz_problem_kind_desc *lz__problem_kind(lz_problem_kind kind);
+
+extern const lz_problem_kind_desc lz__kind_quadratic;
+extern const lz_problem_kind_desc lz__kind_mf;
+extern const lz_problem_kind_desc lz__kind_multiscale;
+extern const lz_problem_kind_desc lz__kind_mlp;
+
+#endif
