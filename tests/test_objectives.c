@@ -1206,9 +1206,35 @@ static void every_kind_has_a_complete_descriptor(void **state) {
   assert_null(lz__problem_kind(LZ_PROBLEM_KIND_COUNT));
 }
 
+/* What src/io and src/sched ask a kind instead of naming it: which kinds store fitted data,
+ * and which instances read a target file. */
+static void kinds_answer_for_their_data_and_their_target_file(void **state) {
+  (void)state;
+  for (int k = 0; k < LZ_PROBLEM_KIND_COUNT; ++k)
+    assert_int_equal((lz_problem_kind_traits((lz_problem_kind)k) & LZ_KIND_HAS_FITTED_DATA) != 0,
+                     k == LZ_PROBLEM_MLP);
+  assert_int_equal(lz_problem_kind_traits(LZ_PROBLEM_KIND_COUNT), 0);
+  lz_problem_params pp = {.kind = LZ_PROBLEM_MF};
+  pp.mf.n = 7;
+  pp.mf.target = LZ_TARGET_FILE;
+  pp.mf.target_path = "a.h5";
+  pp.mf.target_dataset = "A";
+  const char *path = NULL, *dataset = NULL;
+  int64_t n = 0;
+  assert_true(lz_problem_params_target_file(&pp, &path, &dataset, &n));
+  assert_string_equal(path, "a.h5");
+  assert_string_equal(dataset, "A");
+  assert_int_equal(n, 7);
+  pp.mf.target = LZ_TARGET_GAUSSIAN;
+  assert_false(lz_problem_params_target_file(&pp, &path, &dataset, &n));
+  lz_problem_params quad = {.kind = LZ_PROBLEM_QUADRATIC};
+  assert_false(lz_problem_params_target_file(&quad, &path, &dataset, &n));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_kind_has_a_complete_descriptor),
+      cmocka_unit_test(kinds_answer_for_their_data_and_their_target_file),
       cmocka_unit_test(quadratic_gradient_is_lambda_times_x_and_hvp_lambda_times_v),
       cmocka_unit_test(quadratic_gradient_and_hvp_match_finite_differences),
       cmocka_unit_test(multiscale_gradient_and_hvp_match_finite_differences),

@@ -146,9 +146,17 @@ int lz_runs_share_threads(const lz_problem_params *pp);
 
 /* Groups of result fields (lrzoo/results.h) that only some kinds have: a kind's traits. */
 enum {
-  LZ_KIND_HAS_FACTORS = 1u << 0,   /* a state [X, Y] of factors: norms, balance, symmetries */
-  LZ_KIND_HAS_SLOW_PART = 1u << 1  /* f = f0 + f1 with a fast f1: f0, the Gibbs comparisons */
+  LZ_KIND_HAS_FACTORS = 1u << 0,    /* a state [X, Y] of factors: norms, balance, symmetries */
+  LZ_KIND_HAS_SLOW_PART = 1u << 1,  /* f = f0 + f1 with a fast f1: f0, the Gibbs comparisons */
+  LZ_KIND_HAS_FITTED_DATA = 1u << 2 /* fits data points that the file stores (/data) */
 };
+/* The LZ_KIND_HAS_* bits of a kind (0 for a kind lrzoo does not know). */
+unsigned lz_problem_kind_traits(lz_problem_kind kind);
+
+/* 1 if instance pp reads its target from a file, with the file, the dataset and the n x n
+ * shape it must have; 0 otherwise (the outputs are then left alone). */
+int lz_problem_params_target_file(const lz_problem_params *pp, const char **path,
+                                  const char **dataset, int64_t *n);
 
 /* The data an mlp instance fits: x (points inputs, increasing for grid sampling) and
  * y = g0(x) + amplitude sin(x / eps). Deterministic in pp (random inputs from pp->seed). */

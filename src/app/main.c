@@ -13,6 +13,7 @@
 #include "lrzoo/io.h"
 #include "lrzoo/job.h"
 #include "lrzoo/memory.h"
+#include "lrzoo/problem.h"
 #include "lrzoo/results.h"
 #include "lrzoo/sched.h"
 #include "lrzoo/version.h"
@@ -127,13 +128,16 @@ static int parse_command_line(int argc, char **argv, cli *c, int *done) {
   return 0;
 }
 
-/* A file target is checked before anything is written, and reported at its place in the job. */
+/* A file target is checked before anything is written, and reported at its place in the job.
+ * A job reads one target file at most (its n is fixed), so the first instance names it. */
 static int check_target_file(const lz_job *job, char **diag) {
-  if (job->problem.kind != LZ_PROBLEM_MF || job->problem.target.kind != LZ_TARGET_FILE)
-    return LZ_OK;
+  lz_problem_params pp;
+  lz_job_instance_params(job, 0, &pp);
+  const char *path, *dataset;
+  int64_t n;
+  if (!lz_problem_params_target_file(&pp, &path, &dataset, &n)) return LZ_OK;
   lz_err err = {0, ""};
-  int64_t n = (int64_t)job->problem.n.value;
-  int rc = lz_io_check_matrix(job->problem.target.path, job->problem.target.dataset, n, &err);
+  int rc = lz_io_check_matrix(path, dataset, n, &err);
   if (rc == LZ_OK) return LZ_OK;
   size_t len = strlen(job->path) + strlen(err.msg) + 64;
   *diag = malloc(len);

@@ -20,6 +20,17 @@ const lz_problem_kind_desc *lz__problem_kind(lz_problem_kind kind) {
   return (unsigned)kind < LZ_PROBLEM_KIND_COUNT ? kinds[kind] : NULL;
 }
 
+unsigned lz_problem_kind_traits(lz_problem_kind kind) {
+  const lz_problem_kind_desc *k = lz__problem_kind(kind);
+  return k ? k->traits : 0;
+}
+
+int lz_problem_params_target_file(const lz_problem_params *pp, const char **path,
+                                  const char **dataset, int64_t *n) {
+  const lz_problem_kind_desc *k = lz__problem_kind(pp->kind);
+  return k && k->target_file && k->target_file(pp, path, dataset, n);
+}
+
 /* Above this many flops per GD step an objective parallelizes inside the evaluation, so the
  * runs of a tile go one after another; below it, each thread takes whole runs. Either way a
  * run's arithmetic is the same, so the choice never changes a result. */

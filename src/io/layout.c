@@ -92,7 +92,7 @@ int io_job_has(io_presence presence, const lz_job *job) {
     case WITH_OBSERVABLE:
       return lz_job_samples_invariant_measure(job) &&
              job->analyze.invariant_measure.observable.kind != LZ_OBS_NONE;
-    case WITH_FITTED_DATA: return job->problem.kind == LZ_PROBLEM_MLP;
+    case WITH_FITTED_DATA: return (lz_problem_kind_traits(job->problem.kind) & LZ_KIND_HAS_FITTED_DATA) != 0;
   }
   return 0;
 }

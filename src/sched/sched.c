@@ -291,12 +291,14 @@ static int load_instance(const lz_job *job, int64_t instance, instance_cache *ca
   lz_problem_params pp;
   lz_job_instance_params(job, instance, &pp);
   double *target = NULL;
-  if (pp.kind == LZ_PROBLEM_MF && pp.mf.target == LZ_TARGET_FILE) {
-    target = malloc((size_t)pp.mf.n * (size_t)pp.mf.n * sizeof *target);
+  const char *path, *dataset;
+  int64_t n;
+  if (lz_problem_params_target_file(&pp, &path, &dataset, &n)) {
+    target = malloc((size_t)n * (size_t)n * sizeof *target);
     if (!target)
       return lz_err_set(err, LZ_ENOMEM, "cannot allocate the %" PRId64 " x %" PRId64
-                        " target matrix", pp.mf.n, pp.mf.n);
-    int rc = lz_io_read_matrix(pp.mf.target_path, pp.mf.target_dataset, pp.mf.n, target, err);
+                        " target matrix", n, n);
+    int rc = lz_io_read_matrix(path, dataset, n, target, err);
     if (rc != LZ_OK) {
       free(target);
       return rc;

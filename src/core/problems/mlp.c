@@ -255,5 +255,6 @@ const lz_problem_kind_desc lz__kind_mlp = {
     .dim_formula = "3*width+1: W1 (width), b1 (width), w2 (width), then b2",
     .params_at = params_at,
     .step_cost = step_cost,
+    .traits = LZ_KIND_HAS_FITTED_DATA,
     .describe_lanes = describe_lanes,
 };

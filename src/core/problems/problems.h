@@ -38,6 +38,9 @@ typedef struct lz_problem_kind_desc {
   /* Fills the lanes engine's description of p and returns 1, or returns 0 where the lanes
    * engine does not take it; NULL: never. lp arrives zeroed, with p and the dimension set. */
   int (*describe_lanes)(const lz_problem *p, struct lz_lanes_problem *lp);
+  /* See lz_problem_params_target_file; NULL: no kind's instance reads a file. */
+  int (*target_file)(const lz_problem_params *pp, const char **path, const char **dataset,
+                     int64_t *n);
 } lz_problem_kind_desc;
 
 /* The descriptor of a kind; NULL for a kind lrzoo does not know. */

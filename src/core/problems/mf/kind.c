@@ -63,6 +63,15 @@ static int describe_lanes(const lz_problem *p, lz_lanes_problem *lp) {
   return 1;
 }
 
+static int target_file(const lz_problem_params *pp, const char **path, const char **dataset,
+                       int64_t *n) {
+  if (pp->mf.target != LZ_TARGET_FILE) return 0;
+  *path = pp->mf.target_path;
+  *dataset = pp->mf.target_dataset;
+  *n = pp->mf.n;
+  return 1;
+}
+
 const lz_problem_kind_desc lz__kind_mf = {
     .name = "mf",
     .objective = &lz__objective_mf,
@@ -76,4 +85,5 @@ const lz_problem_kind_desc lz__kind_mf = {
     .state_stats = lz__mf_state_stats,
     .x_entry_index = x_entry_index,
     .describe_lanes = describe_lanes,
+    .target_file = target_file,
 };
