@@ -68,7 +68,7 @@ static const key_spec problem_keys[PRB_COUNT] = {
                 .help = "the points fitted, e.g. {points: 64, range: [-3, 3], eps: 0.05}"},
 };
 const section cfg_problem_section = {"problem", "in problem", problem_keys, PRB_COUNT,
-                                        lz_problem_kind_names};
+                                     lz_problem_kind_names};
 
 static const key_spec activation_keys[ACT_COUNT] = {
   [ACT_KIND] = {.name = "kind", .type = T_CHOICE, .flags = F_REQUIRED,
@@ -101,10 +101,10 @@ const key_spec cfg_data_keys[DAT_COUNT] = {
                .help = "the period scale of the fast oscillation amplitude sin(x / eps)"},
 };
 const section cfg_data_section = {"problem.data", "in problem.data", cfg_data_keys, DAT_COUNT,
-                                     NULL};
+                                  NULL};
 
 const section cfg_activation_section = {"problem.activation", "in problem.activation",
-                                           activation_keys, ACT_COUNT, NULL};
+                                        activation_keys, ACT_COUNT, NULL};
 /* The short form "activation: relu" (or a list) is the kind alone. */
 const key_spec cfg_activation_name_key = {
   .name = "activation", .type = T_CHOICE, .names = lz_activation_names, .slot = S_ACTIVATION,
@@ -137,7 +137,7 @@ const key_spec cfg_target_keys[TGT_COUNT] = {
                    .help = "the n x n dataset inside the target file"},
 };
 const section cfg_target_section = {"problem.target", "in problem.target", cfg_target_keys,
-                                       TGT_COUNT, lz_target_kind_names};
+                                    TGT_COUNT, lz_target_kind_names};
 
 #define GAUSSIAN_INIT LZ_KIND_BIT(LZ_INIT_GAUSSIAN)
 #define POINT_INIT LZ_KIND_BIT(LZ_INIT_POINT)
@@ -219,7 +219,7 @@ static const key_spec orbit_keys[ORB_COUNT] = {
                .offset = OFF(analyze.orbit.tol), .label = "orbit.tol"},
 };
 const section cfg_orbit_section = {"analyze.orbit", "in analyze.orbit", orbit_keys, ORB_COUNT,
-                                      NULL};
+                                   NULL};
 
 static const key_spec lyapunov_keys[LYA_COUNT] = {
   [LYA_ITERS] = {.name = "iters", .type = T_INT, .flags = F_DEFAULT_LATER, .check = C_NONNEG,
@@ -230,15 +230,15 @@ static const key_spec lyapunov_keys[LYA_COUNT] = {
   [LYA_THRESHOLD] = {.name = "threshold", .type = T_NUMBER, .check = C_NONNEG, .dflt = 0.01,
                      .offset = OFF(analyze.lyapunov.threshold), .label = "lyapunov.threshold"},
 };
-const section cfg_lyapunov_section = {"analyze.lyapunov", "in analyze.lyapunov",
-                                         lyapunov_keys, LYA_COUNT, NULL};
+const section cfg_lyapunov_section = {"analyze.lyapunov", "in analyze.lyapunov", lyapunov_keys,
+                                      LYA_COUNT, NULL};
 
 static const key_spec sharpness_keys[SHP_COUNT] = {
   [SHP_EVERY] = {.name = "every", .type = T_INT, .check = C_NONNEG, .dflt = 0,
                  .offset = OFF(analyze.sharpness.every), .label = "sharpness.every"},
 };
-const section cfg_sharpness_section = {"analyze.sharpness", "in analyze.sharpness",
-                                          sharpness_keys, SHP_COUNT, NULL};
+const section cfg_sharpness_section = {"analyze.sharpness", "in analyze.sharpness", sharpness_keys,
+                                       SHP_COUNT, NULL};
 
 const key_spec cfg_modified_equation_keys[MEQ_COUNT] = {
   [MEQ_ORDERS] = {.name = "orders", .type = T_SPECIAL, .flags = F_INTEGER, .check = C_ORDER,
@@ -255,7 +255,8 @@ const section cfg_modified_equation_section = {
     MEQ_COUNT, NULL};
 
 /* invariant_measure is off unless its sub-map is written; then samples and range are required.
- * coords and joint default from the problem (see read_coords and read_joint). */
+ * coords and joint default from the problem (see read_coords and read_joint of
+ * section_analyze.c). */
 #define IM_MAX_SAMPLES 1000000000000000LL  /* 1e15 */
 #define IM_MAX_BINS 100000
 /* Integers are read up to 2^53, so burn_in + samples (and max_iter on top) cannot overflow. */

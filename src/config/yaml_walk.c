@@ -120,6 +120,8 @@ const char *cfg_describe_sized(const yaml_node_t *n, char *buf, size_t size) {
   return buf;
 }
 
+/* Loading the document. */
+
 static lz_mark mark_at_offset(const char *text, size_t len, size_t offset) {
   lz_mark m = {1, 1};
   for (size_t i = 0; i < offset && i < len; ++i) {
