@@ -4,7 +4,6 @@
 #include "parser.h"
 #include "schema.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* iters and transient default to min(LYAPUNOV_STEPS, max_iter / 2): the window they make at

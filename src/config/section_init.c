@@ -3,8 +3,6 @@
 #include "parser.h"
 #include "schema.h"
 
-#include <stdio.h>
-
 static void check_state_dimension(parser *p, const yaml_node_t *at, const char *what, size_t len) {
   if (!p->shape.known) return;
   const char *kind = lz_init_kind_names[p->job->init.kind];
