@@ -217,6 +217,9 @@ void cfg_read_run(parser *p, const yaml_node_t *n);       /* section_run.c */
 void cfg_read_analyze(parser *p, const yaml_node_t *n);   /* section_analyze.c */
 void cfg_read_tiles(parser *p, const yaml_node_t *n);     /* section_run.c */
 
+/* section_problem.c: the problem's state dimension, for analyze's coords */
+double cfg_min_state_dim(const parser *p);
+
 /* estimate.c */
 void cfg_check_run_count(parser *p);
 void cfg_check_memory(parser *p, const lz_config_limits *lim);

@@ -95,21 +95,6 @@ static void read_modified_equation(parser *p, const yaml_node_t *n, lz_mark at) 
     read_orders(p, r.node[MEQ_ORDERS], &p->job->analyze.modified_equation.orders);
 }
 
-/* Smallest state dimension over the sweep, from what was read (0 when it is not known). */
-static double min_state_dim(const parser *p) {
-  const lz_job *job = p->job;
-  if (!p->shape.known) return 0.0;
-  switch (job->problem.kind) {
-    case LZ_PROBLEM_QUADRATIC: return (double)job->problem.eigenvalues.len;
-    case LZ_PROBLEM_MF:
-      return 2.0 * cfg_param_min(p, &job->problem.n) * cfg_param_min(p, &job->problem.d);
-    case LZ_PROBLEM_MULTISCALE:
-      return cfg_param_min(p, &job->problem.dim);
-    case LZ_PROBLEM_MLP: return 3.0 * (double)job->problem.width + 1.0;
-  }
-  return 0.0;
-}
-
 /* coords: 1 to LZ_IM_MAX_COORDS distinct state indices, each below the state dimension of every
  * problem instance. Absent: the first coordinate, and the second too for a multiscale problem
  * whose every instance is 2-D (its joint histogram is the one compared with 2-D Gibbs). Returns
@@ -118,7 +103,7 @@ static bool read_coords(parser *p, const yaml_node_t *n) {
   const key_spec *k = &cfg_invariant_measure_keys[IM_COORDS];
   lz_job *job = p->job;
   int64_t *coords = job->analyze.invariant_measure.coords;
-  double dim = min_state_dim(p);
+  double dim = cfg_min_state_dim(p);
   bool two = dim >= 2 && job->problem.kind == LZ_PROBLEM_MULTISCALE;
   memset(job->analyze.invariant_measure.coords, 0, sizeof job->analyze.invariant_measure.coords);
   coords[1] = two ? 1 : 0;

@@ -119,6 +119,11 @@ static void read_target(parser *p, const yaml_node_t *n, const section_read *pro
   }
 }
 
+/* The state of one mf or mlp instance, counted as lz_problem_params_dim (src/core/job.c) counts
+ * it: both the fixed dimension and the smallest one over the sweep come from here. */
+static double mf_state_dim(double n, double d) { return 2.0 * n * d; }
+static double mlp_state_dim(int64_t width) { return 3.0 * (double)width + 1.0; }
+
 static void settle_quadratic(parser *p, const section_read *r) {
   p->eigenvalues_ok = r->ok[PRB_EIGENVALUES];
   if (!p->eigenvalues_ok) return;
@@ -137,7 +142,7 @@ static void settle_mf(parser *p, const section_read *r) {
       cfg_param_is_single(p, &job->problem.n) && cfg_param_is_single(p, &job->problem.d);
   char vals[96];
   if (p->shape.fixed) {
-    p->shape.dim = 2.0 * job->problem.n.value * job->problem.d.value;
+    p->shape.dim = mf_state_dim(job->problem.n.value, job->problem.d.value);
     snprintf(p->shape.how, sizeof p->shape.how, "mf: 2*n*d = 2*%.0f*%.0f, X row-major then Y",
              job->problem.n.value, job->problem.d.value);
   } else {
@@ -205,7 +210,7 @@ static void settle_mlp(parser *p, const section_read *r) {
   if (!r->ok[PRB_WIDTH]) return;
   p->shape.known = true;
   p->shape.fixed = true;
-  p->shape.dim = 3.0 * (double)job->problem.width + 1.0;
+  p->shape.dim = mlp_state_dim(job->problem.width);
   snprintf(p->shape.how, sizeof p->shape.how, "mlp: 3*width + 1 = [W1 | b1 | w2 | b2]");
 }
 
@@ -221,4 +226,18 @@ void cfg_read_problem(parser *p, const yaml_node_t *n) {
     case LZ_PROBLEM_MULTISCALE: settle_multiscale(p, &r); break;
     case LZ_PROBLEM_MLP: settle_mlp(p, &r); break;
   }
+}
+
+/* Smallest state dimension over the sweep, from what was read (0 when it is not known). */
+double cfg_min_state_dim(const parser *p) {
+  const lz_job *job = p->job;
+  if (!p->shape.known) return 0.0;
+  switch (job->problem.kind) {
+    case LZ_PROBLEM_QUADRATIC: return (double)job->problem.eigenvalues.len;
+    case LZ_PROBLEM_MF:
+      return mf_state_dim(cfg_param_min(p, &job->problem.n), cfg_param_min(p, &job->problem.d));
+    case LZ_PROBLEM_MULTISCALE: return cfg_param_min(p, &job->problem.dim);
+    case LZ_PROBLEM_MLP: return mlp_state_dim(job->problem.width);
+  }
+  return 0.0;
 }
