@@ -114,7 +114,7 @@ typedef struct parser {
   const char *path;
   yaml_document_t *doc;
   lz_job *job;
-  struct diagnostic *diag;  /* diagnostics.c */
+  struct diagnostic *diag;    /* its type is private to diagnostics.c */
   size_t ndiag, diag_cap, dropped;
   bool oom;
   bool read_root;             /* the document was a map and was read */
