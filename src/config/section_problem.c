@@ -119,10 +119,20 @@ static void read_target(parser *p, const yaml_node_t *n, const section_read *pro
   }
 }
 
-/* The state of one mf or mlp instance, counted as lz_problem_params_dim (src/core/job.c) counts
- * it: both the fixed dimension and the smallest one over the sweep come from here. */
-static double mf_state_dim(double n, double d) { return 2.0 * n * d; }
-static double mlp_state_dim(int64_t width) { return 3.0 * (double)width + 1.0; }
+/* The state of one mf or mlp instance, as the kind's descriptor counts it (the formula lives
+ * with the objective, in src/core/problems): both the fixed dimension and the smallest one over
+ * the sweep come from here. */
+static double mf_state_dim(double n, double d) {
+  lz_problem_params pp = {.kind = LZ_PROBLEM_MF};
+  pp.mf.n = (int64_t)n;
+  pp.mf.d = (int64_t)d;
+  return (double)lz_problem_params_dim(&pp);
+}
+static double mlp_state_dim(int64_t width) {
+  lz_problem_params pp = {.kind = LZ_PROBLEM_MLP};
+  pp.mlp.width = width;
+  return (double)lz_problem_params_dim(&pp);
+}
 
 static void settle_quadratic(parser *p, const section_read *r) {
   p->eigenvalues_ok = r->ok[PRB_EIGENVALUES];

@@ -1,4 +1,4 @@
-/* libFuzzer harness for the job-file parser (src/config/config.c).
+/* libFuzzer harness for the job-file parser (src/config/).
  *
  * Each input is the text of a job file, given to lz_config_parse as "fuzz.yaml". Besides the
  * sanitizers (ASan, UBSan, LeakSanitizer), the harness aborts when the result breaks what
@@ -17,10 +17,10 @@
  *     The text is valid UTF-8 without control characters (it goes to a terminal);
  *   - parsing the same bytes twice gives the same result (catches reads of uninitialized or
  *     freed state that the sanitizers let through);
- *   - one parse never holds more than PARSE_HEAP_LIMIT bytes of heap at once. The limits of
- *     config.c (10^7 points per axis, 10^7 numbers per vector axis, 10^9 runs) allow about
- *     3 x 80 MB of axes in a job; a file of a few hundred bytes that makes every MPI rank hold
- *     gigabytes before it is refused is a bug.
+ *   - one parse never holds more than PARSE_HEAP_LIMIT bytes of heap at once. The parser's
+ *     limits (src/config/parser.h: 10^7 points per axis, 10^7 numbers per vector axis, 10^9
+ *     runs) allow about 3 x 80 MB of axes in a job; a file of a few hundred bytes that makes
+ *     every MPI rank hold gigabytes before it is refused is a bug.
  * A broken invariant prints what was wrong and calls abort(), which libFuzzer reports as a
  * crash and saves the input. */
 #include <math.h>
@@ -38,8 +38,8 @@
 #include "lrzoo/job.h"
 
 #define FUZZ_PATH "fuzz.yaml"
-#define MAX_DIAGNOSTICS 100          /* config.c: listed errors, then "N more errors not listed" */
-#define MAX_RUNS 1000000000LL        /* config.c: a job has at most 1e9 runs */
+#define MAX_DIAGNOSTICS 100          /* parser.h: listed errors, then "N more errors not listed" */
+#define MAX_RUNS 1000000000LL        /* parser.h: a job has at most 1e9 runs */
 #define SUMMARY_MAX_INSTANCES 100000 /* lz_job_print_summary loops over the instances */
 #define POINT_MAX_DIM (1u << 20)     /* initial points checked up to this dimension */
 #define PARSE_HEAP_LIMIT (512.0 * 1024 * 1024)
