@@ -6,7 +6,7 @@
 const lz_env_switch lz_env_switches[LZ_ENV_SWITCH_COUNT] = {
     [LZ_ENV_MF_PRODUCTS] = {"LRZOO_MF_PRODUCTS",
                             "matrix factorization's products: own (the default) or blas, whose "
-                            "rounding differs (read by src/core/obj_mf.c)"},
+                            "rounding differs (read by src/core/problems/mf/objective.c)"},
     [LZ_ENV_OMP_NUM_THREADS] = {"OMP_NUM_THREADS",
                                 "threads per rank when --threads is not given (read by "
                                 "src/sched/sched.c)"},
