@@ -8,8 +8,8 @@
  * lz_problem_kind and its name in lz_problem_kind_names (include/lrzoo/job.h, src/core/job.c),
  * and its lz_*_params part of lz_problem_params (job.h) with its fields in lz_job.problem.
  * Outside src/core the job parser (src/config) must learn its keys; src/io, src/sched and
- * src/app need nothing unless the kind brings data of its own (mlp's /data in src/io, mf's
- * target file in src/sched and src/app).
+ * src/app need nothing: they ask the descriptor (lz_problem_kind_traits for data the file
+ * stores, lz_problem_params_target_file for a target read from a file).
  *
  * Evaluation functions are pure: given the same instance and x they return bitwise the same
  * result whatever thread calls them, and they use only the caller's scratch buffer
