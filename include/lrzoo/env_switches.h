@@ -7,6 +7,8 @@
 #ifndef LRZOO_ENV_SWITCHES_H
 #define LRZOO_ENV_SWITCHES_H
 
+#include "lrzoo/error.h"
+
 typedef enum lz_env_switch_id {
   LZ_ENV_MF_PRODUCTS,
   LZ_ENV_OMP_NUM_THREADS,
@@ -19,6 +21,10 @@ typedef enum lz_env_switch_id {
 typedef struct lz_env_switch {
   const char *name;
   const char *effect;      /* one line, for docs and messages */
+  /* The values lrzoo accepts, ended by NULL, and how to say them; NULL: any value (the
+   * variable belongs to another library, which checks it). */
+  const char *const *allowed;
+  const char *allowed_text;
 } lz_env_switch;
 
 /* In the order the file records them. */
@@ -28,5 +34,9 @@ extern const lz_env_switch lz_env_switches[LZ_ENV_SWITCH_COUNT];
  * "" when none is (a switch set to the empty string is set, and says so). Allocated (free it);
  * NULL when out of memory. */
 char *lz_env_switches_text(void);
+
+/* LZ_OK, or LZ_EJOB with a message in err naming the first switch set to a value lrzoo does not
+ * accept, and what it accepts: checked before anything is written, like the job file. */
+int lz_env_switches_check(lz_err *err);
 
 #endif

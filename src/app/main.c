@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lrzoo/config.h"
+#include "lrzoo/env_switches.h"
 #include "lrzoo/error.h"
 #include "lrzoo/io.h"
 #include "lrzoo/job.h"
@@ -128,6 +129,19 @@ static int parse_command_line(int argc, char **argv, cli *c, int *done) {
   return 0;
 }
 
+/* The environment switches are input too: a bad value is refused before anything is written,
+ * not at the first tile that reads it. */
+static int check_environment_switches(char **diag) {
+  lz_err err = {0, ""};
+  int rc = lz_env_switches_check(&err);
+  if (rc != LZ_OK) {
+    size_t len = strlen(err.msg) + 16;
+    *diag = malloc(len);
+    if (*diag) snprintf(*diag, len, "lrzoo: %s", err.msg);
+  }
+  return rc;
+}
+
 /* A file target is checked before anything is written, and reported at its place in the job.
  * A job reads one target file at most (its n is fixed), so the first instance names it. */
 static int check_target_file(const lz_job *job, char **diag) {
@@ -174,6 +188,7 @@ static int command_validate(const cli *c) {
   limits_for_validate(c, &lim);
   int rc = lz_config_load_with(c->path, &lim, &job, &diag);
   if (rc == LZ_OK) rc = check_target_file(job, &diag);
+  if (rc == LZ_OK) rc = check_environment_switches(&diag);
   if (rc != LZ_OK) {
     fprintf(stderr, "%s\n", diag ? diag : "lrzoo: out of memory");
     free(diag);
@@ -262,6 +277,7 @@ static int load_job_on_every_rank(const lz_comm *comm, const cli *c, const char 
   rc = lz_config_parse_with(path, text, len, &lim, job, &diag);
   free(text);
   if (rc == LZ_OK && comm->rank == 0) rc = check_target_file(*job, &diag);
+  if (rc == LZ_OK && comm->rank == 0) rc = check_environment_switches(&diag);
   rc = lz_sched_agree(comm, rc);
   if (rc != LZ_OK && comm->rank == 0) fprintf(stderr, "%s\n", diag ? diag : "lrzoo: out of memory");
   free(diag);

@@ -3,10 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const mf_products_values[] = {"", "own", "blas", NULL};
+
 const lz_env_switch lz_env_switches[LZ_ENV_SWITCH_COUNT] = {
     [LZ_ENV_MF_PRODUCTS] = {"LRZOO_MF_PRODUCTS",
                             "matrix factorization's products: own (the default) or blas, whose "
-                            "rounding differs (read by src/core/problems/mf/objective.c)"},
+                            "rounding differs (read by src/core/problems/mf/objective.c)",
+                            mf_products_values, "own (the default) or blas"},
     [LZ_ENV_OMP_NUM_THREADS] = {"OMP_NUM_THREADS",
                                 "threads per rank when --threads is not given (read by "
                                 "src/sched/sched.c)"},
@@ -39,4 +42,21 @@ char *lz_env_switches_text(void) {
     strcat(text, "\n");
   }
   return text;
+}
+
+static int is_allowed(const lz_env_switch *sw, const char *value) {
+  for (const char *const *v = sw->allowed; *v; ++v)
+    if (strcmp(*v, value) == 0) return 1;
+  return 0;
+}
+
+int lz_env_switches_check(lz_err *err) {
+  for (int i = 0; i < LZ_ENV_SWITCH_COUNT; ++i) {
+    const lz_env_switch *sw = &lz_env_switches[i];
+    const char *value = getenv(sw->name);
+    if (value && sw->allowed && !is_allowed(sw, value))
+      return lz_err_set(err, LZ_EJOB, "the environment variable %s is \"%s\"; allowed: %s",
+                        sw->name, value, sw->allowed_text);
+  }
+  return LZ_OK;
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The command line contract: usage errors exit 2, --version exits 0, an existing output is not
-# overwritten without --overwrite, and a missing target dataset is reported at its place in the
-# job file before anything is written.
+# overwritten without --overwrite, a missing target dataset is reported at its place in the
+# job file before anything is written, and so is an environment switch with a bad value.
 set -u
 : "${LRZOO:?}" "${LZ_SOURCE_DIR:?}"
 tmp=$(mktemp -d)
@@ -34,6 +34,17 @@ grep -q -- "--overwrite" "$tmp/stderr" || { echo "FAIL refusal should mention --
 expect_rc 0 "run with --overwrite" "$LRZOO" run "$LZ_SOURCE_DIR/jobs/gd_regimes.yaml" -o "$out" --overwrite
 expect_rc 0 "info" "$LRZOO" info "$out"
 grep -q 'tiles: *1 of 1 done' "$tmp/stdout" || { echo "FAIL info tiles line"; cat "$tmp/stdout"; fail=1; }
+
+# an environment switch with a value lrzoo does not accept: exit 2 before anything is written,
+# from validate as from run; accepted values are recorded and shown by info
+expect_rc 2 "bad LRZOO_MF_PRODUCTS" env LRZOO_MF_PRODUCTS=bogus "$LRZOO" run "$LZ_SOURCE_DIR/jobs/gd_regimes.yaml" -o "$tmp/env.h5"
+grep -q 'LRZOO_MF_PRODUCTS is "bogus"; allowed: own (the default) or blas' "$tmp/stderr" ||
+  { echo "FAIL bad switch message"; cat "$tmp/stderr"; fail=1; }
+[ -e "$tmp/env.h5" ] && { echo "FAIL bad switch: output created"; fail=1; }
+expect_rc 2 "validate with bad LRZOO_MF_PRODUCTS" env LRZOO_MF_PRODUCTS=bogus "$LRZOO" validate "$LZ_SOURCE_DIR/jobs/gd_regimes.yaml"
+expect_rc 0 "run with LRZOO_MF_PRODUCTS=own" env LRZOO_MF_PRODUCTS=own "$LRZOO" run "$LZ_SOURCE_DIR/jobs/gd_regimes.yaml" -o "$tmp/env.h5"
+expect_rc 0 "info of it" "$LRZOO" info "$tmp/env.h5"
+grep -q '^  LRZOO_MF_PRODUCTS=own$' "$tmp/stdout" || { echo "FAIL info should list the switch"; cat "$tmp/stdout"; fail=1; }
 
 # a file target whose dataset is missing: exit 2 at the target's line, nothing written
 "$LZ_PYTHON" -c "
