@@ -16,10 +16,23 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Every problem kind once, in job-file order: X(ENUM_SUFFIX, name). The enum, the job-file
+ * names and the registry of descriptors (src/core/problem.c, each lz__kind_<name> defined in
+ * src/core/problems/) are generated from this list. */
+#define LZ_PROBLEM_KINDS(X) \
+  X(QUADRATIC, quadratic)   \
+  X(MF, mf)                 \
+  X(MULTISCALE, multiscale) \
+  X(MLP, mlp)
+
 typedef enum {
-  LZ_PROBLEM_QUADRATIC = 0, LZ_PROBLEM_MF = 1, LZ_PROBLEM_MULTISCALE = 2, LZ_PROBLEM_MLP = 3
+#define LZ_PROBLEM_KIND_ENUM(suffix, name) LZ_PROBLEM_##suffix,
+  LZ_PROBLEM_KINDS(LZ_PROBLEM_KIND_ENUM)
+#undef LZ_PROBLEM_KIND_ENUM
 } lz_problem_kind;
-#define LZ_PROBLEM_KIND_COUNT 4
+/* Outside the enum, so that a switch over the kinds need not name it. */
+#define LZ_PROBLEM_KIND_ONE(suffix, name) +1
+#define LZ_PROBLEM_KIND_COUNT (0 LZ_PROBLEM_KINDS(LZ_PROBLEM_KIND_ONE))
 /* Bit of a problem kind in a mask of kinds. */
 #define LZ_KIND_BIT(k) (1u << (unsigned)(k))
 

@@ -3,10 +3,10 @@
  * A problem kind lives in src/core/problems: one file (quadratic.c, multiscale.c, mlp.c) or a
  * folder (mf/), defining its lz_objective and its descriptor (lz_problem_kind_desc,
  * src/core/problems/problems.h: dimension, parameters from the job, step cost, result traits,
- * initial point, state stats, lanes engine). Adding a kind inside src/core takes that file,
- * its line in src/CMakeLists.txt, one line in the registry of src/core/problem.c, its value in
- * lz_problem_kind and its name in lz_problem_kind_names (include/lrzoo/job.h, src/core/job.c),
- * and its lz_*_params part of lz_problem_params (job.h) with its fields in lz_job.problem.
+ * initial point, state stats, lanes engine, target file). Adding a kind inside src/core takes
+ * that file, its line in src/CMakeLists.txt, one line in LZ_PROBLEM_KINDS (include/lrzoo/job.h:
+ * the enum, the job-file name and the registry of src/core/problem.c follow from it), and its
+ * lz_*_params part of lz_problem_params (job.h) with its fields in lz_job.problem.
  * Outside src/core the job parser (src/config) must learn its keys; src/io, src/sched and
  * src/app need nothing: they ask the descriptor (lz_problem_kind_traits for data the file
  * stores, lz_problem_params_target_file for a target read from a file).

@@ -9,7 +9,11 @@
 #include "lrzoo/rng.h"
 #include "problems/problems.h"
 
-const char *const lz_problem_kind_names[] = {"quadratic", "mf", "multiscale", "mlp", NULL};
+const char *const lz_problem_kind_names[] = {
+#define LZ_PROBLEM_KIND_NAME(suffix, name) #name,
+    LZ_PROBLEM_KINDS(LZ_PROBLEM_KIND_NAME)
+#undef LZ_PROBLEM_KIND_NAME
+    NULL};
 const char *const lz_mlp_activation_names[] = {"tanh", "relu", NULL};
 const char *const lz_g0_names[] = {"sin", "square", NULL};
 const char *const lz_data_sampling_names[] = {"grid", "random", NULL};

@@ -10,10 +10,9 @@
 #include "problems/problems.h"
 
 static const lz_problem_kind_desc *const kinds[LZ_PROBLEM_KIND_COUNT] = {
-    [LZ_PROBLEM_QUADRATIC] = &lz__kind_quadratic,
-    [LZ_PROBLEM_MF] = &lz__kind_mf,
-    [LZ_PROBLEM_MULTISCALE] = &lz__kind_multiscale,
-    [LZ_PROBLEM_MLP] = &lz__kind_mlp,
+#define LZ_PROBLEM_KIND_DESC(suffix, name) [LZ_PROBLEM_##suffix] = &lz__kind_##name,
+    LZ_PROBLEM_KINDS(LZ_PROBLEM_KIND_DESC)
+#undef LZ_PROBLEM_KIND_DESC
 };
 
 const lz_problem_kind_desc *lz__problem_kind(lz_problem_kind kind) {

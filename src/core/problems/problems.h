@@ -46,9 +46,9 @@ typedef struct lz_problem_kind_desc {
 /* The descriptor of a kind; NULL for a kind lrzoo does not know. */
 const lz_problem_kind_desc *lz__problem_kind(lz_problem_kind kind);
 
-extern const lz_problem_kind_desc lz__kind_quadratic;
-extern const lz_problem_kind_desc lz__kind_mf;
-extern const lz_problem_kind_desc lz__kind_multiscale;
-extern const lz_problem_kind_desc lz__kind_mlp;
+/* lz__kind_<name>, one for each line of LZ_PROBLEM_KINDS (include/lrzoo/job.h). */
+#define LZ_PROBLEM_KIND_EXTERN(suffix, name) extern const lz_problem_kind_desc lz__kind_##name;
+LZ_PROBLEM_KINDS(LZ_PROBLEM_KIND_EXTERN)
+#undef LZ_PROBLEM_KIND_EXTERN
 
 #endif
