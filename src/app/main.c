@@ -31,7 +31,10 @@ static const char usage[] =
     "3 stopped by SIGTERM, SIGUSR1 or the --stop-file appearing, after saving its state\n"
     "(--resume continues it).\n"
     "--memory-limit SIZE (e.g. 4G, 512M): refuse a job whose estimated peak memory per rank is\n"
-    "above SIZE; the default is the rank's share of its node's memory (or of its cgroup limit).\n";
+    "above SIZE; the default is the rank's share of its node's memory (or of its cgroup limit).\n"
+    "-o is also spelled --output.\n"
+    "Environment: LRZOO_MF_PRODUCTS=own (default) or blas picks the matrix-factorization\n"
+    "products; it and the other switches lrzoo reads are recorded in the file (lrzoo info).\n";
 
 typedef struct cli {
   const char *command;
