@@ -17,47 +17,11 @@ typedef struct slot_spec {
   const char *description;
 } slot_spec;
 
-#define PROBLEM_AXIS(nm, ty, integer, lab, desc) {nm, ty, LZ_AXIS_PROBLEM, integer, lab, "", desc}
-#define INIT_AXIS(nm, ty, integer, desc) {nm, ty, LZ_AXIS_INIT, integer, NULL, "", desc}
-
 static const slot_spec slot_specs[SLOT_COUNT] = {
-  [S_EIGENVALUES] = PROBLEM_AXIS("eigenvalues", LZ_AXIS_VECTOR, false, NULL,
-                                 "Hessian eigenvalues of the quadratic problem"),
-  [S_N] = PROBLEM_AXIS("n", LZ_AXIS_NUMBER, true, NULL, "size of the n x n target matrix A"),
-  [S_D] = PROBLEM_AXIS("d", LZ_AXIS_NUMBER, true, NULL,
-                       "inner dimension of the n x d factors X, Y"),
-  [S_ACTIVATION] = PROBLEM_AXIS("activation", LZ_AXIS_CHOICE, true, lz_activation_names,
-                                "activation applied to Y^T"),
-  [S_ALPHA] = PROBLEM_AXIS("alpha", LZ_AXIS_NUMBER, false, NULL,
-                           "negative-side slope of leaky_relu"),
-  [S_TARGET_SCALE] = PROBLEM_AXIS("target_scale", LZ_AXIS_NUMBER, false, NULL,
-                                  "scale of the Gaussian target: entries N(0, scale^2 / n)"),
-  [S_MU] = PROBLEM_AXIS("mu", LZ_AXIS_NUMBER, false, NULL,
-                        "target of the scalar problem (mu - x y)^2 / 2"),
-  [S_SINGULAR_VALUES] = PROBLEM_AXIS("singular_values", LZ_AXIS_VECTOR, false, NULL,
-                                     "singular values of the low-rank target"),
-  [S_F0] = PROBLEM_AXIS("f0", LZ_AXIS_CHOICE, true, lz_f0_names,
-                        "slow part f0 of the multiscale objective"),
-  [S_DIM] = PROBLEM_AXIS("dim", LZ_AXIS_NUMBER, true, NULL, "dimension of the multiscale problem"),
-  [S_F1] = PROBLEM_AXIS("f1", LZ_AXIS_CHOICE, true, lz_f1_names,
-                        "fast part f1 of the multiscale objective"),
-  [S_EPS] = PROBLEM_AXIS("eps", LZ_AXIS_NUMBER, false, NULL,
-                         "length scale of the fast oscillation f1"),
-  [S_AMPLITUDE] = PROBLEM_AXIS("amplitude", LZ_AXIS_NUMBER, false, NULL,
-                               "amplitude of the fast oscillation f1"),
-  [S_RATIO] = PROBLEM_AXIS("ratio", LZ_AXIS_NUMBER, false, NULL,
-                           "ratio of the two frequencies of the quasi-periodic f1"),
-  [S_INIT_SCALE] = INIT_AXIS("init_scale", LZ_AXIS_NUMBER, false,
-                             "standard deviation of the Gaussian initial entries"),
-  [S_IMBALANCE] = INIT_AXIS("imbalance", LZ_AXIS_NUMBER, false,
-                            "initial imbalance c: X0 scaled by sqrt(c), Y0 by 1/sqrt(c)"),
-  [S_POINT] = INIT_AXIS("point", LZ_AXIS_VECTOR, false,
-                        "initial point x0 (mf: X row-major, then Y)"),
-  [S_GRID0] = INIT_AXIS("grid0", LZ_AXIS_NUMBER, false, "first coordinate of the initial point"),
-  [S_GRID1] = INIT_AXIS("grid1", LZ_AXIS_NUMBER, false, "second coordinate of the initial point"),
-  [S_REPLICA] = INIT_AXIS("replica", LZ_AXIS_NUMBER, true, "index of the random initial point"),
-  [S_LR] = {"lr", LZ_AXIS_NUMBER, LZ_AXIS_LR, false, NULL, "",
-            "learning rate: the step size h, or a multiple of 2/L"},
+#define CFG_SLOT_SPEC(id, name, type, group, integer, labels, description, form, member) \
+  [S_##id] = {name, type, group, integer, labels, "", description},
+    CFG_SLOTS(CFG_SLOT_SPEC)
+#undef CFG_SLOT_SPEC
 };
 
 /* Takes ownership of values. */

@@ -11,33 +11,32 @@
 #include "lrzoo/error.h"
 #include "lrzoo/hash.h"
 
+/* What a slot's member is set to before parsing: fixed (lz_param), or no axis. */
+#define CFG_DEFAULT_PARAM(job, member) (job)->member = (lz_param){-1, 0.0, {0, 0}};
+#define CFG_DEFAULT_VPARAM(job, member) (job)->member.axis = -1;
+#define CFG_DEFAULT_REF(job, member) (job)->member = -1;
+/* Where a slot's member keeps its axis reference. */
+#define CFG_AXIS_REF_PARAM(job, member) &(job)->member.axis
+#define CFG_AXIS_REF_VPARAM(job, member) &(job)->member.axis
+#define CFG_AXIS_REF_REF(job, member) &(job)->member
+
 void cfg_set_job_defaults(lz_job *job) {
-  lz_param fixed = {-1, 0.0, {0, 0}};
-  lz_param *params[] = {&job->problem.n, &job->problem.d, &job->problem.activation,
-                        &job->problem.alpha, &job->problem.target.scale, &job->problem.target.mu,
-                        &job->problem.target.rank, &job->problem.f0, &job->problem.dim,
-                        &job->problem.f1, &job->problem.eps, &job->problem.amplitude,
-                        &job->problem.ratio, &job->init.scale, &job->init.imbalance};
-  for (size_t i = 0; i < sizeof params / sizeof *params; ++i) *params[i] = fixed;
-  job->problem.eigenvalues.axis = -1;
-  job->problem.target.singular_values.axis = -1;
-  job->init.point.axis = -1;
-  job->init.grid_axis[0] = job->init.grid_axis[1] = -1;
-  job->init.replica_axis = -1;
-  job->lr.axis = -1;
+#define CFG_SLOT_DEFAULT(id, name, type, group, integer, labels, description, form, member) \
+  CFG_DEFAULT_##form(job, member)
+  CFG_SLOTS(CFG_SLOT_DEFAULT)
+#undef CFG_SLOT_DEFAULT
+  /* not a sweep: rank follows from singular_values (section_problem.c), but it is a parameter */
+  job->problem.target.rank = (lz_param){-1, 0.0, {0, 0}};
 }
 
 /* While parsing, every axis reference holds a slot id; these are all of them. */
 static void renumber_axis_refs(lz_job *job, const int *index_of_slot) {
-  int *refs[] = {&job->problem.eigenvalues.axis, &job->problem.n.axis, &job->problem.d.axis,
-                 &job->problem.activation.axis, &job->problem.alpha.axis,
-                 &job->problem.target.scale.axis, &job->problem.target.mu.axis,
-                 &job->problem.target.rank.axis, &job->problem.target.singular_values.axis,
-                 &job->problem.f0.axis, &job->problem.dim.axis, &job->problem.f1.axis,
-                 &job->problem.eps.axis, &job->problem.amplitude.axis, &job->problem.ratio.axis,
-                 &job->init.scale.axis, &job->init.imbalance.axis, &job->init.point.axis,
-                 &job->init.grid_axis[0], &job->init.grid_axis[1], &job->init.replica_axis,
-                 &job->lr.axis};
+  int *refs[] = {
+#define CFG_SLOT_REF(id, name, type, group, integer, labels, description, form, member) \
+  CFG_AXIS_REF_##form(job, member),
+      CFG_SLOTS(CFG_SLOT_REF)
+#undef CFG_SLOT_REF
+      &job->problem.target.rank.axis};
   for (size_t i = 0; i < sizeof refs / sizeof *refs; ++i)
     if (*refs[i] > 0) *refs[i] = index_of_slot[*refs[i]];
 }

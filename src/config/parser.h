@@ -27,14 +27,61 @@
 #define JOB_FILE_MAX_BYTES (64L << 20)
 #define MAX_NESTING 64                 /* maps and lists inside each other (a job file needs 5) */
 
-/* Axis slots: one per parameter that can be swept, in the axis order job.h prescribes. */
+/* Axis slots: one per parameter that can be swept, in the axis order job.h prescribes (the
+ * order of this list is the order of /axes and of the run index, so it is part of the file
+ * format). X(ID, name, axis type, group, integer, labels, description, form, member): form
+ * PARAM means member is an lz_param of lz_job, VPARAM an lz_vparam, REF an int axis index. The
+ * slot ids, the axis descriptions (axes.c) and the job's defaults and axis references
+ * (build.c) all come from this one list. */
+#define CFG_SLOTS(X)                                                                             \
+  X(EIGENVALUES, "eigenvalues", LZ_AXIS_VECTOR, LZ_AXIS_PROBLEM, false, NULL,                    \
+    "Hessian eigenvalues of the quadratic problem", VPARAM, problem.eigenvalues)                 \
+  X(N, "n", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, true, NULL, "size of the n x n target matrix A",    \
+    PARAM, problem.n)                                                                            \
+  X(D, "d", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, true, NULL,                                         \
+    "inner dimension of the n x d factors X, Y", PARAM, problem.d)                               \
+  X(ACTIVATION, "activation", LZ_AXIS_CHOICE, LZ_AXIS_PROBLEM, true, lz_activation_names,        \
+    "activation applied to Y^T", PARAM, problem.activation)                                      \
+  X(ALPHA, "alpha", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, false, NULL,                                \
+    "negative-side slope of leaky_relu", PARAM, problem.alpha)                                   \
+  X(TARGET_SCALE, "target_scale", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, false, NULL,                  \
+    "scale of the Gaussian target: entries N(0, scale^2 / n)", PARAM, problem.target.scale)      \
+  X(MU, "mu", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, false, NULL,                                      \
+    "target of the scalar problem (mu - x y)^2 / 2", PARAM, problem.target.mu)                   \
+  X(SINGULAR_VALUES, "singular_values", LZ_AXIS_VECTOR, LZ_AXIS_PROBLEM, false, NULL,            \
+    "singular values of the low-rank target", VPARAM, problem.target.singular_values)            \
+  X(F0, "f0", LZ_AXIS_CHOICE, LZ_AXIS_PROBLEM, true, lz_f0_names,                                \
+    "slow part f0 of the multiscale objective", PARAM, problem.f0)                               \
+  X(DIM, "dim", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, true, NULL,                                     \
+    "dimension of the multiscale problem", PARAM, problem.dim)                                   \
+  X(F1, "f1", LZ_AXIS_CHOICE, LZ_AXIS_PROBLEM, true, lz_f1_names,                                \
+    "fast part f1 of the multiscale objective", PARAM, problem.f1)                               \
+  X(EPS, "eps", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, false, NULL,                                    \
+    "length scale of the fast oscillation f1", PARAM, problem.eps)                               \
+  X(AMPLITUDE, "amplitude", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, false, NULL,                        \
+    "amplitude of the fast oscillation f1", PARAM, problem.amplitude)                            \
+  X(RATIO, "ratio", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, false, NULL,                                \
+    "ratio of the two frequencies of the quasi-periodic f1", PARAM, problem.ratio)               \
+  X(INIT_SCALE, "init_scale", LZ_AXIS_NUMBER, LZ_AXIS_INIT, false, NULL,                         \
+    "standard deviation of the Gaussian initial entries", PARAM, init.scale)                     \
+  X(IMBALANCE, "imbalance", LZ_AXIS_NUMBER, LZ_AXIS_INIT, false, NULL,                           \
+    "initial imbalance c: X0 scaled by sqrt(c), Y0 by 1/sqrt(c)", PARAM, init.imbalance)         \
+  X(POINT, "point", LZ_AXIS_VECTOR, LZ_AXIS_INIT, false, NULL,                                   \
+    "initial point x0 (mf: X row-major, then Y)", VPARAM, init.point)                            \
+  X(GRID0, "grid0", LZ_AXIS_NUMBER, LZ_AXIS_INIT, false, NULL,                                   \
+    "first coordinate of the initial point", REF, init.grid_axis[0])                             \
+  X(GRID1, "grid1", LZ_AXIS_NUMBER, LZ_AXIS_INIT, false, NULL,                                   \
+    "second coordinate of the initial point", REF, init.grid_axis[1])                            \
+  X(REPLICA, "replica", LZ_AXIS_NUMBER, LZ_AXIS_INIT, true, NULL,                                \
+    "index of the random initial point", REF, init.replica_axis)                                 \
+  X(LR, "lr", LZ_AXIS_NUMBER, LZ_AXIS_LR, false, NULL,                                           \
+    "learning rate: the step size h, or a multiple of 2/L", REF, lr.axis)
 
 typedef enum {
   S_NONE = 0,  /* 0 stays free so that a key_spec without .slot has none */
-  S_EIGENVALUES, S_N, S_D, S_ACTIVATION, S_ALPHA, S_TARGET_SCALE, S_MU, S_SINGULAR_VALUES,
-  S_F0, S_DIM, S_F1, S_EPS, S_AMPLITUDE, S_RATIO,
-  S_INIT_SCALE, S_IMBALANCE, S_POINT, S_GRID0, S_GRID1, S_REPLICA,
-  S_LR,
+#define CFG_SLOT_ID(id, name, type, group, integer, labels, description, form, member) S_##id,
+  CFG_SLOTS(CFG_SLOT_ID)
+#undef CFG_SLOT_ID
   SLOT_COUNT
 } slot_id;
 
@@ -96,7 +143,7 @@ typedef struct section {
 } section;
 
 #define OFF(member) offsetof(lz_job, member)
-#define MAX_SECTION_KEYS 16
+#define MAX_SECTION_KEYS 24
 
 typedef enum { GEN_LINSPACE, GEN_LOGSPACE, GEN_GEOMSPACE } generator;
 
