@@ -7,7 +7,8 @@
  * that file, its line in src/CMakeLists.txt, one line in LZ_PROBLEM_KINDS (include/lrzoo/job.h:
  * the enum, the job-file name and the registry of src/core/problem.c follow from it), and its
  * lz_*_params part of lz_problem_params (job.h) with its fields in lz_job.problem.
- * Outside src/core the job parser (src/config) must learn its keys; src/io, src/sched and
+ * Outside src/core the job parser learns its keys (src/config/schema.c, one CFG_SLOTS line per
+ * sweepable key) and its own file in src/config/kinds/; src/io, src/sched and
  * src/app need nothing: they ask the descriptor (lz_problem_kind_traits for data the file
  * stores, lz_problem_params_target_file for a target read from a file).
  *

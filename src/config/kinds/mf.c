@@ -1,0 +1,156 @@
+/* The mf kind in the job file: its activation and target sub-maps, and the shape of X, Y. */
+#include "../parser.h"
+#include "../schema.h"
+#include "kinds.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void read_activation(parser *p, const yaml_node_t *n) {
+  lz_job *job = p->job;
+  job->problem.activation = (lz_param){-1, LZ_ACT_NONE, {0, 0}};
+  job->problem.alpha = (lz_param){-1, 0.01, {0, 0}};
+  if (!n) return;
+  if (!cfg_is_map(n)) {
+    cfg_read_choice(p, n, &cfg_activation_name_key, &job->problem.activation);
+    return;
+  }
+  section_read r;
+  cfg_read_section(p, &cfg_activation_section, n, &r);
+  if (r.node[ACT_ALPHA] && r.ok[ACT_ALPHA] && r.ok[ACT_KIND] &&
+      !cfg_param_takes(p, &job->problem.activation, LZ_ACT_LEAKY_RELU)) {
+    cfg_report(p, job->problem.alpha.mark,
+               "alpha is the slope of leaky_relu, but activation kind has "
+               "no leaky_relu; remove alpha or use kind leaky_relu");
+  }
+}
+
+/* The 1 x 1 problem (mu - x y)^2 / 2 has n = d = 1 by definition. */
+static void check_scalar_target_shape(parser *p, const section_read *prob) {
+  const lz_param *dims[2] = {&p->job->problem.n, &p->job->problem.d};
+  const char *names[2] = {"n", "d"};
+  for (int i = 0; i < 2; ++i) {
+    char got[128];
+    if (!prob->ok[i == 0 ? PRB_N : PRB_D]) continue;
+    if (cfg_param_is_single(p, dims[i]) && dims[i]->value == 1) continue;
+    cfg_report(p, dims[i]->mark,
+               "a scalar target is the 1 x 1 problem (mu - x y)^2 / 2, so %s must be 1; "
+               "got %s = %s",
+               names[i], names[i], cfg_param_text(p, dims[i], got, sizeof got));
+  }
+}
+
+static void read_rank(parser *p, const section_read *r, const section_read *prob) {
+  lz_job *job = p->job;
+  lz_vparam *sv = &job->problem.target.singular_values;
+  const yaml_node_t *rank_node = r->node[TGT_RANK];
+  int64_t rank = (int64_t)sv->len;
+  bool ok = r->ok[TGT_SINGULAR_VALUES];
+  if (rank_node) {
+    ok = cfg_read_int(p, rank_node, &cfg_target_keys[TGT_RANK], &rank) && ok;
+    if (ok && rank != (int64_t)sv->len) {
+      cfg_report(p, cfg_mark_of(rank_node),
+                 "rank must equal the number of singular_values (%zu), got %lld", sv->len,
+                 (long long)rank);
+      ok = false;
+    }
+  }
+  lz_mark at = rank_node ? cfg_mark_of(rank_node) : sv->mark;
+  job->problem.target.rank = (lz_param){-1, (double)rank, at};
+  if (!ok || !prob->ok[PRB_N]) return;
+  size_t len;
+  const double *n = cfg_param_values(p, &job->problem.n, &len);
+  for (size_t i = 0; i < len; ++i)
+    if ((double)rank > n[i]) {
+      cfg_report(p, at,
+                 "a lowrank target needs rank <= n for every n, but rank is %lld and n can be "
+                 "%.0f",
+                 (long long)rank, n[i]);
+      return;
+    }
+}
+
+static bool is_absolute_path(const char *path) { return path[0] == '/'; }
+
+/* A relative target path means "next to the job file", wherever lrzoo is started from. */
+static void resolve_target_path(parser *p) {
+  char **path = &p->job->problem.target.path;
+  const char *slash = strrchr(p->path, '/');
+  if (!*path || is_absolute_path(*path) || !slash) return;
+  size_t dir_len = (size_t)(slash - p->path) + 1, len = strlen(*path);
+  char *full = malloc(dir_len + len + 1);
+  if (!full) {
+    p->oom = true;
+    return;
+  }
+  memcpy(full, p->path, dir_len);
+  memcpy(full + dir_len, *path, len + 1);
+  free(*path);
+  *path = full;
+}
+
+static void read_file_target(parser *p, const section_read *r, const section_read *prob) {
+  lz_param *n = &p->job->problem.n;
+  if (r->ok[TGT_PATH]) resolve_target_path(p);
+  if (prob->ok[PRB_N] && !cfg_param_is_single(p, n)) {
+    char got[128];
+    cfg_report(p, n->mark,
+               "a file target is one fixed n x n matrix, so n must be a single value; got %s",
+               cfg_param_text(p, n, got, sizeof got));
+  }
+}
+
+static void read_target(parser *p, const yaml_node_t *n, const section_read *prob) {
+  lz_job *job = p->job;
+  job->problem.target.kind = LZ_TARGET_GAUSSIAN;
+  job->problem.target.scale = (lz_param){-1, 1.0, {0, 0}};
+  job->problem.target.mark = n ? cfg_mark_of(n) : job->problem.mark;
+  if (!n) return;
+  section_read r;
+  if (!cfg_read_section(p, &cfg_target_section, n, &r)) return;
+  job->problem.target.kind = (lz_target_kind)r.kind;
+  switch (job->problem.target.kind) {
+    case LZ_TARGET_SCALAR: check_scalar_target_shape(p, prob); break;
+    case LZ_TARGET_LOWRANK: read_rank(p, &r, prob); break;
+    case LZ_TARGET_FILE: read_file_target(p, &r, prob); break;
+    default: break;
+  }
+}
+
+/* The state of one instance, as the kind's descriptor counts it (the formula lives with the
+ * objective, in src/core/problems): both the fixed dimension and the smallest one over the
+ * sweep come from here. */
+static double mf_state_dim(double n, double d) {
+  lz_problem_params pp = {.kind = LZ_PROBLEM_MF};
+  pp.mf.n = (int64_t)n;
+  pp.mf.d = (int64_t)d;
+  return (double)lz_problem_params_dim(&pp);
+}
+static void settle_mf(parser *p, const section_read *r) {
+  lz_job *job = p->job;
+  read_activation(p, r->node[PRB_ACTIVATION]);
+  read_target(p, r->node[PRB_TARGET], r);
+  if (!r->ok[PRB_N] || !r->ok[PRB_D]) return;
+  p->shape.known = true;
+  p->shape.fixed =
+      cfg_param_is_single(p, &job->problem.n) && cfg_param_is_single(p, &job->problem.d);
+  char vals[96];
+  if (p->shape.fixed) {
+    p->shape.dim = mf_state_dim(job->problem.n.value, job->problem.d.value);
+    snprintf(p->shape.how, sizeof p->shape.how, "mf: 2*n*d = 2*%.0f*%.0f, X row-major then Y",
+             job->problem.n.value, job->problem.d.value);
+  } else {
+    const lz_param *swept =
+        cfg_param_is_single(p, &job->problem.n) ? &job->problem.d : &job->problem.n;
+    snprintf(p->shape.how, sizeof p->shape.how, "%s is swept (%s at line %d), so 2*n*d varies",
+             swept == &job->problem.n ? "n" : "d", cfg_param_text(p, swept, vals, sizeof vals),
+             swept->mark.line);
+  }
+}
+
+static double min_state_dim(const parser *p) {
+  return mf_state_dim(cfg_param_min(p, &p->job->problem.n), cfg_param_min(p, &p->job->problem.d));
+}
+
+const cfg_kind cfg_kind_mf = {settle_mf, min_state_dim};
