@@ -2425,6 +2425,9 @@ static void environment_switches_are_recorded_at_creation(void **state) {
   assert_contains(info.environment, "LRZOO_MF_PRODUCTS=test-0\n");
   lz_out_info_free(&info);
 
+  /* every rank has closed its read-only handles before rank 0 opens the file to change it:
+   * HDF5's file lock refuses a writer while another process reads */
+  MPI_Barrier(world.comm);
   if (world.rank == 0) {
     hid_t rw = H5Fopen(unset_path, H5F_ACC_RDWR, H5P_DEFAULT);
     assert_true(rw >= 0);
