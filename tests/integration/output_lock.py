@@ -13,7 +13,6 @@ The first run's rank 0 is stopped (SIGSTOP) as soon as its lock file names it an
 the machine. The job is calibrated to last about 2 s (calibrate.py) so that the stop comes well
 before the run would have ended."""
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,17 +21,11 @@ import tempfile
 import time
 
 from calibrate import calibrated_job
-from lrzoo_test import LRZOO, datasets, differences, job_path, lrzoo_command, run_lrzoo, tiles_done
+from lrzoo_test import (check, datasets, differences, failures, job_path, lrzoo_command, run_lrzoo,
+                        tiles_done)
 
 JOB_SECONDS = 2.0
 OTHER_HOST = "node-elsewhere.example"
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def start(job, out):
