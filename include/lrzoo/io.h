@@ -61,6 +61,17 @@ double lz_out_size_estimate(const lz_job *job);
  * would leave the other ranks waiting, so the job is refused up front. */
 int lz_io_check_output_path(const char *path, double bytes, lz_err *err);
 
+/* One writer per output file (docs/cluster.md). Serial: rank 0 takes it before the output is
+ * created, resumed or replaced, and holds it for the run's whole life. Creates path + ".lock"
+ * (its directory must exist) holding an fcntl lock and the record "host pid slurm_job_id
+ * start_time". Fails with LZ_EJOB, naming the holder, while another run holds it; a lock left
+ * by a run that is gone is taken over, with a note on stderr. */
+typedef struct lz_out_lock lz_out_lock;
+int lz_out_lock_take(const char *path, lz_out_lock **lock, lz_err *err);
+
+/* Removes the lock file and frees *lock; sets it to NULL. Accepts NULL. */
+void lz_out_lock_release(lz_out_lock **lock);
+
 /* Collective on c. Opens an existing file to resume it, with every dataset the job writes (the
  * /pooled ones too). Fails with LZ_EJOB if the file was made from a different job (job_sha256
  * differs), is not an lrzoo file, or shapes its per-run arrays, bin edges or /pooled otherwise

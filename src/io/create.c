@@ -10,7 +10,7 @@
 
 /* mkdir -p of path's directory. Every rank calls it: mkdir is idempotent, so a rank that loses
  * the race just sees EEXIST, and every rank knows the directory exists when it returns. */
-static int make_parent_directories(const char *path, lz_err *err) {
+int io_make_parent_directories(const char *path, lz_err *err) {
   size_t len = strlen(path);
   char *dir = malloc(len + 1);
   if (!dir) return lz_err_set(err, LZ_ENOMEM, "%s: no memory", path);
@@ -96,7 +96,7 @@ int lz_out_create(const lz_comm *c, const char *path, const lz_job *job,
     return lz_err_set(err, LZ_EINVAL, "lz_out_create: NULL argument");
   lz_h5_silence_automatic_errors();
   int rc = io_check_job_for_output(job, err);
-  if (rc == LZ_OK) rc = make_parent_directories(path, err);
+  if (rc == LZ_OK) rc = io_make_parent_directories(path, err);
   if (rc != LZ_OK) return rc;
   lz_out *o = io_out_new(path, job, c->rank);
   if (!o) return lz_err_set(err, LZ_ENOMEM, "%s: no memory", path);

@@ -134,6 +134,8 @@ size_t io_storage_bytes(io_storage s);
 
 /* Refuses a job whose names or sizes the layout cannot hold (create and resume). */
 int io_check_job_for_output(const lz_job *job, lz_err *err);
+/* mkdir -p of the directory of path; says which component is not a directory. */
+int io_make_parent_directories(const char *path, lz_err *err);
 
 /* ---- paths and shapes (layout.c) ------------------------------------------------------- */
 

@@ -97,7 +97,14 @@ void lz_sched_finalize(lz_comm *c) {
   if (!finalized) MPI_Finalize();
 }
 
+/* Rank 0's; held from before the output is touched until after it is closed, and let go by an
+ * abort too, so that only kill -9 leaves a stale one. */
+static lz_out_lock *output_lock = NULL;
+
+static void release_output_lock(void) { lz_out_lock_release(&output_lock); }
+
 _Noreturn void lz_sched_abort(const lz_comm *c, int exit_code) {
+  release_output_lock();
   fflush(stderr);
   MPI_Abort(c ? c->comm : MPI_COMM_WORLD, exit_code);
   exit(exit_code);  /* not reached */
@@ -702,12 +709,23 @@ static char *environment_of_rank_0(const lz_comm *c) {
   return text;
 }
 
+static int take_output_lock(const lz_comm *c, const char *path, lz_err *err) {
+  int rc = c->rank == 0 ? lz_out_lock_take(path, &output_lock, err) : LZ_OK;
+  return lz_sched_agree(c, rc);
+}
+
 static int open_output(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
                        lz_out **out, uint8_t *done, lz_err *err) {
-  if (opt->resume) return lz_out_open_resume(c, opt->out_path, job, out, done, err);
+  if (opt->resume) {
+    int locked = take_output_lock(c, opt->out_path, err);
+    if (locked != LZ_OK) return locked;
+    return lz_out_open_resume(c, opt->out_path, job, out, done, err);
+  }
+  /* The path's own checks first: they name a bad -o better than a failed lock file would. */
   int room = c->rank == 0 ? lz_io_check_output_path(opt->out_path, lz_out_size_estimate(job), err)
                           : LZ_OK;
   room = lz_sched_agree(c, room);
+  if (room == LZ_OK) room = take_output_lock(c, opt->out_path, err);
   if (room != LZ_OK) return room;
   char mpi[256], blas[512], now[64];
   lz_provenance prov;
@@ -778,6 +796,7 @@ int lz_sched_run(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
   if (rc != LZ_OK) {
     share_error_message(c, rc, local, err);
     lz_out_close(&rs.out, NULL);
+    release_output_lock();
     lz_tile_result_free(&rs.tr);
     free(done);
     return rc;
@@ -810,6 +829,7 @@ int lz_sched_run(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
   rc = lz_sched_agree(c, local);
   lz_err close_err = {0, ""};
   int crc = lz_out_close(&rs.out, &close_err);
+  release_output_lock();
   if (rc == LZ_OK && crc != LZ_OK) {
     *err = close_err;
     rc = crc;

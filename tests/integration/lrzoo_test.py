@@ -45,3 +45,13 @@ def differences(a, b):
 def tiles_done(path):
     with h5py.File(path, "r") as f:
         return int(f["tiles/done"][()].sum()), int(f["tiles/done"].shape[0])
+
+
+failures = []
+
+
+def check(cond, what):
+    """Prints one verdict; the failed ones collect in failures, for the test's exit status."""
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
