@@ -94,6 +94,18 @@ def wait_until_session_is_gone(sid):
         time.sleep(0.05)
 
 
+def wait_for_the_end(p, what):
+    """The exit status of mpiexec, once it and every process of the run are gone."""
+    try:
+        rc = p.wait(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        kill_session(p.pid)
+        p.wait()
+        raise Failure(f"{what} did not end within {RUN_TIMEOUT} s")
+    wait_until_session_is_gone(p.pid)
+    return rc
+
+
 class Soak:
     def __init__(self, lrzoo, work, seed):
         self.lrzoo, self.work = lrzoo, work
@@ -135,14 +147,7 @@ class Soak:
             return f.read()
 
     def run_to_the_end(self, out, mode):
-        p = self.start(out, mode)
-        try:
-            rc = p.wait(timeout=RUN_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            kill_session(p.pid)
-            p.wait()
-            raise Failure(f"an uninterrupted run of {out} did not end within {RUN_TIMEOUT} s")
-        wait_until_session_is_gone(p.pid)
+        rc = wait_for_the_end(self.start(out, mode), f"an uninterrupted run of {out}")
         if rc != 0:
             raise Failure(f"an uninterrupted run of {out} exited {rc}:\n{self.log_text()}")
 
@@ -217,13 +222,7 @@ class Soak:
         except subprocess.TimeoutExpired:
             self.deliver(kind, p)
             ended_first = False
-            try:
-                rc = p.wait(timeout=RUN_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                kill_session(p.pid)
-                p.wait()
-                raise Failure(f"{kind}: the run did not end within {RUN_TIMEOUT} s of the interrupt")
-        wait_until_session_is_gone(p.pid)
+        rc = wait_for_the_end(p, f"{kind}: the run")
         text = self.log_text()
         if os.path.exists(self.stop):
             os.unlink(self.stop)
