@@ -163,11 +163,18 @@ class Soak:
         text = self.info(path)
         if text is None:
             return False
+        # A kill after the last tile but before /pooled leaves every tile done and the pooling
+        # to the next resume: the file is complete only with /pooled written too.
+        tiles = pooled = None
         for line in text.splitlines():
             words = line.split()
             if words[:1] == ["tiles:"]:
-                return words[1] == words[3] and words[4] == "done"
-        raise Failure(f"lrzoo info {path} prints no tiles line")
+                tiles = words[1] == words[3] and words[4] == "done"
+            if words[:1] == ["pooled:"]:
+                pooled = words[1] == "written"
+        if tiles is None or pooled is None:
+            raise Failure(f"lrzoo info {path} prints no tiles or pooled line:\n{text}")
+        return tiles and pooled
 
     def check_same_results(self, path):
         # lrzoo_test.py, which same_results.py imports, wants the binary and the source tree.
