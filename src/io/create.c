@@ -43,25 +43,45 @@ int io_make_parent_directories(const char *path, lz_err *err) {
   return rc;
 }
 
-/* H5F_ACC_EXCL lets the MPI-IO open decide existence once, for all ranks, so no rank can see
- * the file that another rank has just created. */
+/* A new file is built under a name of its own and takes its real name only once its layout is
+ * on disk (publish_file), so a run killed while it creates the file leaves no half-built file
+ * under the output's name: the next run starts afresh, and --overwrite keeps the old file until
+ * the new one replaces it. The scheduler checks that path is free under the output's lock; the
+ * check here serves callers without one and runs before any collective call. */
 static int create_file(lz_out *o, const lz_comm *c, int overwrite, lz_err *err) {
+  if (!overwrite && access(o->path, F_OK) == 0)
+    return lz_err_set(err, LZ_EJOB, "%s exists; use --resume to continue it or --overwrite to "
+                      "replace it", o->path);
+  size_t len = strlen(o->path);
+  o->building_path = malloc(len + sizeof ".creating");
+  if (!o->building_path) return lz_err_set(err, LZ_ENOMEM, "%s: no memory", o->path);
+  memcpy(o->building_path, o->path, len);
+  memcpy(o->building_path + len, ".creating", sizeof ".creating");
   hid_t fapl = io_new_mpio_fapl(c);
   hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
   int rc = LZ_OK;
   /* The root group, like every object, carries no timestamps (see datasets.c). */
   if (fapl < 0 || fcpl < 0 || H5Pset_obj_track_times(fcpl, 0) < 0)
     rc = lz_h5_fail(err, "%s: file creation or MPI-IO access properties failed", o->path);
-  if (rc == LZ_OK)
-    o->file = H5Fcreate(o->path, overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, fcpl, fapl);
-  if (rc == LZ_OK && o->file < 0) {
-    rc = lz_h5_fail(err, "%s: H5Fcreate failed", o->path);
-    if (!overwrite && access(o->path, F_OK) == 0)
-      rc = lz_err_set(err, LZ_EJOB, "%s exists; use --resume to continue it or --overwrite to "
-                      "replace it", o->path);
-  }
+  if (rc == LZ_OK) o->file = H5Fcreate(o->building_path, H5F_ACC_TRUNC, fcpl, fapl);
+  if (rc == LZ_OK && o->file < 0)
+    rc = lz_h5_fail(err, "%s: H5Fcreate of %s failed", o->path, o->building_path);
   lz_h5_close(&fcpl);
   lz_h5_close(&fapl);
+  return rc;
+}
+
+/* Rank 0 gives the built file its real name (atomically replacing an old file under
+ * --overwrite); the open handles of every rank keep working, as they follow the inode. */
+static int publish_file(lz_out *o, const lz_comm *c, lz_err *err) {
+  int rc = LZ_OK;
+  if (c->rank == 0 && rename(o->building_path, o->path) != 0)
+    rc = lz_err_set(err, LZ_EIO, "%s: cannot rename %s to it: %s", o->path, o->building_path,
+                    strerror(errno));
+  if (rc == LZ_OK) {
+    free(o->building_path);
+    o->building_path = NULL;
+  }
   return rc;
 }
 
@@ -80,6 +100,7 @@ static int build_file(lz_out *o, const lz_comm *c, const lz_job *job, const lz_p
   io_layout_close(&l);
   if (rc == LZ_OK && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
     rc = lz_h5_fail(err, "%s: H5Fflush after creating the layout failed", o->path);
+  if (rc == LZ_OK && rank0_rc == LZ_OK) rank0_rc = publish_file(o, c, &rank0_err);
   if (rc == LZ_OK && rank0_rc != LZ_OK) {
     if (err) *err = rank0_err;
     rc = rank0_rc;

@@ -8,6 +8,7 @@
 
 static void out_free(lz_out *o) {
   free(o->path);
+  free(o->building_path);
   free(o->field_ds);
   free(o->pooled_field_ds);
   free(o->gather);
@@ -76,7 +77,7 @@ int io_out_close_and_free(lz_out *o, lz_err *err) {
     hdf5_holds_a_broken_file = 1;
   }
   /* After the collective close; ranks still closing only keep the inode alive. */
-  if (o->remove_on_close && o->rank == 0) remove(o->path);
+  if (o->remove_on_close && o->rank == 0) remove(o->building_path ? o->building_path : o->path);
   out_free(o);
   return rc;
 }

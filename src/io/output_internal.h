@@ -38,6 +38,9 @@
 
 struct lz_out {
   char *path;
+  /* While a new file is built: the name it is built under (path + ".creating"), renamed to
+   * path once its layout is on disk; NULL after that, and for resumed files. */
+  char *building_path;
   int rank;
   int remove_on_close;     /* creation failed on this rank alone: the close removes the file */
   hid_t file;
