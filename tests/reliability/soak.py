@@ -117,8 +117,7 @@ class Soak:
         self.env = self.environment_keeping_open_mpi_inside(work)
         self.interrupts = {k: 0 for k in KINDS}
         self.finished_first = {k: 0 for k in KINDS}
-        self.resumes = self.files_compared = self.rounds = self.killed_in_creation = 0
-        self.broken_at_creation = False
+        self.resumes = self.files_compared = self.rounds = 0
         self.last_kind = self.last_mode = None
         self.history = []
 
@@ -153,16 +152,12 @@ class Soak:
 
     def info(self, path):
         r = subprocess.run([self.lrzoo, "info", path], capture_output=True, text=True)
-        if r.returncode != 0 and path == self.out and self.killed_while_created(r.stderr):
-            return None
         if r.returncode != 0:
             raise Failure(f"lrzoo info {path} exits {r.returncode} after the interrupt:\n{r.stderr}")
         return r.stdout
 
     def is_complete(self, path):
         text = self.info(path)
-        if text is None:
-            return False
         # A kill after the last tile but before /pooled leaves every tile done and the pooling
         # to the next resume: the file is complete only with /pooled written too.
         tiles = pooled = None
@@ -244,29 +239,8 @@ class Soak:
             os.unlink(self.out)
 
     def next_mode(self):
-        if self.broken_at_creation:
-            self.broken_at_creation = False
-            return "overwrite"
         return "resume" if os.path.exists(self.out) else "start"
 
-    def killed_while_created(self, info_error):
-        """SIGKILL between the file's creation and its first flush leaves a file that is not yet
-        HDF5; --resume refuses it (exit 2, naming the cause) and --overwrite starts again. That
-        is the one unreadable file allowed: a file a run was resuming must stay readable."""
-        if not (self.last_kind == "KILL" and self.last_mode in ("start", "overwrite")):
-            return False
-        r = subprocess.run(self.command(self.out, "resume"), capture_output=True, text=True,
-                           env=self.env)
-        refused = r.returncode == 2 and "not a complete lrzoo output file" in r.stderr
-        if not refused:
-            raise Failure(f"a file killed while created: lrzoo info says {info_error.strip()!r}, "
-                          f"and --resume exits {r.returncode}:\n{r.stderr}")
-        self.broken_at_creation = True
-        self.killed_in_creation += 1
-        self.history[-1] += ", killed while the file was created: --resume refuses it"
-        return True
-
-    @staticmethod
     def ranks_had_finished(kind, rc, text):
         """Exit 0; or SIGTERM reaching mpiexec after the ranks had finished their work (the
         summary, no stop line): mpiexec then exits 1 though nothing was interrupted."""
@@ -282,8 +256,6 @@ class Soak:
         self.finished_first[kind] += 1
 
     def finish(self):
-        if self.broken_at_creation:
-            os.unlink(self.out)
         if os.path.exists(self.out):
             self.resumes += 1
             self.run_to_the_end(self.out, "resume")
@@ -308,8 +280,7 @@ class Soak:
         kinds = ", ".join(f"{self.interrupts[k]} {k}" for k in KINDS)
         ended = sum(self.finished_first.values())
         return (f"{real} interrupts ({kinds}), {ended} rounds after the run had ended, "
-                f"{self.resumes} resumes ({self.killed_in_creation} files killed while created, "
-                f"refused by --resume and started again with --overwrite), {self.files_compared} complete files bitwise equal to "
+                f"{self.resumes} resumes, {self.files_compared} complete files bitwise equal to "
                 f"the uninterrupted run ({self.reference_seconds:.1f} s)")
 
 
