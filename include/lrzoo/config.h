@@ -6,6 +6,9 @@
 
 #include "lrzoo/job.h"
 
+/* A job file above this size is refused before it is read (docs/job-file.md). */
+#define LZ_JOB_FILE_MAX_BYTES ((int64_t)64 << 20)
+
 /* What a rank may use: a job whose estimated peak memory per rank (lrzoo/memory.h) is above
  * memory_bytes is refused, with origin (e.g. "--memory-limit", "this node's memory shared by 4
  * ranks") saying where the limit came from. memory_bytes 0: no limit. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "lrzoo/error.h"
+#include "lrzoo/input_file.h"
 #include "lrzoo/memory.h"
 
 static void free_slots(parser *p) {
@@ -75,41 +76,10 @@ int lz_config_parse(const char *path, const char *text, size_t len, lz_job **out
 }
 
 static int read_file(const char *path, char **text, size_t *len, char **diagnostics) {
-  char msg[512];
-  FILE *f = fopen(path, "rb");
-  *text = NULL;
-  *len = 0;
-  if (!f) {
-    snprintf(msg, sizeof msg, "%s: cannot open the job file: %s", path, strerror(errno));
-  } else {
-    size_t cap = 0;
-    msg[0] = '\0';
-    for (;;) {
-      if (*len == cap) {
-        cap = cap ? 2 * cap : 4096;
-        char *grown = cap <= (size_t)JOB_FILE_MAX_BYTES + 1 ? realloc(*text, cap + 1) : NULL;
-        if (!grown) {
-          snprintf(msg, sizeof msg, "%s: the job file is too large (more than %ld MiB) or memory "
-                   "ran out", path, JOB_FILE_MAX_BYTES >> 20);
-          break;
-        }
-        *text = grown;
-      }
-      size_t got = fread(*text + *len, 1, cap - *len, f);
-      *len += got;
-      if (got == 0) {
-        if (ferror(f))
-          snprintf(msg, sizeof msg, "%s: cannot read the job file: %s", path, strerror(errno));
-        break;
-      }
-    }
-    fclose(f);
-  }
-  if (!msg[0]) return LZ_OK;
-  free(*text);
-  *text = NULL;
-  if (diagnostics) *diagnostics = strdup(msg);
-  return LZ_EJOB;
+  lz_err err = {0, ""};
+  int rc = lz_input_read(path, "job file", LZ_JOB_FILE_MAX_BYTES, text, len, &err);
+  if (rc != LZ_OK && diagnostics) *diagnostics = strdup(err.msg);
+  return rc;
 }
 
 int lz_config_load(const char *path, lz_job **out, char **diagnostics) {

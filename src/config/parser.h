@@ -24,7 +24,6 @@
 #define AXIS_MAX_VALUES 10000000       /* len * width of a vector axis (aliases can multiply) */
 #define MAX_RUNS 1000000000LL          /* one HDF5 row per run: more is certainly a typo */
 #define MAX_WHOLE 9007199254740992.0   /* 2^53: larger integers are not exact in a double */
-#define JOB_FILE_MAX_BYTES (64L << 20)
 #define MAX_NESTING 64                 /* maps and lists inside each other (a job file needs 5) */
 
 /* Axis slots: one per parameter that can be swept, in the axis order job.h prescribes (the

@@ -31,7 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lrzoo/config.h"
 #include "lrzoo/env_switches.h"
+#include "lrzoo/input_file.h"
 #include "lrzoo/io.h"
 #include "lrzoo/memory.h"
 #include "lrzoo/pool.h"
@@ -119,38 +121,13 @@ void lz_sched_mpi_version(char *buf, size_t len) {
   snprintf(buf, len, "%s", v);
 }
 
-static int read_whole_file(const char *path, char **text, size_t *len, lz_err *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return lz_err_set(err, LZ_EJOB, "%s: cannot open: %s", path, strerror(errno));
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  while (buf) {
-    n += fread(buf + n, 1, cap - n - 1, f);
-    if (n < cap - 1) break;
-    char *bigger = realloc(buf, cap *= 2);
-    if (!bigger) free(buf);
-    buf = bigger;
-  }
-  int failed = ferror(f);
-  fclose(f);
-  if (!buf) return lz_err_set(err, LZ_ENOMEM, "%s: out of memory reading the file", path);
-  if (failed) {
-    free(buf);
-    return lz_err_set(err, LZ_EJOB, "%s: read error", path);
-  }
-  buf[n] = '\0';
-  *text = buf;
-  *len = n;
-  return LZ_OK;
-}
-
 int lz_sched_read_job_text(const lz_comm *c, const char *path, char **text, size_t *len,
                            lz_err *err) {
   int rc = LZ_OK;
   long long n = 0;
   *text = NULL;
   if (c->rank == 0) {
-    rc = read_whole_file(path, text, len, err);
+    rc = lz_input_read(path, "job file", LZ_JOB_FILE_MAX_BYTES, text, len, err);
     n = rc == LZ_OK ? (long long)*len : -1;
   }
   MPI_Bcast(&rc, 1, MPI_INT, 0, c->comm);
