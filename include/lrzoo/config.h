@@ -2,6 +2,7 @@
 #ifndef LRZOO_CONFIG_H
 #define LRZOO_CONFIG_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "lrzoo/job.h"
@@ -11,11 +12,13 @@
 
 /* What a rank may use: a job whose estimated peak memory per rank (lrzoo/memory.h) is above
  * memory_bytes is refused, with origin (e.g. "--memory-limit", "this node's memory shared by 4
- * ranks") saying where the limit came from. memory_bytes 0: no limit. */
+ * ranks") saying where the limit came from. memory_bytes 0: no limit. A parse that sees *stop
+ * set (a stop signal or the stop file) ends with LZ_ESTOPPED_EARLY; stop NULL: it never does. */
 typedef struct lz_config_limits {
   double memory_bytes;
   int threads;         /* OpenMP threads per rank the estimate assumes */
   const char *origin;
+  const volatile sig_atomic_t *stop;
 } lz_config_limits;
 
 /* This machine's memory (lz_memory_available) for one rank of one thread per core. */

@@ -204,9 +204,11 @@ static void warn_if_node_is_oversubscribed(const lz_comm *c, int threads) {
 
 static volatile sig_atomic_t stop_signals = 0;   /* SIGTERM / SIGUSR1 received */
 static volatile sig_atomic_t drop_in_flight = 0; /* the second one: drop tiles in flight */
+static volatile sig_atomic_t stop_asked = 0;     /* a signal or the stop file, in any phase */
 
 static void on_stop_signal(int sig) {
   (void)sig;
+  stop_asked = 1;
   if (stop_signals < 2) stop_signals = stop_signals + 1;
   if (stop_signals >= 2) drop_in_flight = 1;
 }
@@ -227,6 +229,26 @@ static void install_stop_handlers(void) {
   sigaddset(&stops, SIGUSR1);
   pthread_sigmask(SIG_UNBLOCK, &stops, NULL);
 }
+
+/* Looks for the stop file 10 times a second until it appears, then ends. The run's master
+ * keeps its own check (stop_is_requested), which also says that it found the file. */
+static void *watch_for_the_stop_file(void *path) {
+  struct timespec tenth = {0, 100000000};
+  while (!stop_asked && access(path, F_OK) != 0) nanosleep(&tenth, NULL);
+  stop_asked = 1;
+  return NULL;
+}
+
+void lz_sched_catch_stop_signals(void) { install_stop_handlers(); }
+
+void lz_sched_watch_stop_file(const char *path) {
+  if (!path || !path[0]) return;
+  pthread_t watcher;
+  if (pthread_create(&watcher, NULL, watch_for_the_stop_file, (void *)path) == 0)
+    pthread_detach(watcher);
+}
+
+const volatile sig_atomic_t *lz_sched_stop_flag(void) { return &stop_asked; }
 
 static double now_seconds(void) {
   struct timespec ts;
@@ -681,6 +703,9 @@ static char *environment_of_rank_0(const lz_comm *c) {
 
 static int open_output(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
                        lz_out **out, uint8_t *done, lz_err *err) {
+  if (lz_sched_agree(c, stop_asked ? LZ_ESTOPPED_EARLY : LZ_OK) != LZ_OK)
+    return lz_err_set(err, LZ_ESTOPPED_EARLY, "stopped by a signal or the stop file before %s "
+                      "was opened; nothing written", opt->out_path);
   if (opt->resume) return lz_out_open_resume(c, opt->out_path, job, out, done, err);
   int room = c->rank == 0 ? lz_io_check_output_path(opt->out_path, lz_out_size_estimate(job), err)
                           : LZ_OK;
