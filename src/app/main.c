@@ -294,6 +294,8 @@ static int load_job_on_every_rank(const lz_comm *comm, const cli *c, const char 
   if (rc == LZ_OK && comm->rank == 0) rc = check_environment_switches(&diag);
   rc = lz_sched_agree(comm, stop_if_asked(rc, &diag));
   if (rc == LZ_ESTOPPED_EARLY && !diag) rc = stop_if_asked(LZ_OK, &diag);
+  /* A run stopped this early exits 3 like any stop, so a batch script requeues it. */
+  if (rc == LZ_ESTOPPED_EARLY) rc = LZ_ESTOPPED;
   if (rc != LZ_OK && comm->rank == 0) fprintf(stderr, "%s\n", diag ? diag : "lrzoo: out of memory");
   free(diag);
   if (rc != LZ_OK) lz_job_destroy(job);

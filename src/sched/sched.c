@@ -703,9 +703,13 @@ static char *environment_of_rank_0(const lz_comm *c) {
 
 static int open_output(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
                        lz_out **out, uint8_t *done, lz_err *err) {
-  if (lz_sched_agree(c, stop_asked ? LZ_ESTOPPED_EARLY : LZ_OK) != LZ_OK)
-    return lz_err_set(err, LZ_ESTOPPED_EARLY, "stopped by a signal or the stop file before %s "
-                      "was opened; nothing written", opt->out_path);
+  /* Exit 3 like any stop, so a batch script requeues the job (the caller prints nothing). */
+  if (lz_sched_agree(c, stop_asked ? LZ_ESTOPPED : LZ_OK) != LZ_OK) {
+    if (c->rank == 0)
+      fprintf(stderr, "lrzoo: stopped by a signal or the stop file before %s was opened; nothing "
+              "written\n", opt->out_path);
+    return lz_err_set(err, LZ_ESTOPPED, "stopped before the output was opened");
+  }
   if (opt->resume) return lz_out_open_resume(c, opt->out_path, job, out, done, err);
   int room = c->rank == 0 ? lz_io_check_output_path(opt->out_path, lz_out_size_estimate(job), err)
                           : LZ_OK;
