@@ -1660,7 +1660,7 @@ static const char dense_3000[] =
     "problem:\n  kind: mf\n  n: 3000\n  d: 2\ninit: {kind: gaussian}\nlr: {values: 0.1}\n";
 
 static int parse_with_limit(const char *text, double bytes, lz_job **job, char **diag) {
-  lz_config_limits lim = {bytes, 1, "--memory-limit"};
+  lz_config_limits lim = {bytes, 1, "--memory-limit", NULL};
   return lz_config_parse_with("inline.yaml", text, strlen(text), &lim, job, diag);
 }
 

@@ -2,17 +2,23 @@
 #ifndef LRZOO_CONFIG_H
 #define LRZOO_CONFIG_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "lrzoo/job.h"
 
+/* A job file above this size is refused before it is read (docs/job-file.md). */
+#define LZ_JOB_FILE_MAX_BYTES ((int64_t)64 << 20)
+
 /* What a rank may use: a job whose estimated peak memory per rank (lrzoo/memory.h) is above
  * memory_bytes is refused, with origin (e.g. "--memory-limit", "this node's memory shared by 4
- * ranks") saying where the limit came from. memory_bytes 0: no limit. */
+ * ranks") saying where the limit came from. memory_bytes 0: no limit. A parse that sees *stop
+ * set (a stop signal or the stop file) ends with LZ_ESTOPPED_EARLY; stop NULL: it never does. */
 typedef struct lz_config_limits {
   double memory_bytes;
   int threads;         /* OpenMP threads per rank the estimate assumes */
   const char *origin;
+  const volatile sig_atomic_t *stop;
 } lz_config_limits;
 
 /* This machine's memory (lz_memory_available) for one rank of one thread per core. */

@@ -20,7 +20,8 @@
   X(EHDF5, -5, 1, "an HDF5 call failed")                                                      \
   X(EMPI, -6, 1, "an MPI call failed")                                                        \
   X(ESTOPPED, -7, 3, "stopped by a signal or the stop file; state saved, --resume continues") \
-  X(ENUMERIC, -8, 1, "a numerical method failed to reach its tolerance")
+  X(ENUMERIC, -8, 1, "a numerical method failed to reach its tolerance")                     \
+  X(ESTOPPED_EARLY, -9, 2, "stopped by a signal or the stop file before anything was written")
 
 enum {
 #define LZ_ERR_ENUM(name, value, exit_status, meaning) LZ_##name = value,

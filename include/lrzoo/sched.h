@@ -2,6 +2,7 @@
 #ifndef LRZOO_SCHED_H
 #define LRZOO_SCHED_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "lrzoo/comm.h"
@@ -18,6 +19,16 @@ typedef struct lz_run_options {
   const char *version;       /* provenance: lrzoo version and git commit of this build */
   const char *git_commit;
 } lz_run_options;
+
+/* Catches SIGTERM and SIGUSR1 from now on (main does it first thing for run and validate), so
+ * that the phases before the run (reading the job, checking it, creating the file) can stop
+ * promptly too: they poll lz_sched_stop_flag(). Callable before lz_sched_init. */
+void lz_sched_catch_stop_signals(void);
+/* Looks for path (NULL: none) 10 times a second from a thread of its own, and sets the stop
+ * flag when it appears. */
+void lz_sched_watch_stop_file(const char *path);
+/* Set once a stop signal came or the stop file appeared. */
+const volatile sig_atomic_t *lz_sched_stop_flag(void);
 
 /* Catches SIGTERM and SIGUSR1 (stop after the tiles in flight, exit 3), then initializes MPI
  * (thread level FUNNELED) and fills c for MPI_COMM_WORLD. */

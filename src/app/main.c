@@ -164,9 +164,19 @@ static int check_target_file(const lz_job *job, char **diag) {
   return LZ_EJOB;
 }
 
+/* A stop asked for while the job was read and checked ends the command before anything is
+ * written. */
+static int stop_if_asked(int rc, char **diag) {
+  if (rc != LZ_OK || !*lz_sched_stop_flag()) return rc;
+  free(*diag);
+  *diag = strdup("lrzoo: stopped by a signal or the stop file before anything was written");
+  return LZ_ESTOPPED_EARLY;
+}
+
 /* Without MPI, validate assumes one rank on this machine, as `lrzoo run` without mpiexec. */
 static void limits_for_validate(const cli *c, lz_config_limits *lim) {
   lz_config_default_limits(lim);
+  lim->stop = lz_sched_stop_flag();
   if (c->run.threads > 0) lim->threads = c->run.threads;
   if (c->memory_limit > 0) {
     lim->memory_bytes = c->memory_limit;
@@ -192,6 +202,7 @@ static int command_validate(const cli *c) {
   int rc = lz_config_load_with(c->path, &lim, &job, &diag);
   if (rc == LZ_OK) rc = check_target_file(job, &diag);
   if (rc == LZ_OK) rc = check_environment_switches(&diag);
+  rc = stop_if_asked(rc, &diag);
   if (rc != LZ_OK) {
     fprintf(stderr, "%s\n", diag ? diag : "lrzoo: out of memory");
     free(diag);
@@ -260,7 +271,7 @@ static int load_job_on_every_rank(const lz_comm *comm, const cli *c, const char 
   lz_rank_resources res;
   lz_sched_rank_resources(comm, c->run.threads, &res);
   char origin[160];
-  lz_config_limits lim = {res.memory_share, res.threads, origin};
+  lz_config_limits lim = {res.memory_share, res.threads, origin, lz_sched_stop_flag()};
   if (c->memory_limit > 0) {
     lim.memory_bytes = c->memory_limit;
     snprintf(origin, sizeof origin, "--memory-limit");
@@ -281,7 +292,10 @@ static int load_job_on_every_rank(const lz_comm *comm, const cli *c, const char 
   free(text);
   if (rc == LZ_OK && comm->rank == 0) rc = check_target_file(*job, &diag);
   if (rc == LZ_OK && comm->rank == 0) rc = check_environment_switches(&diag);
-  rc = lz_sched_agree(comm, rc);
+  rc = lz_sched_agree(comm, stop_if_asked(rc, &diag));
+  if (rc == LZ_ESTOPPED_EARLY && !diag) rc = stop_if_asked(LZ_OK, &diag);
+  /* A run stopped this early exits 3 like any stop, so a batch script requeues it. */
+  if (rc == LZ_ESTOPPED_EARLY) rc = LZ_ESTOPPED;
   if (rc != LZ_OK && comm->rank == 0) fprintf(stderr, "%s\n", diag ? diag : "lrzoo: out of memory");
   free(diag);
   if (rc != LZ_OK) lz_job_destroy(job);
@@ -315,11 +329,15 @@ static int command_run(cli *c, int *argc, char ***argv) {
 }
 
 int main(int argc, char **argv) {
+  /* Before anything else: a stop signal that comes while the job is read must be obeyed. */
+  if (argc > 1 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "validate")))
+    lz_sched_catch_stop_signals();
   cli c;
   int done = 0;
   int rc = parse_command_line(argc, argv, &c, &done);
   if (rc || done) return rc;
   if (!strcmp(c.command, "validate")) return command_validate(&c);
   if (!strcmp(c.command, "info")) return command_info(&c);
+  lz_sched_watch_stop_file(c.run.stop_file);
   return command_run(&c, &argc, &argv);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "lrzoo/error.h"
+#include "lrzoo/input_file.h"
 #include "lrzoo/memory.h"
 
 static void free_slots(parser *p) {
@@ -34,6 +35,20 @@ void lz_config_default_limits(lz_config_limits *lim) {
   lim->memory_bytes = lz_memory_available();
   lim->threads = online_cores();
   lim->origin = "this machine's memory";
+  lim->stop = NULL;
+}
+
+bool cfg_stop_is_requested(parser *p) {
+  if (!p->stopped && p->stop && *p->stop) p->stopped = true;
+  return p->stopped;
+}
+
+static char *stopped_diagnostic(const parser *p) {
+  static const char what[] = ": stopped by a signal or the stop file while the job file was "
+                             "read and checked; nothing written";
+  char *msg = malloc(strlen(p->path) + sizeof what);
+  if (msg) sprintf(msg, "%s%s", p->path, what);
+  return msg;
 }
 
 static int error_code(const parser *p) { return p->oom && !p->ndiag ? LZ_ENOMEM : LZ_EJOB; }
@@ -45,21 +60,24 @@ int lz_config_parse_with(const char *path, const char *text, size_t len,
   lz_config_limits lim;
   if (limits) lim = *limits;
   else lz_config_default_limits(&lim);
-  parser p = {.path = path ? path : "<job>"};
+  parser p = {.path = path ? path : "<job>", .stop = lim.stop};
   p.job = calloc(1, sizeof *p.job);
   if (!p.job) return LZ_ENOMEM;
   cfg_set_job_defaults(p.job);
   cfg_parse_text(&p, text ? text : "", text ? len : 0);
   if (p.read_root) cfg_check_run_count(&p);
   int rc = LZ_OK;
-  if (cfg_has_errors(&p)) rc = error_code(&p);
+  if (cfg_stop_is_requested(&p)) rc = LZ_ESTOPPED_EARLY;
+  else if (cfg_has_errors(&p)) rc = error_code(&p);
   else rc = cfg_finish_job(&p, text ? text : "", text ? len : 0);
   if (rc == LZ_OK) {
     cfg_check_memory(&p, &lim);
     if (cfg_has_errors(&p)) rc = error_code(&p);
   }
+  if (rc == LZ_OK && cfg_stop_is_requested(&p)) rc = LZ_ESTOPPED_EARLY;
   if (rc != LZ_OK) {
-    if (diagnostics) *diagnostics = cfg_join_diagnostics(&p);
+    if (diagnostics)
+      *diagnostics = rc == LZ_ESTOPPED_EARLY ? stopped_diagnostic(&p) : cfg_join_diagnostics(&p);
     lz_job_destroy(&p.job);
   }
   free_slots(&p);
@@ -75,41 +93,10 @@ int lz_config_parse(const char *path, const char *text, size_t len, lz_job **out
 }
 
 static int read_file(const char *path, char **text, size_t *len, char **diagnostics) {
-  char msg[512];
-  FILE *f = fopen(path, "rb");
-  *text = NULL;
-  *len = 0;
-  if (!f) {
-    snprintf(msg, sizeof msg, "%s: cannot open the job file: %s", path, strerror(errno));
-  } else {
-    size_t cap = 0;
-    msg[0] = '\0';
-    for (;;) {
-      if (*len == cap) {
-        cap = cap ? 2 * cap : 4096;
-        char *grown = cap <= (size_t)JOB_FILE_MAX_BYTES + 1 ? realloc(*text, cap + 1) : NULL;
-        if (!grown) {
-          snprintf(msg, sizeof msg, "%s: the job file is too large (more than %ld MiB) or memory "
-                   "ran out", path, JOB_FILE_MAX_BYTES >> 20);
-          break;
-        }
-        *text = grown;
-      }
-      size_t got = fread(*text + *len, 1, cap - *len, f);
-      *len += got;
-      if (got == 0) {
-        if (ferror(f))
-          snprintf(msg, sizeof msg, "%s: cannot read the job file: %s", path, strerror(errno));
-        break;
-      }
-    }
-    fclose(f);
-  }
-  if (!msg[0]) return LZ_OK;
-  free(*text);
-  *text = NULL;
-  if (diagnostics) *diagnostics = strdup(msg);
-  return LZ_EJOB;
+  lz_err err = {0, ""};
+  int rc = lz_input_read(path, "job file", LZ_JOB_FILE_MAX_BYTES, text, len, &err);
+  if (rc != LZ_OK && diagnostics) *diagnostics = strdup(err.msg);
+  return rc;
 }
 
 int lz_config_load(const char *path, lz_job **out, char **diagnostics) {

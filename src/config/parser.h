@@ -24,7 +24,6 @@
 #define AXIS_MAX_VALUES 10000000       /* len * width of a vector axis (aliases can multiply) */
 #define MAX_RUNS 1000000000LL          /* one HDF5 row per run: more is certainly a typo */
 #define MAX_WHOLE 9007199254740992.0   /* 2^53: larger integers are not exact in a double */
-#define JOB_FILE_MAX_BYTES (64L << 20)
 #define MAX_NESTING 64                 /* maps and lists inside each other (a job file needs 5) */
 
 /* Axis slots: one per parameter that can be swept, in the axis order job.h prescribes (the
@@ -172,6 +171,8 @@ typedef struct parser {
   bool max_iter_ok;           /* run.max_iter was read (it may be the default) */
   lz_mark top_mark, lr_mark, max_iter_mark, record_every_mark, tiles_runs_mark, max_period_mark;
   lz_mark im_bins_mark, im_joint_mark, im_obs_bins_mark;  /* where invariant_measure's memory is */
+  const volatile sig_atomic_t *stop;  /* lz_config_limits.stop */
+  bool stopped;               /* *stop was seen: the parse ended early, nothing else is wrong */
 } parser;
 
 /* The keys found in one map, indexed like the section's key table. */
@@ -202,6 +203,8 @@ const char *cfg_format_values(const double *v, size_t len, char *buf, size_t siz
 
 /* yaml_walk.c */
 void cfg_parse_text(parser *p, const char *text, size_t len);
+/* Whether a stop was asked for; once it has, the parse ends as soon as it can. */
+bool cfg_stop_is_requested(parser *p);
 lz_mark cfg_mark_of(const yaml_node_t *node);
 bool cfg_is_map(const yaml_node_t *n);
 bool cfg_is_list(const yaml_node_t *n);

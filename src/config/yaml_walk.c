@@ -141,6 +141,7 @@ static bool is_tab_at(const char *text, size_t len, yaml_mark_t m) {
 }
 
 static void report_syntax_error(parser *p, const yaml_parser_t *yp, const char *text, size_t len) {
+  if (p->stopped) return;  /* the read was cut short on purpose, the text is not at fault */
   if (yp->error == YAML_MEMORY_ERROR) {
     p->oom = true;
     return;
@@ -165,6 +166,24 @@ static void report_syntax_error(parser *p, const yaml_parser_t *yp, const char *
   } else {
     cfg_report(p, at, "YAML syntax error: %s%s", problem, hint);
   }
+}
+
+/* libyaml reads the text through this, one buffer at a time, so a stop is seen after a buffer's
+ * worth of scanning however long the document is; a refused read ends the load. */
+typedef struct text_source {
+  parser *p;
+  const char *text;
+  size_t len, at;
+} text_source;
+
+static int read_next_chunk(void *data, unsigned char *buffer, size_t size, size_t *size_read) {
+  text_source *src = data;
+  if (cfg_stop_is_requested(src->p)) return 0;
+  size_t n = src->len - src->at < size ? src->len - src->at : size;
+  memcpy(buffer, src->text + src->at, n);
+  src->at += n;
+  *size_read = n;
+  return 1;
 }
 
 /* A second document after "---" would be silently ignored, so it is an error. */
@@ -193,7 +212,8 @@ static bool check_nesting(parser *p, const char *text, size_t len) {
     p->oom = true;
     return false;
   }
-  yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+  text_source src = {p, text, len, 0};
+  yaml_parser_set_input(&yp, read_next_chunk, &src);
   int depth = 0;
   bool ok = true, done = false;
   while (!done && yaml_parser_parse(&yp, &ev)) {
@@ -220,12 +240,13 @@ static bool check_nesting(parser *p, const char *text, size_t len) {
 void cfg_parse_text(parser *p, const char *text, size_t len) {
   yaml_parser_t yp;
   yaml_document_t doc;
-  if (!check_nesting(p, text, len)) return;
+  if (!check_nesting(p, text, len) || p->stopped) return;
   if (!yaml_parser_initialize(&yp)) {
     p->oom = true;
     return;
   }
-  yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+  text_source src = {p, text, len, 0};
+  yaml_parser_set_input(&yp, read_next_chunk, &src);
   if (!yaml_parser_load(&yp, &doc)) {
     report_syntax_error(p, &yp, text, len);
   } else {
@@ -236,8 +257,8 @@ void cfg_parse_text(parser *p, const char *text, size_t len) {
       cfg_report(p, (lz_mark){1, 1}, "empty job file; expected a map with keys %s",
                  cfg_allowed_keys(&cfg_top_section, -1, allowed, sizeof allowed));
     } else {
-      cfg_read_job(p, root);
-      check_single_document(p, &yp, text, len);
+      if (!cfg_stop_is_requested(p)) cfg_read_job(p, root);
+      if (!cfg_stop_is_requested(p)) check_single_document(p, &yp, text, len);
     }
     p->doc = NULL;
     yaml_document_delete(&doc);

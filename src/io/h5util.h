@@ -15,6 +15,7 @@
 #include <hdf5.h>
 
 #include "lrzoo/error.h"
+#include "lrzoo/input_file.h"
 
 /* HDF5's innermost error (where the failure was first detected) is the one that says what was
  * wrong ("No such file or directory", "file exists"); the outer ones only repeat the API call. */
@@ -78,11 +79,16 @@ static inline void lz_h5_close(hid_t *id) {
 }
 
 /* Opens path read-only with the default (serial) driver. A missing or unreadable file is a
- * file-system error (LZ_EIO), anything HDF5 refuses is LZ_EHDF5. */
-static inline int lz_h5_open_read_only(const char *path, hid_t *file, lz_err *err) {
+ * file-system error (LZ_EIO), anything HDF5 refuses is LZ_EHDF5. HDF5 opens the path itself, so
+ * it is checked first (lz_input_check; what names it, max_bytes < 0 allows any size): a FIFO
+ * would hang the open, a device feed it without end; refused with LZ_EJOB. */
+static inline int lz_h5_open_read_only(const char *path, const char *what, int64_t max_bytes,
+                                       hid_t *file, lz_err *err) {
   *file = H5I_INVALID_HID;
   if (access(path, R_OK) != 0)
     return lz_err_set(err, LZ_EIO, "%s: cannot read the file: %s", path, strerror(errno));
+  int rc = lz_input_check(path, what, max_bytes, err);
+  if (rc != LZ_OK) return rc;
   if (H5Fis_hdf5(path) == 0) return lz_err_set(err, LZ_EHDF5, "%s: not an HDF5 file", path);
   *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (*file < 0) return lz_h5_fail(err, "%s: H5Fopen (read-only) failed", path);

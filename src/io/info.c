@@ -110,7 +110,8 @@ int lz_out_read_info(const char *path, lz_out_info *info, lz_err *err) {
   memset(info, 0, sizeof *info);
   lz_h5_silence_automatic_errors();
   hid_t file = H5I_INVALID_HID;
-  int rc = lz_h5_open_read_only(path, &file, err);
+  /* Any size: info reads a few attributes and counts, not the datasets. */
+  int rc = lz_h5_open_read_only(path, "output file", -1, &file, err);
   if (rc == LZ_OK) rc = read_info_strings(file, path, info, err);
   if (rc == LZ_OK) rc = read_info_environment(file, path, info, err);
   if (rc == LZ_OK) rc = read_info_counts(file, path, info, err);

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Bytes a resumed file may have beyond its estimated size. */
+#define RESUME_FILE_SLACK (64.0 * 1024 * 1024)
+
 static int open_fixed(lz_out *o, io_fixed_id id, hid_t *out, lz_err *err) {
   return io_open_dataset(o->path, o->file, io_fixed[id].path, out, err);
 }
@@ -194,11 +197,18 @@ static int check_pooled_results(const char *path, hid_t file, const lz_out *o,
   return rc;
 }
 
+/* The largest file --resume opens for this job: the size it was created with, and slack for
+ * what HDF5 adds as the file is written. */
+static int64_t resumable_file_bound(const lz_job *job) {
+  double bytes = 1.25 * lz_out_size_estimate(job) + RESUME_FILE_SLACK;
+  return bytes < 9e18 ? (int64_t)bytes : INT64_MAX;
+}
+
 /* Serial and read-only: a file that belongs to another job is never opened for writing. */
 static int read_resume_state(const char *path, const lz_out *o, const lz_job *job,
                              uint8_t *done, lz_err *err) {
   hid_t file = H5I_INVALID_HID, status = H5I_INVALID_HID, done_ds = H5I_INVALID_HID;
-  int rc = lz_h5_open_read_only(path, &file, err);
+  int rc = lz_h5_open_read_only(path, "output file", resumable_file_bound(job), &file, err);
   if (rc == LZ_EHDF5 && err) {
     char why[LZ_ERR_MSG_MAX];
     snprintf(why, sizeof why, "%s", err->msg);

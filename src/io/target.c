@@ -20,6 +20,8 @@
 
 /* Root-level datasets named in a "no dataset" message; more are summarised as "...". */
 #define LIST_AT_MOST 10
+/* What a target file may hold beyond its matrix (bytes). */
+#define TARGET_FILE_SLACK (64.0 * 1024 * 1024)
 
 typedef struct dataset_list {
   char text[600];
@@ -132,11 +134,18 @@ static int check_square(hid_t ds, const char *path, const char *dataset, int64_t
                     path, dataset, shape, n, n);
 }
 
+/* The largest target file accepted for an n x n matrix: 16 bytes a value (the widest numeric
+ * type) and room for HDF5's metadata and a few other datasets beside it. */
+static int64_t target_file_bound(int64_t n) {
+  double bytes = 16.0 * (double)n * (double)n + TARGET_FILE_SLACK;
+  return bytes < 9e18 ? (int64_t)bytes : INT64_MAX;
+}
+
 /* Opens the file and the dataset and checks that it is an n x n numeric matrix. */
 static int open_matrix(const char *path, const char *dataset, int64_t n, hid_t *file, hid_t *ds,
                        lz_err *err) {
   *ds = H5I_INVALID_HID;
-  int rc = lz_h5_open_read_only(path, file, err);
+  int rc = lz_h5_open_read_only(path, "target file", target_file_bound(n), file, err);
   if (rc != LZ_OK) return rc;
   if (!is_dataset(*file, dataset)) {
     char found[700];

@@ -31,7 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lrzoo/config.h"
 #include "lrzoo/env_switches.h"
+#include "lrzoo/input_file.h"
 #include "lrzoo/io.h"
 #include "lrzoo/memory.h"
 #include "lrzoo/pool.h"
@@ -126,38 +128,13 @@ void lz_sched_mpi_version(char *buf, size_t len) {
   snprintf(buf, len, "%s", v);
 }
 
-static int read_whole_file(const char *path, char **text, size_t *len, lz_err *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return lz_err_set(err, LZ_EJOB, "%s: cannot open: %s", path, strerror(errno));
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  while (buf) {
-    n += fread(buf + n, 1, cap - n - 1, f);
-    if (n < cap - 1) break;
-    char *bigger = realloc(buf, cap *= 2);
-    if (!bigger) free(buf);
-    buf = bigger;
-  }
-  int failed = ferror(f);
-  fclose(f);
-  if (!buf) return lz_err_set(err, LZ_ENOMEM, "%s: out of memory reading the file", path);
-  if (failed) {
-    free(buf);
-    return lz_err_set(err, LZ_EJOB, "%s: read error", path);
-  }
-  buf[n] = '\0';
-  *text = buf;
-  *len = n;
-  return LZ_OK;
-}
-
 int lz_sched_read_job_text(const lz_comm *c, const char *path, char **text, size_t *len,
                            lz_err *err) {
   int rc = LZ_OK;
   long long n = 0;
   *text = NULL;
   if (c->rank == 0) {
-    rc = read_whole_file(path, text, len, err);
+    rc = lz_input_read(path, "job file", LZ_JOB_FILE_MAX_BYTES, text, len, err);
     n = rc == LZ_OK ? (long long)*len : -1;
   }
   MPI_Bcast(&rc, 1, MPI_INT, 0, c->comm);
@@ -234,9 +211,11 @@ static void warn_if_node_is_oversubscribed(const lz_comm *c, int threads) {
 
 static volatile sig_atomic_t stop_signals = 0;   /* SIGTERM / SIGUSR1 received */
 static volatile sig_atomic_t drop_in_flight = 0; /* the second one: drop tiles in flight */
+static volatile sig_atomic_t stop_asked = 0;     /* a signal or the stop file, in any phase */
 
 static void on_stop_signal(int sig) {
   (void)sig;
+  stop_asked = 1;
   if (stop_signals < 2) stop_signals = stop_signals + 1;
   if (stop_signals >= 2) drop_in_flight = 1;
 }
@@ -257,6 +236,26 @@ static void install_stop_handlers(void) {
   sigaddset(&stops, SIGUSR1);
   pthread_sigmask(SIG_UNBLOCK, &stops, NULL);
 }
+
+/* Looks for the stop file 10 times a second until it appears, then ends. The run's master
+ * keeps its own check (stop_is_requested), which also says that it found the file. */
+static void *watch_for_the_stop_file(void *path) {
+  struct timespec tenth = {0, 100000000};
+  while (!stop_asked && access(path, F_OK) != 0) nanosleep(&tenth, NULL);
+  stop_asked = 1;
+  return NULL;
+}
+
+void lz_sched_catch_stop_signals(void) { install_stop_handlers(); }
+
+void lz_sched_watch_stop_file(const char *path) {
+  if (!path || !path[0]) return;
+  pthread_t watcher;
+  if (pthread_create(&watcher, NULL, watch_for_the_stop_file, (void *)path) == 0)
+    pthread_detach(watcher);
+}
+
+const volatile sig_atomic_t *lz_sched_stop_flag(void) { return &stop_asked; }
 
 static double now_seconds(void) {
   struct timespec ts;
@@ -716,6 +715,13 @@ static int take_output_lock(const lz_comm *c, const char *path, lz_err *err) {
 
 static int open_output(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
                        lz_out **out, uint8_t *done, lz_err *err) {
+  /* Exit 3 like any stop, so a batch script requeues the job (the caller prints nothing). */
+  if (lz_sched_agree(c, stop_asked ? LZ_ESTOPPED : LZ_OK) != LZ_OK) {
+    if (c->rank == 0)
+      fprintf(stderr, "lrzoo: stopped by a signal or the stop file before %s was opened; nothing "
+              "written\n", opt->out_path);
+    return lz_err_set(err, LZ_ESTOPPED, "stopped before the output was opened");
+  }
   if (opt->resume) {
     int locked = take_output_lock(c, opt->out_path, err);
     if (locked != LZ_OK) return locked;
