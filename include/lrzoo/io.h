@@ -51,6 +51,20 @@ typedef struct lz_out lz_out;
 int lz_out_create(const lz_comm *c, const char *path, const lz_job *job,
                   const lz_provenance *prov, int overwrite, lz_out **out, lz_err *err);
 
+/* Asked between the datasets while a file is created: nonzero stops the creation. Collective:
+ * every rank calls it the same number of times and must get the same answer (the scheduler
+ * agrees on its stop flag across the ranks). */
+typedef struct lz_out_stop {
+  int (*requested)(void *ctx);
+  void *ctx;
+} lz_out_stop;
+
+/* lz_out_create that gives up when stop says so: LZ_ESTOPPED on every rank, the partial file
+ * removed (it never had the output's name), *out NULL. stop may be NULL. */
+int lz_out_create_stoppable(const lz_comm *c, const char *path, const lz_job *job,
+                            const lz_provenance *prov, int overwrite, const lz_out_stop *stop,
+                            lz_out **out, lz_err *err);
+
 /* Bytes of raw data the output file of job will hold (every dataset at full size). */
 double lz_out_size_estimate(const lz_job *job);
 

@@ -111,6 +111,12 @@ static int build_file(lz_out *o, const lz_comm *c, const lz_job *job, const lz_p
 
 int lz_out_create(const lz_comm *c, const char *path, const lz_job *job,
                   const lz_provenance *prov, int overwrite, lz_out **out, lz_err *err) {
+  return lz_out_create_stoppable(c, path, job, prov, overwrite, NULL, out, err);
+}
+
+int lz_out_create_stoppable(const lz_comm *c, const char *path, const lz_job *job,
+                            const lz_provenance *prov, int overwrite, const lz_out_stop *stop,
+                            lz_out **out, lz_err *err) {
   if (!out) return lz_err_set(err, LZ_EINVAL, "lz_out_create: out is NULL");
   *out = NULL;
   if (!c || !path || !job || !prov)
@@ -121,6 +127,7 @@ int lz_out_create(const lz_comm *c, const char *path, const lz_job *job,
   if (rc != LZ_OK) return rc;
   lz_out *o = io_out_new(path, job, c->rank);
   if (!o) return lz_err_set(err, LZ_ENOMEM, "%s: no memory", path);
+  o->stop = stop;
   rc = create_file(o, c, overwrite, err);
   int created = rc == LZ_OK, failed_alone = 0;
   if (rc == LZ_OK) rc = build_file(o, c, job, prov, &failed_alone, err);
@@ -136,6 +143,7 @@ int lz_out_create(const lz_comm *c, const char *path, const lz_job *job,
     io_out_close_and_free(o, NULL);
     return rc;
   }
+  o->stop = NULL;  /* only the creation asks it */
   *out = o;
   return LZ_OK;
 }

@@ -36,6 +36,9 @@
 #define STATUS_FIELD "status"
 #define ENGINE_FIELD "engine"
 
+/* LZ_ESTOPPED (on every rank alike) if the creation's stop asks for it, else LZ_OK. */
+int io_creation_stop_requested(const lz_out *o, lz_err *err);
+
 struct lz_out {
   char *path;
   /* While a new file is built: the name it is built under (path + ".creating"), renamed to
@@ -43,6 +46,7 @@ struct lz_out {
   char *building_path;
   int rank;
   int remove_on_close;     /* creation failed on this rank alone: the close removes the file */
+  const lz_out_stop *stop; /* while the file is created (NULL: never stop) */
   hid_t file;
   hid_t dxpl;              /* independent transfers: a tile is written by one rank alone */
   size_t nfields;

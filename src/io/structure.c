@@ -368,17 +368,30 @@ static int create_array_dataset(lz_out *o, io_layout *l, const lz_job *job, cons
   return rc;
 }
 
+int io_creation_stop_requested(const lz_out *o, lz_err *err) {
+  if (o->stop && o->stop->requested(o->stop->ctx))
+    return lz_err_set(err, LZ_ESTOPPED, "%s: stopped by a signal or the stop file while the file "
+                      "was created; nothing written", o->path);
+  return LZ_OK;
+}
+
+/* The per-run datasets are where creation spends its time (each is allocated and filled in
+ * full), so the stop is asked before each. */
 static int create_run_datasets(lz_out *o, io_layout *l, const lz_job *job, lz_err *err) {
   const leading_dim runs = runs_dim(o, l);
   size_t nfields;
   const lz_field *fields = lz_run_fields(&nfields);
   int rc = LZ_OK;
   for (size_t i = 0; i < nfields && rc == LZ_OK; ++i)
-    if (lz_field_applies(&fields[i], job))
-      rc = create_field_dataset(o, &runs, &fields[i], &o->field_ds[i], err);
+    if (lz_field_applies(&fields[i], job)) {
+      rc = io_creation_stop_requested(o, err);
+      if (rc == LZ_OK) rc = create_field_dataset(o, &runs, &fields[i], &o->field_ds[i], err);
+    }
   for (int a = 0; a < LZ_ARRAY_COUNT && rc == LZ_OK; ++a)
-    if (io_array_is_present(o->shape[a]))
-      rc = create_array_dataset(o, l, job, &runs, a, &o->array_ds[a], err);
+    if (io_array_is_present(o->shape[a])) {
+      rc = io_creation_stop_requested(o, err);
+      if (rc == LZ_OK) rc = create_array_dataset(o, l, job, &runs, a, &o->array_ds[a], err);
+    }
   return rc;
 }
 
@@ -419,7 +432,9 @@ int io_create_structure(lz_out *o, io_layout *l, const lz_job *job, const lz_pro
   if (rc == LZ_OK) rc = create_axes(o, l, job, err);
   if (rc == LZ_OK) rc = create_run_datasets(o, l, job, err);
   if (rc == LZ_OK) rc = create_edges(o, l, job, err);
+  if (rc == LZ_OK) rc = io_creation_stop_requested(o, err);
   if (rc == LZ_OK && io_has_pooled(o)) rc = create_pooled_datasets(o, l, job, err);
+  if (rc == LZ_OK) rc = io_creation_stop_requested(o, err);
   if (rc == LZ_OK) rc = create_fixed_range(o, l, job, FIXED_TILE_DONE, FIXED_TILE_RUN_COUNT, err);
   if (rc == LZ_OK) rc = create_fixed_range(o, l, job, FIXED_DATA_X, FIXED_DATA_Y, err);
   return rc;

@@ -708,6 +708,14 @@ static char *environment_of_rank_0(const lz_comm *c) {
   return text;
 }
 
+/* Collective: whether any rank has seen a stop signal or the stop file. */
+static int stop_is_agreed(void *ctx) {
+  const lz_comm *c = ctx;
+  int mine = stop_asked != 0, any = 0;
+  MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, c->comm);
+  return any;
+}
+
 static int take_output_lock(const lz_comm *c, const char *path, lz_err *err) {
   int rc = c->rank == 0 ? lz_out_lock_take(path, &output_lock, err) : LZ_OK;
   return lz_sched_agree(c, rc);
@@ -740,8 +748,10 @@ static int open_output(const lz_comm *c, const lz_job *job, const lz_run_options
   if (!environment)
     return lz_err_set(err, LZ_ENOMEM, "no memory to share the environment switches");
   prov.environment = environment;
-  int rc = lz_out_create(c, opt->out_path, job, &prov, opt->overwrite, out, err);
+  lz_out_stop stop = {stop_is_agreed, (void *)c};
+  int rc = lz_out_create_stoppable(c, opt->out_path, job, &prov, opt->overwrite, &stop, out, err);
   free(environment);
+  if (rc == LZ_ESTOPPED && c->rank == 0) fprintf(stderr, "lrzoo: %s\n", err->msg);
   return rc;
 }
 

@@ -8,7 +8,8 @@ invariant that holds whenever the kill lands: OUT.h5 is either absent or a file 
 reads. Then a plain rerun (or --resume, where the file was published before the kill) must
 complete it, leaving no .creating file. The same with --overwrite over an older complete file,
 which must survive a kill during the new file's creation. A kill that lands after the creation
-(a machine too fast for the poll) still checks the invariant and says so."""
+(a machine too fast for the poll) still checks the invariant and says so. Last, a SIGTERM
+during creation must end the run with exit 3 within seconds, leaving nothing behind."""
 import os
 import shutil
 import signal
@@ -43,6 +44,21 @@ def kill_while_creating(job, out, *flags):
     return in_time
 
 
+def stop_while_creating(job, out):
+    """SIGTERM once OUT.creating exists: (in time, exit status, seconds from signal to exit)."""
+    building = out + ".creating"
+    p = subprocess.Popen([LRZOO, "run", job, "-o", out, "--threads", "1"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not os.path.exists(building) and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    in_time = os.path.exists(building) and p.poll() is None
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate()
+    return in_time, p.returncode, time.monotonic() - t0, err
+
+
 def info_reads(path):
     return subprocess.run([LRZOO, "info", path], capture_output=True).returncode == 0
 
@@ -71,6 +87,19 @@ def main():
               "--overwrite killed during creation keeps a readable out.h5")
         if in_time:
             check(os.stat(out).st_ino == before, "...and it is the old file, untouched")
+        # SIGTERM while the file is created: the creation stops between datasets, exit 3,
+        # nothing under the output's name and no .creating file left
+        fresh = os.path.join(tmp, "fresh.h5")
+        in_time, rc, took, err = stop_while_creating(job, fresh)
+        print(f"note: SIGTERM {'during' if in_time else 'after'} the creation, obeyed in "
+              f"{took:.2f} s")
+        check(rc == 3, f"a stop during creation exits 3 (exit {rc}) {err.strip()[-200:]}")
+        check(took < 5.0, f"...within 5 s ({took:.2f} s; the largest dataset here is 320 MB)")
+        if in_time and not os.path.exists(fresh):
+            check("while the file was created" in err, "...saying it stopped the creation")
+        check(not os.path.exists(fresh) or info_reads(fresh), "...leaving no file or a readable one")
+        check(not os.path.exists(fresh + ".creating") and not os.path.exists(fresh + ".lock"),
+              "...and no .creating or .lock file")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("PASS" if not failures else f"FAIL: {len(failures)} checks")
