@@ -26,20 +26,11 @@ import tempfile
 import h5py
 import numpy as np
 
-LRZOO = os.environ["LRZOO"]
-SRC = os.environ["LZ_SOURCE_DIR"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # run alone by sanitizers.sh
+from lrzoo_test import LRZOO, SRC, check, verdict  # noqa: E402
 SEED = int(os.environ.get("LZ_DAMAGE_SEED", random.SystemRandom().randrange(1 << 30)))
 CASES = int(os.environ.get("LZ_DAMAGE_CASES", "40"))
 TIMEOUT = 60  # seconds per call: a small file is read in well under a second here
-
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures.append(what)
-
 
 def damaged_versions(data, rng, cases):
     """(label, bytes) pairs: truncations, metadata bit flips, flips anywhere, junk, zeros."""
@@ -154,8 +145,7 @@ def main():
         target_file_cases(tmp, rng)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("PASS" if not failures else f"FAIL: {len(failures)} checks")
-    return 1 if failures else 0
+    return verdict()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-from lrzoo_test import LRZOO, check, failures
+from lrzoo_test import LRZOO, check, verdict
 
 JOB = """name: killed_create
 seed: 1
@@ -102,8 +102,7 @@ def main():
               "...and no .creating or .lock file")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("PASS" if not failures else f"FAIL: {len(failures)} checks")
-    return 1 if failures else 0
+    return verdict()
 
 
 if __name__ == "__main__":

@@ -55,3 +55,9 @@ def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what)
     if not cond:
         failures.append(what)
+
+
+def verdict():
+    """The last line and the exit status of a test that collected its checks in failures."""
+    print("PASS" if not failures else f"FAIL: {len(failures)} checks")
+    return 1 if failures else 0
