@@ -37,7 +37,10 @@ KINDS = ("KILL", "TERM", "STOP")
 EXIT_STOPPED = 3
 # mpiexec forwards SIGTERM to the ranks, which save and exit 3, but itself then exits 1.
 EXIT_MPIEXEC_TERMINATED = 1
-STOP_LINE = "lrzoo: stopped by a signal or the stop file:"
+# Every stop says so, in whichever phase it lands: while the job is read, before or while the
+# file is created ("...; nothing written"), or during the tiles ("lrzoo: stopped by ...: N tiles
+# remain").
+STOP_LINE = "stopped by a signal or the stop file"
 FINISHED_LINE = " runs this session"
 RUN_TIMEOUT = 120     # seconds: a run that has not ended by then hangs
 REAP_TIMEOUT = 15     # seconds for the processes of a run to be gone once mpiexec has exited
@@ -241,6 +244,7 @@ class Soak:
     def next_mode(self):
         return "resume" if os.path.exists(self.out) else "start"
 
+    @staticmethod
     def ranks_had_finished(kind, rc, text):
         """Exit 0; or SIGTERM reaching mpiexec after the ranks had finished their work (the
         summary, no stop line): mpiexec then exits 1 though nothing was interrupted."""
