@@ -30,7 +30,7 @@ static int write_provenance_strings(lz_out *o, const lz_job *job, const lz_prove
       [ROOT_LRZOO_VERSION] = prov->lrzoo_version, [ROOT_GIT_COMMIT] = prov->git_commit,
       [ROOT_JOB_NAME] = job->name,                [ROOT_JOB_SHA256] = job->sha256,
       [ROOT_JOB_YAML] = job->text,                [ROOT_HDF5_VERSION] = hdf5_version,
-      [ROOT_MPI_VERSION] = prov->mpi_version,     [ROOT_BLAS] = prov->blas,
+      [ROOT_MPI_LIBRARY] = prov->mpi_version,     [ROOT_BLAS] = prov->blas,
       [ROOT_CREATED_UTC] = prov->created_utc,
   };
   int rc = LZ_OK;
@@ -47,7 +47,7 @@ int io_write_provenance(lz_out *o, const lz_job *job, const lz_provenance *prov,
     rc = io_write_scalar_attribute(o->file, o->path, "/", names[ROOT_SEED], H5T_STD_U64LE,
                                    H5T_NATIVE_UINT64, &job->seed, err);
   if (rc == LZ_OK)
-    rc = io_write_int64_attribute(o->file, o->path, "/", names[ROOT_MPI_RANKS], prov->mpi_ranks,
+    rc = io_write_int64_attribute(o->file, o->path, "/", names[ROOT_RANK_COUNT], prov->mpi_ranks,
                                   err);
   if (rc == LZ_OK)
     rc = io_write_int64_attribute(o->file, o->path, "/", names[ROOT_OMP_THREADS],
