@@ -128,28 +128,37 @@ void lz_sched_mpi_version(char *buf, size_t len) {
   snprintf(buf, len, "%s", v);
 }
 
+/* Collective. Gives every rank rank 0's *text (len bytes and a NUL; below 2 GiB): the other
+ * ranks receive an allocated copy. LZ_ENOMEM on every rank if any rank could not hold it. */
+static int share_text_of_rank_0(const lz_comm *c, char **text, size_t *len) {
+  long long n = c->rank == 0 ? (long long)*len : 0;
+  MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, c->comm);
+  if (c->rank != 0) {
+    *text = malloc((size_t)n + 1);
+    *len = (size_t)n;
+  }
+  int ok = *text != NULL, all_ok = 0;
+  MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, c->comm);
+  if (!all_ok) {
+    if (c->rank != 0) free(*text), *text = NULL;
+    return LZ_ENOMEM;
+  }
+  MPI_Bcast(*text, (int)n + 1, MPI_CHAR, 0, c->comm);
+  return LZ_OK;
+}
+
 int lz_sched_read_job_text(const lz_comm *c, const char *path, char **text, size_t *len,
                            lz_err *err) {
   int rc = LZ_OK;
-  long long n = 0;
   *text = NULL;
-  if (c->rank == 0) {
-    rc = lz_input_read(path, "job file", LZ_JOB_FILE_MAX_BYTES, text, len, err);
-    n = rc == LZ_OK ? (long long)*len : -1;
-  }
+  if (c->rank == 0) rc = lz_input_read(path, "job file", LZ_JOB_FILE_MAX_BYTES, text, len, err);
   MPI_Bcast(&rc, 1, MPI_INT, 0, c->comm);
   if (rc != LZ_OK) {
     MPI_Bcast(err->msg, sizeof err->msg, MPI_CHAR, 0, c->comm);
     err->code = rc;
     return rc;
   }
-  MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, c->comm);
-  if (c->rank != 0) {
-    *text = malloc((size_t)n + 1);
-    if (!*text) lz_sched_abort(c, 1);
-    *len = (size_t)n;
-  }
-  MPI_Bcast(*text, (int)n + 1, MPI_CHAR, 0, c->comm);
+  if (share_text_of_rank_0(c, text, len) != LZ_OK) lz_sched_abort(c, 1);
   return LZ_OK;
 }
 
@@ -694,17 +703,14 @@ static void fill_provenance(const lz_comm *c, const lz_run_options *opt, lz_prov
  * anywhere): a launcher may pass ranks different environments, and the file records one. */
 static char *environment_of_rank_0(const lz_comm *c) {
   char *text = c->rank == 0 ? lz_env_switches_text() : NULL;
-  long len = text ? (long)strlen(text) : -1;
-  MPI_Bcast(&len, 1, MPI_LONG, 0, c->comm);
-  if (len < 0) return NULL;
-  if (c->rank != 0) text = malloc((size_t)len + 1);
-  int ok = text != NULL, all_ok = 0;
-  MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, c->comm);
-  if (!all_ok) {
+  int have = text != NULL || c->rank != 0, all_have = 0;
+  MPI_Allreduce(&have, &all_have, 1, MPI_INT, MPI_MIN, c->comm);
+  if (!all_have) return NULL;
+  size_t len = c->rank == 0 ? strlen(text) : 0;
+  if (share_text_of_rank_0(c, &text, &len) != LZ_OK) {
     free(text);
     return NULL;
   }
-  MPI_Bcast(text, (int)len + 1, MPI_CHAR, 0, c->comm);
   return text;
 }
 

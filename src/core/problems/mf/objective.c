@@ -162,13 +162,15 @@ static int store_transpose(mf *m, lz_err *err) {
 }
 
 static int choose_products(mf *m, lz_err *err) {
-  const char *name = lz_env_switches[LZ_ENV_MF_PRODUCTS].name;
-  const char *want = getenv(name);
+  const char *want = getenv(lz_env_switches[LZ_ENV_MF_PRODUCTS].name);
   m->own_products = 1;
   if (!want || !*want || strcmp(want, "own") == 0) return LZ_OK;
-  if (strcmp(want, "blas") != 0)
-    return lz_err_set(err, LZ_EINVAL, "mf: the environment variable %s is \"%s\"; "
-                      "allowed: own (the default) or blas", name, want);
+  /* main refuses a bad value up front; a caller that did not check gets the same words */
+  if (strcmp(want, "blas") != 0 && lz_env_switches_check(err) != LZ_OK) {
+    if (!err) return LZ_EINVAL;
+    err->code = LZ_EINVAL;
+    return lz_err_prefix(err, "mf: ");
+  }
   int independent = 1;
   m->own_products = 0;  /* the probe must see the BLAS */
   int rc = lz__mf_probe_products(m, lz__mf_target_product, &independent, err);
