@@ -118,15 +118,11 @@ static void read_target(parser *p, const yaml_node_t *n, const section_read *pro
   }
 }
 
-/* The state of one instance, as the kind's descriptor counts it (the formula lives with the
- * objective, in src/core/problems): both the fixed dimension and the smallest one over the
- * sweep come from here. */
-static double mf_state_dim(double n, double d) {
-  lz_problem_params pp = {.kind = LZ_PROBLEM_MF};
-  pp.mf.n = (int64_t)n;
-  pp.mf.d = (int64_t)d;
-  return (double)lz_problem_params_dim(&pp);
-}
+/* 2 n d, the descriptor's formula (src/core/problems/mf/kind.c), counted in double: n and d
+ * may each be up to 2^53 here, before the job's size is checked, where the descriptor's int64
+ * product would overflow (the fuzzer found it). Both the fixed dimension and the smallest one
+ * over the sweep come from here. */
+static double mf_state_dim(double n, double d) { return 2.0 * n * d; }
 static void settle_mf(parser *p, const section_read *r) {
   lz_job *job = p->job;
   read_activation(p, r->node[PRB_ACTIVATION]);

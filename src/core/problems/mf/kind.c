@@ -1,6 +1,7 @@
 /* The mf problem kind: its parameters from the job, dimension, step cost, initial point and
  * the lanes engine's scalar case, around the objective of objective.c. */
 #include <math.h>
+#include <stdint.h>
 
 #include "lrzoo/gd_lanes.h"
 #include "lrzoo/job.h"
@@ -9,7 +10,17 @@
 #include "mf.h"
 #include "mf_internal.h"
 
-static size_t params_dim(const lz_problem_params *pp) { return (size_t)(2 * pp->mf.n * pp->mf.d); }
+/* 2 n d, saturated at SIZE_MAX: the memory estimate sizes jobs that are then refused, whose n
+ * and d may each be up to 2^53 (the fuzzer found the overflow), and a saturated size keeps
+ * them refused. */
+static size_t params_dim(const lz_problem_params *pp) {
+  size_t nd, dim;
+  if (pp->mf.n < 0 || pp->mf.d < 0 ||
+      __builtin_mul_overflow((size_t)pp->mf.n, (size_t)pp->mf.d, &nd) ||
+      __builtin_mul_overflow(nd, (size_t)2, &dim))
+    return SIZE_MAX;
+  return dim;
+}
 
 static void params_at(const lz_job *job, const size_t *idx, lz_problem_params *out) {
   out->mf.n = (int64_t)lz_param_at(job, &job->problem.n, idx);
