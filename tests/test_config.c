@@ -215,9 +215,9 @@ static void parse_should_fill_defaults_for_a_minimal_quadratic_job(void **state)
   assert_int_equal(job->init.replica_axis, -1);
   assert_int_equal(job->init.grid_axis[0], -1);
   assert_int_equal(job->init.grid_axis[1], -1);
-  assert_int_equal(job->problem.eigenvalues.axis, -1);
-  assert_int_equal(job->problem.eigenvalues.len, 2);
-  assert_close(job->problem.eigenvalues.value[1], 0.1, 0);
+  assert_int_equal(job->problem.quadratic.eigenvalues.axis, -1);
+  assert_int_equal(job->problem.quadratic.eigenvalues.len, 2);
+  assert_close(job->problem.quadratic.eigenvalues.value[1], 0.1, 0);
   assert_int_equal(job->init.point.axis, -1);
   assert_close(job->init.point.value[0], 9.0, 0);
   const char *const names[] = {"lr", NULL};
@@ -254,8 +254,8 @@ static void parse_should_order_axes_problem_then_init_then_lr(void **state) {
   const lz_axis_group groups[] = {LZ_AXIS_PROBLEM, LZ_AXIS_PROBLEM, LZ_AXIS_INIT, LZ_AXIS_INIT,
                                   LZ_AXIS_LR};
   for (size_t a = 0; a < job->naxes; ++a) assert_int_equal(job->axes[a].group, groups[a]);
-  assert_int_equal(job->problem.n.axis, 0);
-  assert_int_equal(job->problem.d.axis, 1);
+  assert_int_equal(job->problem.mf.n.axis, 0);
+  assert_int_equal(job->problem.mf.d.axis, 1);
   assert_int_equal(job->init.imbalance.axis, 2);
   assert_int_equal(job->init.replica_axis, 3);
   assert_int_equal(job->lr.axis, 4);
@@ -289,10 +289,10 @@ static void parse_should_mark_values_where_they_are_written(void **state) {
   (void)state;
   lz_job *job = load_good("mf_balancing.yaml");
   assert_mark(job->problem.mark, 6, 9);         /* kind: mf */
-  assert_mark(job->problem.n.mark, 7, 6);       /* n: [1, 16, 256] */
-  assert_mark(job->axes[job->problem.n.axis].mark, 7, 6);
-  assert_mark(job->problem.d.mark, 8, 6);
-  assert_mark(job->problem.target.mark, 9, 11); /* target: {kind: gaussian ...} */
+  assert_mark(job->problem.mf.n.mark, 7, 6);       /* n: [1, 16, 256] */
+  assert_mark(job->axes[job->problem.mf.n.axis].mark, 7, 6);
+  assert_mark(job->problem.mf.d.mark, 8, 6);
+  assert_mark(job->problem.mf.target.mark, 9, 11); /* target: {kind: gaussian ...} */
   assert_mark(job->init.mark, 12, 9);
   assert_mark(job->init.imbalance.mark, 14, 14);
   assert_mark(job->axes[job->init.replica_axis].mark, 15, 13);
@@ -345,9 +345,9 @@ static void parse_should_sweep_vectors_and_generated_axes(void **state) {
   assert_int_equal(ev->type, LZ_AXIS_VECTOR);
   assert_int_equal(ev->len, 2);
   assert_int_equal(ev->width, 3);
-  assert_int_equal(job->problem.eigenvalues.axis, 0);
-  assert_int_equal(job->problem.eigenvalues.len, 3);
-  assert_null(job->problem.eigenvalues.value);
+  assert_int_equal(job->problem.quadratic.eigenvalues.axis, 0);
+  assert_int_equal(job->problem.quadratic.eigenvalues.len, 3);
+  assert_null(job->problem.quadratic.eigenvalues.value);
   const double eigen[] = {1.0, 0.1, 0.01, 2.0, 0.5, -0.1};
   assert_values(ev, eigen, 6);
   const double scale[] = {0.01, 0.1, 1.0};    /* geomspace */
@@ -391,7 +391,7 @@ static void parse_should_sweep_activation_and_alpha_as_choice_axes(void **state)
   assert_values(axis_named(job, "init_scale"), scale, 1);  /* a list of one is still an axis */
   const double lr[] = {0.001, 0.01, 0.1, 1.0};
   assert_values(axis_named(job, "lr"), lr, 4);
-  assert_int_equal(job->problem.target.kind, LZ_TARGET_IDENTITY);
+  assert_int_equal(job->problem.mf.target.kind, LZ_TARGET_IDENTITY);
   assert_int_equal(job->run.max_iter, 50);
   assert_int_equal(job->run.record_every, 1);
 
@@ -477,16 +477,16 @@ static void parse_should_read_a_scalar_target_and_a_point_axis(void **state) {
   lz_job *job = load_good("mf_scalar_point.yaml");
   const char *const names[] = {"n", "d", "mu", "point", "lr", NULL};
   assert_axis_names(job, names);
-  assert_int_equal(job->problem.target.kind, LZ_TARGET_SCALAR);
+  assert_int_equal(job->problem.mf.target.kind, LZ_TARGET_SCALAR);
   const double mu[] = {1.0, -2.0, 4.0};
   assert_values(axis_named(job, "mu"), mu, 3);
   const lz_axis *point = axis_named(job, "point");
   assert_int_equal(point->type, LZ_AXIS_VECTOR);
   assert_int_equal(point->width, 2);
   assert_int_equal(job->init.point.len, 2);
-  assert_int_equal(job->problem.activation.axis, -1);
-  assert_close(job->problem.activation.value, LZ_ACT_LEAKY_RELU, 0);
-  assert_close(job->problem.alpha.value, 0.01, 0);  /* default slope */
+  assert_int_equal(job->problem.mf.activation.axis, -1);
+  assert_close(job->problem.mf.activation.value, LZ_ACT_LEAKY_RELU, 0);
+  assert_close(job->problem.mf.alpha.value, 0.01, 0);  /* default slope */
 
   size_t *idx = calloc(job->naxes, sizeof *idx);
   idx[axis_index(job, "mu")] = 2;
@@ -509,9 +509,9 @@ static void parse_should_default_lowrank_rank_to_the_vector_length(void **state)
   lz_job *job = load_good("mf_lowrank.yaml");
   const char *const names[] = {"n", "d", "singular_values", "imbalance", "replica", "lr", NULL};
   assert_axis_names(job, names);
-  assert_int_equal(job->problem.target.kind, LZ_TARGET_LOWRANK);
-  assert_int_equal(job->problem.target.rank.axis, -1);
-  assert_close(job->problem.target.rank.value, 2, 0);
+  assert_int_equal(job->problem.mf.target.kind, LZ_TARGET_LOWRANK);
+  assert_int_equal(job->problem.mf.target.rank.axis, -1);
+  assert_close(job->problem.mf.target.rank.value, 2, 0);
   const double imbalance[] = {1, 4};
   assert_values(axis_named(job, "imbalance"), imbalance, 2);
   size_t *idx = calloc(job->naxes, sizeof *idx);
@@ -528,10 +528,10 @@ static void parse_should_default_lowrank_rank_to_the_vector_length(void **state)
 static void parse_should_resolve_a_relative_target_path_against_the_job_directory(void **state) {
   (void)state;
   lz_job *job = load_good("mf_file.yaml");
-  assert_int_equal(job->problem.target.kind, LZ_TARGET_FILE);
-  assert_string_equal(job->problem.target.path, GOOD_DIR "/targets/a4.h5");
-  assert_string_equal(job->problem.target.dataset, "/A");
-  assert_mark(job->problem.target.mark, 6, 11);
+  assert_int_equal(job->problem.mf.target.kind, LZ_TARGET_FILE);
+  assert_string_equal(job->problem.mf.target.path, GOOD_DIR "/targets/a4.h5");
+  assert_string_equal(job->problem.mf.target.dataset, "/A");
+  assert_mark(job->problem.mf.target.mark, 6, 11);
   lz_problem_params pp;
   size_t *idx = coords_of_run(job, 0);
   lz_job_problem_params(job, idx, &pp);
@@ -545,11 +545,11 @@ static void parse_should_resolve_a_relative_target_path_against_the_job_director
   snprintf(buf, sizeof buf, "%s", FILE_TARGET_JOB("/data/a.h5"));
   char *diag = NULL;
   assert_int_equal(lz_config_parse("jobs/x.yaml", buf, strlen(buf), &job, &diag), LZ_OK);
-  assert_string_equal(job->problem.target.path, "/data/a.h5");  /* absolute: unchanged */
+  assert_string_equal(job->problem.mf.target.path, "/data/a.h5");  /* absolute: unchanged */
   lz_job_destroy(&job);
   snprintf(buf, sizeof buf, "%s", FILE_TARGET_JOB("a.h5"));
   assert_int_equal(lz_config_parse("x.yaml", buf, strlen(buf), &job, &diag), LZ_OK);
-  assert_string_equal(job->problem.target.path, "a.h5");  /* job file in the current directory */
+  assert_string_equal(job->problem.mf.target.path, "a.h5");  /* job file in the current directory */
   assert_string_equal(job->name, "x");
   lz_job_destroy(&job);
 }
@@ -569,13 +569,13 @@ static void parse_should_build_grid_axes_like_numpy_linspace(void **state) {
   assert_close(job->init.grid_lo[1], -1, 0);
   assert_close(job->init.grid_hi[0], 2, 0);
   assert_ptr_equal(axis_named(job, "f0")->labels, lz_f0_names);
-  assert_int_equal(job->problem.dim.axis, -1);
-  assert_close(job->problem.dim.value, 2, 0);
-  assert_close(job->problem.f1.value, LZ_F1_QUASIPERIODIC, 0);
-  assert_close(job->problem.ratio.value, 2.5, 0);
+  assert_int_equal(job->problem.multiscale.dim.axis, -1);
+  assert_close(job->problem.multiscale.dim.value, 2, 0);
+  assert_close(job->problem.multiscale.f1.value, LZ_F1_QUASIPERIODIC, 0);
+  assert_close(job->problem.multiscale.ratio.value, 2.5, 0);
   /* amplitude defaults to eps, and follows it along its axis */
-  assert_int_equal(job->problem.amplitude.axis, job->problem.eps.axis);
-  assert_int_equal(job->problem.eps.axis, 1);
+  assert_int_equal(job->problem.multiscale.amplitude.axis, job->problem.multiscale.eps.axis);
+  assert_int_equal(job->problem.multiscale.eps.axis, 1);
   assert_int_equal(job->ninstances, 6);
 
   size_t *idx = calloc(job->naxes, sizeof *idx);
@@ -603,11 +603,11 @@ static void parse_should_default_multiscale_amplitude_ratio_and_dim(void **state
   const char *const names[] = {"f1", "lr", NULL};
   assert_axis_names(job, names);
   assert_ptr_equal(job->axes[0].labels, lz_f1_names);
-  assert_int_equal(job->problem.amplitude.axis, -1);
-  assert_close(job->problem.amplitude.value, 0.001, 0);
-  assert_close(job->problem.ratio.value, 1.6180339887498949, 0);
-  assert_close(job->problem.dim.value, 1, 0);
-  assert_close(job->problem.f0.value, LZ_F0_DOUBLE_WELL, 0);
+  assert_int_equal(job->problem.multiscale.amplitude.axis, -1);
+  assert_close(job->problem.multiscale.amplitude.value, 0.001, 0);
+  assert_close(job->problem.multiscale.ratio.value, 1.6180339887498949, 0);
+  assert_close(job->problem.multiscale.dim.value, 1, 0);
+  assert_close(job->problem.multiscale.f0.value, LZ_F0_DOUBLE_WELL, 0);
   assert_int_equal(job->run.record_every, 1);
   lz_job_destroy(&job);
 }
@@ -620,7 +620,7 @@ static void parse_should_make_single_element_lists_axes(void **state) {
   const char *const expected[] = {"f0", "dim", "eps", "lr", NULL};  /* amplitude follows eps */
   assert_axis_names(job, expected);
   for (size_t a = 0; a < job->naxes; ++a) assert_int_equal(job->axes[a].len, 1);
-  assert_int_equal(job->problem.amplitude.axis, job->problem.eps.axis);
+  assert_int_equal(job->problem.multiscale.amplitude.axis, job->problem.multiscale.eps.axis);
   assert_int_equal(job->run.max_iter, 10000);  /* "run:" with nothing is the defaults */
   assert_int_equal(job->tiles.runs, 64);
   assert_string_equal(job->name, "inline");
@@ -634,13 +634,13 @@ static void parse_should_accept_whole_numbers_written_as_floats(void **state) {
                                 "init: {kind: gaussian, replicas: 2e1}\n"
                                 "lr: {values: 0.1}\nrun: {max_iter: 1e6, record_every: 1000}\n"
                                 "seed: 9007199254740992\n");
-  assert_close(job->problem.n.value, 4, 0);
-  assert_close(job->problem.d.value, 10, 0);
+  assert_close(job->problem.mf.n.value, 4, 0);
+  assert_close(job->problem.mf.d.value, 10, 0);
   assert_int_equal(job->init.replicas, 20);
   assert_int_equal(axis_named(job, "replica")->len, 20);
   assert_int_equal(job->run.max_iter, 1000000);
   assert_int_equal(job->seed, 9007199254740992ull);
-  assert_close(job->problem.target.rank.value, 2, 0);
+  assert_close(job->problem.mf.target.rank.value, 2, 0);
   lz_job_destroy(&job);
 }
 

@@ -148,16 +148,16 @@ static lz_job *make_job(const char *text, size_t lr_len, int64_t tile_runs) {
   set_axis(&job->axes[2], "point", LZ_AXIS_VECTOR, LZ_AXIS_INIT, 2, 3, point, "");
   set_axis(&job->axes[3], "lr", LZ_AXIS_NUMBER, LZ_AXIS_LR, lr_len, 1, lr, "2/L");
   free(lr);
-  job->problem.activation.axis = 0;
-  job->problem.n.axis = 1;
-  fix_param(&job->problem.d, 1);
-  fix_param(&job->problem.alpha, 0.1);
-  fix_param(&job->problem.target.scale, 1);
-  fix_param(&job->problem.target.mu, 1);
-  fix_param(&job->problem.target.rank, 1);
-  job->problem.target.kind = LZ_TARGET_IDENTITY;
-  job->problem.eigenvalues.axis = -1;
-  job->problem.target.singular_values.axis = -1;
+  job->problem.mf.activation.axis = 0;
+  job->problem.mf.n.axis = 1;
+  fix_param(&job->problem.mf.d, 1);
+  fix_param(&job->problem.mf.alpha, 0.1);
+  fix_param(&job->problem.mf.target.scale, 1);
+  fix_param(&job->problem.mf.target.mu, 1);
+  fix_param(&job->problem.mf.target.rank, 1);
+  job->problem.mf.target.kind = LZ_TARGET_IDENTITY;
+  job->problem.quadratic.eigenvalues.axis = -1;
+  job->problem.mf.target.singular_values.axis = -1;
   job->init.kind = LZ_INIT_POINT;
   job->init.point.axis = 2;
   job->init.replica_axis = -1;
@@ -212,14 +212,14 @@ static lz_job *multiscale_job(size_t replicas, size_t lr_len) {
   set_axis(&job->axes[2], "replica", LZ_AXIS_NUMBER, LZ_AXIS_INIT, replicas, 1, replica, "");
   job->axes[2].is_integer = 1;
   set_axis(&job->axes[3], "lr", LZ_AXIS_NUMBER, LZ_AXIS_LR, lr_len, 1, lr, "");
-  job->problem.f0.axis = 0;
-  job->problem.eps.axis = 1;
-  fix_param(&job->problem.dim, 2);
-  fix_param(&job->problem.f1, LZ_F1_SINE);
-  fix_param(&job->problem.amplitude, 1e-3);
-  fix_param(&job->problem.ratio, 1.618);
-  job->problem.eigenvalues.axis = -1;
-  job->problem.target.singular_values.axis = -1;
+  job->problem.multiscale.f0.axis = 0;
+  job->problem.multiscale.eps.axis = 1;
+  fix_param(&job->problem.multiscale.dim, 2);
+  fix_param(&job->problem.multiscale.f1, LZ_F1_SINE);
+  fix_param(&job->problem.multiscale.amplitude, 1e-3);
+  fix_param(&job->problem.multiscale.ratio, 1.618);
+  job->problem.quadratic.eigenvalues.axis = -1;
+  job->problem.mf.target.singular_values.axis = -1;
   job->init.kind = LZ_INIT_GAUSSIAN;
   fix_param(&job->init.scale, 1.0);
   job->init.replicas = (int64_t)replicas;
@@ -250,8 +250,8 @@ static lz_job *plain_job(void) {
 static lz_job *one_dimensional_job(void) {
   lz_job *job = small_job();
   job->problem.kind = LZ_PROBLEM_QUADRATIC;
-  job->problem.eigenvalues.len = 1;
-  job->problem.eigenvalues.value = copy_values((const double[]){2.0}, 1);
+  job->problem.quadratic.eigenvalues.len = 1;
+  job->problem.quadratic.eigenvalues.value = copy_values((const double[]){2.0}, 1);
   return job;
 }
 
@@ -1408,7 +1408,7 @@ static void analyses_that_are_off_leave_out_their_datasets(void **state) {
   job = plain_job();
   job->analyze.modified_equation.orders = 1u << 1;
   job->analyze.orbit.max_period = 3;
-  fix_param(&job->problem.d, 3);
+  fix_param(&job->problem.mf.d, 3);
   f = write_and_verify("analysis_some.h5", job);
   assert_int_equal(H5Lexists(f, "/runs/drift_order1", H5P_DEFAULT) > 0, 1);
   assert_int_equal(H5Lexists(f, "/runs/drift_order0", H5P_DEFAULT) > 0, 0);

@@ -31,11 +31,11 @@ static lz_job *make_job(int64_t tile_runs) {
   job->axes[1].values[0] = 2;
   for (int i = 0; i < 3; ++i) job->axes[2].values[i] = i;
   for (int i = 0; i < 5; ++i) job->axes[3].values[i] = 0.1 * (i + 1);
-  job->problem.n = (lz_param){0, 0, {0, 0}};
-  job->problem.d = (lz_param){1, 0, {0, 0}};
-  job->problem.activation = (lz_param){-1, LZ_ACT_NONE, {0, 0}};
-  job->problem.target.kind = LZ_TARGET_GAUSSIAN;
-  job->problem.target.scale = (lz_param){-1, 1.0, {0, 0}};
+  job->problem.mf.n = (lz_param){0, 0, {0, 0}};
+  job->problem.mf.d = (lz_param){1, 0, {0, 0}};
+  job->problem.mf.activation = (lz_param){-1, LZ_ACT_NONE, {0, 0}};
+  job->problem.mf.target.kind = LZ_TARGET_GAUSSIAN;
+  job->problem.mf.target.scale = (lz_param){-1, 1.0, {0, 0}};
   job->init.kind = LZ_INIT_GAUSSIAN;
   job->init.scale = (lz_param){-1, 0.5, {0, 0}};
   job->init.imbalance = (lz_param){-1, 4.0, {0, 0}};

@@ -16,14 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Every problem kind once, in job-file order: X(ENUM_SUFFIX, name). The enum, the job-file
- * names and the registry of descriptors (src/core/problem.c, each lz__kind_<name> defined in
- * src/core/problems/) are generated from this list. */
-#define LZ_PROBLEM_KINDS(X) \
-  X(QUADRATIC, quadratic)   \
-  X(MF, mf)                 \
-  X(MULTISCALE, multiscale) \
-  X(MLP, mlp)
+#include "lrzoo/kinds.h"
+#include "lrzoo/param.h"
 
 typedef enum {
 #define LZ_PROBLEM_KIND_ENUM(suffix, name) LZ_PROBLEM_##suffix,
@@ -36,45 +30,16 @@ typedef enum {
 /* Bit of a problem kind in a mask of kinds. */
 #define LZ_KIND_BIT(k) (1u << (unsigned)(k))
 
-typedef enum { LZ_ACT_NONE = 0, LZ_ACT_RELU = 1, LZ_ACT_LEAKY_RELU = 2 } lz_activation;
-typedef enum {
-  LZ_TARGET_GAUSSIAN = 0, LZ_TARGET_IDENTITY = 1, LZ_TARGET_SCALAR = 2,
-  LZ_TARGET_LOWRANK = 3, LZ_TARGET_FILE = 4
-} lz_target_kind;
-typedef enum { LZ_F0_QUADRATIC = 0, LZ_F0_DOUBLE_WELL = 1, LZ_F0_MATYAS = 2 } lz_f0_kind;
-typedef enum { LZ_F1_SINE = 0, LZ_F1_QUASIPERIODIC = 1 } lz_f1_kind;
-/* The largest dimension of a multiscale objective (the lanes engine's), and the largest whose
- * 2^dim wells of a double well have their occupation recorded (/runs/wells). */
-#define LZ_MULTISCALE_MAX_DIM 16
-#define LZ_WELLS_MAX_DIM 4
 typedef enum { LZ_INIT_GAUSSIAN = 0, LZ_INIT_POINT = 1, LZ_INIT_GRID = 2 } lz_init_kind;
-typedef enum { LZ_MLP_TANH = 0, LZ_MLP_RELU = 1 } lz_mlp_activation;
-typedef enum { LZ_G0_SIN = 0, LZ_G0_SQUARE = 1 } lz_g0_kind;
-typedef enum { LZ_DATA_GRID = 0, LZ_DATA_RANDOM = 1 } lz_data_sampling;
 typedef enum { LZ_LR_ABSOLUTE = 0, LZ_LR_TWO_OVER_L = 1 } lz_lr_relative;
 /* run.engine: the fastest engine that takes the problem, or the per-run engine (the reference
  * the others are tested against) for every run. */
 typedef enum { LZ_RUN_ENGINE_AUTO = 0, LZ_RUN_ENGINE_PER_RUN = 1 } lz_run_engine;
 
-/* Names used in job files, indexed by the enums above (e.g. lz_activation_names[LZ_ACT_RELU]
- * is "relu"). */
+/* Names used in job files, indexed by the enums above (e.g. lz_init_kind_names[LZ_INIT_GRID]
+ * is "grid"); each kind's own are in its header. */
 extern const char *const lz_problem_kind_names[];
-extern const char *const lz_activation_names[];
-extern const char *const lz_target_kind_names[];
-extern const char *const lz_f0_names[];
-extern const char *const lz_f1_names[];
 extern const char *const lz_init_kind_names[];
-extern const char *const lz_mlp_activation_names[];
-extern const char *const lz_g0_names[];
-extern const char *const lz_data_sampling_names[];
-
-/* 1-based position in the job file, for messages after parsing. line 0 means "not in file". */
-typedef struct lz_mark {
-  int line, col;
-} lz_mark;
-
-typedef enum { LZ_AXIS_NUMBER = 0, LZ_AXIS_CHOICE = 1, LZ_AXIS_VECTOR = 2 } lz_axis_type;
-typedef enum { LZ_AXIS_PROBLEM = 0, LZ_AXIS_INIT = 1, LZ_AXIS_LR = 2 } lz_axis_group;
 
 #define LZ_AXIS_NAME_MAX 32
 /* At most this many coordinates are histogrammed in an invariant measure. */
@@ -101,22 +66,6 @@ typedef struct lz_axis {
   lz_mark mark;                  /* where the axis was written in the job file */
 } lz_axis;
 
-/* A scalar parameter: fixed, or the coordinate of a run on an axis. Choices (activation, f0,
- * f1) hold their enum code in value. */
-typedef struct lz_param {
-  int axis;          /* -1 when fixed */
-  double value;      /* the fixed value */
-  lz_mark mark;
-} lz_param;
-
-/* A vector parameter (eigenvalues, point x, singular values): fixed, or a VECTOR axis. */
-typedef struct lz_vparam {
-  int axis;          /* -1 when fixed */
-  size_t len;        /* vector length (the axis width when axis >= 0) */
-  double *value;     /* fixed vector, owned by the job; NULL when axis >= 0 */
-  lz_mark mark;
-} lz_vparam;
-
 #define LZ_GRID_MAX_DIM 2
 
 typedef struct lz_job {
@@ -132,40 +81,11 @@ typedef struct lz_job {
   struct {
     lz_problem_kind kind;
     lz_mark mark;
-    /* quadratic */
-    lz_vparam eigenvalues;
-    /* mf */
-    lz_param n, d;
-    lz_param activation;      /* choice: lz_activation */
-    lz_param alpha;           /* leaky_relu slope */
-    struct {
-      lz_target_kind kind;
-      lz_param scale;         /* gaussian: entries N(0, scale^2 / n) */
-      lz_param mu;            /* scalar */
-      lz_param rank;          /* lowrank */
-      lz_vparam singular_values;
-      char *path;             /* file: resolved against the job file's directory */
-      char *dataset;
-      lz_mark mark;
-    } target;
-    /* multiscale */
-    lz_param f0;              /* choice: lz_f0_kind */
-    lz_param dim;             /* 1 or 2 */
-    lz_param f1;              /* choice: lz_f1_kind */
-    lz_param eps, amplitude;  /* f1 = amplitude * sum_i sin(x_i / eps) [+ sin(ratio x_i / eps) / ratio] */
-    lz_param ratio;           /* second frequency of the quasi-periodic f1 */
-    /* mlp: x -> w2^T sigma(W1 x + b1) + b2, one hidden layer of `width` units, fitted to
-     * y_i = g0(x_i) + amplitude sin(x_i / eps) at `points` inputs on [lo, hi] */
-    int64_t width;
-    lz_mlp_activation mlp_activation;
-    struct {
-      int64_t points;
-      double lo, hi;
-      lz_data_sampling sampling;
-      lz_g0_kind g0;
-      double amplitude, eps;
-      lz_mark mark;
-    } data;
+    /* the kind's part, as the job file gives it (lrzoo/kinds/<name>.h); the other kinds'
+     * parts stay zero */
+#define LZ_PROBLEM_KIND_JOB_PART(suffix, name) lz_##name##_job name;
+    LZ_PROBLEM_KINDS(LZ_PROBLEM_KIND_JOB_PART)
+#undef LZ_PROBLEM_KIND_JOB_PART
   } problem;
 
   struct {
@@ -268,50 +188,14 @@ typedef struct lz_job {
   double memory_estimate;     /* peak bytes per rank (lrzoo/memory.h), set by the parser */
 } lz_job;
 
-/* The parameters of each problem kind, resolved for one instance. */
-typedef struct lz_quadratic_params {
-  size_t n_eigenvalues;
-  const double *eigenvalues;
-} lz_quadratic_params;
-
-typedef struct lz_mf_params {
-  int64_t n, d;
-  lz_activation activation;
-  double alpha;               /* leaky_relu slope */
-  lz_target_kind target;
-  double target_scale, mu;    /* gaussian entries N(0, scale^2 / n); the scalar target */
-  int64_t rank;
-  size_t n_singular_values;
-  const double *singular_values;
-  const char *target_path, *target_dataset;
-} lz_mf_params;
-
-typedef struct lz_multiscale_params {
-  lz_f0_kind f0;
-  int dim;
-  lz_f1_kind f1;
-  double eps, amplitude, ratio;  /* f1 = amplitude sum_i sin(x_i / eps) [+ the ratio term] */
-} lz_multiscale_params;
-
-typedef struct lz_mlp_params {
-  int64_t width, points;
-  lz_mlp_activation activation;
-  lz_data_sampling sampling;
-  lz_g0_kind g0;
-  double lo, hi;
-  double eps, amplitude;      /* the data's fast oscillation amplitude sin(x / eps) */
-  uint64_t seed;              /* the job's seed: random data inputs */
-} lz_mlp_params;
-
 /* The fully resolved parameters of one problem instance: the kind, and the part of that kind
  * (the others stay zero, so that no field means two things). Vectors and strings point into
  * the job and live as long as it. */
 typedef struct lz_problem_params {
   lz_problem_kind kind;
-  lz_quadratic_params quadratic;
-  lz_mf_params mf;
-  lz_multiscale_params multiscale;
-  lz_mlp_params mlp;
+#define LZ_PROBLEM_KIND_PARAMS_PART(suffix, name) lz_##name##_params name;
+  LZ_PROBLEM_KINDS(LZ_PROBLEM_KIND_PARAMS_PART)
+#undef LZ_PROBLEM_KIND_PARAMS_PART
 } lz_problem_params;
 
 /* Frees the job and everything it owns, and sets *job to NULL. Accepts NULL and *job == NULL. */

@@ -3,14 +3,11 @@
  * A problem kind lives in src/core/problems: one file (quadratic.c, multiscale.c, mlp.c) or a
  * folder (mf/), defining its lz_objective and its descriptor (lz_problem_kind_desc,
  * src/core/problems/problems.h: dimension, parameters from the job, step cost, result traits,
- * initial point, state stats, lanes engine, target file). Adding a kind inside src/core takes
- * that file, its line in src/CMakeLists.txt, one line in LZ_PROBLEM_KINDS (include/lrzoo/job.h:
- * the enum, the job-file name and the registry of src/core/problem.c follow from it), and its
- * lz_*_params part of lz_problem_params (job.h) with its fields in lz_job.problem.
- * Outside src/core the job parser learns its keys (src/config/schema.c, one CFG_SLOTS line per
- * sweepable key) and its own file in src/config/kinds/; src/io, src/sched and
- * src/app need nothing: they ask the descriptor (lz_problem_kind_traits for data the file
- * stores, lz_problem_params_target_file for a target read from a file).
+ * initial point, state stats, lanes engine, size axes, target file). A kind's types are in
+ * include/lrzoo/kinds/<name>.h and its job-file keys in src/config/kinds/<name>.c; the registry
+ * include/lrzoo/kinds.h lists it once (docs/design.md says what a new kind takes). src/io,
+ * src/sched and src/app need nothing: they ask the descriptor (lz_problem_kind_traits for data
+ * the file stores, lz_problem_params_target_file for a target read from a file).
  *
  * Evaluation functions are pure: given the same instance and x they return bitwise the same
  * result whatever thread calls them, and they use only the caller's scratch buffer

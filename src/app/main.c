@@ -159,8 +159,8 @@ static int check_target_file(const lz_job *job, char **diag) {
   size_t len = strlen(job->path) + strlen(err.msg) + 64;
   *diag = malloc(len);
   if (*diag)
-    snprintf(*diag, len, "%s:%d:%d: target: %s", job->path, job->problem.target.mark.line,
-             job->problem.target.mark.col, err.msg);
+    snprintf(*diag, len, "%s:%d:%d: target: %s", job->path, job->problem.mf.target.mark.line,
+             job->problem.mf.target.mark.col, err.msg);
   return LZ_EJOB;
 }
 

@@ -26,7 +26,7 @@ void cfg_set_job_defaults(lz_job *job) {
   CFG_SLOTS(CFG_SLOT_DEFAULT)
 #undef CFG_SLOT_DEFAULT
   /* not a sweep: rank follows from singular_values (section_problem.c), but it is a parameter */
-  job->problem.target.rank = (lz_param){-1, 0.0, {0, 0}};
+  job->problem.mf.target.rank = (lz_param){-1, 0.0, {0, 0}};
 }
 
 /* While parsing, every axis reference holds a slot id; these are all of them. */
@@ -36,7 +36,7 @@ static void renumber_axis_refs(lz_job *job, const int *index_of_slot) {
   CFG_AXIS_REF_##form(job, member),
       CFG_SLOTS(CFG_SLOT_REF)
 #undef CFG_SLOT_REF
-      &job->problem.target.rank.axis};
+      &job->problem.mf.target.rank.axis};
   for (size_t i = 0; i < sizeof refs / sizeof *refs; ++i)
     if (*refs[i] > 0) *refs[i] = index_of_slot[*refs[i]];
 }

@@ -112,9 +112,9 @@ static void report_memory(parser *p, const lz_config_limits *lim, const lz_memor
                  est->threads, est->orbit_ring / GIB);
         advice = "lower orbit.max_period (0 turns orbit detection off)";
       } else if (job->problem.kind == LZ_PROBLEM_MF) {
-        at = job->problem.n.mark.line ? job->problem.n.mark : job->problem.mark;
-        int dense = job->problem.target.kind == LZ_TARGET_GAUSSIAN ||
-                    job->problem.target.kind == LZ_TARGET_FILE;
+        at = job->problem.mf.n.mark.line ? job->problem.mf.n.mark : job->problem.mark;
+        int dense = job->problem.mf.target.kind == LZ_TARGET_GAUSSIAN ||
+                    job->problem.mf.target.kind == LZ_TARGET_FILE;
         advice = part == LZ_MEM_PROBLEM && dense
                      ? "reduce n (a dense target takes 8 n^2 bytes, twice that up to n = 4096), "
                        "or use a lowrank target"

@@ -31,36 +31,10 @@
  * format). X(ID, name, axis type, group, integer, labels, description, form, member): form
  * PARAM means member is an lz_param of lz_job, VPARAM an lz_vparam, REF an int axis index. The
  * slot ids, the axis descriptions (axes.c) and the job's defaults and axis references
- * (build.c) all come from this one list. */
+ * (build.c) all come from this one list. The problem kinds' slots come first, each kind's from
+ * its header (LZ_PROBLEM_SLOTS, lrzoo/kinds.h). */
 #define CFG_SLOTS(X)                                                                             \
-  X(EIGENVALUES, "eigenvalues", LZ_AXIS_VECTOR, LZ_AXIS_PROBLEM, false, NULL,                    \
-    "Hessian eigenvalues of the quadratic problem", VPARAM, problem.eigenvalues)                 \
-  X(N, "n", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, true, NULL, "size of the n x n target matrix A",    \
-    PARAM, problem.n)                                                                            \
-  X(D, "d", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, true, NULL,                                         \
-    "inner dimension of the n x d factors X, Y", PARAM, problem.d)                               \
-  X(ACTIVATION, "activation", LZ_AXIS_CHOICE, LZ_AXIS_PROBLEM, true, lz_activation_names,        \
-    "activation applied to Y^T", PARAM, problem.activation)                                      \
-  X(ALPHA, "alpha", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, false, NULL,                                \
-    "negative-side slope of leaky_relu", PARAM, problem.alpha)                                   \
-  X(TARGET_SCALE, "target_scale", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, false, NULL,                  \
-    "scale of the Gaussian target: entries N(0, scale^2 / n)", PARAM, problem.target.scale)      \
-  X(MU, "mu", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, false, NULL,                                      \
-    "target of the scalar problem (mu - x y)^2 / 2", PARAM, problem.target.mu)                   \
-  X(SINGULAR_VALUES, "singular_values", LZ_AXIS_VECTOR, LZ_AXIS_PROBLEM, false, NULL,            \
-    "singular values of the low-rank target", VPARAM, problem.target.singular_values)            \
-  X(F0, "f0", LZ_AXIS_CHOICE, LZ_AXIS_PROBLEM, true, lz_f0_names,                                \
-    "slow part f0 of the multiscale objective", PARAM, problem.f0)                               \
-  X(DIM, "dim", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, true, NULL,                                     \
-    "dimension of the multiscale problem", PARAM, problem.dim)                                   \
-  X(F1, "f1", LZ_AXIS_CHOICE, LZ_AXIS_PROBLEM, true, lz_f1_names,                                \
-    "fast part f1 of the multiscale objective", PARAM, problem.f1)                               \
-  X(EPS, "eps", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, false, NULL,                                    \
-    "length scale of the fast oscillation f1", PARAM, problem.eps)                               \
-  X(AMPLITUDE, "amplitude", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, false, NULL,                        \
-    "amplitude of the fast oscillation f1", PARAM, problem.amplitude)                            \
-  X(RATIO, "ratio", LZ_AXIS_NUMBER, LZ_AXIS_PROBLEM, false, NULL,                                \
-    "ratio of the two frequencies of the quasi-periodic f1", PARAM, problem.ratio)               \
+  LZ_PROBLEM_SLOTS(X)                                                                            \
   X(INIT_SCALE, "init_scale", LZ_AXIS_NUMBER, LZ_AXIS_INIT, false, NULL,                         \
     "standard deviation of the Gaussian initial entries", PARAM, init.scale)                     \
   X(IMBALANCE, "imbalance", LZ_AXIS_NUMBER, LZ_AXIS_INIT, false, NULL,                           \

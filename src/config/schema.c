@@ -1,15 +1,9 @@
 /* The schema: one table of keys per map of the job file, with each key's type, kinds,
- * constraint, default, axis slot and place in lz_job. */
+ * constraint, default, axis slot and place in lz_job. The keys of the problem kinds are in
+ * their own files (kinds/). */
 
 #include "parser.h"
 #include "schema.h"
-
-#define GOLDEN_RATIO 1.6180339887498949
-
-#define QUADRATIC_ONLY LZ_KIND_BIT(LZ_PROBLEM_QUADRATIC)
-#define MF_ONLY LZ_KIND_BIT(LZ_PROBLEM_MF)
-#define MULTISCALE_ONLY LZ_KIND_BIT(LZ_PROBLEM_MULTISCALE)
-#define MLP_ONLY LZ_KIND_BIT(LZ_PROBLEM_MLP)
 
 static const key_spec top_keys[TOP_COUNT] = {
   [TOP_NAME] = {.name = "name", .type = T_STRING, .flags = F_DEFAULT_LATER, .offset = OFF(name),
@@ -31,113 +25,10 @@ static const key_spec top_keys[TOP_COUNT] = {
 };
 const section cfg_top_section = {"the job file", "at top level", top_keys, TOP_COUNT, NULL};
 
-static const key_spec problem_keys[PRB_COUNT] = {
-  [PRB_KIND] = {.name = "kind", .type = T_NAME, .flags = F_REQUIRED,
-                .names = lz_problem_kind_names, .label = "problem kind"},
-  [PRB_EIGENVALUES] = {.name = "eigenvalues", .type = T_VECTOR, .kinds = QUADRATIC_ONLY,
-                       .flags = F_REQUIRED, .check = C_FINITE, .slot = S_EIGENVALUES,
-                       .offset = OFF(problem.eigenvalues),
-                       .help = "the Hessian eigenvalues, a list of numbers"},
-  [PRB_N] = {.name = "n", .type = T_SWEEP, .kinds = MF_ONLY,
-             .flags = F_REQUIRED | F_INTEGER | F_ALWAYS_AXIS, .check = C_POSITIVE, .slot = S_N,
-             .offset = OFF(problem.n), .help = "the target matrix is n x n"},
-  [PRB_D] = {.name = "d", .type = T_SWEEP, .kinds = MF_ONLY,
-             .flags = F_REQUIRED | F_INTEGER | F_ALWAYS_AXIS, .check = C_POSITIVE, .slot = S_D,
-             .offset = OFF(problem.d), .help = "the factors X and Y are n x d"},
-  [PRB_ACTIVATION] = {.name = "activation", .type = T_SPECIAL, .kinds = MF_ONLY | MLP_ONLY},
-  [PRB_TARGET] = {.name = "target", .type = T_SPECIAL, .kinds = MF_ONLY},
-  [PRB_F0] = {.name = "f0", .type = T_CHOICE, .kinds = MULTISCALE_ONLY, .flags = F_REQUIRED,
-              .names = lz_f0_names, .slot = S_F0, .offset = OFF(problem.f0),
-              .help = "the slow part: quadratic, double_well or matyas"},
-  [PRB_DIM] = {.name = "dim", .type = T_SWEEP, .kinds = MULTISCALE_ONLY, .flags = F_INTEGER,
-               .check = C_SMALL_DIM, .dflt = 1, .slot = S_DIM, .offset = OFF(problem.dim)},
-  [PRB_F1] = {.name = "f1", .type = T_CHOICE, .kinds = MULTISCALE_ONLY, .dflt = LZ_F1_SINE,
-              .names = lz_f1_names, .slot = S_F1, .offset = OFF(problem.f1)},
-  [PRB_EPS] = {.name = "eps", .type = T_SWEEP, .kinds = MULTISCALE_ONLY, .flags = F_REQUIRED,
-               .check = C_POSITIVE, .slot = S_EPS, .offset = OFF(problem.eps),
-               .help = "the length scale of the fast part f1"},
-  [PRB_AMPLITUDE] = {.name = "amplitude", .type = T_SWEEP, .kinds = MULTISCALE_ONLY,
-                     .flags = F_DEFAULT_LATER, .check = C_POSITIVE, .slot = S_AMPLITUDE,
-                     .offset = OFF(problem.amplitude)},
-  [PRB_RATIO] = {.name = "ratio", .type = T_SWEEP, .kinds = MULTISCALE_ONLY, .check = C_GT_ONE,
-                 .dflt = GOLDEN_RATIO, .slot = S_RATIO, .offset = OFF(problem.ratio)},
-  [PRB_WIDTH] = {.name = "width", .type = T_INT, .kinds = MLP_ONLY, .flags = F_REQUIRED,
-                 .check = C_POSITIVE, .max = 100000, .offset = OFF(problem.width),
-                 .help = "the number of hidden units W (the state has 3W + 1 weights)"},
-  [PRB_DATA] = {.name = "data", .type = T_SPECIAL, .kinds = MLP_ONLY, .flags = F_REQUIRED,
-                .help = "the points fitted, e.g. {points: 64, range: [-3, 3], eps: 0.05}"},
-};
-const section cfg_problem_section = {"problem", "in problem", problem_keys, PRB_COUNT,
-                                     lz_problem_kind_names};
-
-static const key_spec activation_keys[ACT_COUNT] = {
-  [ACT_KIND] = {.name = "kind", .type = T_CHOICE, .flags = F_REQUIRED,
-                .names = lz_activation_names, .slot = S_ACTIVATION,
-                .offset = OFF(problem.activation), .label = "activation kind",
-                .help = "none, relu or leaky_relu, or a list of them"},
-  [ACT_ALPHA] = {.name = "alpha", .type = T_SWEEP, .check = C_OPEN_UNIT, .dflt = 0.01,
-                 .slot = S_ALPHA, .offset = OFF(problem.alpha)},
-};
-/* mlp: the hidden layer's activation, a single name. */
-const key_spec cfg_mlp_activation_key = {
-  .name = "activation", .type = T_NAME, .names = lz_mlp_activation_names, .dflt = LZ_MLP_TANH,
-  .label = "mlp activation"};
-
-/* mlp: the data y = g0(x) + amplitude sin(x / eps) at `points` inputs on range. */
-const key_spec cfg_data_keys[DAT_COUNT] = {
-  [DAT_POINTS] = {.name = "points", .type = T_INT, .flags = F_REQUIRED, .check = C_POSITIVE,
-                  .max = 10000000, .offset = OFF(problem.data.points),
-                  .help = "the number m of data points"},
-  [DAT_RANGE] = {.name = "range", .type = T_SPECIAL, .flags = F_REQUIRED, .check = C_FINITE,
-                 .label = "data.range", .help = "the input interval [lo, hi], lo < hi"},
-  [DAT_SAMPLING] = {.name = "sampling", .type = T_NAME, .names = lz_data_sampling_names,
-                    .dflt = LZ_DATA_GRID, .label = "data.sampling"},
-  [DAT_G0] = {.name = "g0", .type = T_NAME, .names = lz_g0_names, .dflt = LZ_G0_SIN,
-              .label = "data.g0"},
-  [DAT_AMPLITUDE] = {.name = "amplitude", .type = T_NUMBER, .check = C_NONNEG, .dflt = 0.1,
-                     .offset = OFF(problem.data.amplitude), .label = "data.amplitude"},
-  [DAT_EPS] = {.name = "eps", .type = T_NUMBER, .flags = F_REQUIRED, .check = C_POSITIVE,
-               .offset = OFF(problem.data.eps), .label = "data.eps",
-               .help = "the period scale of the fast oscillation amplitude sin(x / eps)"},
-};
-const section cfg_data_section = {"problem.data", "in problem.data", cfg_data_keys, DAT_COUNT,
-                                  NULL};
-
-const section cfg_activation_section = {"problem.activation", "in problem.activation",
-                                        activation_keys, ACT_COUNT, NULL};
-/* The short form "activation: relu" (or a list) is the kind alone. */
-const key_spec cfg_activation_name_key = {
-  .name = "activation", .type = T_CHOICE, .names = lz_activation_names, .slot = S_ACTIVATION,
-  .offset = OFF(problem.activation)};
-
-#define GAUSSIAN_TARGET LZ_KIND_BIT(LZ_TARGET_GAUSSIAN)
-#define SCALAR_TARGET LZ_KIND_BIT(LZ_TARGET_SCALAR)
-#define LOWRANK_TARGET LZ_KIND_BIT(LZ_TARGET_LOWRANK)
-#define FILE_TARGET LZ_KIND_BIT(LZ_TARGET_FILE)
-
-const key_spec cfg_target_keys[TGT_COUNT] = {
-  [TGT_KIND] = {.name = "kind", .type = T_NAME, .flags = F_REQUIRED,
-                .names = lz_target_kind_names, .label = "target kind"},
-  [TGT_SCALE] = {.name = "scale", .type = T_SWEEP, .kinds = GAUSSIAN_TARGET, .check = C_POSITIVE,
-                 .dflt = 1.0, .slot = S_TARGET_SCALE, .offset = OFF(problem.target.scale),
-                 .label = "target scale"},
-  [TGT_MU] = {.name = "mu", .type = T_SWEEP, .kinds = SCALAR_TARGET, .flags = F_REQUIRED,
-              .check = C_FINITE, .slot = S_MU, .offset = OFF(problem.target.mu),
-              .help = "the scalar target of (mu - x y)^2 / 2"},
-  [TGT_SINGULAR_VALUES] = {.name = "singular_values", .type = T_VECTOR, .kinds = LOWRANK_TARGET,
-                           .flags = F_REQUIRED, .check = C_POSITIVE, .slot = S_SINGULAR_VALUES,
-                           .offset = OFF(problem.target.singular_values),
-                           .help = "the target's nonzero singular values, a list of numbers > 0"},
-  [TGT_RANK] = {.name = "rank", .type = T_SPECIAL, .kinds = LOWRANK_TARGET, .check = C_POSITIVE},
-  [TGT_PATH] = {.name = "path", .type = T_STRING, .kinds = FILE_TARGET, .flags = F_REQUIRED,
-                .offset = OFF(problem.target.path), .label = "target path",
-                .help = "the HDF5 file holding the target matrix"},
-  [TGT_DATASET] = {.name = "dataset", .type = T_STRING, .kinds = FILE_TARGET, .flags = F_REQUIRED,
-                   .offset = OFF(problem.target.dataset), .label = "target dataset",
-                   .help = "the n x n dataset inside the target file"},
-};
-const section cfg_target_section = {"problem.target", "in problem.target", cfg_target_keys,
-                                    TGT_COUNT, lz_target_kind_names};
+/* The problem map's own key; each kind's keys are in its file in kinds/ (section_problem.c
+ * puts them together). */
+const key_spec cfg_problem_kind_key = {.name = "kind", .type = T_NAME, .flags = F_REQUIRED,
+                                       .names = lz_problem_kind_names, .label = "problem kind"};
 
 #define GAUSSIAN_INIT LZ_KIND_BIT(LZ_INIT_GAUSSIAN)
 #define POINT_INIT LZ_KIND_BIT(LZ_INIT_POINT)

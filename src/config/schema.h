@@ -1,4 +1,4 @@
-/* The key tables of schema.c, and the index of each key in its table (r.node[PRB_N], ...).
+/* The key tables of schema.c, and the index of each key in its table (r.node[INI_SCALE], ...).
  * Private to src/config. */
 #ifndef LRZOO_CONFIG_SCHEMA_H
 #define LRZOO_CONFIG_SCHEMA_H
@@ -8,15 +8,6 @@
 enum {
   TOP_NAME, TOP_SEED, TOP_OUTPUT, TOP_PROBLEM, TOP_INIT, TOP_LR, TOP_RUN, TOP_ANALYZE, TOP_TILES,
   TOP_COUNT
-};
-enum {
-  PRB_KIND, PRB_EIGENVALUES, PRB_N, PRB_D, PRB_ACTIVATION, PRB_TARGET,
-  PRB_F0, PRB_DIM, PRB_F1, PRB_EPS, PRB_AMPLITUDE, PRB_RATIO, PRB_WIDTH, PRB_DATA, PRB_COUNT
-};
-enum { ACT_KIND, ACT_ALPHA, ACT_COUNT };
-enum { DAT_POINTS, DAT_RANGE, DAT_SAMPLING, DAT_G0, DAT_AMPLITUDE, DAT_EPS, DAT_COUNT };
-enum {
-  TGT_KIND, TGT_SCALE, TGT_MU, TGT_SINGULAR_VALUES, TGT_RANK, TGT_PATH, TGT_DATASET, TGT_COUNT
 };
 enum {
   INI_KIND, INI_SCALE, INI_IMBALANCE, INI_REPLICAS, INI_X, INI_LO, INI_HI, INI_POINTS, INI_COUNT
@@ -36,9 +27,7 @@ enum { SHP_EVERY, SHP_COUNT };
 enum { MEQ_ORDERS, MEQ_STEPS, MEQ_SUBSTEPS, MEQ_COUNT };
 enum { IM_SAMPLES, IM_BURN_IN, IM_COORDS, IM_BINS, IM_RANGE, IM_JOINT, IM_OBSERVABLE, IM_COUNT };
 enum { OBS_KIND, OBS_ENTRY, OBS_BINS, OBS_RANGE, OBS_COUNT };
-_Static_assert(DAT_COUNT <= MAX_SECTION_KEYS &&
-               TOP_COUNT <= MAX_SECTION_KEYS && PRB_COUNT <= MAX_SECTION_KEYS &&
-                   TGT_COUNT <= MAX_SECTION_KEYS && INI_COUNT <= MAX_SECTION_KEYS &&
+_Static_assert(TOP_COUNT <= MAX_SECTION_KEYS && INI_COUNT <= MAX_SECTION_KEYS &&
                    ANA_COUNT <= MAX_SECTION_KEYS && LYA_COUNT <= MAX_SECTION_KEYS &&
                    MEQ_COUNT <= MAX_SECTION_KEYS && IM_COUNT <= MAX_SECTION_KEYS &&
                    OBS_COUNT <= MAX_SECTION_KEYS,
@@ -46,14 +35,7 @@ _Static_assert(DAT_COUNT <= MAX_SECTION_KEYS &&
 
 extern const section cfg_top_section;
 
-extern const section cfg_problem_section;
-extern const section cfg_activation_section;
-extern const key_spec cfg_activation_name_key;  /* "activation: relu", the kind alone */
-extern const key_spec cfg_mlp_activation_key;
-extern const section cfg_target_section;
-extern const key_spec cfg_target_keys[TGT_COUNT];
-extern const section cfg_data_section;
-extern const key_spec cfg_data_keys[DAT_COUNT];
+extern const key_spec cfg_problem_kind_key;  /* the kinds' keys: kinds/ */
 
 extern const section cfg_init_section;
 extern const key_spec cfg_init_keys[INI_COUNT];

@@ -202,7 +202,7 @@ static void read_x_entry(parser *p, const section_read *r) {
                cfg_label_of(k), cfg_describe_sized(n, got, sizeof got));
     return;
   }
-  const lz_param *sizes[2] = {&job->problem.n, &job->problem.d};
+  const lz_param *sizes[2] = {&job->problem.mf.n, &job->problem.mf.d};
   const char *const what[2] = {"row", "column"}, *const size_name[2] = {"n", "d"};
   rule rl = cfg_rule_of(k);
   for (size_t i = 0; i < 2; ++i) {

@@ -7,7 +7,7 @@
 
 /* 2/L needs a positive largest eigenvalue L. */
 static void check_two_over_l(parser *p) {
-  const lz_vparam *ev = &p->job->problem.eigenvalues;
+  const lz_vparam *ev = &p->job->problem.quadratic.eigenvalues;
   if (!p->eigenvalues_ok || p->job->problem.kind != LZ_PROBLEM_QUADRATIC) return;
   size_t rows = ev->axis > 0 ? p->slot[ev->axis].len : 1;
   const double *v = ev->axis > 0 ? p->slot[ev->axis].values : ev->value;

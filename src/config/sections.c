@@ -13,11 +13,25 @@ static bool key_applies(const key_spec *k, int kind) {
   return k->kinds == 0 || kind < 0 || (k->kinds & LZ_KIND_BIT(kind));
 }
 
-static int find_key(const section *sec, const yaml_node_t *key) {
+/* The key of that name which applies to the kind; else the first of that name (two kinds of
+ * the problem map may each have a key of the same name). */
+static int find_key(const section *sec, const yaml_node_t *key, int kind) {
   if (!cfg_is_scalar(key) || strlen(cfg_text_of(key)) != key->data.scalar.length) return -1;
+  int first = -1;
   for (size_t i = 0; i < sec->nkeys; ++i)
-    if (strcmp(cfg_text_of(key), sec->keys[i].name) == 0) return (int)i;
-  return -1;
+    if (strcmp(cfg_text_of(key), sec->keys[i].name) == 0) {
+      if (key_applies(&sec->keys[i], kind)) return (int)i;
+      if (first < 0) first = (int)i;
+    }
+  return first;
+}
+
+/* Whether a key of the same name that applies to the kind comes before key i. */
+static bool listed_before(const section *sec, size_t i, int kind) {
+  for (size_t j = 0; j < i; ++j)
+    if (key_applies(&sec->keys[j], kind) && strcmp(sec->keys[j].name, sec->keys[i].name) == 0)
+      return true;
+  return false;
 }
 
 /* Keys allowed in a section for one of its kinds (or all kinds when kind < 0). */
@@ -25,7 +39,7 @@ const char *cfg_allowed_keys(const section *sec, int kind, char *buf, size_t siz
   size_t used = 0;
   buf[0] = '\0';
   for (size_t i = 0; i < sec->nkeys && used < size; ++i)
-    if (key_applies(&sec->keys[i], kind))
+    if (key_applies(&sec->keys[i], kind) && !listed_before(sec, i, kind))
       used +=
           (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "", sec->keys[i].name);
   return buf;
@@ -33,7 +47,7 @@ const char *cfg_allowed_keys(const section *sec, int kind, char *buf, size_t siz
 
 static void read_kind(parser *p, const section *sec, const yaml_node_t *map, section_read *r) {
   for (size_t i = 0; i < cfg_map_size(map); ++i)
-    if (find_key(sec, cfg_pair_key(p, map, i)) == 0) {
+    if (find_key(sec, cfg_pair_key(p, map, i), -1) == 0) {
       const yaml_node_t *value = cfg_pair_value(p, map, i);
       r->node[0] = value;
       r->ok[0] = cfg_read_name(p, value, &sec->keys[0], &r->kind);
@@ -71,7 +85,7 @@ static void collect_keys(parser *p, const section *sec, const yaml_node_t *map, 
   const yaml_node_t *seen[MAX_SECTION_KEYS] = {0};
   for (size_t i = 0; i < cfg_map_size(map); ++i) {
     const yaml_node_t *key = cfg_pair_key(p, map, i);
-    int k = find_key(sec, key);
+    int k = find_key(sec, key, r->kind);
     if (k < 0) {
       report_unknown_key(p, sec, key, r->kind);
     } else if (seen[k]) {

@@ -14,18 +14,10 @@ const char *const lz_problem_kind_names[] = {
     LZ_PROBLEM_KINDS(LZ_PROBLEM_KIND_NAME)
 #undef LZ_PROBLEM_KIND_NAME
     NULL};
-const char *const lz_mlp_activation_names[] = {"tanh", "relu", NULL};
-const char *const lz_g0_names[] = {"sin", "square", NULL};
-const char *const lz_data_sampling_names[] = {"grid", "random", NULL};
-const char *const lz_activation_names[] = {"none", "relu", "leaky_relu", NULL};
-const char *const lz_target_kind_names[] = {"gaussian", "identity", "scalar", "lowrank", "file",
-                                            NULL};
-const char *const lz_f0_names[] = {"quadratic", "double_well", "matyas", NULL};
-const char *const lz_f1_names[] = {"sine", "quasiperiodic", NULL};
 const char *const lz_init_kind_names[] = {"gaussian", "point", "grid", NULL};
 const char *const lz_observable_names[] = {"none", "f0", "loss", "x_entry", NULL};
 
-static void free_vparam(lz_vparam *p) {
+void lz__free_vparam(lz_vparam *p) {
   free(p->value);
   p->value = NULL;
 }
@@ -37,11 +29,11 @@ void lz_job_destroy(lz_job **jobp) {
   free(job->text);
   free(job->name);
   free(job->output);
-  free_vparam(&job->problem.eigenvalues);
-  free_vparam(&job->problem.target.singular_values);
-  free(job->problem.target.path);
-  free(job->problem.target.dataset);
-  free_vparam(&job->init.point);
+  for (int k = 0; k < LZ_PROBLEM_KIND_COUNT; ++k) {
+    const lz_problem_kind_desc *kind = lz__problem_kind((lz_problem_kind)k);
+    if (kind && kind->free_job_part) kind->free_job_part(job);
+  }
+  lz__free_vparam(&job->init.point);
   for (size_t a = 0; a < job->naxes; ++a) free(job->axes[a].values);
   free(job->axes);
   free(job);
@@ -179,17 +171,17 @@ void lz_job_observable_edges(const lz_job *job, double *edges) {
 
 /* ---- the axes that change an instance's sizes -------------------------------------------- */
 
-/* Only n, d, the lowrank rank and the multiscale dimension change an instance's sizes and step
- * cost: a sweep of 10^6 eps values has one size, and is costed once, not 10^6 times. */
-enum { SIZE_AXES = 5 };
+/* Only the kind's size parameters (mf: n, d and the lowrank rank; multiscale: dim) change an
+ * instance's sizes and step cost: a sweep of 10^6 eps values has one size, and is costed
+ * once, not 10^6 times. */
+enum { SIZE_AXES = LZ_KIND_MAX_SIZE_AXES };
 
 static size_t size_axes_of(const lz_job *job, int *axes) {
-  const int candidates[SIZE_AXES] = {job->problem.n.axis, job->problem.d.axis,
-                                     job->problem.target.rank.axis,
-                                     job->problem.target.singular_values.axis,
-                                     job->problem.dim.axis};
+  int candidates[SIZE_AXES];
+  const lz_problem_kind_desc *kind = lz__problem_kind(job->problem.kind);
+  const size_t ncandidates = kind && kind->size_axes ? kind->size_axes(job, candidates) : 0;
   size_t count = 0;
-  for (int c = 0; c < SIZE_AXES; ++c) {
+  for (size_t c = 0; c < ncandidates; ++c) {
     int a = candidates[c], seen = a < 0;
     for (size_t k = 0; k < count && !seen; ++k) seen = axes[k] == a;
     if (!seen) axes[count++] = a;

@@ -159,7 +159,7 @@ static int write_steps(lz_out *o, io_layout *l, generator *g, lz_err *err) {
 }
 
 static int write_fitted_data(lz_out *o, io_layout *l, const lz_job *job, lz_err *err) {
-  const int64_t m = job->problem.data.points;
+  const int64_t m = job->problem.mlp.data.points;
   size_t *idx = calloc(job->naxes ? job->naxes : 1, sizeof *idx);
   double *x = malloc((size_t)m * sizeof *x), *y = malloc((size_t)m * sizeof *y);
   int rc = idx && x && y ? LZ_OK

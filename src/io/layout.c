@@ -106,7 +106,7 @@ int64_t io_fixed_length(const io_fixed_desc *d, const lz_job *job) {
     case JUST_ONE: return 1;
     case HIST_EDGES: return job->analyze.invariant_measure.bins + 1;
     case OBSERVABLE_EDGES: return job->analyze.invariant_measure.observable.bins + 1;
-    case ONE_PER_DATA_POINT: return job->problem.data.points;
+    case ONE_PER_DATA_POINT: return job->problem.mlp.data.points;
   }
   return 0;
 }

@@ -328,24 +328,25 @@ static void check_job(const lz_job *job) {
   /* Parameters */
   bool quad = only_kind(job, LZ_PROBLEM_QUADRATIC), mf = only_kind(job, LZ_PROBLEM_MF),
        ms = only_kind(job, LZ_PROBLEM_MULTISCALE);
-  if (quad) check_vparam(job, &job->problem.eigenvalues, "eigenvalues");
-  check_param(job, &job->problem.n, "n", mf);
-  check_param(job, &job->problem.d, "d", mf);
-  check_param(job, &job->problem.activation, "activation", mf);
-  check_param(job, &job->problem.alpha, "alpha", mf);
-  check_param(job, &job->problem.target.scale, "target.scale", mf);
-  check_param(job, &job->problem.target.mu, "target.mu", mf);
-  check_param(job, &job->problem.target.rank, "target.rank", mf);
-  if (mf && job->problem.target.kind == LZ_TARGET_LOWRANK)
-    check_vparam(job, &job->problem.target.singular_values, "singular_values");
-  if (mf && job->problem.target.kind == LZ_TARGET_FILE)
-    CHECK(job->problem.target.path && job->problem.target.dataset, "file target without path");
-  check_param(job, &job->problem.f0, "f0", ms);
-  check_param(job, &job->problem.dim, "dim", ms);
-  check_param(job, &job->problem.f1, "f1", ms);
-  check_param(job, &job->problem.eps, "eps", ms);
-  check_param(job, &job->problem.amplitude, "amplitude", ms);
-  check_param(job, &job->problem.ratio, "ratio", ms);
+  if (quad) check_vparam(job, &job->problem.quadratic.eigenvalues, "eigenvalues");
+  check_param(job, &job->problem.mf.n, "n", mf);
+  check_param(job, &job->problem.mf.d, "d", mf);
+  check_param(job, &job->problem.mf.activation, "activation", mf);
+  check_param(job, &job->problem.mf.alpha, "alpha", mf);
+  check_param(job, &job->problem.mf.target.scale, "target.scale", mf);
+  check_param(job, &job->problem.mf.target.mu, "target.mu", mf);
+  check_param(job, &job->problem.mf.target.rank, "target.rank", mf);
+  if (mf && job->problem.mf.target.kind == LZ_TARGET_LOWRANK)
+    check_vparam(job, &job->problem.mf.target.singular_values, "singular_values");
+  if (mf && job->problem.mf.target.kind == LZ_TARGET_FILE)
+    CHECK(job->problem.mf.target.path && job->problem.mf.target.dataset,
+          "file target without path");
+  check_param(job, &job->problem.multiscale.f0, "f0", ms);
+  check_param(job, &job->problem.multiscale.dim, "dim", ms);
+  check_param(job, &job->problem.multiscale.f1, "f1", ms);
+  check_param(job, &job->problem.multiscale.eps, "eps", ms);
+  check_param(job, &job->problem.multiscale.amplitude, "amplitude", ms);
+  check_param(job, &job->problem.multiscale.ratio, "ratio", ms);
   bool gaussian = job->init.kind == LZ_INIT_GAUSSIAN;
   check_param(job, &job->init.scale, "init.scale", gaussian);
   check_param(job, &job->init.imbalance, "init.imbalance", gaussian);

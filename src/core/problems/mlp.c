@@ -24,6 +24,10 @@
 #include "../vmath.h"
 #include "problems.h"
 
+const char *const lz_mlp_activation_names[] = {"tanh", "relu", NULL};
+const char *const lz_g0_names[] = {"sin", "square", NULL};
+const char *const lz_data_sampling_names[] = {"grid", "random", NULL};
+
 typedef struct mlp {
   size_t width, points;
   lz_mlp_activation act;
@@ -222,15 +226,15 @@ static size_t params_dim(const lz_problem_params *pp) { return (size_t)(3 * pp->
 
 static void params_at(const lz_job *job, const size_t *idx, lz_problem_params *out) {
   (void)idx;  /* nothing of an mlp is swept */
-  out->mlp.width = job->problem.width;
-  out->mlp.activation = job->problem.mlp_activation;
-  out->mlp.points = job->problem.data.points;
-  out->mlp.lo = job->problem.data.lo;
-  out->mlp.hi = job->problem.data.hi;
-  out->mlp.sampling = job->problem.data.sampling;
-  out->mlp.g0 = job->problem.data.g0;
-  out->mlp.amplitude = job->problem.data.amplitude;
-  out->mlp.eps = job->problem.data.eps;
+  out->mlp.width = job->problem.mlp.width;
+  out->mlp.activation = job->problem.mlp.activation;
+  out->mlp.points = job->problem.mlp.data.points;
+  out->mlp.lo = job->problem.mlp.data.lo;
+  out->mlp.hi = job->problem.mlp.data.hi;
+  out->mlp.sampling = job->problem.mlp.data.sampling;
+  out->mlp.g0 = job->problem.mlp.data.g0;
+  out->mlp.amplitude = job->problem.mlp.data.amplitude;
+  out->mlp.eps = job->problem.mlp.data.eps;
   out->mlp.seed = job->seed;
 }
 

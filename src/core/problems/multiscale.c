@@ -15,6 +15,9 @@
 #include "problems.h"
 #include "../vmath.h"
 
+const char *const lz_f0_names[] = {"quadratic", "double_well", "matyas", NULL};
+const char *const lz_f1_names[] = {"sine", "quasiperiodic", NULL};
+
 typedef struct multiscale {
   int dim;
   lz_f0_kind f0;
@@ -266,12 +269,12 @@ static const lz_objective objective = {
 static size_t params_dim(const lz_problem_params *pp) { return (size_t)pp->multiscale.dim; }
 
 static void params_at(const lz_job *job, const size_t *idx, lz_problem_params *out) {
-  out->multiscale.f0 = (lz_f0_kind)lz_param_at(job, &job->problem.f0, idx);
-  out->multiscale.dim = (int)lz_param_at(job, &job->problem.dim, idx);
-  out->multiscale.f1 = (lz_f1_kind)lz_param_at(job, &job->problem.f1, idx);
-  out->multiscale.eps = lz_param_at(job, &job->problem.eps, idx);
-  out->multiscale.amplitude = lz_param_at(job, &job->problem.amplitude, idx);
-  out->multiscale.ratio = lz_param_at(job, &job->problem.ratio, idx);
+  out->multiscale.f0 = (lz_f0_kind)lz_param_at(job, &job->problem.multiscale.f0, idx);
+  out->multiscale.dim = (int)lz_param_at(job, &job->problem.multiscale.dim, idx);
+  out->multiscale.f1 = (lz_f1_kind)lz_param_at(job, &job->problem.multiscale.f1, idx);
+  out->multiscale.eps = lz_param_at(job, &job->problem.multiscale.eps, idx);
+  out->multiscale.amplitude = lz_param_at(job, &job->problem.multiscale.amplitude, idx);
+  out->multiscale.ratio = lz_param_at(job, &job->problem.multiscale.ratio, idx);
 }
 
 static double step_cost(const lz_problem_params *pp) { return 40.0 * pp->multiscale.dim; }
@@ -288,6 +291,11 @@ static int describe_lanes(const lz_problem *p, lz_lanes_problem *lp) {
   return isfinite(lp->amplitude / lp->eps) && fabs(lp->amplitude / lp->eps) <= 1e100;
 }
 
+static size_t size_axes(const lz_job *job, int *axes) {
+  axes[0] = job->problem.multiscale.dim.axis;
+  return 1;
+}
+
 const lz_problem_kind_desc lz__kind_multiscale = {
     .name = "multiscale",
     .objective = &objective,
@@ -297,4 +305,5 @@ const lz_problem_kind_desc lz__kind_multiscale = {
     .step_cost = step_cost,
     .traits = LZ_KIND_HAS_SLOW_PART,
     .describe_lanes = describe_lanes,
+    .size_axes = size_axes,
 };

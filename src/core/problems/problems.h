@@ -1,7 +1,8 @@
 /* Private to src/core: a problem kind in one place. Each kind's file (or folder) under
  * src/core/problems defines one lz_problem_kind_desc: its objective and everything else that
- * src/core needs to know about the kind. problem.c holds the registry, one line a kind; the
- * rest of src/core asks the descriptor (lz__problem_kind) instead of switching on the kind. */
+ * src/core needs to know about the kind. problem.c's registry is generated from the list of
+ * kinds (include/lrzoo/kinds.h); the rest of src/core asks the descriptor (lz__problem_kind)
+ * instead of switching on the kind. */
 #ifndef LRZOO_PROBLEMS_H
 #define LRZOO_PROBLEMS_H
 
@@ -12,6 +13,8 @@
 #include "lrzoo/problem.h"
 
 struct lz_lanes_problem;
+
+#define LZ_KIND_MAX_SIZE_AXES 8
 
 typedef struct lz_problem_kind_desc {
   const char *name;                /* as in job files (lz_problem_kind_names) */
@@ -38,15 +41,25 @@ typedef struct lz_problem_kind_desc {
   /* Fills the lanes engine's description of p and returns 1, or returns 0 where the lanes
    * engine does not take it; NULL: never. lp arrives zeroed, with p and the dimension set. */
   int (*describe_lanes)(const lz_problem *p, struct lz_lanes_problem *lp);
+  /* The axes of the parameters that change an instance's sizes and step cost (-1 for one not
+   * swept), at most LZ_KIND_MAX_SIZE_AXES; returns their count. NULL: none (every instance
+   * of the job has the same size). */
+  size_t (*size_axes)(const lz_job *job, int *axes);
+  /* Frees what the job file's part of the kind owns (vectors, strings); NULL: nothing. Called
+   * for every kind, so it must accept its zeroed part. */
+  void (*free_job_part)(lz_job *job);
   /* See lz_problem_params_target_file; NULL: no kind's instance reads a file. */
   int (*target_file)(const lz_problem_params *pp, const char **path, const char **dataset,
                      int64_t *n);
 } lz_problem_kind_desc;
 
+/* Frees a vector parameter's values (a kind's free_job_part). */
+void lz__free_vparam(lz_vparam *p);
+
 /* The descriptor of a kind; NULL for a kind lrzoo does not know. */
 const lz_problem_kind_desc *lz__problem_kind(lz_problem_kind kind);
 
-/* lz__kind_<name>, one for each line of LZ_PROBLEM_KINDS (include/lrzoo/job.h). */
+/* lz__kind_<name>, one for each line of LZ_PROBLEM_KINDS (include/lrzoo/kinds.h). */
 #define LZ_PROBLEM_KIND_EXTERN(suffix, name) extern const lz_problem_kind_desc lz__kind_##name;
 LZ_PROBLEM_KINDS(LZ_PROBLEM_KIND_EXTERN)
 #undef LZ_PROBLEM_KIND_EXTERN

@@ -79,8 +79,8 @@ static const lz_objective objective = {
 static size_t params_dim(const lz_problem_params *pp) { return pp->quadratic.n_eigenvalues; }
 
 static void params_at(const lz_job *job, const size_t *idx, lz_problem_params *out) {
-  out->quadratic.n_eigenvalues = job->problem.eigenvalues.len;
-  out->quadratic.eigenvalues = lz_vparam_at(job, &job->problem.eigenvalues, idx);
+  out->quadratic.n_eigenvalues = job->problem.quadratic.eigenvalues.len;
+  out->quadratic.eigenvalues = lz_vparam_at(job, &job->problem.quadratic.eigenvalues, idx);
 }
 
 static double step_cost(const lz_problem_params *pp) {
@@ -94,6 +94,8 @@ static int describe_lanes(const lz_problem *p, lz_lanes_problem *lp) {
   return 1;
 }
 
+static void free_job_part(lz_job *job) { lz__free_vparam(&job->problem.quadratic.eigenvalues); }
+
 const lz_problem_kind_desc lz__kind_quadratic = {
     .name = "quadratic",
     .objective = &objective,
@@ -102,4 +104,5 @@ const lz_problem_kind_desc lz__kind_quadratic = {
     .params_at = params_at,
     .step_cost = step_cost,
     .describe_lanes = describe_lanes,
+    .free_job_part = free_job_part,
 };

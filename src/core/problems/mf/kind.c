@@ -2,6 +2,7 @@
  * the lanes engine's scalar case, around the objective of objective.c. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "lrzoo/gd_lanes.h"
 #include "lrzoo/job.h"
@@ -9,6 +10,10 @@
 #include "../problems.h"
 #include "mf.h"
 #include "mf_internal.h"
+
+const char *const lz_activation_names[] = {"none", "relu", "leaky_relu", NULL};
+const char *const lz_target_kind_names[] = {"gaussian", "identity", "scalar", "lowrank", "file",
+                                            NULL};
 
 /* 2 n d, saturated at SIZE_MAX: the memory estimate sizes jobs that are then refused, whose n
  * and d may each be up to 2^53 (the fuzzer found the overflow), and a saturated size keeps
@@ -23,18 +28,18 @@ static size_t params_dim(const lz_problem_params *pp) {
 }
 
 static void params_at(const lz_job *job, const size_t *idx, lz_problem_params *out) {
-  out->mf.n = (int64_t)lz_param_at(job, &job->problem.n, idx);
-  out->mf.d = (int64_t)lz_param_at(job, &job->problem.d, idx);
-  out->mf.activation = (lz_activation)lz_param_at(job, &job->problem.activation, idx);
-  out->mf.alpha = lz_param_at(job, &job->problem.alpha, idx);
-  out->mf.target = job->problem.target.kind;
-  out->mf.target_scale = lz_param_at(job, &job->problem.target.scale, idx);
-  out->mf.mu = lz_param_at(job, &job->problem.target.mu, idx);
-  out->mf.rank = (int64_t)lz_param_at(job, &job->problem.target.rank, idx);
-  out->mf.n_singular_values = job->problem.target.singular_values.len;
-  out->mf.singular_values = lz_vparam_at(job, &job->problem.target.singular_values, idx);
-  out->mf.target_path = job->problem.target.path;
-  out->mf.target_dataset = job->problem.target.dataset;
+  out->mf.n = (int64_t)lz_param_at(job, &job->problem.mf.n, idx);
+  out->mf.d = (int64_t)lz_param_at(job, &job->problem.mf.d, idx);
+  out->mf.activation = (lz_activation)lz_param_at(job, &job->problem.mf.activation, idx);
+  out->mf.alpha = lz_param_at(job, &job->problem.mf.alpha, idx);
+  out->mf.target = job->problem.mf.target.kind;
+  out->mf.target_scale = lz_param_at(job, &job->problem.mf.target.scale, idx);
+  out->mf.mu = lz_param_at(job, &job->problem.mf.target.mu, idx);
+  out->mf.rank = (int64_t)lz_param_at(job, &job->problem.mf.target.rank, idx);
+  out->mf.n_singular_values = job->problem.mf.target.singular_values.len;
+  out->mf.singular_values = lz_vparam_at(job, &job->problem.mf.target.singular_values, idx);
+  out->mf.target_path = job->problem.mf.target.path;
+  out->mf.target_dataset = job->problem.mf.target.dataset;
 }
 
 static double step_cost(const lz_problem_params *pp) {
@@ -83,6 +88,19 @@ static int target_file(const lz_problem_params *pp, const char **path, const cha
   return 1;
 }
 
+static size_t size_axes(const lz_job *job, int *axes) {
+  const lz_mf_job *part = &job->problem.mf;
+  axes[0] = part->n.axis, axes[1] = part->d.axis;
+  axes[2] = part->target.rank.axis, axes[3] = part->target.singular_values.axis;
+  return 4;
+}
+
+static void free_job_part(lz_job *job) {
+  lz__free_vparam(&job->problem.mf.target.singular_values);
+  free(job->problem.mf.target.path);
+  free(job->problem.mf.target.dataset);
+}
+
 const lz_problem_kind_desc lz__kind_mf = {
     .name = "mf",
     .objective = &lz__objective_mf,
@@ -96,5 +114,7 @@ const lz_problem_kind_desc lz__kind_mf = {
     .state_stats = lz__mf_state_stats,
     .x_entry_index = x_entry_index,
     .describe_lanes = describe_lanes,
+    .size_axes = size_axes,
+    .free_job_part = free_job_part,
     .target_file = target_file,
 };
