@@ -159,5 +159,7 @@ int lz_problem_params_target_file(const lz_problem_params *pp, const char **path
 /* The data an mlp instance fits: x (points inputs, increasing for grid sampling) and
  * y = g0(x) + amplitude sin(x / eps). Deterministic in pp (random inputs from pp->seed). */
 void lz_mlp_data(const lz_problem_params *pp, double *x, double *y);
+/* The weight q_i of each data point in the loss: the listed weights, or 1 / m each. */
+void lz_mlp_data_weights(const lz_problem_params *pp, double *q);
 
 #endif

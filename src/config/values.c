@@ -335,6 +335,35 @@ static bool read_vector_axis(parser *p, const yaml_node_t *list, const key_spec 
   return true;
 }
 
+/* A plain list of numbers that is not swept (listed data): a list of lists is refused. */
+bool cfg_read_fixed_list(parser *p, const yaml_node_t *n, const key_spec *k, lz_vparam *vp) {
+  char got[96];
+  vp->mark = cfg_mark_of(n);
+  if (!cfg_is_list(n) || cfg_list_size(n) == 0 || cfg_is_list(cfg_list_item(p, n, 0))) {
+    cfg_report(p, cfg_mark_of(n), "%s must be a non-empty list of numbers (it is not swept); got %s",
+               cfg_label_of(k), cfg_describe(n, got, sizeof got));
+    return false;
+  }
+  return read_fixed_vector(p, n, k, vp);
+}
+
+/* true or false, the YAML 1.2 spellings (YAML 1.1's yes, no, on, off are not taken). */
+bool cfg_read_bool(parser *p, const yaml_node_t *n, const key_spec *k, int *dst) {
+  static const char *const yes[] = {"true", "True", "TRUE", NULL};
+  static const char *const no[] = {"false", "False", "FALSE", NULL};
+  char got[96];
+  if (cfg_plain_text_is_one_of(n, yes)) {
+    *dst = 1;
+  } else if (cfg_plain_text_is_one_of(n, no)) {
+    *dst = 0;
+  } else {
+    cfg_report(p, cfg_mark_of(n), "%s must be true or false; got %s", cfg_label_of(k),
+               cfg_describe(n, got, sizeof got));
+    return false;
+  }
+  return true;
+}
+
 bool cfg_read_vector(parser *p, const yaml_node_t *n, const key_spec *k, lz_vparam *vp) {
   char got[96];
   vp->mark = cfg_mark_of(n);

@@ -162,19 +162,25 @@ static int write_fitted_data(lz_out *o, io_layout *l, const lz_job *job, lz_err 
   const int64_t m = job->problem.mlp.data.points;
   size_t *idx = calloc(job->naxes ? job->naxes : 1, sizeof *idx);
   double *x = malloc((size_t)m * sizeof *x), *y = malloc((size_t)m * sizeof *y);
-  int rc = idx && x && y ? LZ_OK
+  double *q = malloc((size_t)m * sizeof *q);
+  int rc = idx && x && y && q ? LZ_OK
                          : lz_err_set(err, LZ_ENOMEM, "%s: no memory for the %" PRId64
                                       " data points", o->path, m);
   if (rc == LZ_OK) {
     lz_problem_params pp;
     lz_job_problem_params(job, idx, &pp);  /* the data do not depend on any sweep axis */
     lz_mlp_data(&pp, x, y);
+    lz_mlp_data_weights(&pp, q);
     rc = io_write_rows(o->path, io_fixed[FIXED_DATA_X].path, l->fixed[FIXED_DATA_X], o->dxpl,
                        H5T_NATIVE_DOUBLE, 0, m, x, "points", err);
   }
   if (rc == LZ_OK)
     rc = io_write_rows(o->path, io_fixed[FIXED_DATA_Y].path, l->fixed[FIXED_DATA_Y], o->dxpl,
                        H5T_NATIVE_DOUBLE, 0, m, y, "points", err);
+  if (rc == LZ_OK)
+    rc = io_write_rows(o->path, io_fixed[FIXED_DATA_WEIGHT].path, l->fixed[FIXED_DATA_WEIGHT],
+                       o->dxpl, H5T_NATIVE_DOUBLE, 0, m, q, "points", err);
+  free(q);
   free(idx);
   free(x);
   free(y);

@@ -20,8 +20,8 @@ const io_group_desc io_groups[GROUP_COUNT] = {
     [GROUP_POOLED] = {"/pooled", -1, WITH_INVARIANT_MEASURE,
                       "invariant measure pooled over the replicas of each sweep point"},
     [GROUP_DATA] = {"/data", -1, WITH_FITTED_DATA,
-                    "the points the network is fitted to: y[i] = g0(x[i]) + amplitude "
-                    "sin(x[i] / eps), from problem.data"},
+                    "the points the network is fitted to, from problem.data: generated, "
+                    "y[i] = g0(x[i]) + amplitude sin(x[i] / eps), or listed"},
 };
 
 #define SCALE(path, group, length, presence, description) \
@@ -73,6 +73,10 @@ const io_fixed_desc io_fixed[FIXED_COUNT] = {
                       0, NO_SCALE, "point", "", "the inputs x_i (in order of the loss's sum)"},
     [FIXED_DATA_Y] = {"/data/y", GROUP_DATA, STORE_DOUBLE, ONE_PER_DATA_POINT, WITH_FITTED_DATA,
                       0, NO_SCALE, "point", "", "the targets y_i"},
+    [FIXED_DATA_WEIGHT] = {"/data/weight", GROUP_DATA, STORE_DOUBLE, ONE_PER_DATA_POINT,
+                           WITH_FITTED_DATA, 0, NO_SCALE, "point", "",
+                           "the weight q_i of each point in the loss (1/2) sum_i q_i r_i^2 "
+                           "(1 / m each unless listed)"},
 };
 
 const char *const io_root_attr_names[ROOT_ATTR_COUNT] = {

@@ -436,6 +436,6 @@ int io_create_structure(lz_out *o, io_layout *l, const lz_job *job, const lz_pro
   if (rc == LZ_OK && io_has_pooled(o)) rc = create_pooled_datasets(o, l, job, err);
   if (rc == LZ_OK) rc = io_creation_stop_requested(o, err);
   if (rc == LZ_OK) rc = create_fixed_range(o, l, job, FIXED_TILE_DONE, FIXED_TILE_RUN_COUNT, err);
-  if (rc == LZ_OK) rc = create_fixed_range(o, l, job, FIXED_DATA_X, FIXED_DATA_Y, err);
+  if (rc == LZ_OK) rc = create_fixed_range(o, l, job, FIXED_DATA_X, FIXED_DATA_WEIGHT, err);
   return rc;
 }

@@ -2,10 +2,14 @@
  * in a real model.
  *
  *   net(x) = w2^T sigma(W1 x + b1) + b2,   scalar input and output, W hidden units
- *   f(theta) = (1 / 2m) sum_i (net(x_i) - y_i)^2,   y_i = g0(x_i) + a sin(x_i / eps)
+ *   f(theta) = (1 / 2) sum_i q_i (net(x_i) - y_i)^2 + (mu / 2) |theta|^2
  *
- * theta = [W1 (W) | b1 (W) | w2 (W) | b2]: dimension 3W + 1. The fast term a sin(x / eps) gives
- * the loss a multiscale structure through the data, not through an added f1.
+ * with generated data y_i = g0(x_i) + a sin(x_i / eps) at q_i = 1 / m, or listed points and
+ * weights. theta = [W1 (W) | b1 (W) | w2 (W) | b2]: dimension 3W + 1; without biases
+ * theta = [W1 | w2] (2W), and b1 = b2 = 0. The fast term a sin(x / eps) gives the loss a
+ * multiscale structure through the data, not through an added f1; a far input X = 1 / eps of
+ * small weight p with the sin activation gives one in weight space (p v sin(w X) is periodic
+ * in w with period 2 pi eps).
  *
  * The Hessian-vector product is exact (forward-mode differentiation of the gradient): with
  * z = W1 x + b1, s = sigma(z), r = net(x) - y and a direction v = [dW1 | db1 | dw2 | db2],
@@ -24,14 +28,17 @@
 #include "../vmath.h"
 #include "problems.h"
 
-const char *const lz_mlp_activation_names[] = {"tanh", "relu", NULL};
+const char *const lz_mlp_activation_names[] = {"tanh", "relu", "sin", NULL};
 const char *const lz_g0_names[] = {"sin", "square", NULL};
 const char *const lz_data_sampling_names[] = {"grid", "random", NULL};
 
 typedef struct mlp {
   size_t width, points;
   lz_mlp_activation act;
+  int biases;
+  double mu;      /* weight decay */
   double *x, *y;  /* the data, points each */
+  double *q;      /* the weights, points each; NULL: 1 / m each (summed, then divided by m) */
 } mlp;
 
 static int invalid(lz_err *err, const char *what) {
@@ -42,6 +49,11 @@ static double g0_of(lz_g0_kind g0, double x) { return g0 == LZ_G0_SQUARE ? x * x
 
 void lz_mlp_data(const lz_problem_params *pp, double *x, double *y) {
   size_t m = (size_t)pp->mlp.points;
+  if (pp->mlp.x) {
+    memcpy(x, pp->mlp.x, m * sizeof *x);
+    memcpy(y, pp->mlp.y, m * sizeof *y);
+    return;
+  }
   lz_rng rng;
   lz_rng_init(&rng, pp->mlp.seed, LZ_RNG_DATA, (uint64_t)m, 0);
   for (size_t i = 0; i < m; ++i) {
@@ -53,11 +65,31 @@ void lz_mlp_data(const lz_problem_params *pp, double *x, double *y) {
   }
 }
 
+void lz_mlp_data_weights(const lz_problem_params *pp, double *q) {
+  const size_t m = (size_t)pp->mlp.points;
+  for (size_t i = 0; i < m; ++i) q[i] = pp->mlp.weight ? pp->mlp.weight[i] : 1.0 / (double)m;
+}
+
+static int check_listed_data(const lz_mlp_params *pp, lz_err *err) {
+  for (int64_t i = 0; i < pp->points; ++i) {
+    if (!isfinite(pp->x[i]) || !isfinite(pp->y[i]))
+      return lz_err_set(err, LZ_EINVAL, "mlp: data point %lld is not finite", (long long)i);
+    if (pp->weight && !(pp->weight[i] >= 0 && isfinite(pp->weight[i])))
+      return lz_err_set(err, LZ_EINVAL, "mlp: data weight %lld must be finite and >= 0",
+                        (long long)i);
+  }
+  return LZ_OK;
+}
+
 static int check_params(const lz_mlp_params *pp, lz_err *err) {
   if (pp->width < 1 || pp->width > 1000000) return invalid(err, "width must be in 1..10^6");
   if (pp->points < 1 || pp->points > 100000000) return invalid(err, "points must be in 1..10^8");
-  if (pp->activation != LZ_MLP_TANH && pp->activation != LZ_MLP_RELU)
-    return invalid(err, "activation must be tanh or relu");
+  if (pp->activation != LZ_MLP_TANH && pp->activation != LZ_MLP_RELU &&
+      pp->activation != LZ_MLP_SIN)
+    return invalid(err, "activation must be tanh, relu or sin");
+  if (!(pp->weight_decay >= 0) || !isfinite(pp->weight_decay))
+    return invalid(err, "weight_decay must be finite and >= 0");
+  if (pp->x) return check_listed_data(pp, err);
   if (!(pp->hi > pp->lo) || !isfinite(pp->lo) || !isfinite(pp->hi))
     return invalid(err, "the data range must be finite with lo < hi");
   if (!(pp->eps > 0) || !isfinite(pp->eps) || !isfinite(pp->amplitude))
@@ -70,6 +102,7 @@ static void mlp_destroy(void *state) {
   if (!n) return;
   free(n->x);
   free(n->y);
+  free(n->q);
   free(n);
 }
 
@@ -83,26 +116,42 @@ static int mlp_create(const lz_problem_params *pp, uint64_t seed, const double *
   n->width = (size_t)pp->mlp.width;
   n->points = (size_t)pp->mlp.points;
   n->act = pp->mlp.activation;
+  n->biases = !pp->mlp.without_biases;
+  n->mu = pp->mlp.weight_decay;
   n->x = malloc(n->points * sizeof *n->x);
   n->y = malloc(n->points * sizeof *n->y);
-  if (!n->x || !n->y) {
+  n->q = pp->mlp.weight ? malloc(n->points * sizeof *n->q) : NULL;
+  if (!n->x || !n->y || (pp->mlp.weight && !n->q)) {
     size_t points = n->points;
     mlp_destroy(n);
     return lz_err_set(err, LZ_ENOMEM, "mlp: out of memory for %zu data points", points);
   }
   lz_mlp_data(pp, n->x, n->y);
+  if (n->q) lz_mlp_data_weights(pp, n->q);
   *state = n;
   return LZ_OK;
 }
 
-static size_t mlp_dim(const void *state) { return 3 * ((const mlp *)state)->width + 1; }
+static size_t dim_of(size_t width, int biases) { return biases ? 3 * width + 1 : 2 * width; }
 
-static size_t mlp_work_len(const void *state) { return 0; }
+static size_t mlp_dim(const void *state) {
+  const mlp *n = state;
+  return dim_of(n->width, n->biases);
+}
+
+/* Without biases, theta, a direction and the result are widened to the full layout (three
+ * vectors of 3W + 1), so that one set of formulas serves both. */
+static size_t full_len(const mlp *n) { return 3 * n->width + 1; }
+static size_t mlp_work_len(const void *state) {
+  const mlp *n = state;
+  return n->biases ? 0 : 3 * full_len(n);
+}
 
 static void mlp_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
   if (pp->mlp.width < 1 || pp->mlp.points < 1) return;
-  s->dim = 3 * (size_t)pp->mlp.width + 1;
-  s->stored_bytes = (double)sizeof(mlp) + 16.0 * (double)pp->mlp.points;
+  s->dim = dim_of((size_t)pp->mlp.width, !pp->mlp.without_biases);
+  s->work_len = pp->mlp.without_biases ? 3 * (3 * (size_t)pp->mlp.width + 1) : 0;
+  s->stored_bytes = (double)sizeof(mlp) + (pp->mlp.weight ? 24.0 : 16.0) * (double)pp->mlp.points;
 }
 
 /* sigma, sigma' and sigma'' at z. relu's second derivative is 0 wherever it exists. tanh is
@@ -113,6 +162,10 @@ typedef struct activation_at {
 
 static activation_at activate(lz_mlp_activation act, double z) {
   if (act == LZ_MLP_RELU) return (activation_at){z > 0 ? z : 0.0, z > 0 ? 1.0 : 0.0, 0.0};
+  if (act == LZ_MLP_SIN) {
+    double sz = lz_sin(z);
+    return (activation_at){sz, lz_cos(z), -sz};
+  }
   double t = lz_tanh(z), d1 = 1.0 - t * t;
   return (activation_at){t, d1, -2.0 * t * d1};
 }
@@ -134,27 +187,33 @@ static double residual_at(const mlp *n, const blocks *t, size_t i) {
   return out - n->y[i];
 }
 
-static double mlp_value(const void *state, const double *theta, double *work) {
-  const mlp *n = state;
+/* Each point's weight in the sums, and the factor after them: q_i and 1, or 1 and 1 / m (the
+ * unweighted loss keeps its sum-then-divide rounding). */
+static double weight_at(const mlp *n, size_t i) { return n->q ? n->q[i] : 1.0; }
+static double after_sums(const mlp *n) { return n->q ? 1.0 : 1.0 / (double)n->points; }
+
+/* The data term and its derivatives, on the full layout [W1 | b1 | w2 | b2]. */
+static double data_value(const mlp *n, const double *theta) {
   blocks t = blocks_of(n, theta);
   double sum = 0.0;
   for (size_t i = 0; i < n->points; ++i) {
     double r = residual_at(n, &t, i);
-    sum += r * r;
+    sum += weight_at(n, i) * (r * r);
   }
-  return 0.5 * sum / (double)n->points;
+  /* divided, not multiplied by 1 / m: the value's rounding since before the weights */
+  return n->q ? 0.5 * sum : 0.5 * sum / (double)n->points;
 }
 
-static double mlp_value_grad(const void *state, const double *theta, double *g, double *work) {
-  const mlp *n = state;
+static double data_value_grad(const mlp *n, const double *theta, double *g) {
   const size_t W = n->width;
   blocks t = blocks_of(n, theta);
   double *gw1 = g, *gb1 = g + W, *gw2 = g + 2 * W, *gb2 = g + 3 * W;
   memset(g, 0, (3 * W + 1) * sizeof *g);
   double sum = 0.0;
   for (size_t i = 0; i < n->points; ++i) {
-    double r = residual_at(n, &t, i), xi = n->x[i];
-    sum += r * r;
+    double r = residual_at(n, &t, i), xi = n->x[i], c = weight_at(n, i);
+    sum += c * (r * r);
+    r *= c;
     gb2[0] += r;
     for (size_t j = 0; j < W; ++j) {
       activation_at a = activate(n->act, t.w1[j] * xi + t.b1[j]);
@@ -164,20 +223,18 @@ static double mlp_value_grad(const void *state, const double *theta, double *g, 
       gw1[j] += back * xi;
     }
   }
-  const double inv_m = 1.0 / (double)n->points;
-  for (size_t k = 0; k < 3 * W + 1; ++k) g[k] *= inv_m;
-  return 0.5 * sum * inv_m;
+  const double scale = after_sums(n);
+  for (size_t k = 0; k < 3 * W + 1; ++k) g[k] *= scale;
+  return 0.5 * sum * scale;
 }
 
-static void mlp_hvp(const void *state, const double *theta, const double *v, double *hv,
-                    double *work) {
-  const mlp *n = state;
+static void data_hvp(const mlp *n, const double *theta, const double *v, double *hv) {
   const size_t W = n->width;
   blocks t = blocks_of(n, theta), d = blocks_of(n, v);
   double *hw1 = hv, *hb1 = hv + W, *hw2 = hv + 2 * W, *hb2 = hv + 3 * W;
   memset(hv, 0, (3 * W + 1) * sizeof *hv);
   for (size_t i = 0; i < n->points; ++i) {
-    const double xi = n->x[i];
+    const double xi = n->x[i], c = weight_at(n, i);
     double r = t.b2[0] - n->y[i], dr = d.b2[0];
     for (size_t j = 0; j < W; ++j) {
       activation_at a = activate(n->act, t.w1[j] * xi + t.b1[j]);
@@ -185,6 +242,8 @@ static void mlp_hvp(const void *state, const double *theta, const double *v, dou
       r += t.w2[j] * a.s;
       dr += d.w2[j] * a.s + t.w2[j] * a.d1 * dz;
     }
+    r *= c;
+    dr *= c;
     hb2[0] += dr;
     for (size_t j = 0; j < W; ++j) {
       activation_at a = activate(n->act, t.w1[j] * xi + t.b1[j]);
@@ -195,8 +254,74 @@ static void mlp_hvp(const void *state, const double *theta, const double *v, dou
       hw1[j] += inner * xi;
     }
   }
-  const double inv_m = 1.0 / (double)n->points;
-  for (size_t k = 0; k < 3 * W + 1; ++k) hv[k] *= inv_m;
+  const double scale = after_sums(n);
+  for (size_t k = 0; k < 3 * W + 1; ++k) hv[k] *= scale;
+}
+
+/* [W1 | w2] -> [W1 | 0 | w2 | 0], and back (dropping the biases' part). */
+static const double *widened(const mlp *n, const double *v, double *full) {
+  if (n->biases) return v;
+  const size_t W = n->width;
+  memcpy(full, v, W * sizeof *v);
+  memset(full + W, 0, W * sizeof *v);
+  memcpy(full + 2 * W, v + W, W * sizeof *v);
+  full[3 * W] = 0.0;
+  return full;
+}
+
+static void narrow(const mlp *n, const double *full, double *v) {
+  const size_t W = n->width;
+  memcpy(v, full, W * sizeof *v);
+  memcpy(v + W, full + 2 * W, W * sizeof *v);
+}
+
+/* (mu / 2) |theta|^2, over the state's own entries; nothing at all when mu = 0, so the loss
+ * without decay keeps its roundings (and the sign of a zero). */
+static double decay_value(const mlp *n, const double *theta) {
+  double sq = 0.0;
+  for (size_t k = 0; k < dim_of(n->width, n->biases); ++k) sq += theta[k] * theta[k];
+  return 0.5 * n->mu * sq;
+}
+
+static void add_decay(const mlp *n, const double *theta, double *g) {
+  for (size_t k = 0; k < dim_of(n->width, n->biases); ++k) g[k] += n->mu * theta[k];
+}
+
+static double mlp_value(const void *state, const double *theta, double *work) {
+  const mlp *n = state;
+  double f = data_value(n, widened(n, theta, work));
+  return n->mu > 0 ? f + decay_value(n, theta) : f;
+}
+
+static double mlp_value_grad(const void *state, const double *theta, double *g, double *work) {
+  const mlp *n = state;
+  const size_t len = full_len(n);
+  double f;
+  if (n->biases) {
+    f = data_value_grad(n, theta, g);
+  } else {
+    f = data_value_grad(n, widened(n, theta, work), work + len);
+    narrow(n, work + len, g);
+  }
+  if (n->mu > 0) {
+    f += decay_value(n, theta);
+    add_decay(n, theta, g);
+  }
+  return f;
+}
+
+static void mlp_hvp(const void *state, const double *theta, const double *v, double *hv,
+                    double *work) {
+  const mlp *n = state;
+  const size_t len = full_len(n);
+  if (n->biases) {
+    data_hvp(n, theta, v, hv);
+  } else {
+    double *full_theta = work, *full_v = work + len, *full_hv = work + 2 * len;
+    data_hvp(n, widened(n, theta, full_theta), widened(n, v, full_v), full_hv);
+    narrow(n, full_hv, hv);
+  }
+  if (n->mu > 0) add_decay(n, v, hv);
 }
 
 const double *lz__mlp_data_of(const void *state, const double **y, size_t *points) {
@@ -222,12 +347,19 @@ static const lz_objective objective = {
 
 /* ---- the kind ------------------------------------------------------------------------------ */
 
-static size_t params_dim(const lz_problem_params *pp) { return (size_t)(3 * pp->mlp.width + 1); }
+static size_t params_dim(const lz_problem_params *pp) {
+  return dim_of((size_t)pp->mlp.width, !pp->mlp.without_biases);
+}
 
 static void params_at(const lz_job *job, const size_t *idx, lz_problem_params *out) {
   (void)idx;  /* nothing of an mlp is swept */
   out->mlp.width = job->problem.mlp.width;
   out->mlp.activation = job->problem.mlp.activation;
+  out->mlp.without_biases = job->problem.mlp.without_biases;
+  out->mlp.weight_decay = job->problem.mlp.weight_decay;
+  out->mlp.x = job->problem.mlp.data.x;
+  out->mlp.y = job->problem.mlp.data.y;
+  out->mlp.weight = job->problem.mlp.data.weight;
   out->mlp.points = job->problem.mlp.data.points;
   out->mlp.lo = job->problem.mlp.data.lo;
   out->mlp.hi = job->problem.mlp.data.hi;
@@ -244,7 +376,11 @@ static double step_cost(const lz_problem_params *pp) {
 
 static int describe_lanes(const lz_problem *p, lz_lanes_problem *lp) {
   const lz_problem_params *pp = lz_problem_params_of(p);
-  if (pp->mlp.width > LZ_LANES_MAX_WIDTH) return 0;
+  /* the lanes engine has the network of tanh or relu units with biases, fitted to unweighted
+   * data without decay; the per-run engine takes the rest */
+  if (pp->mlp.width > LZ_LANES_MAX_WIDTH || pp->mlp.activation == LZ_MLP_SIN ||
+      pp->mlp.without_biases || pp->mlp.weight || pp->mlp.weight_decay > 0)
+    return 0;
   lp->kind = LZ_LANES_MLP;
   lp->width = (int)pp->mlp.width;
   lp->mlp_act = pp->mlp.activation;
@@ -252,13 +388,21 @@ static int describe_lanes(const lz_problem *p, lz_lanes_problem *lp) {
   return 1;
 }
 
+static void free_job_part(lz_job *job) {
+  free(job->problem.mlp.data.x);
+  free(job->problem.mlp.data.y);
+  free(job->problem.mlp.data.weight);
+}
+
 const lz_problem_kind_desc lz__kind_mlp = {
     .name = "mlp",
     .objective = &objective,
     .dim = params_dim,
-    .dim_formula = "3*width+1: W1 (width), b1 (width), w2 (width), then b2",
+    .dim_formula = "3*width+1: W1 (width), b1 (width), w2 (width), then b2; without biases "
+                   "2*width: W1, then w2",
     .params_at = params_at,
     .step_cost = step_cost,
     .traits = LZ_KIND_HAS_FITTED_DATA,
     .describe_lanes = describe_lanes,
+    .free_job_part = free_job_part,
 };
