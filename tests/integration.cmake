@@ -9,7 +9,7 @@ set_tests_properties(quickstart_file PROPERTIES ENVIRONMENT "${LZ_TEST_ENV}" TIM
 # Python integration tests for the cluster behaviour (issue 3): layout independence, resume after
 # signals and kill -9, failures that end every rank with one message; and the memory estimate
 # against the measured peak.
-foreach(t layouts resume worker_error pooling report memory blowup mlp engines damaged output_lock killed_create)
+foreach(t layouts resume worker_error pooling report memory blowup mlp mlp_blobs engines damaged output_lock killed_create)
   lz_require_test_file(integration/${t}.py)
   add_test(NAME ${t} COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.py)
   set_tests_properties(${t} PROPERTIES

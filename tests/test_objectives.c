@@ -452,6 +452,57 @@ static void mlp_gradient_and_hvp_match_finite_differences(void **state) {
       }
 }
 
+/* The variants of the blobs setup: sin units, no biases, listed weighted points, weight
+ * decay; each alone and all together, against finite differences. */
+static void mlp_variants_match_finite_differences(void **state) {
+  const double xs[] = {-1.0, -0.3, 0.4, 1.0, 200.0}, ys[] = {0.2, -0.5, 0.9, 1.1, -0.7};
+  const double qs[] = {0.25, 0.25, 0.2, 0.2, 0.1};
+  for (int variant = 0; variant < 16; ++variant) {
+    const int sin_units = variant & 1, no_biases = variant & 2, weighted = variant & 4,
+              decay = variant & 8;
+    char label[128];
+    snprintf(label, sizeof label, "mlp sin=%d without_biases=%d weighted=%d decay=%d",
+             sin_units, !!no_biases, !!weighted, !!decay);
+    lz_problem_params pp = {0};
+    pp.kind = LZ_PROBLEM_MLP;
+    pp.mlp.width = 2;
+    pp.mlp.activation = sin_units ? LZ_MLP_SIN : LZ_MLP_TANH;
+    pp.mlp.without_biases = no_biases != 0;
+    pp.mlp.weight_decay = decay ? 0.03 : 0.0;
+    pp.mlp.points = COUNT(xs);
+    pp.mlp.x = xs, pp.mlp.y = ys, pp.mlp.weight = weighted ? qs : NULL;
+    instance in = open_instance(&pp, NULL, label);
+    assert_int_equal(in.dim, no_biases ? 4 : 7);
+    double *x = random_point(&in, 90 + variant, 0.3);
+    /* the far input 200 makes the loss oscillate in W1 on a scale of 1/200 */
+    assert_gradient_matches_differences(&in, x, 1e-7, 1e-6);
+    assert_hvp_matches_differences(&in, x, 1e-7, 1e-6);
+    assert_value_agrees_with_value_grad(&in, x, 1e-12);
+    free(x);
+    close_instance(&in);
+  }
+}
+
+/* The weighted loss by hand for v sin(w x) without biases: (1/2) sum q r^2 + (mu/2)|theta|^2. */
+static void mlp_weighted_sin_loss_is_the_formula(void **state) {
+  const double xs[] = {-1.0, 0.5, 200.0}, ys[] = {0.3, -0.2, 0.8}, qs[] = {0.5, 0.3, 0.2};
+  lz_problem_params pp = {0};
+  pp.kind = LZ_PROBLEM_MLP;
+  pp.mlp.width = 1, pp.mlp.activation = LZ_MLP_SIN, pp.mlp.without_biases = 1;
+  pp.mlp.weight_decay = 0.01, pp.mlp.points = 3;
+  pp.mlp.x = xs, pp.mlp.y = ys, pp.mlp.weight = qs;
+  instance in = open_instance(&pp, NULL, "mlp blobs formula");
+  const double theta[2] = {0.7, -1.3};
+  double want = 0.5 * 0.01 * (0.7 * 0.7 + 1.3 * 1.3);
+  for (int i = 0; i < 3; ++i) {
+    double r = -1.3 * sin(0.7 * xs[i]) - ys[i];
+    want += 0.5 * qs[i] * r * r;
+  }
+  double got = lz_problem_value(in.p, theta, in.work);
+  assert_true(fabs(got - want) <= 1e-14 * fabs(want));
+  close_instance(&in);
+}
+
 /* The data: y = g0(x) + a sin(x / eps) on a grid that includes both ends. */
 static void mlp_data_follow_the_grid_and_the_formula(void **state) {
   lz_problem_params pp = {0};
@@ -1240,6 +1291,8 @@ int main(void) {
       cmocka_unit_test(multiscale_gradient_and_hvp_match_finite_differences),
       cmocka_unit_test(multiscale_f0_is_the_slow_part_alone),
       cmocka_unit_test(mlp_gradient_and_hvp_match_finite_differences),
+      cmocka_unit_test(mlp_variants_match_finite_differences),
+      cmocka_unit_test(mlp_weighted_sin_loss_is_the_formula),
       cmocka_unit_test(mlp_data_follow_the_grid_and_the_formula),
       cmocka_unit_test(sigma2_is_the_phase_variance_of_the_fast_gradient),
       cmocka_unit_test(mf_test_shapes_reach_every_evaluation_path),

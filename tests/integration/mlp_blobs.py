@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""jobs/mlp_blobs.yaml, the network v sin(w x) on weighted data with one far input, at both
+ends of its sweep, checked against numpy on 2 ranks.
+
+- /data holds the job file's points and weights; the C loss at a run's end is the numpy loss,
+  and GD's first steps are numpy's.
+- At h = 0.002 the run converges (numpy gradient below tol_grad at its final point) and v's
+  histogram sits in one bin.
+- At h = 0.6 the run is chaotic (lambda well above the threshold 0.01), bounded, and v's
+  histogram has two separated clumps, one on each side of 0.
+- Random starts at h = 0.6 agree: their v histograms are close in total variation."""
+import os
+import re
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+from lrzoo_test import SRC, run_lrzoo
+
+JOB = os.path.join(SRC, "jobs", "mlp_blobs.yaml")
+CONVERGED, CHAOTIC = 1, 3
+failures = []
+
+
+def check(ok, what):
+    if not ok:
+        failures.append(what)
+
+
+def loss_and_grad(theta, x, y, q, mu):
+    """F = (1/2) sum q (v sin(w x) - y)^2 + (mu/2)(w^2 + v^2) and its gradient."""
+    w, v = theta
+    s = np.sin(w * x)
+    r = v * s - y
+    g = np.array([np.sum(q * r * v * np.cos(w * x) * x) + mu * w, np.sum(q * r * s) + mu * v])
+    return 0.5 * np.sum(q * r * r) + 0.5 * mu * (w * w + v * v), g
+
+
+def job_with(text, lr, init, run, analyze):
+    """The job file's problem with other sweep, init, run and analyze lines."""
+    text = re.sub(r"^lr:.*$", "lr: " + lr, text, flags=re.M)
+    text = re.sub(r"^init:.*$", "init: " + init, text, flags=re.M)
+    text = re.sub(r"^run:.*$", "run: " + run, text, flags=re.M)
+    return text.split("\nanalyze:")[0] + "\nanalyze: " + analyze + "\n"
+
+
+def v_histogram(f, k):
+    edges = f["runs/hist_edges"][()]
+    return f["runs/hist"][k, 1], 0.5 * (edges[:-1] + edges[1:])
+
+
+def two_clumps(counts, centers):
+    """Mass on each side of 0, and the valley |v| < 0.3 against the highest bin."""
+    total = counts.sum()
+    return (counts[centers < 0].sum() / total, counts[centers > 0].sum() / total,
+            counts[np.abs(centers) < 0.3].max() / counts.max())
+
+
+def main():
+    text = open(JOB).read()
+    mu = 0.01
+    with tempfile.TemporaryDirectory() as tmp:
+        ends = os.path.join(tmp, "ends.yaml")
+        open(ends, "w").write(job_with(
+            text, "{values: [0.002, 0.6]}", "{kind: point, x: [0.5, 0.5]}",
+            "{max_iter: 100000, tol_grad: 1.0e-8, record_every: 1, record_x: 2}",
+            "{lyapunov: {iters: 20000, transient: 20000}, invariant_measure: {samples: 200000, "
+            "burn_in: 20000, coords: [0, 1], bins: 180, range: [-9.0, 9.0]}}"))
+        out = os.path.join(tmp, "ends.h5")
+        run_lrzoo(2, "run", ends, "-o", out)
+        with h5py.File(out, "r") as f:
+            x, y, q = (f["data"][k][()] for k in ("x", "y", "weight"))
+            check(len(x) == 65 and x[-1] == 200.0 and np.array_equal(x[:64], np.linspace(-1, 1, 64)),
+                  f"/data/x is not linspace(-1, 1, 64) and 200: {x[:3]} ... {x[-2:]}")
+            check(np.allclose(y, 1.2 * np.sin(1.5 * x), rtol=0, atol=1e-15),
+                  "/data/y is not the teacher 1.2 sin(1.5 x)")
+            check(np.allclose(q[:64], (1 - 1 / 256) / 64, rtol=1e-15) and q[-1] == 1 / 256,
+                  f"/data/weight is not (1 - p) / 64 and p = 1/256: {q[:2]} ... {q[-1]}")
+            runs = {k: f["runs"][k][()] for k in ("h", "status", "lyapunov", "loss", "grad_norm",
+                                                   "trace_len", "outside_fraction")}
+            traj = f["runs/trace/x"][()]
+            # GD's first steps, from (0.5, 0.5), are numpy's (chaos at h = 0.6 grows a rounding
+            # by about e^4 a step, so only a few steps are comparable)
+            for k, h in enumerate(runs["h"]):
+                theta = np.array([0.5, 0.5])
+                for step in range(1, 4):
+                    theta = theta - h * loss_and_grad(theta, x, y, q, mu)[1]
+                    check(np.allclose(traj[k, step], theta, rtol=1e-9, atol=0),
+                          f"h = {h}: step {step} is {traj[k, step]}, numpy's {theta}")
+            small, large = 0, 1
+            # the small step converges, at a point numpy finds stationary
+            check(runs["status"][small] == CONVERGED, f"h = 0.002: status {runs['status'][small]}")
+            end = traj[small, runs["trace_len"][small] - 1]
+            f_np, g_np = loss_and_grad(end, x, y, q, mu)
+            check(np.linalg.norm(g_np) < 1e-8, f"h = 0.002: numpy gradient {g_np} at {end}")
+            check(abs(runs["loss"][small] - f_np) <= 1e-12 * f_np,
+                  f"h = 0.002: loss {runs['loss'][small]!r}, numpy {f_np!r}")
+            counts, centers = v_histogram(f, small)
+            check(np.count_nonzero(counts) == 1, f"h = 0.002: v in {np.count_nonzero(counts)} bins")
+            # the large step is chaotic and bounded, with two clumps in v
+            check(runs["status"][large] == CHAOTIC and runs["lyapunov"][large] > 0.5,
+                  f"h = 0.6: status {runs['status'][large]}, lambda {runs['lyapunov'][large]}")
+            check(np.all(np.asarray(runs["outside_fraction"][large]) == 0),
+                  f"h = 0.6: samples outside [-9, 9]: {runs['outside_fraction'][large]}")
+            neg, pos, valley = two_clumps(*v_histogram(f, large))
+            check(neg > 0.3 and pos > 0.3 and valley < 0.1,
+                  f"h = 0.6: v < 0 holds {neg:.2f}, v > 0 {pos:.2f}, valley/peak {valley:.3f}")
+
+        starts = os.path.join(tmp, "starts.yaml")
+        open(starts, "w").write(job_with(
+            text, "{values: [0.6]}", "{kind: gaussian, scale: 1.0, replicas: 3}",
+            "{max_iter: 20000, tol_grad: 1.0e-8}",
+            "{lyapunov: {iters: 0}, invariant_measure: {samples: 200000, burn_in: 20000, "
+            "coords: [0, 1], bins: 180, range: [-9.0, 9.0]}}"))
+        out = os.path.join(tmp, "starts.h5")
+        run_lrzoo(2, "run", starts, "-o", out)
+        with h5py.File(out, "r") as f:
+            hists = [v_histogram(f, k)[0] / f["runs/hist"][k, 1].sum() for k in range(3)]
+            for a in range(3):
+                for b in range(a):
+                    tv = 0.5 * np.abs(hists[a] - hists[b]).sum()
+                    check(tv < 0.1, f"random starts {a} and {b}: v histograms {tv:.3f} apart")
+    if failures:
+        print("FAIL:\n  " + "\n  ".join(failures))
+        return 1
+    print("mlp_blobs: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
