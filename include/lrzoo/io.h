@@ -131,6 +131,20 @@ int lz_io_read_matrix(const char *path, const char *dataset, int64_t n, double *
  * block of rows at a time. */
 int lz_io_check_matrix(const char *path, const char *dataset, int64_t n, lz_err *err);
 
+/* Data points of an mlp read from a file: x, y and weight (NULL when the file has none), each
+ * `points` long and owned by the caller (lz_io_free_data_points). */
+typedef struct lz_data_points {
+  double *x, *y, *weight;
+  int64_t points;
+} lz_data_points;
+#define LZ_IO_MAX_DATA_POINTS 10000000
+
+/* Serial. Reads the 1-D datasets x, y and (if present) weight of the HDF5 file at path: one
+ * length from 1 to LZ_IO_MAX_DATA_POINTS, finite values, weights >= 0 with a positive sum.
+ * Errors name the file and the dataset and say what was found. */
+int lz_io_read_data_points(const char *path, lz_data_points *out, lz_err *err);
+void lz_io_free_data_points(lz_data_points *d);
+
 /* The HDF5 library version, "1.10.8", for provenance and --version. */
 void lz_io_hdf5_version(char *buf, size_t len);
 

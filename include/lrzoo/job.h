@@ -225,6 +225,13 @@ int lz_job_samples_invariant_measure(const lz_job *job);
 /* State dimension of a problem (quadratic: #eigenvalues; mf: 2 n d; multiscale: dim). */
 size_t lz_problem_params_dim(const lz_problem_params *pp);
 
+/* The file of data points the job names (an mlp's data.path), with its place in the job file
+ * in *at; NULL when it names none. After parsing, the caller reads the file and gives the
+ * points to the job with lz_job_take_data_points, which owns them from then on (x, y and
+ * weight malloc'ed, weight may be NULL), before the job is used. */
+const char *lz_job_data_file(const lz_job *job, lz_mark *at);
+void lz_job_take_data_points(lz_job *job, double *x, double *y, double *weight, int64_t points);
+
 /* Number of loss-trace records per run: max_iter / record_every + 1. */
 int64_t lz_job_trace_len(const lz_job *job);
 

@@ -164,6 +164,24 @@ static int check_target_file(const lz_job *job, char **diag) {
   return LZ_EJOB;
 }
 
+/* Data points from a file are read (by every rank: the file is small) and handed to the job
+ * before anything uses it, and reported at their place in the job. */
+static int read_data_file(lz_job *job, char **diag) {
+  lz_mark at;
+  const char *path = lz_job_data_file(job, &at);
+  if (!path) return LZ_OK;
+  lz_err err = {0, ""};
+  lz_data_points d;
+  if (lz_io_read_data_points(path, &d, &err) == LZ_OK) {
+    lz_job_take_data_points(job, d.x, d.y, d.weight, d.points);
+    return LZ_OK;
+  }
+  size_t len = strlen(job->path) + strlen(err.msg) + 64;
+  *diag = malloc(len);
+  if (*diag) snprintf(*diag, len, "%s:%d:%d: data: %s", job->path, at.line, at.col, err.msg);
+  return LZ_EJOB;
+}
+
 /* A stop asked for while the job was read and checked ends the command before anything is
  * written. */
 static int stop_if_asked(int rc, char **diag) {
@@ -200,6 +218,7 @@ static int command_validate(const cli *c) {
   lz_config_limits lim;
   limits_for_validate(c, &lim);
   int rc = lz_config_load_with(c->path, &lim, &job, &diag);
+  if (rc == LZ_OK) rc = read_data_file(job, &diag);
   if (rc == LZ_OK) rc = check_target_file(job, &diag);
   if (rc == LZ_OK) rc = check_environment_switches(&diag);
   rc = stop_if_asked(rc, &diag);
@@ -290,6 +309,7 @@ static int load_job_on_every_rank(const lz_comm *comm, const cli *c, const char 
   }
   rc = lz_config_parse_with(path, text, len, &lim, job, &diag);
   free(text);
+  if (rc == LZ_OK) rc = read_data_file(*job, &diag);
   if (rc == LZ_OK && comm->rank == 0) rc = check_target_file(*job, &diag);
   if (rc == LZ_OK && comm->rank == 0) rc = check_environment_switches(&diag);
   rc = lz_sched_agree(comm, stop_if_asked(rc, &diag));

@@ -223,6 +223,7 @@ bool cfg_read_choice(parser *p, const yaml_node_t *n, const key_spec *k, lz_para
 bool cfg_read_vector(parser *p, const yaml_node_t *n, const key_spec *k, lz_vparam *vp);
 bool cfg_read_fixed_list(parser *p, const yaml_node_t *n, const key_spec *k, lz_vparam *vp);
 bool cfg_read_bool(parser *p, const yaml_node_t *n, const key_spec *k, int *dst);
+void cfg_resolve_next_to_job(parser *p, char **path);
 bool cfg_read_string(parser *p, const yaml_node_t *n, const key_spec *k, char **dst);
 bool cfg_read_int(parser *p, const yaml_node_t *n, const key_spec *k, int64_t *dst);
 bool cfg_read_number(parser *p, const yaml_node_t *n, const key_spec *k, double *dst);

@@ -418,6 +418,25 @@ bool cfg_read_string(parser *p, const yaml_node_t *n, const key_spec *k, char **
   return *dst != NULL;
 }
 
+static bool is_absolute_path(const char *path) { return path[0] == '/'; }
+
+/* A relative path of an input file means "next to the job file", wherever lrzoo is started
+ * from. */
+void cfg_resolve_next_to_job(parser *p, char **path) {
+  const char *slash = strrchr(p->path, '/');
+  if (!*path || is_absolute_path(*path) || !slash) return;
+  size_t dir_len = (size_t)(slash - p->path) + 1, len = strlen(*path);
+  char *full = malloc(dir_len + len + 1);
+  if (!full) {
+    p->oom = true;
+    return;
+  }
+  memcpy(full, p->path, dir_len);
+  memcpy(full + dir_len, *path, len + 1);
+  free(*path);
+  *path = full;
+}
+
 bool cfg_read_int(parser *p, const yaml_node_t *n, const key_spec *k, int64_t *dst) {
   rule r = cfg_rule_of(k);
   r.whole = true;

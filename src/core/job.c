@@ -94,6 +94,16 @@ size_t lz_problem_params_dim(const lz_problem_params *pp) {
   return kind ? kind->dim(pp) : 0;
 }
 
+const char *lz_job_data_file(const lz_job *job, lz_mark *at) {
+  const lz_problem_kind_desc *kind = lz__problem_kind(job->problem.kind);
+  return kind && kind->data_file ? kind->data_file(job, at) : NULL;
+}
+
+void lz_job_take_data_points(lz_job *job, double *x, double *y, double *weight, int64_t points) {
+  const lz_problem_kind_desc *kind = lz__problem_kind(job->problem.kind);
+  if (kind && kind->take_data_points) kind->take_data_points(job, x, y, weight, points);
+}
+
 int64_t lz_job_trace_len(const lz_job *job) { return job->run.max_iter / job->run.record_every + 1; }
 
 double lz_job_lr_value(const lz_job *job, const size_t *idx) {

@@ -347,6 +347,14 @@ static void check_job(const lz_job *job) {
   check_param(job, &job->problem.multiscale.eps, "eps", ms);
   check_param(job, &job->problem.multiscale.amplitude, "amplitude", ms);
   check_param(job, &job->problem.multiscale.ratio, "ratio", ms);
+  if (only_kind(job, LZ_PROBLEM_MLP)) {
+    const bool listed = job->problem.mlp.data.x != NULL, from_file = job->problem.mlp.data.path;
+    CHECK(!(listed && from_file), "mlp data both listed and from a file");
+    CHECK(from_file || job->problem.mlp.data.points >= 1, "mlp data of %lld points",
+          (long long)job->problem.mlp.data.points);
+    CHECK(!listed || job->problem.mlp.data.y, "listed mlp data without y");
+    CHECK(job->problem.mlp.weight_decay >= 0, "weight_decay %g", job->problem.mlp.weight_decay);
+  }
   bool gaussian = job->init.kind == LZ_INIT_GAUSSIAN;
   check_param(job, &job->init.scale, "init.scale", gaussian);
   check_param(job, &job->init.imbalance, "init.imbalance", gaussian);

@@ -8,16 +8,20 @@ ends of its sweep, checked against numpy on 2 ranks.
   histogram sits in one bin.
 - At h = 0.6 the run is chaotic (lambda well above the threshold 0.01), bounded, and v's
   histogram has two separated clumps, one on each side of 0.
-- Random starts at h = 0.6 agree: their v histograms are close in total variation."""
+- Random starts at h = 0.6 agree: their v histograms are close in total variation.
+- The same points from an HDF5 data file (data: {path}) give bitwise the same runs, --resume
+  refuses the file once the data file changed, and a bad data file is refused by validate with
+  a message naming the file and the dataset."""
 import os
 import re
+import subprocess
 import sys
 import tempfile
 
 import h5py
 import numpy as np
 
-from lrzoo_test import SRC, run_lrzoo
+from lrzoo_test import LRZOO, SRC, run_lrzoo
 
 JOB = os.path.join(SRC, "jobs", "mlp_blobs.yaml")
 CONVERGED, CHAOTIC = 1, 3
@@ -56,6 +60,64 @@ def two_clumps(counts, centers):
     total = counts.sum()
     return (counts[centers < 0].sum() / total, counts[centers > 0].sum() / total,
             counts[np.abs(centers) < 0.3].max() / counts.max())
+
+
+def with_data_file(text, path):
+    """The job with its listed points replaced by data: {path: ...}."""
+    head, rest = text.split("  data:\n", 1)
+    rest = rest.split("\ninit:", 1)[1]
+    return head + f"  data: {{path: {path}}}\ninit:" + rest
+
+
+def write_data_file(path, **datasets):
+    with h5py.File(path, "w") as f:
+        for name, values in datasets.items():
+            f[name] = values
+
+
+def check_data_files(text, tmp):
+    listed = job_with(text, "{values: [0.05, 0.6]}", "{kind: point, x: [0.5, 0.5]}",
+                      "{max_iter: 3000, tol_grad: 1.0e-8}", "{lyapunov: {iters: 500, "
+                      "transient: 500}}")
+    eps, p = 0.005, 1 / 256
+    x = np.concatenate([np.linspace(-1, 1, 64), [1 / eps]])
+    y = 1.2 * np.sin(1.5 * x)
+    q = np.concatenate([np.full(64, (1 - p) / 64), [p]])
+    write_data_file(os.path.join(tmp, "points.h5"), x=x, y=y, weight=q)
+    outs = []
+    for name, job in (("listed", listed), ("file", with_data_file(listed, "points.h5"))):
+        path = os.path.join(tmp, name + ".yaml")
+        open(path, "w").write(job)
+        outs.append(os.path.join(tmp, name + ".h5"))
+        run_lrzoo(2, "run", path, "-o", outs[-1])
+    with h5py.File(outs[0], "r") as a, h5py.File(outs[1], "r") as b:
+        for group in ("runs", "data"):
+            for k in a[group]:
+                if isinstance(a[group][k], h5py.Dataset):
+                    check(np.array_equal(a[group][k][()], b[group][k][()], equal_nan=True),
+                          f"data file: /{group}/{k} differs from the listed points' run")
+    # a data file changed under a file being resumed is refused
+    with h5py.File(os.path.join(tmp, "points.h5"), "a") as f:
+        f["y"][3] += 1e-9
+    r = subprocess.run([LRZOO, "run", os.path.join(tmp, "file.yaml"), "-o", outs[1], "--resume"],
+                       capture_output=True, text=True)
+    check(r.returncode == 2 and "/data/y differs from the data this job reads now" in r.stderr,
+          f"resume after the data file changed: exit {r.returncode}, {r.stderr!r}")
+    bad = {
+        "no_y.h5": ({"x": x}, "no dataset 'y'"),
+        "matrix.h5": ({"x": np.ones((3, 2)), "y": np.ones(3)}, "dataset 'x' is 3 x 2"),
+        "short_y.h5": ({"x": x, "y": y[:10]}, "dataset 'y' has 10 entries, but x has 65"),
+        "nan.h5": ({"x": x, "y": np.where(x > 0.5, np.nan, y)}, "dataset 'y' holds nan at entry"),
+        "negative.h5": ({"x": x, "y": y, "weight": -q}, "weights must be >= 0"),
+    }
+    for name, (datasets, want) in bad.items():
+        write_data_file(os.path.join(tmp, name), **datasets)
+        job = os.path.join(tmp, "bad.yaml")
+        open(job, "w").write(with_data_file(listed, name))
+        r = subprocess.run([LRZOO, "validate", job], capture_output=True, text=True)
+        check(r.returncode == 2 and name in r.stderr and want in r.stderr and
+              re.search(r"bad\.yaml:\d+:\d+: data: ", r.stderr),
+              f"data file {name}: exit {r.returncode}, expected 2 and '{want}'; got {r.stderr!r}")
 
 
 def main():
@@ -122,6 +184,7 @@ def main():
                 for b in range(a):
                     tv = 0.5 * np.abs(hists[a] - hists[b]).sum()
                     check(tv < 0.1, f"random starts {a} and {b}: v histograms {tv:.3f} apart")
+        check_data_files(text, tmp)
     if failures:
         print("FAIL:\n  " + "\n  ".join(failures))
         return 1

@@ -26,6 +26,7 @@ typedef struct lz_mlp_job {
   struct {
     int64_t points;
     double *x, *y, *weight;   /* listed data (points each; weight may be NULL), or NULL */
+    char *path;               /* data file: x, y and weight are read from it after parsing */
     double lo, hi;
     lz_data_sampling sampling;
     lz_g0_kind g0;

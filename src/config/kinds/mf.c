@@ -133,28 +133,9 @@ static void read_rank(parser *p, const section_read *r, const section_read *prob
     }
 }
 
-static bool is_absolute_path(const char *path) { return path[0] == '/'; }
-
-/* A relative target path means "next to the job file", wherever lrzoo is started from. */
-static void resolve_target_path(parser *p) {
-  char **path = &p->job->problem.mf.target.path;
-  const char *slash = strrchr(p->path, '/');
-  if (!*path || is_absolute_path(*path) || !slash) return;
-  size_t dir_len = (size_t)(slash - p->path) + 1, len = strlen(*path);
-  char *full = malloc(dir_len + len + 1);
-  if (!full) {
-    p->oom = true;
-    return;
-  }
-  memcpy(full, p->path, dir_len);
-  memcpy(full + dir_len, *path, len + 1);
-  free(*path);
-  *path = full;
-}
-
 static void read_file_target(parser *p, const section_read *r, const section_read *prob) {
   lz_param *n = &p->job->problem.mf.n;
-  if (r->ok[TGT_PATH]) resolve_target_path(p);
+  if (r->ok[TGT_PATH]) cfg_resolve_next_to_job(p, &p->job->problem.mf.target.path);
   if (prob->ok[N] && !cfg_param_is_single(p, n)) {
     char got[128];
     cfg_report(p, n->mark,

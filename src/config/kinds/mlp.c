@@ -21,7 +21,7 @@ static const key_spec keys[] = {
 
 enum {
   DAT_POINTS, DAT_RANGE, DAT_SAMPLING, DAT_G0, DAT_AMPLITUDE, DAT_EPS, DAT_X, DAT_Y, DAT_WEIGHT,
-  DAT_COUNT
+  DAT_PATH, DAT_COUNT
 };
 _Static_assert(DAT_COUNT <= MAX_SECTION_KEYS, "section_read holds MAX_SECTION_KEYS keys");
 /* The keys of generated data, which listed data do not take. */
@@ -54,6 +54,9 @@ static const key_spec data_keys[DAT_COUNT] = {
              .help = "the labels, a list of numbers as long as x"},
   [DAT_WEIGHT] = {.name = "weight", .type = T_SPECIAL, .check = C_NONNEG, .label = "data.weight",
                   .help = "the weight q_i of each point in (1/2) sum q_i r_i^2"},
+  [DAT_PATH] = {.name = "path", .type = T_STRING, .offset = OFF(problem.mlp.data.path),
+                .label = "data.path",
+                .help = "an HDF5 file with the 1-D datasets x, y and optionally weight"},
 };
 static const section data_section = {"problem.data", "in problem.data", data_keys, DAT_COUNT,
                                      NULL};
@@ -115,6 +118,15 @@ static void read_mlp_data(parser *p, const yaml_node_t *n) {
   section_read r;
   job->problem.mlp.data.mark = cfg_mark_of(n);
   if (!cfg_read_section(p, &data_section, n, &r)) return;
+  if (r.node[DAT_PATH]) {
+    for (int k = 0; k < DAT_COUNT; ++k)
+      if (k != DAT_PATH && r.node[k])
+        cfg_report(p, cfg_mark_of(r.node[k]),
+                   "data.%s does not go with data.path: the file holds the points (x, y and "
+                   "optionally weight); remove %s", data_keys[k].name, data_keys[k].name);
+    if (r.ok[DAT_PATH]) cfg_resolve_next_to_job(p, &job->problem.mlp.data.path);
+    return;
+  }
   if (r.node[DAT_X]) {
     read_listed_data(p, &r);
     return;

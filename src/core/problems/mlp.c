@@ -147,8 +147,9 @@ static size_t mlp_work_len(const void *state) {
   return n->biases ? 0 : 3 * full_len(n);
 }
 
+/* points is 0 while a data file is not read yet (the job's memory estimate at parsing). */
 static void mlp_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
-  if (pp->mlp.width < 1 || pp->mlp.points < 1) return;
+  if (pp->mlp.width < 1 || pp->mlp.points < 0) return;
   s->dim = dim_of((size_t)pp->mlp.width, !pp->mlp.without_biases);
   s->work_len = pp->mlp.without_biases ? 3 * (3 * (size_t)pp->mlp.width + 1) : 0;
   s->stored_bytes = (double)sizeof(mlp) + (pp->mlp.weight ? 24.0 : 16.0) * (double)pp->mlp.points;
@@ -392,6 +393,22 @@ static void free_job_part(lz_job *job) {
   free(job->problem.mlp.data.x);
   free(job->problem.mlp.data.y);
   free(job->problem.mlp.data.weight);
+  free(job->problem.mlp.data.path);
+}
+
+static const char *data_file(const lz_job *job, lz_mark *at) {
+  *at = job->problem.mlp.data.mark;
+  return job->problem.mlp.data.path;
+}
+
+static void take_data_points(lz_job *job, double *x, double *y, double *weight, int64_t points) {
+  free(job->problem.mlp.data.x);
+  free(job->problem.mlp.data.y);
+  free(job->problem.mlp.data.weight);
+  job->problem.mlp.data.x = x;
+  job->problem.mlp.data.y = y;
+  job->problem.mlp.data.weight = weight;
+  job->problem.mlp.data.points = points;
 }
 
 const lz_problem_kind_desc lz__kind_mlp = {
@@ -405,4 +422,6 @@ const lz_problem_kind_desc lz__kind_mlp = {
     .traits = LZ_KIND_HAS_FITTED_DATA,
     .describe_lanes = describe_lanes,
     .free_job_part = free_job_part,
+    .data_file = data_file,
+    .take_data_points = take_data_points,
 };

@@ -48,6 +48,10 @@ typedef struct lz_problem_kind_desc {
   /* Frees what the job file's part of the kind owns (vectors, strings); NULL: nothing. Called
    * for every kind, so it must accept its zeroed part. */
   void (*free_job_part)(lz_job *job);
+  /* The file of data points the job names, and where (lz_job_data_file); NULL: none. */
+  const char *(*data_file)(const lz_job *job, lz_mark *at);
+  /* Takes the points read from it (lz_job_take_data_points). */
+  void (*take_data_points)(lz_job *job, double *x, double *y, double *weight, int64_t points);
   /* See lz_problem_params_target_file; NULL: no kind's instance reads a file. */
   int (*target_file)(const lz_problem_params *pp, const char **path, const char **dataset,
                      int64_t *n);
