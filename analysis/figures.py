@@ -45,7 +45,9 @@ def need(cond, what):
 
 
 def problem_kind(run):
-    """mf, multiscale or quadratic, told by the per-run fields only that kind has."""
+    """mf, multiscale, mlp or quadratic, told by what only that kind has."""
+    if run.data:
+        return "mlp"
     if "norm_y" in run.runs:
         return "mf"
     return "multiscale" if "f0_loss" in run.runs else "quadratic"
@@ -539,12 +541,88 @@ def fig_status(run, out):
                   {"lr": values.tolist(), "fractions": frac.tolist()})
 
 
+# ---- blobs: a network's weights spread over two sign-symmetric blobs ----------------------
+
+def fig_blobs(run, out):
+    """v over time and the (w, v) histogram for a converged h and two large h, and the status
+    and Lyapunov exponent against h (jobs/mlp_blobs.yaml)."""
+    x = x_trace(run)
+    need("hist2d" in run.runs and "lyapunov" in run.runs and x is not None and x.shape[2] >= 2,
+         "/runs/hist2d, /runs/lyapunov and 2 recorded coordinates (an mlp of weights (w, v) "
+         "with analyze.invariant_measure and record_x: 2)")
+    need(problem_kind(run) == "mlp", "an mlp problem")
+    h, status, lyap = run.runs["h"], run.status, run.runs["lyapunov"]
+    converged = [i for i in np.argsort(h) if status[i] == CONVERGED]
+    # the runs whose v spreads (chaos across the blobs, not inside one ripple)
+    spread = [i for i in np.argsort(h)
+              if status[i] == CHAOTIC and np.count_nonzero(run.runs["hist"][i, 1]) > 5]
+    need(converged and len(spread) >= 2, "a converged run and two whose v spreads over bins")
+    picks = [converged[0], spread[len(spread) // 3], spread[-1]]
+    edges = run.runs["hist_edges"]
+    steps = run.trace_steps_of.get("x")
+    fig = plt.figure(figsize=(11, 9.5))
+    grid = fig.add_gridspec(3, 3, height_ratios=[1, 1.3, 1])
+    data = {}
+    for col, i in enumerate(picks):
+        n = int(run.runs["trace_len"][i])
+        k = steps[:n] if steps is not None else np.arange(n)
+        ax = fig.add_subplot(grid[0, col])
+        if status[i] == CHAOTIC:
+            ax.plot(k, x[i, :n, 1], ",", alpha=0.6)
+        else:
+            ax.plot(k, x[i, :n, 1], lw=0.8)
+        ax.set_title(f"h = {h[i]:.3g}: {STATUS_NAMES[status[i]]}", fontsize=10)
+        ax.set_xlabel("step k")
+        if col == 0:
+            ax.set_ylabel("v_k")
+        ax = fig.add_subplot(grid[1, col])
+        counts = run.runs["hist2d"][i].astype(float)
+        ax.pcolormesh(edges, edges, np.log10(1 + counts.T), cmap="magma_r", shading="flat")
+        if np.count_nonzero(counts) <= 4:  # a point: mark it, a bin alone is hard to see
+            wi, vi = np.nonzero(counts)
+            ax.scatter(0.5 * (edges[wi] + edges[wi + 1]), 0.5 * (edges[vi] + edges[vi + 1]),
+                       s=80, facecolors="none", edgecolors="C0")
+        occupied = np.nonzero(counts.sum(axis=0))[0]
+        lo, hi = edges[max(occupied.min() - 3, 0)], edges[min(occupied.max() + 4, edges.size - 1)]
+        ax.set_ylim(min(lo, -2.0), max(hi, 2.0))
+        ax.set_xlabel("w")
+        if col == 0:
+            ax.set_ylabel("v   (log counts of the iterates)")
+        v = run.runs["hist"][i, 1].astype(float)
+        centers = 0.5 * (edges[1:] + edges[:-1])
+        data[f"{h[i]:.6g}"] = {"status": STATUS_NAMES[status[i]], "lyapunov": float(lyap[i]),
+                               "v_positive": float(v[centers > 0].sum() / v.sum()),
+                               "v_bins": int(np.count_nonzero(v))}
+    ax = fig.add_subplot(grid[2, :])
+    for s, name in enumerate(STATUS_NAMES):
+        sel = status == s
+        if sel.any():
+            ax.scatter(h[sel], np.where(np.isfinite(lyap[sel]), lyap[sel], np.nan), s=18,
+                       color=STATUS_COLORS[s], label=name, zorder=3)
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("step size h")
+    ax.set_ylabel("Lyapunov exponent (per step)")
+    ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle(f"{run.name}: from one minimum to two sign-symmetric blobs", fontsize=12)
+    fig.tight_layout()
+    caption = ("Top: v over the steps of the run; middle: the histogram of (w, v) after burn-in; "
+               "bottom: the status and the Lyapunov exponent of every h. " +
+               "; ".join(f"h = {k}: {d['status']}, lambda {d['lyapunov']:.3g}, "
+                         f"v > 0 in {100 * d['v_positive']:.0f}% of the samples"
+                         for k, d in data.items()) +
+               ". At a small h GD settles in the ripple next to its start; at large h it is "
+               "chaotic and visits both blobs (w, v) and (-w, -v) of the symmetric loss.")
+    return Figure(save(fig, out, "fig_blobs.png"), "The blobs of a network's weights", caption,
+                  data)
+
+
 FIGURES = {
     "regimes": fig_regimes, "modified_equations": fig_modified_equations,
     "period_doubling": fig_period_doubling, "basin_map": fig_basin_map,
     "invariant_measure": fig_invariant_measure, "escapes": fig_escapes,
     "balancing": fig_balancing, "edge_of_stability": fig_edge_of_stability,
-    "size_study": fig_size_study, "status": fig_status,
+    "size_study": fig_size_study, "status": fig_status, "blobs": fig_blobs,
 }
 
 

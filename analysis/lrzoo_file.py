@@ -17,6 +17,8 @@ class Run:
                                for k in f["axes"]}
             datasets = [k for k in f["runs"] if isinstance(f["runs"][k], h5py.Dataset)]
             self.runs = {k: f["runs"][k][()] for k in datasets}
+            # mlp jobs: the fitted points x, y and their weights
+            self.data = {k: f["data"][k][()] for k in f["data"]} if "data" in f else {}
             self.runs_attrs = {k: {a: _text(v) for a, v in f["runs"][k].attrs.items()
                                    if not a.startswith("DIMENSION")} for k in datasets}
             # /runs/trace/<name> with its step scale /runs/trace/<name>_step
