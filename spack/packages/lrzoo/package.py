@@ -38,7 +38,7 @@ class Lrzoo(CMakePackage):
     # passes Open MPI's options, so an other MPI builds but runs those tests badly.
     depends_on("mpi")
     # Parallel HDF5, with the high-level library (dimension scales, H5DS) that
-    # src/CMakeLists.txt links. src/io/target.c calls H5Oget_info_by_name2 with an H5O_info_t,
+    # src/CMakeLists.txt links. The io module calls H5Oget_info_by_name2 with an H5O_info_t,
     # which is that call's struct only under the 1.10 API: 1.10 is what lrzoo is tested with.
     depends_on("hdf5@1.10.3:1.10+mpi+hl")
     depends_on("libyaml")
