@@ -24,7 +24,7 @@ static const char usage[] =
     "                          [--stop-file PATH] [--memory-limit SIZE]\n"
     "       lrzoo validate JOB.yaml [--threads N] [--memory-limit SIZE]\n"
     "       lrzoo info OUT.h5\n"
-    "       lrzoo --version\n"
+    "       lrzoo --version | --help\n"
     "\n"
     "Run under mpiexec -n P or srun; with one rank the same binary does everything itself.\n"
     "Exit codes: 0 done; 1 runtime failure; 2 bad job file or arguments (nothing written);\n"
