@@ -60,7 +60,7 @@ def report_file(path, out_dir):
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+", metavar="OUT.h5")
-    ap.add_argument("-o", "--out")
+    ap.add_argument("-o", "--out", metavar="DIR")
     a = ap.parse_args(argv[1:])
     out = a.out or os.path.splitext(a.files[0])[0] + "_report"
     os.makedirs(out, exist_ok=True)

@@ -2,6 +2,8 @@ lz_script_test(cli_bad_jobs integration/bad_jobs.sh)
 lz_script_test(cli_contract integration/cli.sh)
 lz_script_test(cli_faults integration/faults.sh)
 lz_script_test(cli_input_bounds integration/input_bounds.sh)
+# cmake --install into a temporary prefix, used through Lmod (issue 24).
+lz_script_test(install integration/install.sh)
 lz_require_test_file(integration/quickstart.py)
 add_test(NAME quickstart_file COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/integration/quickstart.py)
 set_tests_properties(quickstart_file PROPERTIES ENVIRONMENT "${LZ_TEST_ENV}" TIMEOUT 1200 PROCESSORS 2)
@@ -9,7 +11,7 @@ set_tests_properties(quickstart_file PROPERTIES ENVIRONMENT "${LZ_TEST_ENV}" TIM
 # Python integration tests for the cluster behaviour (issue 3): layout independence, resume after
 # signals and kill -9, failures that end every rank with one message; and the memory estimate
 # against the measured peak.
-foreach(t layouts resume worker_error pooling report memory blowup mlp mlp_blobs engines damaged output_lock killed_create)
+foreach(t layouts resume worker_error pooling report memory blowup mlp mlp_blobs engines damaged output_lock killed_create manpage)
   lz_require_test_file(integration/${t}.py)
   add_test(NAME ${t} COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.py)
   set_tests_properties(${t} PROPERTIES

@@ -70,4 +70,6 @@ class Lrzoo(CMakePackage):
             self.define("MPI_C_COMPILER", spec["mpi"].mpicc),
             self.define("HDF5_ROOT", spec["hdf5"].prefix),
             self.define("OPENSSL_ROOT_DIR", spec["openssl"].prefix),
+            # lrzoo-report runs this spec's Python, which has h5py, numpy and matplotlib.
+            self.define("LRZOO_REPORT_PYTHON", spec["python"].command.path),
         ]
