@@ -335,6 +335,34 @@ static void network_lanes_should_equal_gd_run_bitwise(void **state) {
   assert_true(stopped_inside > 20);
 }
 
+/* The blobs variants (tests/test_objectives.c checks their derivatives): sin units, no
+ * biases, listed points with weights and a far input, weight decay; each alone and together. */
+static void network_variants_lanes_should_equal_gd_run_bitwise(void **state) {
+  (void)state;
+  static const double xs[] = {-1.0, -0.5, 0.0, 0.5, 1.0, 20.0};
+  static const double ys[] = {-1.2, -0.8, 0.0, 0.8, 1.2, 0.3};
+  static const double qs[] = {0.2, 0.2, 0.2, 0.2, 0.15, 0.05};
+  stopped_inside = 0;
+  for (int variant = 1; variant < 16; ++variant) {
+    lz_problem_params pp;
+    memset(&pp, 0, sizeof pp);
+    pp.kind = LZ_PROBLEM_MLP;
+    pp.mlp.width = variant & 8 ? 1 : 3;
+    pp.mlp.activation = variant & 1 ? LZ_MLP_SIN : LZ_MLP_TANH;
+    pp.mlp.without_biases = (variant & 2) != 0;
+    pp.mlp.weight_decay = variant & 4 ? 0.01 : 0.0;
+    pp.mlp.points = 6;
+    pp.mlp.x = xs, pp.mlp.y = ys;
+    pp.mlp.weight = variant & 8 ? qs : NULL;
+    lz_problem *p = create_or_fail(&pp);
+    lz_lanes_problem lp;
+    assert_true(lz_gd_lanes_problem(p, &lp));  /* the lanes engine takes every variant */
+    compare_cases(p, 1.0, 0.05, 2.5, 1);
+    lz_problem_destroy(&p);
+  }
+  assert_true(stopped_inside > 20);
+}
+
 static void a_start_out_of_bounds_should_be_handed_over_at_step_zero(void **state) {
   (void)state;
   lz_problem *p = make_scalar_mf(1.0, LZ_ACT_NONE, 0.0);
@@ -427,6 +455,7 @@ int main(void) {
       cmocka_unit_test(quadratic_lanes_should_equal_gd_run_bitwise_in_every_dimension),
       cmocka_unit_test(multiscale_lanes_should_equal_gd_run_bitwise),
       cmocka_unit_test(network_lanes_should_equal_gd_run_bitwise),
+      cmocka_unit_test(network_variants_lanes_should_equal_gd_run_bitwise),
       cmocka_unit_test(a_start_out_of_bounds_should_be_handed_over_at_step_zero),
       cmocka_unit_test(a_lane_at_a_minimum_should_stop_for_the_exact_check),
       cmocka_unit_test(no_tolerance_should_stop_a_lane_whose_gradient_stays_large),

@@ -457,22 +457,23 @@ static void mlp_gradient_and_hvp_match_finite_differences(void **state) {
 static void mlp_variants_match_finite_differences(void **state) {
   const double xs[] = {-1.0, -0.3, 0.4, 1.0, 200.0}, ys[] = {0.2, -0.5, 0.9, 1.1, -0.7};
   const double qs[] = {0.25, 0.25, 0.2, 0.2, 0.1};
-  for (int variant = 0; variant < 16; ++variant) {
+  /* width 30 widens the state in the caller's scratch, width 2 on the stack */
+  for (int variant = 0; variant < 32; ++variant) {
     const int sin_units = variant & 1, no_biases = variant & 2, weighted = variant & 4,
-              decay = variant & 8;
+              decay = variant & 8, width = variant & 16 ? 30 : 2;
     char label[128];
-    snprintf(label, sizeof label, "mlp sin=%d without_biases=%d weighted=%d decay=%d",
-             sin_units, !!no_biases, !!weighted, !!decay);
+    snprintf(label, sizeof label, "mlp width=%d sin=%d without_biases=%d weighted=%d decay=%d",
+             width, sin_units, !!no_biases, !!weighted, !!decay);
     lz_problem_params pp = {0};
     pp.kind = LZ_PROBLEM_MLP;
-    pp.mlp.width = 2;
+    pp.mlp.width = width;
     pp.mlp.activation = sin_units ? LZ_MLP_SIN : LZ_MLP_TANH;
     pp.mlp.without_biases = no_biases != 0;
     pp.mlp.weight_decay = decay ? 0.03 : 0.0;
     pp.mlp.points = COUNT(xs);
     pp.mlp.x = xs, pp.mlp.y = ys, pp.mlp.weight = weighted ? qs : NULL;
     instance in = open_instance(&pp, NULL, label);
-    assert_int_equal(in.dim, no_biases ? 4 : 7);
+    assert_int_equal(in.dim, no_biases ? 2 * width : 3 * width + 1);
     double *x = random_point(&in, 90 + variant, 0.3);
     /* the far input 200 makes the loss oscillate in W1 on a scale of 1/200 */
     assert_gradient_matches_differences(&in, x, 1e-7, 1e-6);

@@ -30,7 +30,7 @@ typedef enum {
   LZ_LANES_SCALAR_MF = 1,   /* state (x, y) */
   LZ_LANES_QUADRATIC = 2,
   LZ_LANES_MULTISCALE = 3,
-  LZ_LANES_MLP = 4          /* state [W1 | b1 | w2 | b2] */
+  LZ_LANES_MLP = 4          /* state [W1 | b1 | w2 | b2], or [W1 | w2] without biases */
 } lz_lanes_kind;
 
 /* What the lanes engine steps: a problem instance and the constants of its objective. */
@@ -51,7 +51,10 @@ typedef struct lz_lanes_problem {
   int width;
   size_t points;
   lz_mlp_activation mlp_act;
+  int mlp_without_biases;
+  double mlp_decay;                 /* weight decay mu */
   const double *data_x, *data_y;
+  const double *data_q;             /* the points' weights; NULL: 1 / m each */
 } lz_lanes_problem;
 
 typedef double lz_lane_row[LZ_LANES];

@@ -97,19 +97,21 @@ static void toy_bounds(const lz_lanes_problem *t, double m, double *f_max, doubl
 }
 
 /* The network: each weight is at most m, so with Z = m (max|x_j| + 1) bounding every
- * pre-activation, |sigma| <= 1 (tanh) or <= Z (relu), |net| <= m + W m S and
- * |r| <= |net| + max|y_j|; the gradient's entries are means of r times s, w2 sigma' (<= m)
- * and that times x_j. */
+ * pre-activation, |sigma| <= 1 (tanh, sin) or <= Z (relu), |sigma'| <= 1, |net| <= m + W m S
+ * and |r| <= |net| + max|y_j|; the gradient's entries are sums, with weights of total Q (1 for
+ * the mean), of r times s, w2 sigma' (<= m) and that times x_j. Weight decay adds
+ * (mu / 2) dim m^2 to f and mu m to each entry. */
 static void mlp_bounds(const lz_lanes_problem *t, double m, double *f_max, double *g_max) {
-  double xmax = 0.0, ymax = 0.0;
+  double xmax = 0.0, ymax = 0.0, q = t->data_q ? 0.0 : 1.0;
   for (size_t j = 0; j < t->points; ++j) {
     xmax = fmax(xmax, fabs(t->data_x[j]));
     ymax = fmax(ymax, fabs(t->data_y[j]));
+    if (t->data_q) q += t->data_q[j];
   }
   const double z = m * (xmax + 1.0), s = t->mlp_act == LZ_MLP_RELU ? z : 1.0;
   const double r = m + t->width * m * s + ymax;
-  *f_max = 0.5 * r * r * (1.0 + 1e-9);
-  *g_max = r * fmax(fmax(1.0, s), m * fmax(1.0, xmax)) * (1.0 + 1e-9);
+  *f_max = (0.5 * q * r * r + 0.5 * t->mlp_decay * t->dim * m * m) * (1.0 + 1e-9);
+  *g_max = (q * r * fmax(fmax(1.0, s), m * fmax(1.0, xmax)) + t->mlp_decay * m) * (1.0 + 1e-9);
 }
 
 /* The largest M (within a factor 2) with f_max(M) <= bound and every gradient component at

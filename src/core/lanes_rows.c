@@ -247,7 +247,11 @@ static void activate_rows(const lz_lanes_problem *lp, lz_lane_row *th, double xj
     const double *w1 = th[u], *b1 = th[W + u];
     double *s = a->s[u], *d1 = a->d1[u], *d2 = a->d2[u];
     EACH_LANE s[i] = w1[i] * xj + b1[i];  /* z, for now */
-    if (lp->mlp_act == LZ_MLP_RELU) {
+    if (lp->mlp_act == LZ_MLP_SIN) {
+      map_row(lz_vcos, s, d1);
+      map_row(lz_vsin, s, s);
+      EACH_LANE d2[i] = -s[i];
+    } else if (lp->mlp_act == LZ_MLP_RELU) {
       EACH_LANE {
         const double z = s[i];
         d1[i] = z > 0 ? 1.0 : 0.0;
@@ -281,15 +285,56 @@ static void scale_rows(lz_lane_row *v, int dim, double k) {
   for (int c = 0; c < dim; ++c) EACH_LANE v[c][i] *= k;
 }
 
-static void mlp_grad(const lz_lanes_problem *lp, lz_lane_row *th, lz_lane_row *g) {
-  const int W = lp->width, dim = lp->dim;
+/* problems/mlp.c's weight_at and after_sums: q_j and 1, or 1 and 1 / m. */
+static double weight_at(const lz_lanes_problem *lp, size_t j) {
+  return lp->data_q ? lp->data_q[j] : 1.0;
+}
+static double after_sums(const lz_lanes_problem *lp) {
+  return lp->data_q ? 1.0 : 1.0 / (double)lp->points;
+}
+
+/* The full layout's rows (3W + 1). Without biases the state [W1 | w2] is widened to
+ * [W1 | 0 | w2 | 0] and the results narrowed back, as problems/mlp.c does to its vectors. */
+static int full_rows(const lz_lanes_problem *lp) { return 3 * lp->width + 1; }
+
+static lz_lane_row *widened(const lz_lanes_problem *lp, lz_lane_row *th, lz_lane_row *full) {
+  if (!lp->mlp_without_biases) return th;
+  const int W = lp->width;
+  for (int u = 0; u < W; ++u) {
+    EACH_LANE full[u][i] = th[u][i];
+    EACH_LANE full[W + u][i] = 0.0;
+    EACH_LANE full[2 * W + u][i] = th[W + u][i];
+  }
+  EACH_LANE full[3 * W][i] = 0.0;
+  return full;
+}
+
+static void narrow(const lz_lanes_problem *lp, lz_lane_row *full, lz_lane_row *out) {
+  const int W = lp->width;
+  for (int u = 0; u < W; ++u) {
+    EACH_LANE out[u][i] = full[u][i];
+    EACH_LANE out[W + u][i] = full[2 * W + u][i];
+  }
+}
+
+/* out += mu theta over the state's own rows (problems/mlp.c's add_decay; nothing at mu = 0). */
+static void add_decay_rows(const lz_lanes_problem *lp, lz_lane_row *th, lz_lane_row *out) {
+  if (!(lp->mlp_decay > 0)) return;
+  for (int c = 0; c < lp->dim; ++c) EACH_LANE out[c][i] += lp->mlp_decay * th[c][i];
+}
+
+enum { FULL_ROWS_MAX = 3 * LZ_LANES_MAX_WIDTH + 1 };
+
+static void data_grad(const lz_lanes_problem *lp, lz_lane_row *th, lz_lane_row *g) {
+  const int W = lp->width;
   mlp_at a;
   double r[LZ_LANES];
-  for (int c = 0; c < dim; ++c) EACH_LANE g[c][i] = 0.0;
+  for (int c = 0; c < full_rows(lp); ++c) EACH_LANE g[c][i] = 0.0;
   for (size_t j = 0; j < lp->points; ++j) {
-    const double xj = lp->data_x[j];
+    const double xj = lp->data_x[j], c = weight_at(lp, j);
     activate_rows(lp, th, xj, &a);
     residual_rows(lp, th, &a, lp->data_y[j], r);
+    EACH_LANE r[i] *= c;
     EACH_LANE g[3 * W][i] += r[i];
     for (int u = 0; u < W; ++u) {
       const double *w2 = th[2 * W + u], *s = a.s[u], *d1 = a.d1[u];
@@ -302,33 +347,54 @@ static void mlp_grad(const lz_lanes_problem *lp, lz_lane_row *th, lz_lane_row *g
       }
     }
   }
-  scale_rows(g, dim, 1.0 / (double)lp->points);
+  scale_rows(g, full_rows(lp), after_sums(lp));
+}
+
+static void mlp_grad(const lz_lanes_problem *lp, lz_lane_row *th, lz_lane_row *g) {
+  lz_lane_row full_th[FULL_ROWS_MAX], full_g[FULL_ROWS_MAX];
+  if (lp->mlp_without_biases) {
+    data_grad(lp, widened(lp, th, full_th), full_g);
+    narrow(lp, full_g, g);
+  } else {
+    data_grad(lp, th, g);
+  }
+  add_decay_rows(lp, th, g);
 }
 
 static void mlp_value(const lz_lanes_problem *lp, lz_lane_row *th, double *f) {
+  lz_lane_row full_th[FULL_ROWS_MAX];
+  lz_lane_row *t = widened(lp, th, full_th);
   mlp_at a;
   double r[LZ_LANES];
   EACH_LANE f[i] = 0.0;
   for (size_t j = 0; j < lp->points; ++j) {
-    activate_rows(lp, th, lp->data_x[j], &a);
-    residual_rows(lp, th, &a, lp->data_y[j], r);
-    EACH_LANE f[i] += r[i] * r[i];
+    const double c = weight_at(lp, j);
+    activate_rows(lp, t, lp->data_x[j], &a);
+    residual_rows(lp, t, &a, lp->data_y[j], r);
+    EACH_LANE f[i] += c * (r[i] * r[i]);
   }
   const double m = (double)lp->points;
-  EACH_LANE f[i] = 0.5 * f[i] / m;
+  if (lp->data_q) EACH_LANE f[i] = 0.5 * f[i];
+  else EACH_LANE f[i] = 0.5 * f[i] / m;
+  if (!(lp->mlp_decay > 0)) return;
+  /* problems/mlp.c's decay_value: (mu / 2) times the squares summed in the state's order */
+  double sq[LZ_LANES];
+  EACH_LANE sq[i] = 0.0;
+  for (int c = 0; c < lp->dim; ++c) EACH_LANE sq[i] += th[c][i] * th[c][i];
+  EACH_LANE f[i] = f[i] + 0.5 * lp->mlp_decay * sq[i];
 }
 
-/* problems/mlp.c's mlp_hvp: forward-mode differentiation of the gradient along v. */
-static void mlp_hvp(const lz_lanes_problem *lp, lz_lane_row *th, lz_lane_row *v,
-                    lz_lane_row *hv) {
-  const int W = lp->width, dim = lp->dim;
+/* problems/mlp.c's data_hvp: forward-mode differentiation of the gradient along v. */
+static void data_hvp(const lz_lanes_problem *lp, lz_lane_row *th, lz_lane_row *v,
+                     lz_lane_row *hv) {
+  const int W = lp->width;
   mlp_at a;
   lz_lane_row dz[LZ_LANES_MAX_WIDTH];
   double r[LZ_LANES], dr[LZ_LANES];
-  for (int c = 0; c < dim; ++c) EACH_LANE hv[c][i] = 0.0;
+  for (int c = 0; c < full_rows(lp); ++c) EACH_LANE hv[c][i] = 0.0;
   const double *b2 = th[3 * W], *db2 = v[3 * W];
   for (size_t j = 0; j < lp->points; ++j) {
-    const double xj = lp->data_x[j], yj = lp->data_y[j];
+    const double xj = lp->data_x[j], yj = lp->data_y[j], c = weight_at(lp, j);
     activate_rows(lp, th, xj, &a);
     EACH_LANE {
       r[i] = b2[i] - yj;
@@ -344,6 +410,10 @@ static void mlp_hvp(const lz_lanes_problem *lp, lz_lane_row *th, lz_lane_row *v,
         dr[i] += dw2[i] * s[i] + w2[i] * d1[i] * dzu[i];
       }
     }
+    EACH_LANE {
+      r[i] *= c;
+      dr[i] *= c;
+    }
     EACH_LANE hv[3 * W][i] += dr[i];
     for (int u = 0; u < W; ++u) {
       const double *w2 = th[2 * W + u], *dw2 = v[2 * W + u];
@@ -358,7 +428,19 @@ static void mlp_hvp(const lz_lanes_problem *lp, lz_lane_row *th, lz_lane_row *v,
       }
     }
   }
-  scale_rows(hv, dim, 1.0 / (double)lp->points);
+  scale_rows(hv, full_rows(lp), after_sums(lp));
+}
+
+static void mlp_hvp(const lz_lanes_problem *lp, lz_lane_row *th, lz_lane_row *v,
+                    lz_lane_row *hv) {
+  lz_lane_row full_th[FULL_ROWS_MAX], full_v[FULL_ROWS_MAX], full_hv[FULL_ROWS_MAX];
+  if (lp->mlp_without_biases) {
+    data_hvp(lp, widened(lp, th, full_th), widened(lp, v, full_v), full_hv);
+    narrow(lp, full_hv, hv);
+  } else {
+    data_hvp(lp, th, v, hv);
+  }
+  add_decay_rows(lp, v, hv);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------------ */

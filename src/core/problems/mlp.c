@@ -140,18 +140,35 @@ static size_t mlp_dim(const void *state) {
 }
 
 /* Without biases, theta, a direction and the result are widened to the full layout (three
- * vectors of 3W + 1), so that one set of formulas serves both. */
+ * vectors of 3W + 1), so that one set of formulas serves both. Small networks widen on the
+ * stack (the lanes engine takes only objectives that need no scratch), larger ones in work. */
+#define STACK_FULL_LEN 64
 static size_t full_len(const mlp *n) { return 3 * n->width + 1; }
+static size_t work_len_of(size_t width, int biases) {
+  const size_t full = 3 * width + 1;
+  return biases || full <= STACK_FULL_LEN ? 0 : 3 * full;
+}
 static size_t mlp_work_len(const void *state) {
   const mlp *n = state;
-  return n->biases ? 0 : 3 * full_len(n);
+  return work_len_of(n->width, n->biases);
+}
+
+/* Where the widened vectors go: three of full_len each. */
+typedef struct widening {
+  double stack[3 * STACK_FULL_LEN];
+  double *at;
+} widening;
+
+static double *widening_space(const mlp *n, widening *w, double *work) {
+  w->at = full_len(n) <= STACK_FULL_LEN ? w->stack : work;
+  return w->at;
 }
 
 /* points is 0 while a data file is not read yet (the job's memory estimate at parsing). */
 static void mlp_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
   if (pp->mlp.width < 1 || pp->mlp.points < 0) return;
   s->dim = dim_of((size_t)pp->mlp.width, !pp->mlp.without_biases);
-  s->work_len = pp->mlp.without_biases ? 3 * (3 * (size_t)pp->mlp.width + 1) : 0;
+  s->work_len = work_len_of((size_t)pp->mlp.width, !pp->mlp.without_biases);
   s->stored_bytes = (double)sizeof(mlp) + (pp->mlp.weight ? 24.0 : 16.0) * (double)pp->mlp.points;
 }
 
@@ -290,7 +307,9 @@ static void add_decay(const mlp *n, const double *theta, double *g) {
 
 static double mlp_value(const void *state, const double *theta, double *work) {
   const mlp *n = state;
-  double f = data_value(n, widened(n, theta, work));
+  widening space;
+  double f = n->biases ? data_value(n, theta)
+                       : data_value(n, widened(n, theta, widening_space(n, &space, work)));
   return n->mu > 0 ? f + decay_value(n, theta) : f;
 }
 
@@ -301,8 +320,10 @@ static double mlp_value_grad(const void *state, const double *theta, double *g, 
   if (n->biases) {
     f = data_value_grad(n, theta, g);
   } else {
-    f = data_value_grad(n, widened(n, theta, work), work + len);
-    narrow(n, work + len, g);
+    widening space;
+    double *full = widening_space(n, &space, work);
+    f = data_value_grad(n, widened(n, theta, full), full + len);
+    narrow(n, full + len, g);
   }
   if (n->mu > 0) {
     f += decay_value(n, theta);
@@ -318,12 +339,16 @@ static void mlp_hvp(const void *state, const double *theta, const double *v, dou
   if (n->biases) {
     data_hvp(n, theta, v, hv);
   } else {
-    double *full_theta = work, *full_v = work + len, *full_hv = work + 2 * len;
+    widening space;
+    double *full = widening_space(n, &space, work);
+    double *full_theta = full, *full_v = full + len, *full_hv = full + 2 * len;
     data_hvp(n, widened(n, theta, full_theta), widened(n, v, full_v), full_hv);
     narrow(n, full_hv, hv);
   }
   if (n->mu > 0) add_decay(n, v, hv);
 }
+
+const double *lz__mlp_weights_of(const void *state) { return ((const mlp *)state)->q; }
 
 const double *lz__mlp_data_of(const void *state, const double **y, size_t *points) {
   const mlp *n = state;
@@ -377,14 +402,13 @@ static double step_cost(const lz_problem_params *pp) {
 
 static int describe_lanes(const lz_problem *p, lz_lanes_problem *lp) {
   const lz_problem_params *pp = lz_problem_params_of(p);
-  /* the lanes engine has the network of tanh or relu units with biases, fitted to unweighted
-   * data without decay; the per-run engine takes the rest */
-  if (pp->mlp.width > LZ_LANES_MAX_WIDTH || pp->mlp.activation == LZ_MLP_SIN ||
-      pp->mlp.without_biases || pp->mlp.weight || pp->mlp.weight_decay > 0)
-    return 0;
+  if (pp->mlp.width > LZ_LANES_MAX_WIDTH) return 0;
   lp->kind = LZ_LANES_MLP;
   lp->width = (int)pp->mlp.width;
   lp->mlp_act = pp->mlp.activation;
+  lp->mlp_without_biases = pp->mlp.without_biases;
+  lp->mlp_decay = pp->mlp.weight_decay;
+  lp->data_q = lz__mlp_weights_of(lz__problem_state(p));
   lp->data_x = lz__mlp_data_of(lz__problem_state(p), &lp->data_y, &lp->points);
   return 1;
 }
