@@ -50,6 +50,15 @@ def job_with(text, lr, init, run, analyze):
     return text.split("\nanalyze:")[0] + "\nanalyze: " + analyze + "\n"
 
 
+def run_variant(tmp, name, text, *lines):
+    """Writes the job with other lr, init, run and analyze lines, runs it on 2 ranks, and
+    returns its output file."""
+    job, out = os.path.join(tmp, name + ".yaml"), os.path.join(tmp, name + ".h5")
+    open(job, "w").write(job_with(text, *lines))
+    run_lrzoo(2, "run", job, "-o", out)
+    return out
+
+
 def v_histogram(f, k):
     edges = f["runs/hist_edges"][()]
     return f["runs/hist"][k, 1], 0.5 * (edges[:-1] + edges[1:])
@@ -124,14 +133,11 @@ def main():
     text = open(JOB).read()
     mu = 0.01
     with tempfile.TemporaryDirectory() as tmp:
-        ends = os.path.join(tmp, "ends.yaml")
-        open(ends, "w").write(job_with(
-            text, "{values: [0.002, 0.6]}", "{kind: point, x: [0.5, 0.5]}",
+        out = run_variant(
+            tmp, "ends", text, "{values: [0.002, 0.6]}", "{kind: point, x: [0.5, 0.5]}",
             "{max_iter: 100000, tol_grad: 1.0e-8, record_every: 1, record_x: 2}",
             "{lyapunov: {iters: 20000, transient: 20000}, invariant_measure: {samples: 200000, "
-            "burn_in: 20000, coords: [0, 1], bins: 180, range: [-9.0, 9.0]}}"))
-        out = os.path.join(tmp, "ends.h5")
-        run_lrzoo(2, "run", ends, "-o", out)
+            "burn_in: 20000, coords: [0, 1], bins: 180, range: [-9.0, 9.0]}}")
         with h5py.File(out, "r") as f:
             x, y, q = (f["data"][k][()] for k in ("x", "y", "weight"))
             check(len(x) == 65 and x[-1] == 200.0 and np.array_equal(x[:64], np.linspace(-1, 1, 64)),
@@ -170,14 +176,11 @@ def main():
             check(neg > 0.3 and pos > 0.3 and valley < 0.1,
                   f"h = 0.6: v < 0 holds {neg:.2f}, v > 0 {pos:.2f}, valley/peak {valley:.3f}")
 
-        starts = os.path.join(tmp, "starts.yaml")
-        open(starts, "w").write(job_with(
-            text, "{values: [0.6]}", "{kind: gaussian, scale: 1.0, replicas: 3}",
+        out = run_variant(
+            tmp, "starts", text, "{values: [0.6]}", "{kind: gaussian, scale: 1.0, replicas: 3}",
             "{max_iter: 20000, tol_grad: 1.0e-8}",
             "{lyapunov: {iters: 0}, invariant_measure: {samples: 200000, burn_in: 20000, "
-            "coords: [0, 1], bins: 180, range: [-9.0, 9.0]}}"))
-        out = os.path.join(tmp, "starts.h5")
-        run_lrzoo(2, "run", starts, "-o", out)
+            "coords: [0, 1], bins: 180, range: [-9.0, 9.0]}}")
         with h5py.File(out, "r") as f:
             hists = [v_histogram(f, k)[0] / f["runs/hist"][k, 1].sum() for k in range(3)]
             for a in range(3):
