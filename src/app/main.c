@@ -164,9 +164,27 @@ static int check_target_file(const lz_job *job, char **diag) {
   return LZ_EJOB;
 }
 
+/* The parser's memory check ran before the data file was read: check again with its points. */
+static int check_memory_with_data(const lz_job *job, const lz_config_limits *lim, lz_mark at,
+                                  const char *path, char **diag) {
+  lz_memory_estimate est;
+  lz_job_memory_estimate(job, lim->threads, &est);
+  if (!(lim->memory_bytes > 0) || est.total <= lim->memory_bytes) return LZ_OK;
+  const double gib = 1024.0 * 1024 * 1024;
+  size_t len = strlen(job->path) + strlen(path) + strlen(lim->origin) + 256;
+  *diag = malloc(len);
+  if (*diag)
+    snprintf(*diag, len, "%s:%d:%d: data: the points of %s raise the estimated peak memory per "
+             "rank to %.2f GiB (with %d thread%s), above the limit of %.2f GiB (%s); use fewer "
+             "points or give the rank more memory", job->path, at.line, at.col, path,
+             est.total / gib, est.threads, est.threads == 1 ? "" : "s", lim->memory_bytes / gib,
+             lim->origin);
+  return LZ_EJOB;
+}
+
 /* Data points from a file are read (by every rank: the file is small) and handed to the job
  * before anything uses it, and reported at their place in the job. */
-static int read_data_file(lz_job *job, char **diag) {
+static int read_data_file(lz_job *job, const lz_config_limits *lim, char **diag) {
   lz_mark at;
   const char *path = lz_job_data_file(job, &at);
   if (!path) return LZ_OK;
@@ -174,7 +192,7 @@ static int read_data_file(lz_job *job, char **diag) {
   lz_data_points d;
   if (lz_io_read_data_points(path, &d, &err) == LZ_OK) {
     lz_job_take_data_points(job, d.x, d.y, d.weight, d.points);
-    return LZ_OK;
+    return check_memory_with_data(job, lim, at, path, diag);
   }
   size_t len = strlen(job->path) + strlen(err.msg) + 64;
   *diag = malloc(len);
@@ -218,7 +236,7 @@ static int command_validate(const cli *c) {
   lz_config_limits lim;
   limits_for_validate(c, &lim);
   int rc = lz_config_load_with(c->path, &lim, &job, &diag);
-  if (rc == LZ_OK) rc = read_data_file(job, &diag);
+  if (rc == LZ_OK) rc = read_data_file(job, &lim, &diag);
   if (rc == LZ_OK) rc = check_target_file(job, &diag);
   if (rc == LZ_OK) rc = check_environment_switches(&diag);
   rc = stop_if_asked(rc, &diag);
@@ -309,7 +327,7 @@ static int load_job_on_every_rank(const lz_comm *comm, const cli *c, const char 
   }
   rc = lz_config_parse_with(path, text, len, &lim, job, &diag);
   free(text);
-  if (rc == LZ_OK) rc = read_data_file(*job, &diag);
+  if (rc == LZ_OK) rc = read_data_file(*job, &lim, &diag);
   if (rc == LZ_OK && comm->rank == 0) rc = check_target_file(*job, &diag);
   if (rc == LZ_OK && comm->rank == 0) rc = check_environment_switches(&diag);
   rc = lz_sched_agree(comm, stop_if_asked(rc, &diag));

@@ -10,8 +10,8 @@ ends of its sweep, checked against numpy on 2 ranks.
   histogram has two separated clumps, one on each side of 0.
 - Random starts at h = 0.6 agree: their v histograms are close in total variation.
 - The same points from an HDF5 data file (data: {path}) give bitwise the same runs, --resume
-  refuses the file once the data file changed, and a bad data file is refused by validate with
-  a message naming the file and the dataset."""
+  refuses the file once the data file changed, a bad data file is refused by validate with
+  a message naming the file and the dataset, and a file's points count in the memory limit."""
 import os
 import re
 import subprocess
@@ -112,6 +112,19 @@ def check_data_files(text, tmp):
                        capture_output=True, text=True)
     check(r.returncode == 2 and "/data/y differs from the data this job reads now" in r.stderr,
           f"resume after the data file changed: exit {r.returncode}, {r.stderr!r}")
+    # the parser's memory check cannot see a file's points: the check after reading it does
+    many = np.linspace(-1, 1, 2_000_000)
+    write_data_file(os.path.join(tmp, "many.h5"), x=many, y=np.sin(many))
+    job = os.path.join(tmp, "many.yaml")
+    open(job, "w").write(with_data_file(listed, "many.h5"))
+    r = subprocess.run([LRZOO, "validate", job, "--memory-limit", "80M"], capture_output=True,
+                       text=True)
+    check(r.returncode == 2 and "data: the points of" in r.stderr and "above the limit" in r.stderr,
+          f"2e6 points under --memory-limit 80M: exit {r.returncode}, {r.stderr!r}")
+    r = subprocess.run([LRZOO, "validate", job, "--memory-limit", "200M"], capture_output=True,
+                       text=True)
+    check(r.returncode == 0, f"2e6 points under --memory-limit 200M: exit {r.returncode}, "
+          f"{r.stderr!r}")
     bad = {
         "no_y.h5": ({"x": x}, "no dataset 'y'"),
         "matrix.h5": ({"x": np.ones((3, 2)), "y": np.ones(3)}, "dataset 'x' is 3 x 2"),
