@@ -28,6 +28,7 @@ EXPECTED = {
     "balancing": ("scalar_balancing", 750, 480),
     "edge_of_stability": ("edge_of_stability", 800, 480),
     "size_study": ("quickstart", 1100, 430),
+    "blobs": ("blobs", 1100, 950),
 }
 failures = []
 
@@ -122,6 +123,13 @@ with tempfile.TemporaryDirectory() as tmp:
     d = numbers["edge_of_stability"]["edge_of_stability"]["data"]
     check(d["0.1"]["final_mean"] < d["0.1"]["two_over_h"] and d["0.3"]["max"] > d["0.3"]["two_over_h"],
           "fig 7: h = 0.1 stays below 2/h; at h = 0.3 the sharpness crosses 2/h")
+    d = numbers["blobs"]["blobs"]["data"]
+    small, *large = sorted(d, key=float)
+    check(d[small]["status"] == "converged" and d[small]["v_bins"] == 1,
+          f"fig 9: h = {small} converges with v in one bin ({d[small]})")
+    check(len(large) == 2 and all(d[h]["status"] == "chaotic" and d[h]["lyapunov"] > 0.5 and
+                                  0.3 < d[h]["v_positive"] < 0.7 for h in large),
+          f"fig 9: the large steps are chaotic with v on both sides of 0 ({[d[h] for h in large]})")
     d = numbers["quickstart"]["size_study"]["data"]
     check(d["n"] == [4, 16, 32], f"fig 8: the sizes of the sweep ({d['n']})")
 
