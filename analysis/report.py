@@ -58,7 +58,9 @@ def report_file(path, out_dir):
 
 
 def main(argv):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # lrzoo-report, the installed entry point, names itself (man lrzoo-report)
+    ap = argparse.ArgumentParser(prog=os.environ.get("LRZOO_REPORT_PROG"),
+                                 description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+", metavar="OUT.h5")
     ap.add_argument("-o", "--out", metavar="DIR")
     a = ap.parse_args(argv[1:])

@@ -185,6 +185,13 @@ def main():
                   f"h = 0.6: status {runs['status'][large]}, lambda {runs['lyapunov'][large]}")
             check(np.all(np.asarray(runs["outside_fraction"][large]) == 0),
                   f"h = 0.6: samples outside [-9, 9]: {runs['outside_fraction'][large]}")
+            # the loss and the gradient at the chaotic run's last iterate are numpy's
+            end = traj[large, runs["trace_len"][large] - 1]
+            f_np, g_np = loss_and_grad(end, x, y, q, mu)
+            check(abs(runs["loss"][large] - f_np) <= 1e-12 * f_np and
+                  abs(runs["grad_norm"][large] - np.linalg.norm(g_np)) <= 1e-9 * np.linalg.norm(g_np),
+                  f"h = 0.6: loss {runs['loss'][large]!r} and |g| {runs['grad_norm'][large]!r} at "
+                  f"{end}, numpy {f_np!r} and {np.linalg.norm(g_np)!r}")
             neg, pos, valley = two_clumps(*v_histogram(f, large))
             check(neg > 0.3 and pos > 0.3 and valley < 0.1,
                   f"h = 0.6: v < 0 holds {neg:.2f}, v > 0 {pos:.2f}, valley/peak {valley:.3f}")
