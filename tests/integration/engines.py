@@ -2,7 +2,8 @@
 """Which engine takes a run (/runs/engine, the end-of-run summary, lrzoo info), and that the
 fast engines give bitwise the results of the per-run engine (run.engine: per_run), whole jobs
 with their default analytics included:
-  - the scalar factorization, a 2-D multiscale toy, a 5-D quadratic and a width-3 network go
+  - the scalar factorization, a 2-D multiscale toy, a 5-D quadratic, a width-3 network and
+    the blobs network (sin, no biases, weighted points, decay, with its invariant measure) go
     to the lanes engine; dense matrix factorization to the batched engine; a low-rank target
     to the per-run engine;
   - with run.engine: per_run every run is the per-run engine's, and every dataset but
@@ -50,6 +51,14 @@ run: {max_iter: 2000, tol_grad: 1.0e-300}
 init: {kind: gaussian, scale: 0.5, replicas: 20}
 lr: {values: [0.3, 1.0]}
 run: {max_iter: 1500}
+"""),
+    "mlp_blobs": ("lanes", """problem: {kind: mlp, width: 1, activation: sin, biases: false, weight_decay: 0.01,
+  data: {x: [-1.0, -0.5, 0.0, 0.5, 1.0, 200.0], y: [-1.2, -0.8, 0.0, 0.8, 1.2, 0.3],
+         weight: [0.2, 0.2, 0.2, 0.2, 0.19, 0.01]}}
+init: {kind: gaussian, scale: 1.0, replicas: 10}
+lr: {values: [0.05, 0.6]}
+run: {max_iter: 3000, record_x: 2}
+analyze: {invariant_measure: {samples: 3000, burn_in: 500, coords: [0, 1], bins: 40, range: [-6, 6]}}
 """),
     "dense": ("batched", """problem: {kind: mf, n: 24, d: 2, target: {kind: gaussian}}
 init: {kind: gaussian, scale: 0.3, replicas: 6, imbalance: [1, 4]}
