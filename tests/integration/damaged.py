@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""Damaged files are refused cleanly: mutation fuzzing of the two HDF5 inputs lrzoo reads.
+"""Damaged files are refused cleanly: mutation fuzzing of the three HDF5 inputs lrzoo reads.
 
 - An output file, truncated, with bits flipped in its metadata (the first 4 KiB: superblock and
   object headers) or anywhere, or with blocks of junk or zeros, is given to `lrzoo info` and to
   `lrzoo run --resume`.
-- A target matrix file damaged the same ways is given to `lrzoo validate` and `lrzoo run` of a
-  job that reads it.
+- A target matrix file and an mlp data file damaged the same ways are given to `lrzoo validate`
+  and `lrzoo run` of a job that reads them.
 
 Every call must end by itself within the time limit, with exit 0, 1 or 2 (never a signal, an
 abort or a hang), and a refusal must name the file. A resume that is refused must leave the
@@ -100,40 +100,51 @@ def output_file_cases(tmp, rng):
     check(True, f"damaged outputs: {refused} refused, {accepted} resumed (damage in raw data)")
 
 
-def target_file_cases(tmp, rng):
-    target = os.path.join(tmp, "target.h5")
-    with h5py.File(target, "w") as f:
-        f["A"] = np.random.default_rng(1).standard_normal((8, 8))
-    data = open(target, "rb").read()
-    job = os.path.join(tmp, "filejob.yaml")
+def input_file_cases(tmp, rng, what, write_file, problem):
+    """A job whose problem reads damaged_<what>.h5, run on each damaged version of the file
+    write_file makes."""
+    good = os.path.join(tmp, f"{what}.h5")
+    write_file(good)
+    data = open(good, "rb").read()
+    name = f"damaged_{what}.h5"
+    job = os.path.join(tmp, f"{what}_job.yaml")
     with open(job, "w") as f:
-        f.write("name: damaged_target\nproblem: {kind: mf, n: 8, d: 2, target: {kind: file, "
-                "path: damaged_target.h5, dataset: A}}\n"
+        f.write(f"name: damaged_{what}\nproblem: {problem.format(path=name)}\n"
                 "init: {kind: gaussian, scale: 0.1, replicas: 1}\nlr: {values: [0.01]}\n"
                 "run: {max_iter: 50}\n")
-    shutil.copy(target, os.path.join(tmp, "damaged_target.h5"))
-    rc, err = lrzoo("run", job, "-o", os.path.join(tmp, "from_good_target.h5"), "--threads", "1")
-    check(rc == 0, f"the job runs on the undamaged target (exit {rc}) {err.strip()[-200:]}")
+    shutil.copy(good, os.path.join(tmp, name))
+    rc, err = lrzoo("run", job, "-o", os.path.join(tmp, f"from_good_{what}.h5"), "--threads", "1")
+    check(rc == 0, f"the job runs on the undamaged {what} file (exit {rc}) {err.strip()[-200:]}")
     refused = accepted = 0
     for label, bad in damaged_versions(data, rng, CASES):
-        path = os.path.join(tmp, "damaged_target.h5")
-        open(path, "wb").write(bad)
-        out = os.path.join(tmp, "from_damaged_target.h5")
+        open(os.path.join(tmp, name), "wb").write(bad)
+        out = os.path.join(tmp, f"from_damaged_{what}.h5")
         rc_val, err_val = lrzoo("validate", job)
         rc_run, err_run = lrzoo("run", job, "-o", out, "--overwrite", "--threads", "1")
         clean = ends_cleanly(rc_val) and ends_cleanly(rc_run)
-        named = (rc_val == 0 or "damaged_target.h5" in err_val) and \
-                (rc_run == 0 or "damaged_target.h5" in err_run)
+        named = (rc_val == 0 or name in err_val) and (rc_run == 0 or name in err_run)
         nothing_written = rc_run == 0 or not os.path.exists(out)
         if not (clean and named and nothing_written):
-            check(False, f"target {label}: validate exit {rc_val}, run exit {rc_run}, output "
+            check(False, f"{what} {label}: validate exit {rc_val}, run exit {rc_run}, output "
                          f"{'left' if os.path.exists(out) else 'absent'}; "
                          f"{(err_run or err_val).strip()[-300:]}")
         if os.path.exists(out):
             os.remove(out)
         refused += rc_run != 0
         accepted += rc_run == 0
-    check(True, f"damaged targets: {refused} refused, {accepted} accepted (damage in raw data)")
+    check(True, f"damaged {what} files: {refused} refused, {accepted} accepted (damage in raw "
+          "data)")
+
+
+def write_target(path):
+    with h5py.File(path, "w") as f:
+        f["A"] = np.random.default_rng(1).standard_normal((8, 8))
+
+
+def write_points(path):
+    x = np.linspace(-1, 1, 16)
+    with h5py.File(path, "w") as f:
+        f["x"], f["y"], f["weight"] = x, np.sin(x), np.full(16, 1 / 16)
 
 
 def main():
@@ -142,7 +153,11 @@ def main():
     tmp = tempfile.mkdtemp(prefix="lrzoo-damaged.")
     try:
         output_file_cases(tmp, rng)
-        target_file_cases(tmp, rng)
+        input_file_cases(tmp, rng, "target", write_target,
+                         "{{kind: mf, n: 8, d: 2, target: {{kind: file, path: {path}, "
+                         "dataset: A}}}}")
+        input_file_cases(tmp, rng, "points", write_points,
+                         "{{kind: mlp, width: 1, activation: sin, data: {{path: {path}}}}}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return verdict()
