@@ -448,7 +448,10 @@ static void remove_test_dir(void) {
     fprintf(stderr, "test_io: cannot remove %s: %s\n", test_dir, strerror(errno));
 }
 
+/* Every rank is done with the file before rank 0 removes it: a rank still about to read it
+ * (slow under ASan) would find it gone. */
 static void remove_on_rank0(const char *path) {
+  MPI_Barrier(world.comm);
   if (world.rank == 0) remove(path);
   MPI_Barrier(world.comm);
 }
