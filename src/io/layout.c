@@ -83,7 +83,7 @@ const char *const io_root_attr_names[ROOT_ATTR_COUNT] = {
     [ROOT_LRZOO_VERSION] = "lrzoo_version", [ROOT_GIT_COMMIT] = "git_commit",
     [ROOT_JOB_NAME] = "job_name",           [ROOT_JOB_SHA256] = "job_sha256",
     [ROOT_JOB_YAML] = "job_yaml",           [ROOT_HDF5_VERSION] = "hdf5_version",
-    [ROOT_MPI_LIBRARY] = "mpi_version",     [ROOT_BLAS] = "blas",
+    [ROOT_MPILIB_VERSION] = "mpi_version",     [ROOT_BLAS] = "blas",
     [ROOT_CREATED_UTC] = "created_utc",     [ROOT_ENVIRONMENT] = "environment",
     [ROOT_SEED] = "seed",                   [ROOT_RANK_COUNT] = "mpi_ranks",
     [ROOT_OMP_THREADS] = "omp_threads",     [ROOT_FORMAT_VERSION] = "format_version",

@@ -30,7 +30,7 @@ static int write_provenance_strings(lz_out *o, const lz_job *job, const lz_prove
       [ROOT_LRZOO_VERSION] = prov->lrzoo_version, [ROOT_GIT_COMMIT] = prov->git_commit,
       [ROOT_JOB_NAME] = job->name,                [ROOT_JOB_SHA256] = job->sha256,
       [ROOT_JOB_YAML] = job->text,                [ROOT_HDF5_VERSION] = hdf5_version,
-      [ROOT_MPI_LIBRARY] = prov->mpi_version,     [ROOT_BLAS] = prov->blas,
+      [ROOT_MPILIB_VERSION] = prov->mpi_version,     [ROOT_BLAS] = prov->blas,
       [ROOT_CREATED_UTC] = prov->created_utc,
   };
   int rc = LZ_OK;
