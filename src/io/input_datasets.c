@@ -28,7 +28,12 @@ static herr_t list_one_dataset(hid_t group, const char *name, const H5L_info_t *
     return 1;  /* stop: enough to show what is there */
   }
   size_t used = strlen(l->text);
-  snprintf(l->text + used, sizeof l->text - used, "%s/%s", l->listed ? ", " : "", name);
+  used += (size_t)snprintf(l->text + used, sizeof l->text - used, "%s/", l->listed ? ", " : "");
+  /* A damaged file's names are any bytes: what is not printable ASCII reaches the terminal as
+   * '?', as the job parser prints a binary file's text. */
+  for (const unsigned char *c = (const unsigned char *)name; *c && used + 1 < sizeof l->text; ++c)
+    l->text[used++] = *c >= 0x20 && *c < 0x7f ? (char)*c : '?';
+  l->text[used < sizeof l->text ? used : sizeof l->text - 1] = '\0';
   ++l->listed;
   return 0;
 }

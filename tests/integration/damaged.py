@@ -8,7 +8,8 @@
   and `lrzoo run` of a job that reads them.
 
 Every call must end by itself within the time limit, with exit 0, 1 or 2 (never a signal, an
-abort or a hang), and a refusal must name the file. A resume that is refused must leave the
+abort or a hang), and a refusal must name the file. Its messages must be ASCII: a name read
+from a damaged file is printed with '?' for every byte that is not printable. A resume that is refused must leave the
 file's bytes as they were, and a truncated output must always be refused. Damage inside the raw
 data of a finished tile cannot be seen (contiguous datasets carry no checksum), so a resume may
 accept such a file: the test then only asks that it ends cleanly.
@@ -62,12 +63,17 @@ def lrzoo(*args):
     """Exit status and stderr; a sanitizer report (the ASan build exits 1 after one) counts as
     a crash, whatever the status."""
     try:
-        p = subprocess.run([LRZOO, *args], capture_output=True, text=True, timeout=TIMEOUT)
+        p = subprocess.run([LRZOO, *args], capture_output=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         return "timeout", ""
-    if any(r in p.stderr for r in SANITIZER_REPORTS):
-        return "sanitizer report", p.stderr
-    return p.returncode, p.stderr
+    try:
+        # a message quoting a damaged file's bytes as they are could rewrite the terminal
+        stderr = p.stderr.decode("ascii")
+    except UnicodeDecodeError:
+        return "a message with bytes that are not ASCII", p.stderr.decode("utf-8", "replace")
+    if any(r in stderr for r in SANITIZER_REPORTS):
+        return "sanitizer report", stderr
+    return p.returncode, stderr
 
 
 def ends_cleanly(rc):
