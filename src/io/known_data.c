@@ -158,32 +158,34 @@ static int write_steps(lz_out *o, io_layout *l, generator *g, lz_err *err) {
   return rc;
 }
 
-static int write_fitted_data(lz_out *o, io_layout *l, const lz_job *job, lz_err *err) {
-  const int64_t m = job->problem.mlp.data.points;
-  size_t *idx = calloc(job->naxes ? job->naxes : 1, sizeof *idx);
-  double *x = malloc((size_t)m * sizeof *x), *y = malloc((size_t)m * sizeof *y);
-  double *q = malloc((size_t)m * sizeof *q);
-  int rc = idx && x && y && q ? LZ_OK
-                         : lz_err_set(err, LZ_ENOMEM, "%s: no memory for the %" PRId64
-                                      " data points", o->path, m);
-  if (rc == LZ_OK) {
-    lz_problem_params pp;
-    lz_job_problem_params(job, idx, &pp);  /* the data do not depend on any sweep axis */
-    lz_mlp_data(&pp, x, y);
-    lz_mlp_data_weights(&pp, q);
-    rc = io_write_rows(o->path, io_fixed[FIXED_DATA_X].path, l->fixed[FIXED_DATA_X], o->dxpl,
-                       H5T_NATIVE_DOUBLE, 0, m, x, "points", err);
+const io_fixed_id io_fitted_data_ids[IO_FITTED_DATA_COUNT] = {FIXED_DATA_X, FIXED_DATA_Y,
+                                                              FIXED_DATA_WEIGHT};
+
+double *io_fitted_data_of(const char *path, const lz_job *job, int64_t *m, lz_err *err) {
+  *m = io_fixed_length(&io_fixed[FIXED_DATA_X], job);
+  double *data = malloc(IO_FITTED_DATA_COUNT * (size_t)*m * sizeof *data);
+  if (!data) {
+    lz_err_set(err, LZ_ENOMEM, "%s: no memory for the %" PRId64 " data points", path, *m);
+    return NULL;
   }
-  if (rc == LZ_OK)
-    rc = io_write_rows(o->path, io_fixed[FIXED_DATA_Y].path, l->fixed[FIXED_DATA_Y], o->dxpl,
-                       H5T_NATIVE_DOUBLE, 0, m, y, "points", err);
-  if (rc == LZ_OK)
-    rc = io_write_rows(o->path, io_fixed[FIXED_DATA_WEIGHT].path, l->fixed[FIXED_DATA_WEIGHT],
-                       o->dxpl, H5T_NATIVE_DOUBLE, 0, m, q, "points", err);
-  free(q);
-  free(idx);
-  free(x);
-  free(y);
+  size_t idx[LZ_MAX_AXES] = {0};
+  lz_problem_params pp;
+  lz_job_problem_params(job, idx, &pp);  /* the data do not depend on any sweep axis */
+  lz_mlp_data(&pp, data, data + *m);
+  lz_mlp_data_weights(&pp, data + 2 * *m);
+  return data;
+}
+
+static int write_fitted_data(lz_out *o, io_layout *l, const lz_job *job, lz_err *err) {
+  int64_t m;
+  double *data = io_fitted_data_of(o->path, job, &m, err);
+  int rc = data ? LZ_OK : LZ_ENOMEM;
+  for (int k = 0; k < IO_FITTED_DATA_COUNT && rc == LZ_OK; ++k) {
+    const io_fixed_id id = io_fitted_data_ids[k];
+    rc = io_write_rows(o->path, io_fixed[id].path, l->fixed[id], o->dxpl, H5T_NATIVE_DOUBLE, 0,
+                       m, data + k * m, "points", err);
+  }
+  free(data);
   return rc;
 }
 

@@ -273,5 +273,11 @@ int io_create_structure(lz_out *o, io_layout *l, const lz_job *job, const lz_pro
                         lz_err *err);
 /* Rank 0 alone: the data known up front (scales, coordinates, tiles, edges, fitted data). */
 int io_write_known_data(lz_out *o, io_layout *l, const lz_job *job, lz_err *err);
+/* The points an mlp job fits, as /data holds them: x, y and weight (m each, in
+ * io_fitted_data_ids' order) in one malloc'ed array, or NULL (out of memory, said in err). Both
+ * creation (which writes them) and resume (which compares them) take them from here. */
+enum { IO_FITTED_DATA_COUNT = 3 };
+extern const io_fixed_id io_fitted_data_ids[IO_FITTED_DATA_COUNT];
+double *io_fitted_data_of(const char *path, const lz_job *job, int64_t *m, lz_err *err);
 
 #endif

@@ -201,27 +201,20 @@ static int check_pooled_results(const char *path, hid_t file, const lz_out *o,
  * edited between the runs would mix two problems in one file. */
 static int check_same_data(const char *path, hid_t file, const lz_job *job, lz_err *err) {
   if (!io_job_has(io_fixed[FIXED_DATA_X].presence, job)) return LZ_OK;
-  const int64_t m = io_fixed_length(&io_fixed[FIXED_DATA_X], job);
-  double *want = malloc(3 * (size_t)m * sizeof *want), *got = malloc((size_t)m * sizeof *got);
-  size_t idx[LZ_MAX_AXES] = {0};
-  int rc = want && got ? LZ_OK : lz_err_set(err, LZ_ENOMEM, "%s: no memory to compare /data", path);
-  if (rc == LZ_OK) {
-    lz_problem_params pp;
-    lz_job_problem_params(job, idx, &pp);  /* the data do not depend on any sweep axis */
-    lz_mlp_data(&pp, want, want + m);
-    lz_mlp_data_weights(&pp, want + 2 * m);
-  }
-  const io_fixed_id ids[3] = {FIXED_DATA_X, FIXED_DATA_Y, FIXED_DATA_WEIGHT};
-  for (int k = 0; k < 3 && rc == LZ_OK; ++k) {
+  int64_t m;
+  double *want = io_fitted_data_of(path, job, &m, err);
+  double *got = want ? malloc((size_t)m * sizeof *got) : NULL;
+  int rc = got ? LZ_OK : lz_err_set(err, LZ_ENOMEM, "%s: no memory to compare /data", path);
+  for (int k = 0; k < IO_FITTED_DATA_COUNT && rc == LZ_OK; ++k) {
+    const char *obj = io_fixed[io_fitted_data_ids[k]].path;
     hid_t ds = H5I_INVALID_HID;
-    rc = io_open_dataset(path, file, io_fixed[ids[k]].path, &ds, err);
+    rc = io_open_dataset(path, file, obj, &ds, err);
     if (rc == LZ_OK)
-      rc = io_read_rows(path, io_fixed[ids[k]].path, ds, H5P_DEFAULT, H5T_NATIVE_DOUBLE, 0, m, 1,
-                        got, err);
+      rc = io_read_rows(path, obj, ds, H5P_DEFAULT, H5T_NATIVE_DOUBLE, 0, m, 1, got, err);
     lz_h5_close(&ds);
     if (rc == LZ_OK && memcmp(got, want + k * m, (size_t)m * sizeof *got) != 0)
       rc = lz_err_set(err, LZ_EJOB, "%s: %s differs from the data this job reads now (was the "
-                      "data file changed?); run it without --resume", path, io_fixed[ids[k]].path);
+                      "data file changed?); run it without --resume", path, obj);
   }
   free(want);
   free(got);
