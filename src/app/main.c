@@ -145,6 +145,15 @@ static int check_environment_switches(char **diag) {
   return rc;
 }
 
+/* "JOB:LINE:COL: what: msg" into a new *diag, for an input file the job names at `at`. */
+static int refuse_at(const lz_job *job, lz_mark at, const char *what, const char *msg,
+                     char **diag) {
+  size_t len = strlen(job->path) + strlen(what) + strlen(msg) + 64;
+  *diag = malloc(len);
+  if (*diag) snprintf(*diag, len, "%s:%d:%d: %s: %s", job->path, at.line, at.col, what, msg);
+  return LZ_EJOB;
+}
+
 /* A file target is checked before anything is written, and reported at its place in the job.
  * A job reads one target file at most (its n is fixed), so the first instance names it. */
 static int check_target_file(const lz_job *job, char **diag) {
@@ -156,12 +165,7 @@ static int check_target_file(const lz_job *job, char **diag) {
   lz_err err = {0, ""};
   int rc = lz_io_check_matrix(path, dataset, n, &err);
   if (rc == LZ_OK) return LZ_OK;
-  size_t len = strlen(job->path) + strlen(err.msg) + 64;
-  *diag = malloc(len);
-  if (*diag)
-    snprintf(*diag, len, "%s:%d:%d: target: %s", job->path, job->problem.mf.target.mark.line,
-             job->problem.mf.target.mark.col, err.msg);
-  return LZ_EJOB;
+  return refuse_at(job, job->problem.mf.target.mark, "target", err.msg, diag);
 }
 
 /* The parser's memory check ran before the data file was read: check again with its points. */
@@ -171,15 +175,12 @@ static int check_memory_with_data(const lz_job *job, const lz_config_limits *lim
   lz_job_memory_estimate(job, lim->threads, &est);
   if (!(lim->memory_bytes > 0) || est.total <= lim->memory_bytes) return LZ_OK;
   const double gib = 1024.0 * 1024 * 1024;
-  size_t len = strlen(job->path) + strlen(path) + strlen(lim->origin) + 256;
-  *diag = malloc(len);
-  if (*diag)
-    snprintf(*diag, len, "%s:%d:%d: data: the points of %s raise the estimated peak memory per "
-             "rank to %.2f GiB (with %d thread%s), above the limit of %.2f GiB (%s); use fewer "
-             "points or give the rank more memory", job->path, at.line, at.col, path,
-             est.total / gib, est.threads, est.threads == 1 ? "" : "s", lim->memory_bytes / gib,
-             lim->origin);
-  return LZ_EJOB;
+  char msg[LZ_ERR_MSG_MAX];
+  snprintf(msg, sizeof msg, "the points of %s raise the estimated peak memory per rank to "
+           "%.2f GiB (with %d thread%s), above the limit of %.2f GiB (%s); use fewer points or "
+           "give the rank more memory", path, est.total / gib, est.threads,
+           est.threads == 1 ? "" : "s", lim->memory_bytes / gib, lim->origin);
+  return refuse_at(job, at, "data", msg, diag);
 }
 
 /* Data points from a file are read (by every rank: the file is small) and handed to the job
@@ -194,10 +195,7 @@ static int read_data_file(lz_job *job, const lz_config_limits *lim, char **diag)
     lz_job_take_data_points(job, d.x, d.y, d.weight, d.points);
     return check_memory_with_data(job, lim, at, path, diag);
   }
-  size_t len = strlen(job->path) + strlen(err.msg) + 64;
-  *diag = malloc(len);
-  if (*diag) snprintf(*diag, len, "%s:%d:%d: data: %s", job->path, at.line, at.col, err.msg);
-  return LZ_EJOB;
+  return refuse_at(job, at, "data", err.msg, diag);
 }
 
 /* A stop asked for while the job was read and checked ends the command before anything is
