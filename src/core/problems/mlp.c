@@ -153,15 +153,10 @@ static size_t mlp_work_len(const void *state) {
   return work_len_of(n->width, n->biases);
 }
 
-/* Where the widened vectors go: three of full_len each. */
-typedef struct widening {
-  double stack[3 * STACK_FULL_LEN];
-  double *at;
-} widening;
-
-static double *widening_space(const mlp *n, widening *w, double *work) {
-  w->at = full_len(n) <= STACK_FULL_LEN ? w->stack : work;
-  return w->at;
+/* Where the widened vectors go (three of full_len each): the caller's stack array of
+ * 3 STACK_FULL_LEN, or work. */
+static double *widening_space(const mlp *n, double *stack, double *work) {
+  return full_len(n) <= STACK_FULL_LEN ? stack : work;
 }
 
 /* points is 0 while a data file is not read yet (the job's memory estimate at parsing). */
@@ -307,9 +302,9 @@ static void add_decay(const mlp *n, const double *theta, double *g) {
 
 static double mlp_value(const void *state, const double *theta, double *work) {
   const mlp *n = state;
-  widening space;
+  double space[3 * STACK_FULL_LEN];
   double f = n->biases ? data_value(n, theta)
-                       : data_value(n, widened(n, theta, widening_space(n, &space, work)));
+                       : data_value(n, widened(n, theta, widening_space(n, space, work)));
   return n->mu > 0 ? f + decay_value(n, theta) : f;
 }
 
@@ -320,8 +315,8 @@ static double mlp_value_grad(const void *state, const double *theta, double *g, 
   if (n->biases) {
     f = data_value_grad(n, theta, g);
   } else {
-    widening space;
-    double *full = widening_space(n, &space, work);
+    double space[3 * STACK_FULL_LEN];
+    double *full = widening_space(n, space, work);
     f = data_value_grad(n, widened(n, theta, full), full + len);
     narrow(n, full + len, g);
   }
@@ -339,8 +334,8 @@ static void mlp_hvp(const void *state, const double *theta, const double *v, dou
   if (n->biases) {
     data_hvp(n, theta, v, hv);
   } else {
-    widening space;
-    double *full = widening_space(n, &space, work);
+    double space[3 * STACK_FULL_LEN];
+    double *full = widening_space(n, space, work);
     double *full_theta = full, *full_v = full + len, *full_hv = full + 2 * len;
     data_hvp(n, widened(n, theta, full_theta), widened(n, v, full_v), full_hv);
     narrow(n, full_hv, hv);
@@ -413,10 +408,14 @@ static int describe_lanes(const lz_problem *p, lz_lanes_problem *lp) {
   return 1;
 }
 
-static void free_job_part(lz_job *job) {
+static void free_points(lz_job *job) {
   free(job->problem.mlp.data.x);
   free(job->problem.mlp.data.y);
   free(job->problem.mlp.data.weight);
+}
+
+static void free_job_part(lz_job *job) {
+  free_points(job);
   free(job->problem.mlp.data.path);
 }
 
@@ -426,9 +425,7 @@ static const char *data_file(const lz_job *job, lz_mark *at) {
 }
 
 static void take_data_points(lz_job *job, double *x, double *y, double *weight, int64_t points) {
-  free(job->problem.mlp.data.x);
-  free(job->problem.mlp.data.y);
-  free(job->problem.mlp.data.weight);
+  free_points(job);
   job->problem.mlp.data.x = x;
   job->problem.mlp.data.y = y;
   job->problem.mlp.data.weight = weight;
