@@ -155,23 +155,11 @@ static bool read_coords(parser *p, const yaml_node_t *n) {
 /* joint: true or false, the YAML 1.2 spellings (YAML 1.1's yes, no, on, off are not taken).
  * Default: on when there are 2 coordinates or more. */
 static void read_joint(parser *p, const yaml_node_t *n, bool coords_given, bool coords_ok) {
-  static const char *const yes[] = {"true", "True", "TRUE", NULL};
-  static const char *const no[] = {"false", "False", "FALSE", NULL};
   const key_spec *k = &cfg_invariant_measure_keys[IM_JOINT];
   lz_job *job = p->job;
   size_t ncoords = job->analyze.invariant_measure.ncoords;
-  char got[96];
   job->analyze.invariant_measure.joint = ncoords >= 2;
-  if (!n) return;
-  if (cfg_plain_text_is_one_of(n, yes)) {
-    job->analyze.invariant_measure.joint = 1;
-  } else if (cfg_plain_text_is_one_of(n, no)) {
-    job->analyze.invariant_measure.joint = 0;
-  } else {
-    cfg_report(p, cfg_mark_of(n), "%s must be true or false; got %s", cfg_label_of(k),
-               cfg_describe(n, got, sizeof got));
-    return;
-  }
+  if (!n || !cfg_read_bool(p, n, k, &job->analyze.invariant_measure.joint)) return;
   if (job->analyze.invariant_measure.joint && coords_ok && ncoords < 2) {
     cfg_report(p, cfg_mark_of(n),
                "%s: true is the 2-D histogram of coords[0] and coords[1], so it needs "
