@@ -77,6 +77,22 @@ static void the_kth_normal_should_not_depend_on_uniforms_drawn_elsewhere(void **
   for (int i = 0; i < 10; ++i) assert_true(ia[i] == lz_rng_normal(&a2));
 }
 
+/* A team member draws its rows of a target from normal row0 * n on: the numbers must be those
+ * of the whole stream, at even and odd skips (half a Philox block) and past one block. */
+static void a_stream_started_at_normal_k_should_continue_the_whole_stream(void **state) {
+  (void)state;
+  lz_rng whole;
+  lz_rng_init(&whole, 42, LZ_RNG_TARGET, 300, 0);
+  double seen[40];
+  for (int k = 0; k < 40; ++k) seen[k] = lz_rng_normal(&whole);
+  const uint64_t skips[] = {0, 1, 2, 3, 7, 20, 33};
+  for (size_t s = 0; s < sizeof skips / sizeof *skips; ++s) {
+    lz_rng part;
+    lz_rng_init_at_normal(&part, 42, LZ_RNG_TARGET, 300, 0, skips[s]);
+    for (uint64_t k = skips[s]; k < 40; ++k) assert_true(lz_rng_normal(&part) == seen[k]);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(same_stream_should_give_the_same_numbers),
@@ -84,6 +100,7 @@ int main(void) {
       cmocka_unit_test(uniforms_should_lie_in_the_open_unit_interval_with_mean_one_half),
       cmocka_unit_test(normals_should_have_zero_mean_and_unit_variance),
       cmocka_unit_test(the_kth_normal_should_not_depend_on_uniforms_drawn_elsewhere),
+      cmocka_unit_test(a_stream_started_at_normal_k_should_continue_the_whole_stream),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

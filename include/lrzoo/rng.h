@@ -27,6 +27,12 @@ typedef struct lz_rng {
 /* Starts the stream named (seed, purpose, i0, i1) at its first number. */
 void lz_rng_init(lz_rng *rng, uint64_t seed, lz_rng_purpose purpose, uint64_t i0, uint64_t i1);
 
+/* Starts the stream at its normal number `skip` (0 is the first): the same numbers as
+ * lz_rng_init and `skip` calls of lz_rng_normal, at the cost of one. A rank that holds rows
+ * [r0, r1) of a matrix drawn row by row draws exactly those rows with it. */
+void lz_rng_init_at_normal(lz_rng *rng, uint64_t seed, lz_rng_purpose purpose, uint64_t i0,
+                           uint64_t i1, uint64_t skip);
+
 /* Next 64 random bits. */
 uint64_t lz_rng_u64(lz_rng *rng);
 

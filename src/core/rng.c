@@ -25,6 +25,18 @@ static void refill(lz_rng *rng) {
   rng->avail = 4;
 }
 
+/* A normal takes two words and a block holds four, so normal k starts at word 2k: in block
+ * k / 2, at its start or its middle. */
+void lz_rng_init_at_normal(lz_rng *rng, uint64_t seed, lz_rng_purpose purpose, uint64_t i0,
+                           uint64_t i1, uint64_t skip) {
+  lz_rng_init(rng, seed, purpose, i0, i1);
+  rng->ctr[2] = skip / 2;
+  if (skip % 2) {
+    refill(rng);
+    rng->avail = 2;
+  }
+}
+
 uint64_t lz_rng_u64(lz_rng *rng) {
   if (rng->avail == 0) refill(rng);
   return rng->out[4 - rng->avail--];
