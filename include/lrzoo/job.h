@@ -119,6 +119,7 @@ typedef struct lz_job {
 
   struct {
     int64_t runs;             /* runs per tile (at most) */
+    int64_t ranks_per_run;    /* ranks of a team that takes a tile together (1: one rank) */
   } tiles;
 
   /* What is measured besides the GD run itself (the job file's `analyze:` section). */
@@ -193,6 +194,9 @@ typedef struct lz_job {
  * the job and live as long as it. */
 typedef struct lz_problem_params {
   lz_problem_kind kind;
+  /* The ranks of the team that shares the instance where its kind can split it
+   * (tiles.ranks_per_run; lrzoo/problem.h, "Teams"), else 1: what the sizes count per rank. */
+  int ranks_per_run;
 #define LZ_PROBLEM_KIND_PARAMS_PART(suffix, name) lz_##name##_params name;
   LZ_PROBLEM_KINDS(LZ_PROBLEM_KIND_PARAMS_PART)
 #undef LZ_PROBLEM_KIND_PARAMS_PART

@@ -20,6 +20,7 @@
 
 #include "lrzoo/error.h"
 #include "lrzoo/job.h"
+#include "lrzoo/team.h"
 
 /* Per-kind implementation. state is the instance data that create allocates. */
 /* What an instance holds and needs, known from its parameters alone: the memory estimate
@@ -43,6 +44,10 @@ typedef struct lz_objective {
    * it is copied, the caller keeps ownership. */
   int (*create)(const lz_problem_params *pp, uint64_t seed, const double *target, void **state,
                 lz_err *err);
+  /* Optional (NULL: never shared). Member team->rank's part of an instance that a team shares
+   * (lz_problem_params_team_rows): target_rows holds its rows of a file target, else NULL. */
+  int (*create_in_team)(const lz_problem_params *pp, uint64_t seed, const double *target_rows,
+                        const lz_team *team, void **state, lz_err *err);
   void (*destroy)(void *state);
   size_t (*dim)(const void *state);
   size_t (*work_len)(const void *state);
@@ -96,6 +101,27 @@ typedef struct lz_problem lz_problem;
  * the caller (free with lz_problem_destroy). */
 int lz_problem_create(const lz_problem_params *pp, uint64_t seed, const double *target,
                       lz_problem **out, lz_err *err);
+/* Teams (tiles.ranks_per_run, lrzoo/team.h). A team shares an instance whose kind can split
+ * it: each member then holds rows [row0, row1) of its target, whole row chunks, and the
+ * members compute every run of the tile together, bitwise as one rank alone would. Other
+ * instances run on one member.
+ *
+ * The row chunks pp's instance splits into where a team may share it (at most that many
+ * ranks), or 0 where it is never shared. */
+size_t lz_problem_params_team_chunks(const lz_problem_params *pp);
+/* 1 and the rows of member `member` of a team of `size` if the team shares pp's instance, 0 if
+ * it does not (or cannot: more ranks than chunks). */
+int lz_problem_params_team_rows(const lz_problem_params *pp, int size, int member,
+                                int64_t *row0, int64_t *row1);
+/* Creates member team->rank's part of a shared instance (see lz_problem_create; target_rows
+ * holds the member's rows of a file target). The team must outlive the instance. */
+int lz_problem_create_in_team(const lz_problem_params *pp, uint64_t seed,
+                              const double *target_rows, const lz_team *team,
+                              lz_problem **out, lz_err *err);
+/* The team that shares p, or NULL. Its members must make every call on p in the same order,
+ * from the thread that calls MPI, outside parallel regions of their own. */
+const lz_team *lz_problem_team(const lz_problem *p);
+
 /* Frees *p and sets it to NULL; accepts NULL. */
 void lz_problem_destroy(lz_problem **p);
 

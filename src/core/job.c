@@ -85,6 +85,7 @@ void lz_job_tile_runs(const lz_job *job, int64_t tile, int64_t *r0, int64_t *cou
 void lz_job_problem_params(const lz_job *job, const size_t *idx, lz_problem_params *out) {
   memset(out, 0, sizeof *out);
   out->kind = job->problem.kind;
+  out->ranks_per_run = job->tiles.ranks_per_run > 1 ? (int)job->tiles.ranks_per_run : 1;
   const lz_problem_kind_desc *kind = lz__problem_kind(job->problem.kind);
   if (kind) kind->params_at(job, idx, out);
 }

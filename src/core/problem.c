@@ -45,10 +45,11 @@ struct lz_problem {
   lz_problem_params params;  /* a copy; its vectors and strings point into the job */
   void *state;
   size_t dim, work_len;      /* cached: asked once per GD step by the callers */
+  const lz_team *team;       /* the team that shares it, or NULL */
 };
 
-int lz_problem_create(const lz_problem_params *pp, uint64_t seed, const double *target,
-                      lz_problem **out, lz_err *err) {
+static int create_problem(const lz_problem_params *pp, uint64_t seed, const double *target,
+                          const lz_team *team, lz_problem **out, lz_err *err) {
   *out = NULL;
   if (!pp || (unsigned)pp->kind >= LZ_PROBLEM_KIND_COUNT)
     return lz_err_set(err, LZ_EINVAL, "unknown problem kind %d", pp ? (int)pp->kind : -1);
@@ -57,7 +58,11 @@ int lz_problem_create(const lz_problem_params *pp, uint64_t seed, const double *
   p->kind = kinds[pp->kind];
   p->ops = p->kind->objective;
   p->params = *pp;
-  int rc = p->ops->create(pp, seed, target, &p->state, err);
+  /* what the sizes of this instance count: a team's share, or the whole */
+  p->params.ranks_per_run = team ? team->size : 1;
+  p->team = team;
+  int rc = team ? p->ops->create_in_team(&p->params, seed, target, team, &p->state, err)
+                : p->ops->create(&p->params, seed, target, &p->state, err);
   if (rc != LZ_OK) {
     free(p);
     return rc;
@@ -67,6 +72,35 @@ int lz_problem_create(const lz_problem_params *pp, uint64_t seed, const double *
   *out = p;
   return LZ_OK;
 }
+
+int lz_problem_create(const lz_problem_params *pp, uint64_t seed, const double *target,
+                      lz_problem **out, lz_err *err) {
+  return create_problem(pp, seed, target, NULL, out, err);
+}
+
+size_t lz_problem_params_team_chunks(const lz_problem_params *pp) {
+  if (!pp || (unsigned)pp->kind >= LZ_PROBLEM_KIND_COUNT) return 0;
+  const lz_problem_kind_desc *k = kinds[pp->kind];
+  return k->team_chunks && k->objective->create_in_team ? k->team_chunks(pp) : 0;
+}
+
+int lz_problem_params_team_rows(const lz_problem_params *pp, int size, int member,
+                                int64_t *row0, int64_t *row1) {
+  if (!lz_problem_params_team_chunks(pp) || size < 2) return 0;
+  return kinds[pp->kind]->team_rows(pp, size, member, row0, row1);
+}
+
+int lz_problem_create_in_team(const lz_problem_params *pp, uint64_t seed,
+                              const double *target_rows, const lz_team *team,
+                              lz_problem **out, lz_err *err) {
+  int64_t r0, r1;
+  if (!team || !lz_problem_params_team_rows(pp, team->size, team->rank, &r0, &r1))
+    return lz_err_set(err, LZ_EINVAL, "a team of %d ranks cannot share this instance",
+                      team ? team->size : 0);
+  return create_problem(pp, seed, target_rows, team, out, err);
+}
+
+const lz_team *lz_problem_team(const lz_problem *p) { return p->team; }
 
 void lz_problem_destroy(lz_problem **p) {
   if (!p || !*p) return;

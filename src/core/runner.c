@@ -717,12 +717,14 @@ static size_t batch_size_for(const lz_job *job, const lz_problem *p, int64_t run
 static int run_tile_in_batches(const lz_job *job, const lz_problem *p, lz_tile_result *out,
                                const lz_tile_hooks *hooks, double *final_states, lz_err *err) {
   const volatile sig_atomic_t *cancel = hooks ? hooks->cancel : NULL;
-  const size_t size = batch_size_for(job, p, out->count, omp_get_max_threads());
+  /* a team's batches go one after another, their threads inside the products */
+  const int team = lz_problem_team(p) != NULL;
+  const size_t size = batch_size_for(job, p, out->count, team ? 1 : omp_get_max_threads());
   const int64_t blocks = (out->count + (int64_t)size - 1) / (int64_t)size;
   tile_error te = {-1, {0, ""}};
   /* One batch takes the threads inside its runs instead: the chunks of the Hessian products
    * and of the direct loss then run in parallel (problems/mf). */
-#pragma omp parallel if (blocks > 1)
+#pragma omp parallel if (blocks > 1 && !team)
   {
     batch_buffers b;
     int ready = open_batch_buffers(job, p, size, &b) == LZ_OK;
@@ -836,7 +838,17 @@ int lz_run_tile(const lz_job *job, const lz_problem *p, int64_t tile, const lz_t
                 lz_tile_result *out, lz_err *err) {
   lz_job_tile_runs(job, tile, &out->r0, &out->count);
   out->tile = tile;
-  int parallel_runs = lz_runs_share_threads(lz_problem_params_of(p));
+  /* The members of a team make the same calls on p in the same order, all from the thread
+   * that calls MPI: their runs go one after another, and a second signal cannot drop the tile
+   * on one member alone (it ends at the tile's end, like the first). */
+  const int team = lz_problem_team(p) != NULL;
+  lz_tile_hooks team_hooks;
+  if (team && hooks) {
+    team_hooks = *hooks;
+    team_hooks.cancel = NULL;
+    hooks = &team_hooks;
+  }
+  int parallel_runs = !team && lz_runs_share_threads(lz_problem_params_of(p));
   int sampling = lz_job_samples_invariant_measure(job);
   double *final_states = NULL;
   if (sampling) {

@@ -55,6 +55,11 @@ typedef struct lz_problem_kind_desc {
   /* See lz_problem_params_target_file; NULL: no kind's instance reads a file. */
   int (*target_file)(const lz_problem_params *pp, const char **path, const char **dataset,
                      int64_t *n);
+  /* Teams (lz_problem_params_team_chunks, lz_problem_params_team_rows); NULL: an instance of
+   * the kind is never shared, one member of a team runs it. */
+  size_t (*team_chunks)(const lz_problem_params *pp);
+  int (*team_rows)(const lz_problem_params *pp, int size, int member, int64_t *row0,
+                   int64_t *row1);
 } lz_problem_kind_desc;
 
 /* Frees a vector parameter's values (a kind's free_job_part). */

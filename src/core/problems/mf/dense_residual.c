@@ -43,9 +43,14 @@ static dense_scratch dense_scratch_in(const mf *m, double *work) {
   return w;
 }
 
+/* A member of a team keeps the slices of its own chunks only (at most ceil(chunks / K)). */
+static size_t chunks_held(const mf *m) {
+  return (m->chunks + m->team_size - 1) / m->team_size;
+}
+
 size_t lz__mf_dense_work_len(const mf *m) {
   return 2 * m->d * m->ld + round_up_to_alignment(m->chunks) +
-         m->chunks * m->chunk_len;
+         chunks_held(m) * m->chunk_len;
 }
 
 /* What the chunks of one evaluation share. Each chunk writes only its own rows of gx, its own
@@ -65,7 +70,7 @@ typedef struct chunk_scratch {
 static chunk_scratch chunk_scratch_of(const dense_pass *ps, size_t c) {
   const mf *m = ps->m;
   chunk_scratch cs;
-  cs.g = ps->w.chunks + c * m->chunk_len;
+  cs.g = ps->w.chunks + (c - m->chunk0) * m->chunk_len;
   cs.r = cs.g + m->d * m->ld;
   cs.dr = cs.r + round_up_to_alignment(m->block_rows * m->n);
   return cs;
@@ -183,7 +188,7 @@ static void row_hvp(size_t d, const row_in *in, double *hx, double *gt) {
 static row_in row_of(const dense_pass *ps, size_t i, size_t j0) {
   const mf *m = ps->m;
   size_t j1 = j0 + m->tile < m->ld ? j0 + m->tile : m->ld;
-  row_in in = {m->ld, i, j0, j1, m->a ? m->a + i * m->ld : NULL, ps->x + i * m->d,
+  row_in in = {m->ld, i, j0, j1, m->a ? target_row(m, i) : NULL, ps->x + i * m->d,
                ps->dx ? ps->dx + i * m->d : NULL, ps->s, ps->ds};
   return in;
 }
@@ -246,7 +251,7 @@ static double residual_block(const mf *m, const double *x, const double *s, size
   double loss = 0.0;
   for (size_t i = 0; i < rows; ++i) {
     if (m->a) {
-      loss += subtract_and_square(r + i * n, m->a + (i0 + i) * m->ld, n);
+      loss += subtract_and_square(r + i * n, target_row(m, i0 + i), n);
     } else {
       r[i * n + i0 + i] -= 1.0;  /* identity target */
       loss += lz_dot(r + i * n, r + i * n, n);
@@ -292,31 +297,34 @@ static void blocks_chunk_hvp(const dense_pass *ps, size_t c) {
 
 typedef void chunk_task(const dense_pass *ps, size_t c);
 
-/* Runs task on every chunk. In parallel only for large problems and only when not already
- * inside an active parallel region (a GD tile parallel over runs must not nest teams). The
- * result is the same either way: the chunks, not the threads, fix what is summed where. */
+/* Runs task on every chunk this rank holds (all of them, outside a team). In parallel only
+ * for large problems and only when not already inside an active parallel region (a GD tile
+ * parallel over runs must not nest teams). The result is the same either way: the chunks, not
+ * the threads, fix what is summed where. */
 static void for_each_chunk(const dense_pass *ps, chunk_task *task) {
-  size_t chunks = ps->m->chunks;
-  if (chunks > 1 && !omp_in_parallel()) {
+  const size_t c0 = ps->m->chunk0, c1 = ps->m->chunk1;
+  if (c1 - c0 > 1 && !omp_in_parallel()) {
 #pragma omp parallel for schedule(static)
-    for (size_t c = 0; c < chunks; ++c) task(ps, c);
+    for (size_t c = c0; c < c1; ++c) task(ps, c);
   } else {
-    for (size_t c = 0; c < chunks; ++c) task(ps, c);
+    for (size_t c = c0; c < c1; ++c) task(ps, c);
   }
 }
 
+/* The chunks' losses added in chunk order; a team gathers them first. */
 static double chunk_losses_in_order(const dense_pass *ps) {
+  const mf *m = ps->m;
+  if (m->team) m->team->gather_rows(m->team->ctx, ps->w.chunk_loss, 1, m->team_chunks);
   double loss = 0.0;
-  for (size_t c = 0; c < ps->m->chunks; ++c) loss += ps->w.chunk_loss[c];
+  for (size_t c = 0; c < m->chunks; ++c) loss += ps->w.chunk_loss[c];
   return loss;
 }
 
-/* out (n x d) = sum_c G_c, adding the chunks in their fixed order; the row kernel's G_c^T are
- * transposed on the way. */
-static void sum_chunk_partials(const dense_pass *ps, double *out) {
+/* out += the partials of the chunks this rank holds, in chunk order (chunk 0 sets it). */
+static void add_own_chunk_partials(const dense_pass *ps, double *out) {
   const mf *m = ps->m;
   size_t n = m->n, d = m->d;
-  for (size_t c = 0; c < m->chunks; ++c) {
+  for (size_t c = m->chunk0; c < m->chunk1; ++c) {
     const double *g = chunk_scratch_of(ps, c).g;
     if (m->row_kernel) {
       for (size_t j = 0; j < n; ++j)
@@ -326,6 +334,18 @@ static void sum_chunk_partials(const dense_pass *ps, double *out) {
       for (size_t i = 0; i < m->nd; ++i) out[i] = c == 0 ? g[i] : out[i] + g[i];
     }
   }
+}
+
+/* out (n x d) = sum_c G_c, adding the chunks in their fixed order; the row kernel's G_c^T are
+ * transposed on the way. In a team the sum passes from member to member, each adding its own
+ * chunks, and the last one hands it to all: the same additions in the same order. */
+static void sum_chunk_partials(const dense_pass *ps, double *out) {
+  const mf *m = ps->m;
+  const lz_team *t = m->team;
+  if (t && t->rank > 0) t->receive_from_previous(t->ctx, out, m->nd);
+  add_own_chunk_partials(ps, out);
+  if (t && t->rank < t->size - 1) t->send_to_next(t->ctx, out, m->nd);
+  if (t) t->broadcast(t->ctx, t->size - 1, out, m->nd);
 }
 
 /* S = sigma(Y), or dS = sigma'(Y) o dY when dy is given, laid out for the kernel: n x d for
@@ -369,6 +389,7 @@ void lz__mf_dense_hvp(const mf *m, const double *xy, const double *v, double *hv
   dense_pass ps = dense_pass_at(m, xy, v, work);
   ps.gx = hv;
   for_each_chunk(&ps, m->row_kernel ? rows_chunk_hvp : blocks_chunk_hvp);
+  if (m->team) m->team->gather_rows(m->team->ctx, hv, m->d, m->team_rows);
   sum_chunk_partials(&ps, hv + m->nd);
   apply_activation_slope(m, xy + m->nd, hv + m->nd);
 }

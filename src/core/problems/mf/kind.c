@@ -117,4 +117,6 @@ const lz_problem_kind_desc lz__kind_mf = {
     .size_axes = size_axes,
     .free_job_part = free_job_part,
     .target_file = target_file,
+    .team_chunks = lz__mf_team_chunks,
+    .team_rows = lz__mf_team_rows,
 };

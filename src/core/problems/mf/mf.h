@@ -31,6 +31,7 @@
 
 #include "lrzoo/error.h"
 #include "lrzoo/problem.h"
+#include "lrzoo/team.h"
 
 enum {
   /* Large problems split their rows into this many chunks (at least LZ_MF_MIN_CHUNK_ROWS rows
@@ -38,6 +39,15 @@ enum {
    * count, decides the rounding. */
   LZ_MF_CHUNKS = 16,
   LZ_MF_MIN_CHUNK_ROWS = 4,
+  /* From this n on, LZ_MF_WIDE_CHUNKS chunks: a team (tiles.ranks_per_run) holds whole chunks,
+   * so the chunk count bounds its size, and the instances worth a team are the large ones.
+   * Smaller n keep 16, and the roundings they always had. */
+  LZ_MF_WIDE_ROWS = 16384,
+  LZ_MF_WIDE_CHUNKS = 64,
+  /* A team's A^T X passes each chain along the members in blocks of output rows, this many
+   * blocks a member, so that member m + 1 starts on a block while m computes the next: the
+   * pipeline idles (K - 1) / (LZ_MF_TEAM_BLOCKS K + K - 1) of the time. */
+  LZ_MF_TEAM_BLOCKS = 8,
   /* The dense path uses its own row kernel up to this d and BLAS row blocks beyond: measured
    * here, the row kernel beat OpenBLAS (Haswell kernel) at every d up to 32. */
   LZ_MF_ROW_KERNEL_MAX_D = 32,
@@ -114,7 +124,19 @@ typedef struct mf {
                             lz__mf_dense_hvp (see LZ_MF_EXPANDED_HVP_BYTES) */
   size_t product_chunks; /* row chunks of A S and A^T X (see lz__mf_product_with_target) */
   size_t work_len;
+  /* A team shares the instance (tiles.ranks_per_run): this member holds rows [row0, row1) of
+   * A, the rows of its chunks [chunk0, chunk1); at is then the transpose of those rows alone,
+   * n x (row1 - row0) with stride ldt. Alone, row0 = 0, row1 = n and team is NULL. */
+  const lz_team *team;
+  size_t team_size;  /* K; 1 alone (the sizes of a member are known before its team is) */
+  size_t row0, row1, chunk0, chunk1, ldt;
+  size_t *team_rows, *team_chunks;  /* each member's first row and chunk (size + 1 entries) */
 } mf;
+
+/* Row i of the stored target (row0 <= i < row1). */
+static inline const double *target_row(const mf *m, size_t i) {
+  return m->a + (i - m->row0) * m->ld;
+}
 
 typedef enum { AS_IS = 0, TRANSPOSED = 1 } lz_op;
 
@@ -179,6 +201,11 @@ static inline void apply_activation_slope(const mf *m, const double *y, double *
 
 extern const lz_objective lz__objective_mf;
 
+/* The team hooks of the kind (lz_problem_kind_desc.team_chunks, team_rows). */
+size_t lz__mf_team_chunks(const lz_problem_params *pp);
+int lz__mf_team_rows(const lz_problem_params *pp, int size, int member, int64_t *row0,
+                     int64_t *row1);
+
 /* ---- products (products.c) ---------------------------------------------------------------
  *
  * lrzoo's own products of a dense target with a block of columns, for the batched gradient and
@@ -188,14 +215,16 @@ extern const lz_objective lz__objective_mf;
  * depends on which runs share its batch, and L^T b through a stored transpose is bitwise L^T b
  * read by columns. */
 
-/* Rows [i0, i1) of c (n x w, row-major) = L b: L is n x n with rows of stride ld, b n x w. */
+/* Rows [i0, i1) of c (rows x w, row-major) = L b: L has rows of stride ld and n columns, b is
+ * n x w. fresh = 0 continues each chain from the value c holds (a chain over k split into
+ * consecutive ranges of k, computed one after the other, is bitwise the chain over all k). */
 void lz__own_product(const double *l, size_t ld, size_t n, const double *b, size_t w,
-                     size_t i0, size_t i1, double *c);
+                     size_t i0, size_t i1, double *c, int fresh);
 
-/* Rows [i0, i1) of c = L^T b, reading L by columns. Where the memory allows, keeping L^T and
- * calling lz__own_product is faster (the same chains). */
+/* Rows [i0, i1) of c = L^T b, reading L by columns: L has n rows of stride ld. Where the
+ * memory allows, keeping L^T and calling lz__own_product is faster (the same chains). */
 void lz__own_product_transposed(const double *l, size_t ld, size_t n, const double *b,
-                                size_t w, size_t i0, size_t i1, double *c);
+                                size_t w, size_t i0, size_t i1, double *c, int fresh);
 
 /* C = alpha op(A) op(B) + beta C, all row-major, C m x n. The loop/BLAS choice depends on
  * the shape only, so a given product is always computed the same way. */
@@ -203,18 +232,24 @@ void lz__mf_multiply(lz_op ta, lz_op tb, size_t m, size_t n, size_t k, double al
                      const double *a, size_t lda, const double *b, size_t ldb, double beta,
                      double *c, size_t ldc);
 
-/* c (n x w) = op(A) b for the dense target (the identity: b itself), in row chunks. */
+/* c (n x w) = op(A) b for the dense target (the identity: b itself), in row chunks; for a
+ * team, every member gets all of c. */
 void lz__mf_product_with_target(const mf *m, lz_op op, const double *b, size_t w, double *c);
 
 /* ---- the target (targets.c) --------------------------------------------------------------- */
+
+/* The chunks [*c0, *c1) member `member` of a team of `size` holds: whole chunks, as evenly as
+ * they go, and its rows are theirs. */
+void lz__mf_member_chunks(const mf *m, size_t size, size_t member, size_t *c0, size_t *c1);
 
 int lz__mf_check_shape_and_activation(const lz_problem_params *pp, lz_err *err);
 size_t lz__mf_padded_row_length(size_t n);
 size_t lz__mf_qr_workspace_len(size_t rows, size_t cols);
 int lz__mf_build_target(mf *m, const lz_problem_params *pp, uint64_t seed, const double *target,
                         lz_err *err);
-/* ||A||_F^2 summed row by row (the identity: n). */
-double lz__mf_sum_of_squares_by_rows(const mf *m);
+/* ||A||_F^2 summed row by row (the identity: n); a team gathers the rows' sums and adds them
+ * in row order like a rank alone. */
+int lz__mf_sum_of_squares_by_rows(mf *m, lz_err *err);
 
 /* ---- the scalar path (scalar.c) ------------------------------------------------------------ */
 

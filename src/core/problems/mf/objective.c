@@ -18,7 +18,8 @@ static void use_single_threaded_blas(void) { lz_blas_use_one_thread(); }
 
 static size_t chunk_count(size_t n) {
   size_t c = (n + LZ_MF_MIN_CHUNK_ROWS - 1) / LZ_MF_MIN_CHUNK_ROWS;
-  return c < LZ_MF_CHUNKS ? c : LZ_MF_CHUNKS;
+  size_t most = n >= LZ_MF_WIDE_ROWS ? LZ_MF_WIDE_CHUNKS : LZ_MF_CHUNKS;
+  return c < most ? c : most;
 }
 
 static size_t block_rows_for(size_t n) {
@@ -51,6 +52,7 @@ static void choose_path(mf *m) {
     m->path = MF_PATH_DENSE;
     double work = (double)m->n * (double)m->n * (double)m->d;
     m->chunks = work >= LZ_MF_PARALLEL_MIN_WORK ? chunk_count(m->n) : 1;
+    m->chunk1 = m->chunks;
     m->row_kernel = m->d <= LZ_MF_ROW_KERNEL_MAX_D;
     m->block_rows = m->row_kernel ? 0 : block_rows_for(m->n);
     m->tile = tile_columns_for(m->d);
@@ -71,7 +73,9 @@ static void choose_path(mf *m) {
 
 /* The shape fields create sets before building the target: all that choose_path reads. */
 static void set_shape(mf *m, const lz_problem_params *pp) {
+  m->team_size = 1;
   m->n = (size_t)pp->mf.n;
+  m->row1 = m->n;
   m->d = (size_t)pp->mf.d;
   m->nd = m->n * m->d;
   m->ld = lz__mf_padded_row_length(m->n);
@@ -90,6 +94,56 @@ static int keeps_transpose(size_t n, size_t ld) {
   return 8.0 * (double)n * (double)ld <= LZ_MF_TRANSPOSE_BYTES;
 }
 
+/* Whether a team may share the instance: a stored dense target, split by rows into chunks. */
+static int team_can_share(const mf *m) {
+  return m->path == MF_PATH_DENSE && m->chunks > 1 &&
+         (m->target == LZ_TARGET_GAUSSIAN || m->target == LZ_TARGET_FILE);
+}
+
+/* Member `member` of a team of `size`: its chunks, its rows and the stride of its transpose.
+ * After choose_path, which resets the chunks to all of them. */
+static void take_member_share(mf *m, size_t size, size_t member) {
+  m->team_size = size;
+  lz__mf_member_chunks(m, size, member, &m->chunk0, &m->chunk1);
+  m->row0 = lz__mf_chunk_first_row(m, m->chunk0);
+  m->row1 = lz__mf_chunk_first_row(m, m->chunk1);
+  m->ldt = lz__mf_padded_row_length(m->row1 - m->row0);
+}
+
+/* The shape of pp's instance, as a rank alone holds it (no target, no team). */
+static int shape_of(const lz_problem_params *pp, mf *m) {
+  memset(m, 0, sizeof *m);
+  if (pp->mf.n < 1 || pp->mf.d < 1 || (double)pp->mf.n * (double)pp->mf.d > 1e12) return 0;
+  set_shape(m, pp);
+  choose_path(m);
+  return 1;
+}
+
+size_t lz__mf_team_chunks(const lz_problem_params *pp) {
+  mf m;
+  return shape_of(pp, &m) && team_can_share(&m) ? m.chunks : 0;
+}
+
+int lz__mf_team_rows(const lz_problem_params *pp, int size, int member, int64_t *row0,
+                     int64_t *row1) {
+  mf m;
+  if (!shape_of(pp, &m) || !team_can_share(&m) || size < 2 || m.chunks < (size_t)size) return 0;
+  take_member_share(&m, (size_t)size, (size_t)member);
+  *row0 = (int64_t)m.row0;
+  *row1 = (int64_t)m.row1;
+  return 1;
+}
+
+/* The member of a team of `size` that holds the most rows (the memory estimate's rank). */
+static size_t largest_member(mf *m, size_t size) {
+  size_t best = 0, most = 0;
+  for (size_t r = 0; r < size; ++r) {
+    take_member_share(m, size, r);
+    if (m->row1 - m->row0 > most) most = m->row1 - m->row0, best = r;
+  }
+  return best;
+}
+
 /* Mirrors lz__mf_build_target and choose_path without allocating: n and d may be far too large to
  * build, which is exactly when the estimate matters. */
 static void mf_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
@@ -103,7 +157,16 @@ static void mf_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
   memset(&m, 0, sizeof m);
   set_shape(&m, pp);
   choose_path(&m);
+  const size_t team = pp->ranks_per_run > 1 ? (size_t)pp->ranks_per_run : 1;
+  const int shared = team > 1 && team_can_share(&m) && m.chunks >= team;
+  if (shared) {
+    m.team_size = team;
+    choose_path(&m);
+    take_member_share(&m, team, largest_member(&m, team));
+  }
   double n = (double)m.n, k = (double)m.k;
+  /* the rows this rank holds, and its block of the transpose (A^T whole, alone) */
+  const double rows = (double)(m.row1 - m.row0);
   s->dim = 2 * m.nd;
   s->work_len = m.work_len;
   if (m.path == MF_PATH_DENSE) {
@@ -118,13 +181,14 @@ static void mf_sizes(const lz_problem_params *pp, lz_problem_sizes *s) {
   }
   s->symmetry_work_len = lz__mf_symmetry_work_len_for(m.d);
   s->stored_bytes = (double)sizeof m;
-  const double transpose = keeps_transpose(m.n, m.ld) ? 8.0 * n * (double)m.ld : 0.0;
+  const double transpose =
+      keeps_transpose(m.n, m.ld) ? 8.0 * n * (double)(shared ? m.ldt : m.ld) : 0.0;
   switch (m.target) {
-    case LZ_TARGET_GAUSSIAN: s->stored_bytes += 8.0 * n * (double)m.ld + transpose; break;
+    case LZ_TARGET_GAUSSIAN: s->stored_bytes += 8.0 * rows * (double)m.ld + transpose; break;
     case LZ_TARGET_FILE:
-      s->stored_bytes += 8.0 * n * (double)m.ld + transpose;
-      /* the matrix as read, held by the caller until create (and its probe) returns */
-      s->building_bytes += 8.0 * n * n;
+      s->stored_bytes += 8.0 * rows * (double)m.ld + transpose;
+      /* the rows as read, held by the caller until create (and its probe) returns */
+      s->building_bytes += 8.0 * rows * n;
       break;
     case LZ_TARGET_LOWRANK:
       s->stored_bytes += 8.0 * (2.0 * n * k + k);
@@ -143,6 +207,8 @@ static void mf_destroy(void *state) {
   free(m->u);
   free(m->v);
   free(m->s);
+  free(m->team_rows);
+  free(m->team_chunks);
   free(m);
 }
 
@@ -150,20 +216,24 @@ static void mf_destroy(void *state) {
  * the probe. The own products matched or beat OpenBLAS's Haswell kernel on the batched shapes
  * and ran 3-5x faster than its generic Prescott kernel (bench/README.md), and they make a dense
  * run's rounding independent of which BLAS kernel a machine picks. */
+/* Alone, A^T whole (stride ld); in a team, the transpose of this member's rows (n x rows,
+ * stride ldt), which is all its share of A^T X reads. */
 static int store_transpose(mf *m, lz_err *err) {
   if (!m->own_products || !m->a || !keeps_transpose(m->n, m->ld)) return LZ_OK;
-  m->at = calloc(m->n * m->ld, sizeof *m->at);
+  const size_t rows = m->row1 - m->row0, ld = m->team ? m->ldt : m->ld;
+  m->at = calloc(m->n * ld, sizeof *m->at);
   if (!m->at)
     return lz_err_set(err, LZ_ENOMEM, "mf: out of memory for the transpose of a %zu x %zu target",
                       m->n, m->n);
-  for (size_t i = 0; i < m->n; ++i)
-    for (size_t j = 0; j < m->n; ++j) m->at[j * m->ld + i] = m->a[i * m->ld + j];
+  for (size_t i = 0; i < rows; ++i)
+    for (size_t j = 0; j < m->n; ++j) m->at[j * ld + i] = m->a[i * m->ld + j];
   return LZ_OK;
 }
 
 static int choose_products(mf *m, lz_err *err) {
   const char *want = getenv(lz_env_switches[LZ_ENV_MF_PRODUCTS].name);
   m->own_products = 1;
+  if (m->team) return LZ_OK;  /* a BLAS cannot continue another member's chains */
   if (!want || !*want || strcmp(want, "own") == 0) return LZ_OK;
   /* main refuses a bad value up front; a caller that did not check gets the same words */
   if (strcmp(want, "blas") != 0 && lz_env_switches_check(err) != LZ_OK) {
@@ -178,32 +248,67 @@ static int choose_products(mf *m, lz_err *err) {
   return rc;
 }
 
-static int mf_create(const lz_problem_params *pp, uint64_t seed, const double *target,
-                     void **state, lz_err *err) {
+/* Each member's first row and first chunk, for the gathers. */
+static int note_team_layout(mf *m, lz_err *err) {
+  const size_t size = (size_t)m->team->size;
+  m->team_rows = malloc((size + 1) * sizeof *m->team_rows);
+  m->team_chunks = malloc((size + 1) * sizeof *m->team_chunks);
+  if (!m->team_rows || !m->team_chunks) return lz_err_set(err, LZ_ENOMEM, "mf: out of memory");
+  for (size_t r = 0; r <= size; ++r) {
+    m->team_chunks[r] = r * m->chunks / size;
+    m->team_rows[r] = lz__mf_chunk_first_row(m, m->team_chunks[r]);
+  }
+  return LZ_OK;
+}
+
+/* team: NULL alone, or the team that shares the instance; target: the rows this rank keeps of
+ * a file target. */
+static int create_instance(const lz_problem_params *pp, uint64_t seed, const double *target,
+                           const lz_team *team, void **state, lz_err *err) {
   *state = NULL;
   int rc = lz__mf_check_shape_and_activation(pp, err);
   if (rc != LZ_OK) return rc;
   mf *m = calloc(1, sizeof *m);
   if (!m) return lz_err_set(err, LZ_ENOMEM, "mf: out of memory");
   set_shape(m, pp);
-  rc = lz__mf_build_target(m, pp, seed, target, err);
+  choose_path(m);
+  if (team && team->size > 1 && team_can_share(m)) {
+    if (m->chunks < (size_t)team->size) {
+      rc = lz_err_set(err, LZ_EINVAL, "mf: n = %zu, d = %zu splits into %zu row chunks, fewer "
+                      "than the %d ranks of a team", m->n, m->d, m->chunks, team->size);
+      mf_destroy(m);
+      return rc;
+    }
+    m->team = team;
+    m->team_size = (size_t)team->size;
+    choose_path(m);
+    take_member_share(m, (size_t)team->size, (size_t)team->rank);
+    rc = note_team_layout(m, err);
+  }
+  if (rc == LZ_OK) rc = lz__mf_build_target(m, pp, seed, target, err);
+  use_single_threaded_blas();
+  if (rc == LZ_OK && m->path == MF_PATH_DENSE) {
+    rc = lz__mf_sum_of_squares_by_rows(m, err);
+    if (rc == LZ_OK) rc = choose_products(m, err);
+    if (rc == LZ_OK) rc = store_transpose(m, err);
+  }
   if (rc != LZ_OK) {
     mf_destroy(m);
     return rc;
   }
-  choose_path(m);
-  use_single_threaded_blas();
-  if (m->path == MF_PATH_DENSE) {
-    m->norm_a2 = lz__mf_sum_of_squares_by_rows(m);
-    rc = choose_products(m, err);
-    if (rc == LZ_OK) rc = store_transpose(m, err);
-    if (rc != LZ_OK) {
-      mf_destroy(m);
-      return rc;
-    }
-  }
   *state = m;
   return LZ_OK;
+}
+
+static int mf_create(const lz_problem_params *pp, uint64_t seed, const double *target,
+                     void **state, lz_err *err) {
+  return create_instance(pp, seed, target, NULL, state, err);
+}
+
+static int mf_create_in_team(const lz_problem_params *pp, uint64_t seed,
+                             const double *target_rows, const lz_team *team, void **state,
+                             lz_err *err) {
+  return create_instance(pp, seed, target_rows, team, state, err);
 }
 
 /* ---- the objective ------------------------------------------------------------------- */
@@ -345,6 +450,7 @@ lz_mf_layout lz__mf_layout(const void *state) {
 const lz_objective lz__objective_mf = {
     .name = "mf",
     .create = mf_create,
+    .create_in_team = mf_create_in_team,
     .destroy = mf_destroy,
     .dim = mf_dim,
     .work_len = mf_work_len,

@@ -28,9 +28,9 @@ enum { KC = 256 };
 
 /* Entry (i, q) of L^T b over [k0, k1): its chain, continuing what c holds past the first
  * chunk. */
-ALWAYS_INLINE void column_chain(const double *l, size_t ld, size_t i, size_t k0, size_t k1,
+ALWAYS_INLINE void column_chain(const double *l, size_t ld, size_t i, size_t k0, size_t k1, int fresh,
                                 const double *b, size_t w, size_t q, double *c) {
-  double acc = k0 == 0 ? 0.0 : *c;
+  double acc = k0 == 0 && fresh ? 0.0 : *c;
   for (size_t k = k0; k < k1; ++k) acc = fma(l[k * ld + i], b[k * w + q], acc);
   *c = acc;
 }
@@ -46,14 +46,14 @@ ALWAYS_INLINE __mmask8 lanes_mask(size_t cols) { return (__mmask8)((1u << cols) 
 
 /* c[i..i+RB) x [j..j+8 CBV) (the last vector masked to `last` columns) += L[i.., k] b[k, j..]
  * over the chunk. */
-ALWAYS_INLINE void block_ab(const double *l, size_t ld, size_t k0, size_t k1, const double *b,
+ALWAYS_INLINE void block_ab(const double *l, size_t ld, size_t k0, size_t k1, int fresh, const double *b,
                             size_t w, size_t i, size_t j, double *c, const int RB,
                             const int CBV, __mmask8 last) {
   __m512d acc[8][3];
   for (int r = 0; r < RB; ++r)
     for (int v = 0; v < CBV; ++v) {
       const __mmask8 mk = v == CBV - 1 ? last : (__mmask8)0xff;
-      acc[r][v] = k0 == 0 ? _mm512_setzero_pd()
+      acc[r][v] = k0 == 0 && fresh ? _mm512_setzero_pd()
                           : _mm512_maskz_loadu_pd(mk, c + (i + r) * w + j + 8 * v);
     }
   for (size_t k = k0; k < k1; ++k) {
@@ -74,38 +74,38 @@ ALWAYS_INLINE void block_ab(const double *l, size_t ld, size_t k0, size_t k1, co
 
 /* Rows i..i+RB, columns [j0, j1) of c = L b over the chunk: blocks of 24 columns, then one
  * of 16 or 8, then a masked one for the rest. */
-ALWAYS_INLINE void rows_ab(const double *l, size_t ld, size_t k0, size_t k1, const double *b,
+ALWAYS_INLINE void rows_ab(const double *l, size_t ld, size_t k0, size_t k1, int fresh, const double *b,
                            size_t w, size_t i, size_t j0, size_t j1, double *c, const int RB) {
   size_t j = j0;
-  for (; j + 24 <= j1; j += 24) block_ab(l, ld, k0, k1, b, w, i, j, c, RB, 3, 0xff);
-  if (j + 16 <= j1) block_ab(l, ld, k0, k1, b, w, i, j, c, RB, 2, 0xff), j += 16;
-  if (j + 8 <= j1) block_ab(l, ld, k0, k1, b, w, i, j, c, RB, 1, 0xff), j += 8;
-  if (j < j1) block_ab(l, ld, k0, k1, b, w, i, j, c, RB, 1, lanes_mask(j1 - j));
+  for (; j + 24 <= j1; j += 24) block_ab(l, ld, k0, k1, fresh, b, w, i, j, c, RB, 3, 0xff);
+  if (j + 16 <= j1) block_ab(l, ld, k0, k1, fresh, b, w, i, j, c, RB, 2, 0xff), j += 16;
+  if (j + 8 <= j1) block_ab(l, ld, k0, k1, fresh, b, w, i, j, c, RB, 1, 0xff), j += 8;
+  if (j < j1) block_ab(l, ld, k0, k1, fresh, b, w, i, j, c, RB, 1, lanes_mask(j1 - j));
 }
 
 void lz__own_product(const double *l, size_t ld, size_t n, const double *b, size_t w,
-                     size_t i0, size_t i1, double *c) {
+                     size_t i0, size_t i1, double *c, int fresh) {
   for (size_t k0 = 0; k0 < n; k0 += KC) {
     const size_t k1 = n - k0 < KC ? n : k0 + KC;
     for (size_t j0 = 0; j0 < w; j0 += NC) {
       const size_t j1 = w - j0 < NC ? w : j0 + NC;
       size_t i = i0;
-      for (; i + 8 <= i1; i += 8) rows_ab(l, ld, k0, k1, b, w, i, j0, j1, c, 8);
-      for (; i < i1; ++i) rows_ab(l, ld, k0, k1, b, w, i, j0, j1, c, 1);
+      for (; i + 8 <= i1; i += 8) rows_ab(l, ld, k0, k1, fresh, b, w, i, j0, j1, c, 8);
+      for (; i < i1; ++i) rows_ab(l, ld, k0, k1, fresh, b, w, i, j0, j1, c, 1);
     }
   }
 }
 
 /* c[i..i+8 IBV) x [q..q+QB) += L[k, i..]^T b[k, q..] over the chunk: vectors down L's row k
  * (output rows), broadcasts of b's row k (output columns); stored transposed. */
-ALWAYS_INLINE void block_atb(const double *l, size_t ld, size_t k0, size_t k1,
+ALWAYS_INLINE void block_atb(const double *l, size_t ld, size_t k0, size_t k1, int fresh,
                              const double *b, size_t w, size_t i, size_t q, double *c,
                              const int QB, const int IBV) {
   __m512d acc[8][3];
   for (int s = 0; s < QB; ++s)
     for (int v = 0; v < IBV; ++v) {
       double t[8];
-      for (int r = 0; r < 8; ++r) t[r] = k0 == 0 ? 0.0 : c[(i + 8 * v + r) * w + q + s];
+      for (int r = 0; r < 8; ++r) t[r] = k0 == 0 && fresh ? 0.0 : c[(i + 8 * v + r) * w + q + s];
       acc[s][v] = _mm512_loadu_pd(t);
     }
   for (size_t k = k0; k < k1; ++k) {
@@ -125,26 +125,26 @@ ALWAYS_INLINE void block_atb(const double *l, size_t ld, size_t k0, size_t k1,
     }
 }
 
-ALWAYS_INLINE void strip_atb(const double *l, size_t ld, size_t k0, size_t k1, const double *b,
+ALWAYS_INLINE void strip_atb(const double *l, size_t ld, size_t k0, size_t k1, int fresh, const double *b,
                              size_t w, size_t i, size_t q0, size_t q1, double *c,
                              const int IBV) {
   size_t q = q0;
-  for (; q + 8 <= q1; q += 8) block_atb(l, ld, k0, k1, b, w, i, q, c, 8, IBV);
-  if (q + 4 <= q1) block_atb(l, ld, k0, k1, b, w, i, q, c, 4, IBV), q += 4;
-  for (; q < q1; ++q) block_atb(l, ld, k0, k1, b, w, i, q, c, 1, IBV);
+  for (; q + 8 <= q1; q += 8) block_atb(l, ld, k0, k1, fresh, b, w, i, q, c, 8, IBV);
+  if (q + 4 <= q1) block_atb(l, ld, k0, k1, fresh, b, w, i, q, c, 4, IBV), q += 4;
+  for (; q < q1; ++q) block_atb(l, ld, k0, k1, fresh, b, w, i, q, c, 1, IBV);
 }
 
 void lz__own_product_transposed(const double *l, size_t ld, size_t n, const double *b,
-                                size_t w, size_t i0, size_t i1, double *c) {
+                                size_t w, size_t i0, size_t i1, double *c, int fresh) {
   for (size_t k0 = 0; k0 < n; k0 += KC) {
     const size_t k1 = n - k0 < KC ? n : k0 + KC;
     for (size_t q0 = 0; q0 < w; q0 += NC) {
       const size_t q1 = w - q0 < NC ? w : q0 + NC;
       size_t i = i0;
-      for (; i + 24 <= i1; i += 24) strip_atb(l, ld, k0, k1, b, w, i, q0, q1, c, 3);
-      for (; i + 8 <= i1; i += 8) strip_atb(l, ld, k0, k1, b, w, i, q0, q1, c, 1);
+      for (; i + 24 <= i1; i += 24) strip_atb(l, ld, k0, k1, fresh, b, w, i, q0, q1, c, 3);
+      for (; i + 8 <= i1; i += 8) strip_atb(l, ld, k0, k1, fresh, b, w, i, q0, q1, c, 1);
       for (; i < i1; ++i)
-        for (size_t q = q0; q < q1; ++q) column_chain(l, ld, i, k0, k1, b, w, q, c + i * w + q);
+        for (size_t q = q0; q < q1; ++q) column_chain(l, ld, i, k0, k1, fresh, b, w, q, c + i * w + q);
     }
   }
 }
@@ -152,12 +152,12 @@ void lz__own_product_transposed(const double *l, size_t ld, size_t n, const doub
 #else /* portable blocks, vectorized by gcc: 6 x 8 for L b, 12-column strips for L^T b */
 
 #define BLOCK_AB(RB, CB)                                                                     \
-  ALWAYS_INLINE void block_ab_##RB##_##CB(const double *l, size_t ld, size_t k0, size_t k1,   \
+  ALWAYS_INLINE void block_ab_##RB##_##CB(const double *l, size_t ld, size_t k0, size_t k1, int fresh,   \
                                           const double *b, size_t w, size_t i, size_t j,      \
                                           double *c) {                                        \
     double acc[RB][CB];                                                                      \
     for (int r = 0; r < RB; ++r)                                                             \
-      for (int q = 0; q < CB; ++q) acc[r][q] = k0 == 0 ? 0.0 : c[(i + r) * w + j + q];       \
+      for (int q = 0; q < CB; ++q) acc[r][q] = k0 == 0 && fresh ? 0.0 : c[(i + r) * w + j + q];       \
     for (size_t k = k0; k < k1; ++k) {                                                       \
       const double *bk = b + k * w + j;                                                      \
       _Pragma("GCC unroll 8") for (int r = 0; r < RB; ++r) {                                 \
@@ -171,32 +171,32 @@ void lz__own_product_transposed(const double *l, size_t ld, size_t n, const doub
 BLOCK_AB(6, 8) BLOCK_AB(6, 4) BLOCK_AB(6, 1) BLOCK_AB(1, 8) BLOCK_AB(1, 4) BLOCK_AB(1, 1)
 
 #define ROWS_AB(RB)                                                                          \
-  ALWAYS_INLINE void rows_ab_##RB(const double *l, size_t ld, size_t k0, size_t k1,           \
+  ALWAYS_INLINE void rows_ab_##RB(const double *l, size_t ld, size_t k0, size_t k1, int fresh,           \
                                   const double *b, size_t w, size_t i, double *c) {           \
     size_t j = 0;                                                                            \
-    for (; j + 8 <= w; j += 8) block_ab_##RB##_8(l, ld, k0, k1, b, w, i, j, c);              \
-    if (j + 4 <= w) block_ab_##RB##_4(l, ld, k0, k1, b, w, i, j, c), j += 4;                 \
-    for (; j < w; ++j) block_ab_##RB##_1(l, ld, k0, k1, b, w, i, j, c);                      \
+    for (; j + 8 <= w; j += 8) block_ab_##RB##_8(l, ld, k0, k1, fresh, b, w, i, j, c);              \
+    if (j + 4 <= w) block_ab_##RB##_4(l, ld, k0, k1, fresh, b, w, i, j, c), j += 4;                 \
+    for (; j < w; ++j) block_ab_##RB##_1(l, ld, k0, k1, fresh, b, w, i, j, c);                      \
   }
 ROWS_AB(6) ROWS_AB(1)
 
 void lz__own_product(const double *l, size_t ld, size_t n, const double *b, size_t w,
-                     size_t i0, size_t i1, double *c) {
+                     size_t i0, size_t i1, double *c, int fresh) {
   for (size_t k0 = 0; k0 < n; k0 += KC) {
     const size_t k1 = n - k0 < KC ? n : k0 + KC;
     size_t i = i0;
-    for (; i + 6 <= i1; i += 6) rows_ab_6(l, ld, k0, k1, b, w, i, c);
-    for (; i < i1; ++i) rows_ab_1(l, ld, k0, k1, b, w, i, c);
+    for (; i + 6 <= i1; i += 6) rows_ab_6(l, ld, k0, k1, fresh, b, w, i, c);
+    for (; i < i1; ++i) rows_ab_1(l, ld, k0, k1, fresh, b, w, i, c);
   }
 }
 
 #define BLOCK_ATB(IB, QB)                                                                    \
-  ALWAYS_INLINE void block_atb_##IB##_##QB(const double *l, size_t ld, size_t k0, size_t k1,  \
+  ALWAYS_INLINE void block_atb_##IB##_##QB(const double *l, size_t ld, size_t k0, size_t k1, int fresh,  \
                                            const double *b, size_t w, size_t i, size_t q0,    \
                                            double *c) {                                       \
     double acc[QB][IB];                                                                      \
     for (int q = 0; q < QB; ++q)                                                             \
-      for (int r = 0; r < IB; ++r) acc[q][r] = k0 == 0 ? 0.0 : c[(i + r) * w + q0 + q];      \
+      for (int r = 0; r < IB; ++r) acc[q][r] = k0 == 0 && fresh ? 0.0 : c[(i + r) * w + q0 + q];      \
     for (size_t k = k0; k < k1; ++k) {                                                       \
       const double *lk = l + k * ld + i, *bk = b + k * w + q0;                               \
       _Pragma("GCC unroll 4") for (int q = 0; q < QB; ++q) {                                 \
@@ -211,18 +211,18 @@ void lz__own_product(const double *l, size_t ld, size_t n, const double *b, size
 BLOCK_ATB(12, 4) BLOCK_ATB(12, 1) BLOCK_ATB(1, 4) BLOCK_ATB(1, 1)
 
 void lz__own_product_transposed(const double *l, size_t ld, size_t n, const double *b,
-                                size_t w, size_t i0, size_t i1, double *c) {
+                                size_t w, size_t i0, size_t i1, double *c, int fresh) {
   for (size_t k0 = 0; k0 < n; k0 += KC) {
     const size_t k1 = n - k0 < KC ? n : k0 + KC;
     for (size_t i = i0; i < i1;) {
       const int strip = i + 12 <= i1;
       size_t q = 0;
       for (; q + 4 <= w; q += 4)
-        strip ? block_atb_12_4(l, ld, k0, k1, b, w, i, q, c)
-              : block_atb_1_4(l, ld, k0, k1, b, w, i, q, c);
+        strip ? block_atb_12_4(l, ld, k0, k1, fresh, b, w, i, q, c)
+              : block_atb_1_4(l, ld, k0, k1, fresh, b, w, i, q, c);
       for (; q < w; ++q)
-        strip ? block_atb_12_1(l, ld, k0, k1, b, w, i, q, c)
-              : block_atb_1_1(l, ld, k0, k1, b, w, i, q, c);
+        strip ? block_atb_12_1(l, ld, k0, k1, fresh, b, w, i, q, c)
+              : block_atb_1_1(l, ld, k0, k1, fresh, b, w, i, q, c);
       i += strip ? 12 : 1;
     }
   }
@@ -258,14 +258,14 @@ void lz__mf_multiply(lz_op ta, lz_op tb, size_t m, size_t n, size_t k, double al
               (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
-/* Rows [i0, i1) of c = op(A) b. */
+/* Rows [i0, i1) of c = op(A) b, for an instance held whole. */
 static void product_rows(const mf *m, lz_op op, const double *b, size_t w, size_t i0,
                          size_t i1, double *c) {
   const size_t n = m->n;
   if (m->own_products) {
-    if (op == AS_IS) lz__own_product(m->a, m->ld, n, b, w, i0, i1, c);
-    else if (m->at) lz__own_product(m->at, m->ld, n, b, w, i0, i1, c);
-    else lz__own_product_transposed(m->a, m->ld, n, b, w, i0, i1, c);
+    if (op == AS_IS) lz__own_product(m->a, m->ld, n, b, w, i0, i1, c, 1);
+    else if (m->at) lz__own_product(m->at, m->ld, n, b, w, i0, i1, c, 1);
+    else lz__own_product_transposed(m->a, m->ld, n, b, w, i0, i1, c, 1);
     return;
   }
   /* rows i of A^T are columns i of A: the block starts at column i0 */
@@ -277,13 +277,77 @@ static void product_rows(const mf *m, lz_op op, const double *b, size_t w, size_
 
 static size_t product_chunk_row(const mf *m, size_t c) { return c * m->n / m->product_chunks; }
 
+/* Splits rows [i0, i1) into `parts` ranges that run in parallel outside a parallel region.
+ * Each row is its own chains whichever range holds it, so the split changes no bit. */
+typedef void rows_task(const mf *m, const double *b, size_t w, size_t i0, size_t i1, double *c);
+
+static void for_row_ranges(const mf *m, rows_task *task, const double *b, size_t w, size_t i0,
+                           size_t i1, size_t parts, double *c) {
+  if (parts > i1 - i0) parts = i1 - i0 > 0 ? i1 - i0 : 1;
+  if (parts > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (size_t k = 0; k < parts; ++k)
+      task(m, b, w, i0 + k * (i1 - i0) / parts, i0 + (k + 1) * (i1 - i0) / parts, c);
+  } else {
+    task(m, b, w, i0, i1, c);
+  }
+}
+
+/* Rows [i0, i1) of A b, from this member's rows of A. */
+static void member_rows_of_ab(const mf *m, const double *b, size_t w, size_t i0, size_t i1,
+                              double *c) {
+  lz__own_product(target_row(m, i0), m->ld, m->n, b, w, 0, i1 - i0, c + i0 * w, 1);
+}
+
+/* Rows [i0, i1) of A^T b, the chains over this member's k = row0 .. row1 - 1 only: the first
+ * member starts them, the others continue what c holds. */
+static void member_part_of_atb(const mf *m, const double *b, size_t w, size_t i0, size_t i1,
+                               double *c) {
+  const size_t k_count = m->row1 - m->row0;
+  const int fresh = m->team->rank == 0;
+  const double *bk = b + m->row0 * w;
+  if (m->at)
+    lz__own_product(m->at + i0 * m->ldt, m->ldt, k_count, bk, w, 0, i1 - i0, c + i0 * w, fresh);
+  else
+    lz__own_product_transposed(m->a, m->ld, k_count, bk, w, i0, i1, c, fresh);
+}
+
+static size_t threads_for(const mf *m) {
+  size_t t = (size_t)omp_get_max_threads();
+  return t < m->product_chunks ? t : m->product_chunks;
+}
+
+/* c = A^T b for a team. Entry c_iq is one chain over k = 0 .. n - 1, and member m holds the
+ * rows k of its chunks: member 0 starts every chain, each member continues it over its rows and
+ * passes it on, and the last one ends it. The output rows go in LZ_MF_TEAM_BLOCKS blocks a
+ * member, so that the members work on different blocks at once; the chains, and so every bit,
+ * are those of a rank that holds A whole. */
+static void team_product_transposed(const mf *m, const double *b, size_t w, double *c) {
+  const lz_team *t = m->team;
+  size_t blocks = LZ_MF_TEAM_BLOCKS * (size_t)t->size;
+  if (blocks > m->n) blocks = m->n;
+  for (size_t k = 0; k < blocks; ++k) {
+    size_t i0 = k * m->n / blocks, i1 = (k + 1) * m->n / blocks;
+    if (t->rank > 0) t->receive_from_previous(t->ctx, c + i0 * w, (i1 - i0) * w);
+    for_row_ranges(m, member_part_of_atb, b, w, i0, i1, threads_for(m), c);
+    if (t->rank < t->size - 1) t->send_to_next(t->ctx, c + i0 * w, (i1 - i0) * w);
+  }
+  t->broadcast(t->ctx, t->size - 1, c, m->n * w);
+}
+
 /* c (n x w) = op(A) b for op(A) = A or A^T; the identity target returns b itself. The row
  * chunks depend on n alone and each is the same product whichever thread computes it, so
- * running them in parallel changes nothing. */
+ * running them in parallel changes nothing. A team's members compute A b for their own rows
+ * and gather the rest. */
 void lz__mf_product_with_target(const mf *m, lz_op op, const double *b, size_t w, double *c) {
   const size_t chunks = m->product_chunks;
   if (!m->a) {
     memcpy(c, b, m->n * w * sizeof *c);
+  } else if (m->team && op == AS_IS) {
+    for_row_ranges(m, member_rows_of_ab, b, w, m->row0, m->row1, threads_for(m), c);
+    m->team->gather_rows(m->team->ctx, c, w, m->team_rows);
+  } else if (m->team) {
+    team_product_transposed(m, b, w, c);
   } else if (chunks > 1 && !omp_in_parallel()) {
 #pragma omp parallel for schedule(static)
     for (size_t k = 0; k < chunks; ++k)

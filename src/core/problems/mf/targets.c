@@ -42,7 +42,7 @@ size_t lz__mf_padded_row_length(size_t n) {
 
 /* Zeroed, so the padding of each row past n holds zeros (see row_in). */
 static int allocate_dense_target(mf *m, lz_err *err) {
-  m->a = calloc(m->n * m->ld, sizeof *m->a);
+  m->a = calloc((m->row1 - m->row0) * m->ld, sizeof *m->a);
   if (!m->a)
     return lz_err_set(err, LZ_ENOMEM, "mf: out of memory for a %zu x %zu target", m->n, m->n);
   return LZ_OK;
@@ -55,20 +55,22 @@ static int build_gaussian_target(mf *m, const lz_problem_params *pp, uint64_t se
   int rc = allocate_dense_target(m, err);
   if (rc != LZ_OK) return rc;
   /* The stream is named by n alone, so A depends on (seed, n, scale) only: every d and
-   * activation of a sweep factorizes the same matrix. */
+   * activation of a sweep factorizes the same matrix. A member of a team draws its own rows,
+   * starting where they start in the stream: A is the same for every team size. */
   lz_rng rng;
-  lz_rng_init(&rng, seed, LZ_RNG_TARGET, m->n, 0);
+  lz_rng_init_at_normal(&rng, seed, LZ_RNG_TARGET, m->n, 0, (uint64_t)m->row0 * m->n);
   double c = pp->mf.target_scale / sqrt((double)m->n);
-  for (size_t i = 0; i < m->n; ++i)
-    for (size_t j = 0; j < m->n; ++j) m->a[i * m->ld + j] = c * lz_rng_normal(&rng);
+  for (size_t i = m->row0; i < m->row1; ++i)
+    for (size_t j = 0; j < m->n; ++j) m->a[(i - m->row0) * m->ld + j] = c * lz_rng_normal(&rng);
   return LZ_OK;
 }
 
+/* target holds the rows [row0, row1) this rank keeps: all n of them alone. */
 static int copy_file_target(mf *m, const double *target, lz_err *err) {
   if (!target) return invalid(err, "a file target needs its n x n matrix");
   int rc = allocate_dense_target(m, err);
   if (rc != LZ_OK) return rc;
-  for (size_t i = 0; i < m->n; ++i)
+  for (size_t i = 0; i < m->row1 - m->row0; ++i)
     memcpy(m->a + i * m->ld, target + i * m->n, m->n * sizeof *m->a);
   return LZ_OK;
 }
@@ -169,9 +171,29 @@ int lz__mf_build_target(mf *m, const lz_problem_params *pp, uint64_t seed,
   return invalid(err, "target must be gaussian, identity, scalar, lowrank or file");
 }
 
-double lz__mf_sum_of_squares_by_rows(const mf *m) {
-  if (!m->a) return (double)m->n;  /* identity */
+int lz__mf_sum_of_squares_by_rows(mf *m, lz_err *err) {
+  if (!m->a) {
+    m->norm_a2 = (double)m->n;  /* identity */
+    return LZ_OK;
+  }
   double sum = 0.0;
-  for (size_t i = 0; i < m->n; ++i) sum += lz_dot(m->a + i * m->ld, m->a + i * m->ld, m->n);
-  return sum;
+  if (!m->team) {
+    for (size_t i = 0; i < m->n; ++i) sum += lz_dot(target_row(m, i), target_row(m, i), m->n);
+    m->norm_a2 = sum;
+    return LZ_OK;
+  }
+  double *rows = malloc(m->n * sizeof *rows);
+  if (!rows) return lz_err_set(err, LZ_ENOMEM, "mf: out of memory");
+  for (size_t i = m->row0; i < m->row1; ++i)
+    rows[i] = lz_dot(target_row(m, i), target_row(m, i), m->n);
+  m->team->gather_rows(m->team->ctx, rows, 1, m->team_rows);
+  for (size_t i = 0; i < m->n; ++i) sum += rows[i];
+  free(rows);
+  m->norm_a2 = sum;
+  return LZ_OK;
+}
+
+void lz__mf_member_chunks(const mf *m, size_t size, size_t member, size_t *c0, size_t *c1) {
+  *c0 = member * m->chunks / size;
+  *c1 = (member + 1) * m->chunks / size;
 }
