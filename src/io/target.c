@@ -124,18 +124,37 @@ int lz_io_check_matrix(const char *path, const char *dataset, int64_t n, lz_err 
 }
 
 int lz_io_read_matrix(const char *path, const char *dataset, int64_t n, double *a, lz_err *err) {
+  return lz_io_read_matrix_rows(path, dataset, n, 0, n, a, err);
+}
+
+int lz_io_read_matrix_rows(const char *path, const char *dataset, int64_t n, int64_t row0,
+                           int64_t row1, double *a, lz_err *err) {
   int rc = check_arguments(path, dataset, n, err);
   if (rc != LZ_OK) return rc;
   if (!a) return lz_err_set(err, LZ_EINVAL, "%s: dataset '%s': NULL destination", path, dataset);
+  if (row0 < 0 || row1 > n || row0 >= row1)
+    return lz_err_set(err, LZ_EINVAL, "%s: dataset '%s': rows [%" PRId64 ", %" PRId64
+                      ") of %" PRId64 " asked", path, dataset, row0, row1, n);
   lz_h5_silence_automatic_errors();
-  hid_t file = H5I_INVALID_HID, ds = H5I_INVALID_HID;
+  hid_t file = H5I_INVALID_HID, ds = H5I_INVALID_HID, space = H5I_INVALID_HID;
+  hid_t mem = H5I_INVALID_HID;
   rc = open_matrix(path, dataset, n, &file, &ds, err);
   /* HDF5 converts integer and float storage to double on the way in. */
-  if (rc == LZ_OK && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a) < 0)
-    rc = lz_h5_fail(err, "%s: dataset '%s': H5Dread of %" PRId64 " x %" PRId64 " failed", path,
-                    dataset, n, n);
+  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)(row1 - row0), (hsize_t)n};
+  if (rc == LZ_OK) {
+    space = H5Dget_space(ds);
+    mem = H5Screate_simple(2, count, NULL);
+    if (space < 0 || mem < 0 ||
+        H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dread(ds, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, a) < 0)
+      rc = lz_h5_fail(err, "%s: dataset '%s': H5Dread of rows %" PRId64 " to %" PRId64
+                      " of %" PRId64 " x %" PRId64 " failed", path, dataset, row0, row1 - 1, n, n);
+  }
   /* The file may have changed since validation. */
-  if (rc == LZ_OK) rc = refuse_non_finite(a, (size_t)n * (size_t)n, 0, n, path, dataset, err);
+  if (rc == LZ_OK)
+    rc = refuse_non_finite(a, (size_t)(row1 - row0) * (size_t)n, row0, n, path, dataset, err);
+  lz_h5_close(&mem);
+  lz_h5_close(&space);
   lz_h5_close(&ds);
   lz_h5_close(&file);
   return rc;
