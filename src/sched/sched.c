@@ -12,7 +12,15 @@
  *   worker -> master  ERROR    char[]              a failure; the master prints it and aborts
  * Every worker's last message is a REQUEST answered with -1, and MPI keeps the messages of one
  * sender in order, so the master has seen all of a worker's reports once it has stopped every
- * worker and no assigned tile is outstanding. */
+ * worker and no assigned tile is outstanding.
+ *
+ * Teams (tiles.ranks_per_run = K > 1): ranks r K .. r K + K - 1 form team r, on a communicator
+ * of their own. The team's first rank (the master for team 0) is the one the scheme above
+ * knows: it asks for tiles, writes them and reports. Before each tile it tells its members
+ * what to do (an order, after the team has pooled the stop signals its members saw): compute
+ * the tile with it, when the team shares the tile's instance (lz_problem_params_team_rows), or
+ * nothing, when the instance runs on the first rank alone; or leave. Inside a shared tile the
+ * instance calls the lz_team functions below, point to point along the team and gathers. */
 #define _GNU_SOURCE  /* sched_getaffinity, CPU_COUNT */
 
 #include "lrzoo/sched.h"
@@ -41,7 +49,7 @@
 #include "lrzoo/results.h"
 #include "lrzoo/sysinfo.h"
 
-enum { TAG_REQUEST = 11, TAG_ASSIGN = 12, TAG_DONE = 13, TAG_ERROR = 14 };
+enum { TAG_REQUEST = 11, TAG_ASSIGN = 12, TAG_DONE = 13, TAG_ERROR = 14, TAG_CHAIN = 15 };
 
 /* How long a failed worker waits for the master to end the job before it ends it itself. */
 #define ERROR_GRACE_SECONDS 10.0
@@ -292,6 +300,128 @@ static void wait_for_every_rank(const lz_comm *c) {
   }
 }
 
+/* ---- teams: the lz_team functions over MPI, and the orders of a tile ------------------------ */
+
+typedef struct team_link {
+  MPI_Comm comm;       /* MPI_COMM_NULL without teams */
+  int rank, size;
+  int *counts, *displs;  /* gather_rows' per-member rows */
+  lz_team team;
+} team_link;
+
+/* MPI counts are ints: long buffers go in pieces. */
+#define PIECE_DOUBLES ((size_t)1 << 30)
+
+static void team_send_to_next(void *ctx, const double *buf, size_t len) {
+  team_link *t = ctx;
+  for (size_t at = 0; at < len; at += PIECE_DOUBLES) {
+    size_t n = len - at < PIECE_DOUBLES ? len - at : PIECE_DOUBLES;
+    MPI_Send(buf + at, (int)n, MPI_DOUBLE, t->rank + 1, TAG_CHAIN, t->comm);
+  }
+}
+
+static void team_receive_from_previous(void *ctx, double *buf, size_t len) {
+  team_link *t = ctx;
+  for (size_t at = 0; at < len; at += PIECE_DOUBLES) {
+    size_t n = len - at < PIECE_DOUBLES ? len - at : PIECE_DOUBLES;
+    MPI_Recv(buf + at, (int)n, MPI_DOUBLE, t->rank - 1, TAG_CHAIN, t->comm, MPI_STATUS_IGNORE);
+  }
+}
+
+/* Counted in rows of w doubles, so that n x w buffers never overflow an int count. */
+static void team_gather_rows(void *ctx, double *buf, size_t w, const size_t *first) {
+  team_link *t = ctx;
+  MPI_Datatype row;
+  MPI_Type_contiguous((int)w, MPI_DOUBLE, &row);
+  MPI_Type_commit(&row);
+  for (int m = 0; m < t->size; ++m) {
+    t->counts[m] = (int)(first[m + 1] - first[m]);
+    t->displs[m] = (int)first[m];
+  }
+  MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, t->counts, t->displs, row, t->comm);
+  MPI_Type_free(&row);
+}
+
+static void team_broadcast(void *ctx, int root, double *buf, size_t len) {
+  team_link *t = ctx;
+  for (size_t at = 0; at < len; at += PIECE_DOUBLES) {
+    size_t n = len - at < PIECE_DOUBLES ? len - at : PIECE_DOUBLES;
+    MPI_Bcast(buf + at, (int)n, MPI_DOUBLE, root, t->comm);
+  }
+}
+
+/* Splits the world into teams of k ranks; k = 1 makes no team. */
+static int form_teams(const lz_comm *c, int64_t k, team_link *t, lz_err *err) {
+  memset(t, 0, sizeof *t);
+  t->comm = MPI_COMM_NULL;
+  t->size = 1;
+  if (k <= 1) return LZ_OK;
+  MPI_Comm_split(c->comm, c->rank / (int)k, c->rank, &t->comm);
+  MPI_Comm_rank(t->comm, &t->rank);
+  MPI_Comm_size(t->comm, &t->size);
+  t->counts = malloc((size_t)t->size * sizeof *t->counts);
+  t->displs = malloc((size_t)t->size * sizeof *t->displs);
+  if (!t->counts || !t->displs) return lz_err_set(err, LZ_ENOMEM, "no memory for a team");
+  t->team = (lz_team){t->rank, t->size, t, team_send_to_next, team_receive_from_previous,
+                      team_gather_rows, team_broadcast};
+  return LZ_OK;
+}
+
+static void dissolve_team(team_link *t) {
+  if (t->comm != MPI_COMM_NULL) MPI_Comm_free(&t->comm);
+  free(t->counts);
+  free(t->displs);
+  memset(t, 0, sizeof *t);
+}
+
+static int in_a_team(const team_link *t) { return t->comm != MPI_COMM_NULL; }
+
+/* What the first rank of a team tells its members before each tile. */
+enum { ORDER_LEAVE = 0, ORDER_SKIP = 1, ORDER_COMPUTE = 2 };
+
+/* Waits for a team collective, sleeping rather than spinning (see wait_for_every_rank): the
+ * members wait here while their first rank computes a tile alone. */
+static void wait_sleeping(MPI_Request *req) {
+  for (;;) {
+    int done = 0;
+    MPI_Test(req, &done, MPI_STATUS_IGNORE);
+    if (done) return;
+    nap();
+  }
+}
+
+/* Collective over the team, once before each order: whether any member has seen a stop signal
+ * or the stop file. The first rank then stops like on a signal of its own. */
+static int team_heard_stop(const team_link *t) {
+  if (!in_a_team(t)) return 0;
+  int mine = stop_asked != 0 || stop_signals != 0, any = mine;
+  MPI_Request req;
+  MPI_Iallreduce(&mine, &any, 1, MPI_INT, MPI_MAX, t->comm, &req);
+  wait_sleeping(&req);
+  if (any && !stop_signals) stop_signals = 1;
+  return any;
+}
+
+
+/* The first rank's order (tile, what) to every member. */
+static void team_order(const team_link *t, int64_t order[2]) {
+  if (!in_a_team(t)) return;
+  MPI_Request req;
+  MPI_Ibcast(order, 2, MPI_INT64_T, 0, t->comm, &req);
+  wait_sleeping(&req);
+}
+
+static void tell_team(const team_link *t, int64_t tile, int64_t what) {
+  int64_t order[2] = {tile, what};
+  team_order(t, order);
+}
+
+/* The first rank's last order: its members leave their loop. */
+static void release_team(const team_link *t) {
+  team_heard_stop(t);
+  tell_team(t, -1, ORDER_LEAVE);
+}
+
 /* ---- problem instances: a rank keeps the last one, since consecutive tiles share it ------ */
 
 typedef struct instance_cache {
@@ -299,30 +429,48 @@ typedef struct instance_cache {
   lz_problem *problem;
 } instance_cache;
 
-static int load_instance(const lz_job *job, int64_t instance, instance_cache *cache,
-                         lz_err *err) {
+/* team: NULL, or the team that shares the instance (every member calls this together). */
+static int load_instance(const lz_job *job, int64_t instance, const team_link *team,
+                         instance_cache *cache, lz_err *err) {
   if (cache->problem && cache->index == instance) return LZ_OK;
   lz_problem_destroy(&cache->problem);
   lz_problem_params pp;
   lz_job_instance_params(job, instance, &pp);
+  int64_t row0 = 0, row1 = 0;
+  if (team && !lz_problem_params_team_rows(&pp, team->size, team->rank, &row0, &row1))
+    return lz_err_set(err, LZ_EINVAL, "internal error: a team cannot share instance %" PRId64,
+                      instance);
   double *target = NULL;
   const char *path, *dataset;
   int64_t n;
   if (lz_problem_params_target_file(&pp, &path, &dataset, &n)) {
-    target = malloc((size_t)n * (size_t)n * sizeof *target);
+    if (!team) row0 = 0, row1 = n;
+    target = malloc((size_t)(row1 - row0) * (size_t)n * sizeof *target);
     if (!target)
-      return lz_err_set(err, LZ_ENOMEM, "cannot allocate the %" PRId64 " x %" PRId64
-                        " target matrix", n, n);
-    int rc = lz_io_read_matrix(path, dataset, n, target, err);
+      return lz_err_set(err, LZ_ENOMEM, "cannot allocate %" PRId64 " rows of the %" PRId64
+                        " x %" PRId64 " target matrix", row1 - row0, n, n);
+    int rc = lz_io_read_matrix_rows(path, dataset, n, row0, row1, target, err);
     if (rc != LZ_OK) {
       free(target);
       return rc;
     }
   }
-  int rc = lz_problem_create(&pp, job->seed, target, &cache->problem, err);
+  int rc = team ? lz_problem_create_in_team(&pp, job->seed, target, &team->team,
+                                            &cache->problem, err)
+                : lz_problem_create(&pp, job->seed, target, &cache->problem, err);
   free(target);
   if (rc == LZ_OK) cache->index = instance;
   return rc;
+}
+
+/* Whether the rank's team shares the instance of tile `tile` (it runs on the first rank
+ * alone otherwise). */
+static int team_shares_tile(const lz_job *job, const team_link *t, int64_t tile) {
+  if (!in_a_team(t)) return 0;
+  lz_problem_params pp;
+  lz_job_instance_params(job, tile / job->tiles_per_instance, &pp);
+  int64_t r0, r1;
+  return lz_problem_params_team_rows(&pp, t->size, t->rank, &r0, &r1);
 }
 
 /* ---- tile order: largest expected cost first ---------------------------------------------- */
@@ -405,11 +553,17 @@ typedef struct rank_state {
   lz_out *out;
   instance_cache cache;
   lz_tile_result tr;
+  team_link team;
 } rank_state;
 
+/* On the first rank of a team (or a rank alone): tells the members whether they compute the
+ * tile with it, computes it, and writes it. */
 static int compute_and_write_tile(rank_state *rs, int64_t tile, const lz_tile_hooks *hooks,
                                   tile_report *rep, lz_err *err) {
-  int rc = load_instance(rs->job, tile / rs->job->tiles_per_instance, &rs->cache, err);
+  const int shared = team_shares_tile(rs->job, &rs->team, tile);
+  tell_team(&rs->team, tile, shared ? ORDER_COMPUTE : ORDER_SKIP);
+  int rc = load_instance(rs->job, tile / rs->job->tiles_per_instance,
+                         shared ? &rs->team : NULL, &rs->cache, err);
   if (rc != LZ_OK) {
     lz_err_prefix(err, "tile %" PRId64 ": ", tile);
     return rc;
@@ -585,6 +739,11 @@ static int run_master(master *m, lz_err *err) {
     maybe_print_progress(m);
     if (stop_is_requested(m)) m->stopping = 1;
     if (!m->stopping && m->next < m->queued) {
+      if (team_heard_stop(&m->rs->team)) {
+        tell_team(&m->rs->team, -1, ORDER_SKIP);
+        m->stopping = 1;
+        continue;
+      }
       int rc = master_computes_a_tile(m, err);
       if (rc != LZ_OK) {
         if (c->size > 1) abort_job_with_message(c, 0, err->msg);
@@ -593,7 +752,10 @@ static int run_master(master *m, lz_err *err) {
       }
       continue;
     }
-    if (m->workers_running == 0 && m->outstanding == 0) return LZ_OK;
+    if (m->workers_running == 0 && m->outstanding == 0) {
+      release_team(&m->rs->team);
+      return LZ_OK;
+    }
     nap();
   }
 }
@@ -637,8 +799,10 @@ static int run_worker(rank_state *rs, lz_err *err) {
   wait_for_assignment(req);
   while (next >= 0) {
     tile = next;
+    team_heard_stop(&rs->team);
     if (stop_signals) {
       /* Stopping: hand the tile back unstarted, then collect the master's -1. */
+      tell_team(&rs->team, tile, ORDER_SKIP);
       tile_report rep = dropped_report(tile);
       send_report(c, &rep);
       post_request(c, &next, req);
@@ -652,7 +816,29 @@ static int run_worker(rank_state *rs, lz_err *err) {
     send_report(c, &rep);
     wait_for_assignment(req);
   }
+  release_team(&rs->team);
   return LZ_OK;
+}
+
+/* A member of a team, not its first rank: computes the tiles it is told to, with the team,
+ * and leaves writing and reporting to the first rank. */
+static int run_member(rank_state *rs, lz_err *err) {
+  const lz_tile_hooks hooks = {NULL, NULL, NULL};
+  for (;;) {
+    team_heard_stop(&rs->team);
+    int64_t order[2] = {-1, ORDER_LEAVE};
+    team_order(&rs->team, order);
+    if (order[1] == ORDER_LEAVE) return LZ_OK;
+    if (order[1] != ORDER_COMPUTE) continue;
+    int64_t tile = order[0];
+    int rc = load_instance(rs->job, tile / rs->job->tiles_per_instance, &rs->team, &rs->cache,
+                           err);
+    if (rc == LZ_OK) rc = lz_run_tile(rs->job, rs->cache.problem, tile, &hooks, &rs->tr, err);
+    if (rc != LZ_OK) {
+      lz_err_prefix(err, "tile %" PRId64 ": ", tile);
+      report_failure(rs->c, err->msg);
+    }
+  }
 }
 
 /* ---- pooled invariant measure --------------------------------------------------------------- */
@@ -669,7 +855,7 @@ static int pool_invariant_measure(const lz_job *job, lz_out *out, lz_err *err) {
     int64_t first, count, stride;
     lz_job_pooled_runs(job, point, &first, &count, &stride);
     rc = lz_out_read_runs(out, first, count, stride, b.runs, b.in, err);
-    if (rc == LZ_OK) rc = load_instance(job, first / job->runs_per_instance, &cache, err);
+    if (rc == LZ_OK) rc = load_instance(job, first / job->runs_per_instance, NULL, &cache, err);
     if (rc != LZ_OK) break;
     lz_pooled_result pr;
     lz_pool_point(job, cache.problem, &b, count, &pr);
@@ -809,10 +995,17 @@ int lz_sched_run(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
   lz_blas_use_one_thread();
   install_stop_handlers();
 
+  /* Before the output exists, so that a wrong rank count leaves nothing behind. */
+  const int64_t k = job->tiles.ranks_per_run > 1 ? job->tiles.ranks_per_run : 1;
+  if (c->size % k != 0)
+    return lz_err_set(err, LZ_EINVAL, "%s: tiles.ranks_per_run = %" PRId64 " does not divide "
+                      "the %d ranks into teams; start a multiple of %" PRId64 " ranks",
+                      job->path, k, c->size, k);
   uint8_t *done = calloc((size_t)(job->ntiles > 0 ? job->ntiles : 1), 1);
   if (!done) return lz_err_set(err, LZ_ENOMEM, "cannot allocate %" PRId64 " tile flags", job->ntiles);
-  rank_state rs = {c, job, NULL, {-1, NULL}, {0}};
-  int local = open_output(c, job, opt, &rs.out, done, err);
+  rank_state rs = {c, job, NULL, {-1, NULL}, {0}, {0}};
+  int local = form_teams(c, k, &rs.team, err);
+  if (local == LZ_OK) local = open_output(c, job, opt, &rs.out, done, err);
   if (local == LZ_OK) local = lz_tile_result_alloc(&rs.tr, job, err);
   int rc = lz_sched_agree(c, local);
   if (rc != LZ_OK) {
@@ -820,6 +1013,7 @@ int lz_sched_run(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
     lz_out_close(&rs.out, NULL);
     release_output_lock();
     lz_tile_result_free(&rs.tr);
+    dissolve_team(&rs.team);
     free(done);
     return rc;
   }
@@ -830,7 +1024,7 @@ int lz_sched_run(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
     m.rs = &rs;
     m.opt = opt;
     m.queue = order_tiles_by_cost(job, done, &m.queued);
-    m.workers_running = c->size - 1;
+    m.workers_running = c->size / (int)k - 1;  /* the first ranks of the other teams */
     m.t0 = m.last_progress = now_seconds();
     for (int64_t t = 0; t < job->ntiles; ++t) m.tiles_done += done[t];
     for (int64_t i = 0; i < m.queued; ++i) m.cost_total += m.queue[i].cost;
@@ -843,8 +1037,10 @@ int lz_sched_run(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
     if (local == LZ_OK && lz_job_samples_invariant_measure(job))
       local = pool_invariant_measure(job, rs.out, err);
     free(m.queue);
-  } else {
+  } else if (rs.team.rank == 0) {
     local = run_worker(&rs, err);
+  } else {
+    local = run_member(&rs, err);
   }
 
   wait_for_every_rank(c);
@@ -859,6 +1055,7 @@ int lz_sched_run(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
     share_error_message(c, rc, local, err);
   }
   lz_problem_destroy(&rs.cache.problem);
+  dissolve_team(&rs.team);
   lz_tile_result_free(&rs.tr);
   free(done);
   return rc;
