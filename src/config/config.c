@@ -71,6 +71,7 @@ int lz_config_parse_with(const char *path, const char *text, size_t len,
   else if (cfg_has_errors(&p)) rc = error_code(&p);
   else rc = cfg_finish_job(&p, text ? text : "", text ? len : 0);
   if (rc == LZ_OK) {
+    cfg_check_teams(&p);
     cfg_check_memory(&p, &lim);
     if (cfg_has_errors(&p)) rc = error_code(&p);
   }

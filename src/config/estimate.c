@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "lrzoo/memory.h"
+#include "lrzoo/problem.h"
 #include "lrzoo/results.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
@@ -151,4 +152,31 @@ void cfg_check_memory(parser *p, const lz_config_limits *lim) {
   lz_job_memory_estimate(p->job, lim->threads, &est);
   p->job->memory_estimate = est.total;
   if (lim->memory_bytes > 0 && est.total > lim->memory_bytes) report_memory(p, lim, &est);
+}
+
+/* A team holds whole row chunks of an instance it shares, so it can have no more ranks than
+ * the instance has chunks. Instances no team can share (other kinds, lowrank, identity and
+ * small targets) run on one member and are not checked. Beyond 10^5 instances, the first. */
+void cfg_check_teams(parser *p) {
+  const lz_job *job = p->job;
+  const int64_t k = job->tiles.ranks_per_run;
+  if (k <= 1) return;
+  for (int64_t i = 0; i < job->ninstances && i < 100000; ++i) {
+    lz_problem_params pp;
+    lz_job_instance_params(job, i, &pp);
+    size_t chunks = lz_problem_params_team_chunks(&pp);
+    if (chunks == 0 && job->problem.kind == LZ_PROBLEM_MF &&
+        (pp.mf.target == LZ_TARGET_GAUSSIAN || pp.mf.target == LZ_TARGET_FILE))
+      chunks = 1;  /* a dense target too small to split: one chunk */
+    if (chunks == 0 || (int64_t)chunks >= k) continue;
+    lz_mark at = p->ranks_per_run_mark.line ? p->ranks_per_run_mark : p->top_mark;
+    cfg_report(p, at,
+               "tiles.ranks_per_run = %lld, but the instance n = %lld, d = %lld has %zu row "
+               "chunk%s, and a team member holds whole chunks: rows split into chunks of at "
+               "least 4 (16 chunks, 64 from n = 16384) only where n^2 d >= 262144; use at most "
+               "%zu ranks per run, or a larger instance",
+               (long long)k, (long long)pp.mf.n, (long long)pp.mf.d, chunks,
+               chunks == 1 ? "" : "s", chunks);
+    return;
+  }
 }

@@ -144,6 +144,7 @@ typedef struct parser {
   state_shape shape;
   bool max_iter_ok;           /* run.max_iter was read (it may be the default) */
   lz_mark top_mark, lr_mark, max_iter_mark, record_every_mark, tiles_runs_mark, max_period_mark;
+  lz_mark ranks_per_run_mark;
   lz_mark im_bins_mark, im_joint_mark, im_obs_bins_mark;  /* where invariant_measure's memory is */
   const volatile sig_atomic_t *stop;  /* lz_config_limits.stop */
   bool stopped;               /* *stop was seen: the parse ended early, nothing else is wrong */
@@ -250,6 +251,7 @@ double cfg_min_state_dim(const parser *p);
 /* estimate.c */
 void cfg_check_run_count(parser *p);
 void cfg_check_memory(parser *p, const lz_config_limits *lim);
+void cfg_check_teams(parser *p);
 
 /* build.c */
 void cfg_set_job_defaults(lz_job *job);

@@ -90,6 +90,10 @@ const section cfg_run_section = {"run", "in run", run_keys, RUN_COUNT, NULL};
 static const key_spec tiles_keys[TIL_COUNT] = {
   [TIL_RUNS] = {.name = "runs", .type = T_INT, .check = C_POSITIVE, .dflt = 64,
                 .offset = OFF(tiles.runs), .label = "tiles.runs"},
+  [TIL_RANKS_PER_RUN] = {.name = "ranks_per_run", .type = T_INT, .check = C_POSITIVE, .dflt = 1,
+                         .offset = OFF(tiles.ranks_per_run), .label = "tiles.ranks_per_run",
+                         .help = "ranks of a team that computes each run together (the rank "
+                                 "count must be a multiple)"},
 };
 const section cfg_tiles_section = {"tiles", "in tiles", tiles_keys, TIL_COUNT, NULL};
 

@@ -64,4 +64,6 @@ void cfg_read_tiles(parser *p, const yaml_node_t *n) {
   section_read r;
   cfg_read_section(p, &cfg_tiles_section, n, &r);
   p->tiles_runs_mark = r.node[TIL_RUNS] ? cfg_mark_of(r.node[TIL_RUNS]) : (lz_mark){0, 0};
+  p->ranks_per_run_mark =
+      r.node[TIL_RANKS_PER_RUN] ? cfg_mark_of(r.node[TIL_RANKS_PER_RUN]) : (lz_mark){0, 0};
 }
