@@ -158,6 +158,33 @@ static void the_three_term_recurrence_should_find_the_top_eigenvalue_to_1e_10(vo
   free(lambda);
 }
 
+/* The scratch comes from earlier runs and may hold NaN or inf (a diverged run's vectors). The
+ * three-term recurrence must not read the slot of v_(-1) at its first step: the answer is the
+ * same as from zeroed scratch, bitwise. */
+static void the_three_term_recurrence_should_not_read_what_the_scratch_held(void **state) {
+  (void)state;
+  const size_t n = 3000;
+  double *lambda = malloc(n * sizeof *lambda), *v0 = malloc(n * sizeof *v0);
+  for (size_t i = 0; i < n; ++i) lambda[i] = -1.0 + 2.0 * (double)i / (double)(n - 1);
+  reflected_diag a;
+  make_reflected_diag(&a, n, lambda);
+  lz_rng r;
+  lz_rng_init(&r, 5, LZ_RNG_TEST, n, 0);
+  for (size_t i = 0; i < n; ++i) v0[i] = lz_rng_normal(&r);
+  const size_t len = lz_lanczos_work_len(n, 50);
+  double *clean = calloc(len, sizeof *clean), *dirty = malloc(len * sizeof *dirty);
+  for (size_t i = 0; i < len; ++i) dirty[i] = NAN;
+  lz_lanczos_opts opts = {1e-12, 50, 1};
+  lz_lanczos_result from_clean, from_dirty;
+  assert_int_equal(lz_lanczos_max_eig(apply_reflected_diag, &a, n, v0, &opts, &from_clean, clean), 0);
+  assert_int_equal(lz_lanczos_max_eig(apply_reflected_diag, &a, n, v0, &opts, &from_dirty, dirty), 0);
+  assert_true(isfinite(from_dirty.lambda));
+  assert_memory_equal(&from_clean.lambda, &from_dirty.lambda, sizeof from_clean.lambda);
+  assert_int_equal(from_clean.steps, from_dirty.steps);
+  free(clean), free(dirty), free(v0), free(lambda);
+  free_reflected_diag(&a);
+}
+
 /* The work length follows the path: a dimension whose basis exceeds the cap (512 KiB) needs 3
  * vectors. */
 static void the_work_length_should_drop_the_basis_above_512_kib(void **state) {
@@ -171,6 +198,7 @@ static void the_work_length_should_drop_the_basis_above_512_kib(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(lanczos_should_find_the_largest_of_a_known_spectrum_to_1e_10),
+      cmocka_unit_test(the_three_term_recurrence_should_not_read_what_the_scratch_held),
       cmocka_unit_test(lanczos_should_return_the_algebraic_not_the_absolute_largest),
       cmocka_unit_test(lanczos_should_be_exact_when_the_krylov_space_is_exhausted),
       cmocka_unit_test(lanczos_should_be_bitwise_repeatable),

@@ -118,8 +118,13 @@ int lz_lanczos_next(lz_lanczos_run *run) {
      * only adds copies of converged values: the largest one and its residual bound
      * beta_j |s_last| stay right (Paige), and that is all this function returns. */
     const double *vprev = run->V + (size_t)((j + 1) % 2) * dim;
-    const double bprev = j ? beta[j - 1] : 0.0;
-    for (size_t k = 0; k < dim; ++k) w[k] -= alpha[j] * vj[k] + bprev * vprev[k];
+    /* At j = 0 there is no v_(-1): its slot holds whatever the scratch held, and 0 times a
+     * NaN or inf left there by an earlier run would be NaN. */
+    if (j == 0) {
+      for (size_t k = 0; k < dim; ++k) w[k] -= alpha[j] * vj[k];
+    } else {
+      for (size_t k = 0; k < dim; ++k) w[k] -= alpha[j] * vj[k] + beta[j - 1] * vprev[k];
+    }
   }
   beta[j] = lz_norm2(w, dim);
   double a = fabs(alpha[j]) + beta[j] + (j ? beta[j - 1] : 0.0);
