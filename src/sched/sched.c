@@ -511,7 +511,7 @@ static tile_cost *order_tiles_by_cost(const lz_job *job, const uint8_t *done, in
 
 /* ---- what a rank reports about a tile ------------------------------------------------------ */
 
-enum { REPORT_DROPPED = 1, REPORT_SIGNALLED = 2 };
+enum { REPORT_DROPPED = 1, REPORT_SIGNALLED = 2, REPORT_SHARED = 4 };
 
 typedef struct tile_report {
   int64_t tile;
@@ -577,6 +577,7 @@ static int compute_and_write_tile(rank_state *rs, int64_t tile, const lz_tile_ho
   if (rc != LZ_OK) return rc;
   *rep = report_of(&rs->tr);
   if (stop_signals) rep->flags |= REPORT_SIGNALLED;
+  if (shared) rep->flags |= REPORT_SHARED;
   return LZ_OK;
 }
 
@@ -591,6 +592,7 @@ typedef struct master {
   int64_t outstanding;      /* tiles handed to workers and not yet reported */
   int stopping;             /* no more tiles are handed out */
   int64_t tiles_done, runs_done, steps_done, status[LZ_STATUS_COUNT], engine[LZ_ENGINE_COUNT];
+  int64_t shared_tiles, solo_tiles;  /* this session: tiles a team computed together, alone */
   double cost_total, cost_done;
   double t0, last_poll, last_progress, last_stop_check;
   int64_t handed_out;       /* tiles given to workers */
@@ -615,6 +617,8 @@ static void record_report(master *m, const tile_report *rep) {
   if (rep->flags & REPORT_SIGNALLED) m->stopping = 1;
   if (rep->flags & REPORT_DROPPED) return;
   m->tiles_done++;
+  if (rep->flags & REPORT_SHARED) m->shared_tiles++;
+  else m->solo_tiles++;
   m->runs_done += rep->runs;
   m->steps_done += rep->steps;
   for (int s = 0; s < LZ_STATUS_COUNT; ++s) m->status[s] += rep->status[s];
@@ -979,6 +983,12 @@ static void print_summary(const master *m, const lz_run_options *opt, int outcom
       len += snprintf(engines + len, sizeof engines - (size_t)len, "%s%s %" PRId64,
                       len ? ", " : "", lz_engine_names[e], m->engine[e]);
   if (engines[0]) fprintf(stderr, "lrzoo: %s: engines: %s\n", job->name, engines);
+  /* Whether the teams shared their instances: one that runs on a first rank alone idles the
+   * other members. */
+  if (job->tiles.ranks_per_run > 1)
+    fprintf(stderr, "lrzoo: %s: teams of %" PRId64 " ranks: %" PRId64 " tiles computed together, %"
+            PRId64 " on a team's first rank alone (instances no team can share)\n", job->name,
+            job->tiles.ranks_per_run, m->shared_tiles, m->solo_tiles);
   if (m->handed_out > 0)
     fprintf(stderr, "lrzoo: master handed out %" PRId64 " tiles at %.3g us of its time each\n",
             m->handed_out, 1e6 * m->serving_seconds / (double)m->handed_out);
@@ -998,7 +1008,7 @@ int lz_sched_run(const lz_comm *c, const lz_job *job, const lz_run_options *opt,
   /* Before the output exists, so that a wrong rank count leaves nothing behind. */
   const int64_t k = job->tiles.ranks_per_run > 1 ? job->tiles.ranks_per_run : 1;
   if (c->size % k != 0)
-    return lz_err_set(err, LZ_EINVAL, "%s: tiles.ranks_per_run = %" PRId64 " does not divide "
+    return lz_err_set(err, LZ_EJOB, "%s: tiles.ranks_per_run = %" PRId64 " does not divide "
                       "the %d ranks into teams; start a multiple of %" PRId64 " ranks",
                       job->path, k, c->size, k);
   uint8_t *done = calloc((size_t)(job->ntiles > 0 ? job->ntiles : 1), 1);
