@@ -3,6 +3,9 @@
 foreach(t test_error test_rng test_job test_lanczos test_sharpness test_gd test_lanes test_objectives)
   lz_unit_test(${t} lrzoo_core)
 endforeach()
+# Teams without MPI: the members of a team are POSIX threads of one process.
+find_package(Threads REQUIRED)
+lz_unit_test(test_team lrzoo_core Threads::Threads)
 # Config, analytics and measures run whole jobs parsed from YAML strings.
 foreach(t test_config test_analysis test_measure test_pool)
   lz_unit_test(${t} lrzoo_config lrzoo_core)
