@@ -11,7 +11,7 @@ set_tests_properties(quickstart_file PROPERTIES ENVIRONMENT "${LZ_TEST_ENV}" TIM
 # Python integration tests for the cluster behaviour (issue 3): layout independence, resume after
 # signals and kill -9, failures that end every rank with one message; and the memory estimate
 # against the measured peak.
-foreach(t layouts resume worker_error pooling report memory blowup mlp mlp_blobs engines damaged output_lock killed_create manpage)
+foreach(t layouts resume worker_error pooling report memory blowup mlp mlp_blobs engines damaged output_lock killed_create manpage teams)
   lz_require_test_file(integration/${t}.py)
   add_test(NAME ${t} COMMAND ${SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.py)
   set_tests_properties(${t} PROPERTIES
@@ -20,7 +20,7 @@ foreach(t layouts resume worker_error pooling report memory blowup mlp mlp_blobs
 endforeach()
 # Their jobs are calibrated to the load at their start (calibrate.py): run alone, so that load
 # holds.
-set_tests_properties(resume output_lock PROPERTIES RUN_SERIAL TRUE)
+set_tests_properties(resume output_lock teams PROPERTIES RUN_SERIAL TRUE)
 
 # slurm/*.sbatch under a private single-node SLURM that each test starts and stops itself (needs
 # root and the slurm packages that scripts/install-deps --test installs; SKIP, exit 77, otherwise).
