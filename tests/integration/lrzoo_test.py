@@ -42,6 +42,21 @@ def differences(a, b):
     return [n for n in names if a.get(n) != b.get(n)]
 
 
+def rank_pids(proc):
+    """The pids of the processes proc started (the ranks, under scripts/mpirun), for signals."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == proc.pid:
+                    kids.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return kids
+
+
 def tiles_done(path):
     with h5py.File(path, "r") as f:
         return int(f["tiles/done"][()].sum()), int(f["tiles/done"].shape[0])

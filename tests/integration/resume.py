@@ -17,7 +17,8 @@ import tempfile
 import time
 
 from calibrate import calibrated_job
-from lrzoo_test import datasets, differences, job_path, lrzoo_command, run_lrzoo, tiles_done
+from lrzoo_test import (datasets, differences, job_path, lrzoo_command, rank_pids, run_lrzoo,
+                        tiles_done)
 
 JOB_SECONDS = 4.0
 failures = []
@@ -29,27 +30,13 @@ def check(cond, what):
         failures.append(what)
 
 
-def children_of(pid):
-    kids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == pid:
-                    kids.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    return kids
-
-
 def start(out, ranks=2, *extra):
     return subprocess.Popen(lrzoo_command(ranks, "run", JOB, "-o", out, "--threads", "1", *extra),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def signal_ranks(proc, sig):
-    ranks = children_of(proc.pid)
+    ranks = rank_pids(proc)
     for pid in ranks:
         os.kill(pid, sig)
     return len(ranks)

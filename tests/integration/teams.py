@@ -24,8 +24,8 @@ import h5py
 import numpy as np
 
 from calibrate import calibrated_job
-from lrzoo_test import (LRZOO, check, datasets, differences, lrzoo_command, run_lrzoo,
-                        tiles_done, verdict)
+from lrzoo_test import (LRZOO, check, datasets, differences, lrzoo_command, rank_pids,
+                        run_lrzoo, tiles_done, verdict)
 
 MIXED = """name: teams_mixed
 seed: 11
@@ -145,20 +145,6 @@ def peak_of_ranks_mib(ranks, *args):
     return int(r.stdout.strip()) / 1024.0
 
 
-def ranks_of(proc):
-    kids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == proc.pid:
-                    kids.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    return kids
-
-
 with tempfile.TemporaryDirectory() as tmp:
     # The mixed job: two sizes, two ranks d, two activations, three step sizes.
     ref_path, _ = run_job(tmp, MIXED, "mixed_k1", 1, 2)
@@ -234,7 +220,7 @@ with tempfile.TemporaryDirectory() as tmp:
             pass
         time.sleep(0.05)
     sent = 0
-    for pid in ranks_of(p):
+    for pid in rank_pids(p):
         os.kill(pid, signal.SIGTERM)
         sent += 1
     _, err = p.communicate(timeout=120)
