@@ -126,10 +126,11 @@ int lz_out_close(lz_out **o, lz_err *err);
 /* Serial. Reads the n x n dataset `dataset` of the HDF5 file at path into a (row-major).
  * Errors name the file and the dataset, and say what shape was found. */
 int lz_io_read_matrix(const char *path, const char *dataset, int64_t n, double *a, lz_err *err);
-/* Serial. Rows [row0, row1) of it into a ((row1 - row0) x n, row-major), as one hyperslab: a
- * member of a team reads only the rows it keeps. */
-int lz_io_read_matrix_rows(const char *path, const char *dataset, int64_t n, int64_t row0,
-                           int64_t row1, double *a, lz_err *err);
+/* Rows [row0, row1) of it into a ((row1 - row0) x n, row-major), as one hyperslab: a member of
+ * a team reads only the rows it keeps. team NULL: serial. Else collective over team->comm,
+ * every member with its own rows, through MPI-IO. */
+int lz_io_read_matrix_rows(const lz_comm *team, const char *path, const char *dataset,
+                           int64_t n, int64_t row0, int64_t row1, double *a, lz_err *err);
 
 /* Serial. Checks that path holds an n x n numeric dataset of finite values, reading it a
  * block of rows at a time. */

@@ -82,17 +82,24 @@ static inline void lz_h5_close(hid_t *id) {
  * file-system error (LZ_EIO), anything HDF5 refuses is LZ_EHDF5. HDF5 opens the path itself, so
  * it is checked first (lz_input_check; what names it, max_bytes < 0 allows any size): a FIFO
  * would hang the open, a device feed it without end; refused with LZ_EJOB. */
-static inline int lz_h5_open_read_only(const char *path, const char *what, int64_t max_bytes,
-                                       hid_t *file, lz_err *err) {
+/* fapl: H5P_DEFAULT, or a file access list (the MPI-IO driver of a collective read). */
+static inline int lz_h5_open_read_only_with(const char *path, const char *what,
+                                            int64_t max_bytes, hid_t fapl, hid_t *file,
+                                            lz_err *err) {
   *file = H5I_INVALID_HID;
   if (access(path, R_OK) != 0)
     return lz_err_set(err, LZ_EIO, "%s: cannot read the file: %s", path, strerror(errno));
   int rc = lz_input_check(path, what, max_bytes, err);
   if (rc != LZ_OK) return rc;
   if (H5Fis_hdf5(path) == 0) return lz_err_set(err, LZ_EHDF5, "%s: not an HDF5 file", path);
-  *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
   if (*file < 0) return lz_h5_fail(err, "%s: H5Fopen (read-only) failed", path);
   return LZ_OK;
+}
+
+static inline int lz_h5_open_read_only(const char *path, const char *what, int64_t max_bytes,
+                                       hid_t *file, lz_err *err) {
+  return lz_h5_open_read_only_with(path, what, max_bytes, H5P_DEFAULT, file, err);
 }
 
 #endif

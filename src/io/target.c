@@ -49,10 +49,10 @@ static int64_t target_file_bound(int64_t n) {
 }
 
 /* Opens the file and the dataset and checks that it is an n x n numeric matrix. */
-static int open_matrix(const char *path, const char *dataset, int64_t n, hid_t *file, hid_t *ds,
-                       lz_err *err) {
+static int open_matrix_with(const char *path, const char *dataset, int64_t n, hid_t fapl,
+                            hid_t *file, hid_t *ds, lz_err *err) {
   *ds = H5I_INVALID_HID;
-  int rc = lz_h5_open_read_only(path, "target file", target_file_bound(n), file, err);
+  int rc = lz_h5_open_read_only_with(path, "target file", target_file_bound(n), fapl, file, err);
   if (rc != LZ_OK) return rc;
   if (!io_is_dataset(*file, dataset)) {
     char found[700];
@@ -64,6 +64,11 @@ static int open_matrix(const char *path, const char *dataset, int64_t n, hid_t *
   rc = io_check_numeric(*ds, path, dataset, err);
   if (rc == LZ_OK) rc = check_square(*ds, path, dataset, n, err);
   return rc;
+}
+
+static int open_matrix(const char *path, const char *dataset, int64_t n, hid_t *file, hid_t *ds,
+                       lz_err *err) {
+  return open_matrix_with(path, dataset, n, H5P_DEFAULT, file, ds, err);
 }
 
 static int check_arguments(const char *path, const char *dataset, int64_t n, lz_err *err) {
@@ -124,11 +129,11 @@ int lz_io_check_matrix(const char *path, const char *dataset, int64_t n, lz_err 
 }
 
 int lz_io_read_matrix(const char *path, const char *dataset, int64_t n, double *a, lz_err *err) {
-  return lz_io_read_matrix_rows(path, dataset, n, 0, n, a, err);
+  return lz_io_read_matrix_rows(NULL, path, dataset, n, 0, n, a, err);
 }
 
-int lz_io_read_matrix_rows(const char *path, const char *dataset, int64_t n, int64_t row0,
-                           int64_t row1, double *a, lz_err *err) {
+int lz_io_read_matrix_rows(const lz_comm *team, const char *path, const char *dataset,
+                           int64_t n, int64_t row0, int64_t row1, double *a, lz_err *err) {
   int rc = check_arguments(path, dataset, n, err);
   if (rc != LZ_OK) return rc;
   if (!a) return lz_err_set(err, LZ_EINVAL, "%s: dataset '%s': NULL destination", path, dataset);
@@ -137,8 +142,17 @@ int lz_io_read_matrix_rows(const char *path, const char *dataset, int64_t n, int
                       ") of %" PRId64 " asked", path, dataset, row0, row1, n);
   lz_h5_silence_automatic_errors();
   hid_t file = H5I_INVALID_HID, ds = H5I_INVALID_HID, space = H5I_INVALID_HID;
-  hid_t mem = H5I_INVALID_HID;
-  rc = open_matrix(path, dataset, n, &file, &ds, err);
+  hid_t mem = H5I_INVALID_HID, fapl = H5P_DEFAULT, dxpl = H5P_DEFAULT;
+  if (team) {
+    /* One collective read by the team through MPI-IO: its members' hyperslabs together are
+     * the matrix, which the driver may read in large aggregated pieces. */
+    fapl = H5Pcreate(H5P_FILE_ACCESS);
+    dxpl = H5Pcreate(H5P_DATASET_XFER);
+    if (fapl < 0 || dxpl < 0 || H5Pset_fapl_mpio(fapl, team->comm, team->info) < 0 ||
+        H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0)
+      rc = lz_h5_fail(err, "%s: setting up a collective read failed", path);
+  }
+  if (rc == LZ_OK) rc = open_matrix_with(path, dataset, n, fapl, &file, &ds, err);
   /* HDF5 converts integer and float storage to double on the way in. */
   hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)(row1 - row0), (hsize_t)n};
   if (rc == LZ_OK) {
@@ -146,7 +160,7 @@ int lz_io_read_matrix_rows(const char *path, const char *dataset, int64_t n, int
     mem = H5Screate_simple(2, count, NULL);
     if (space < 0 || mem < 0 ||
         H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-        H5Dread(ds, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, a) < 0)
+        H5Dread(ds, H5T_NATIVE_DOUBLE, mem, space, dxpl, a) < 0)
       rc = lz_h5_fail(err, "%s: dataset '%s': H5Dread of rows %" PRId64 " to %" PRId64
                       " of %" PRId64 " x %" PRId64 " failed", path, dataset, row0, row1 - 1, n, n);
   }
@@ -157,5 +171,7 @@ int lz_io_read_matrix_rows(const char *path, const char *dataset, int64_t n, int
   lz_h5_close(&space);
   lz_h5_close(&ds);
   lz_h5_close(&file);
+  if (fapl != H5P_DEFAULT) H5Pclose(fapl);
+  if (dxpl != H5P_DEFAULT) H5Pclose(dxpl);
   return rc;
 }

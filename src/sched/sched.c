@@ -304,6 +304,7 @@ static void wait_for_every_rank(const lz_comm *c) {
 
 typedef struct team_link {
   MPI_Comm comm;       /* MPI_COMM_NULL without teams */
+  lz_comm io;          /* the same, for the team's collective reads (src/io) */
   int rank, size;
   int *counts, *displs;  /* gather_rows' per-member rows */
   lz_team team;
@@ -359,6 +360,7 @@ static int form_teams(const lz_comm *c, int64_t k, team_link *t, lz_err *err) {
   MPI_Comm_split(c->comm, c->rank / (int)k, c->rank, &t->comm);
   MPI_Comm_rank(t->comm, &t->rank);
   MPI_Comm_size(t->comm, &t->size);
+  t->io = (lz_comm){t->comm, MPI_INFO_NULL, t->rank, t->size};
   t->counts = malloc((size_t)t->size * sizeof *t->counts);
   t->displs = malloc((size_t)t->size * sizeof *t->displs);
   if (!t->counts || !t->displs) return lz_err_set(err, LZ_ENOMEM, "no memory for a team");
@@ -449,7 +451,8 @@ static int load_instance(const lz_job *job, int64_t instance, const team_link *t
     if (!target)
       return lz_err_set(err, LZ_ENOMEM, "cannot allocate %" PRId64 " rows of the %" PRId64
                         " x %" PRId64 " target matrix", row1 - row0, n, n);
-    int rc = lz_io_read_matrix_rows(path, dataset, n, row0, row1, target, err);
+    int rc = lz_io_read_matrix_rows(team ? &team->io : NULL, path, dataset, n, row0, row1,
+                                    target, err);
     if (rc != LZ_OK) {
       free(target);
       return rc;
