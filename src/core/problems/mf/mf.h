@@ -46,8 +46,11 @@ enum {
   LZ_MF_WIDE_CHUNKS = 64,
   /* A team's A^T X passes each chain along the members in blocks of output rows, this many
    * blocks a member, so that member m + 1 starts on a block while m computes the next: the
-   * pipeline idles (K - 1) / (LZ_MF_TEAM_BLOCKS K + K - 1) of the time. */
+   * pipeline idles (K - 1) / (LZ_MF_TEAM_BLOCKS K + K - 1) of the time. Blocks keep at least
+   * LZ_MF_TEAM_BLOCK_ROWS rows, so that small products do not wait on a message per few
+   * rows. The blocks change no result: each output row is its own chains. */
   LZ_MF_TEAM_BLOCKS = 8,
+  LZ_MF_TEAM_BLOCK_ROWS = 128,
   /* The dense path uses its own row kernel up to this d and BLAS row blocks beyond: measured
    * here, the row kernel beat OpenBLAS (Haswell kernel) at every d up to 32. */
   LZ_MF_ROW_KERNEL_MAX_D = 32,

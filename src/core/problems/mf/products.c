@@ -325,7 +325,8 @@ static size_t threads_for(const mf *m) {
 static void team_product_transposed(const mf *m, const double *b, size_t w, double *c) {
   const lz_team *t = m->team;
   size_t blocks = LZ_MF_TEAM_BLOCKS * (size_t)t->size;
-  if (blocks > m->n) blocks = m->n;
+  if (blocks > m->n / LZ_MF_TEAM_BLOCK_ROWS) blocks = m->n / LZ_MF_TEAM_BLOCK_ROWS;
+  if (blocks < 1) blocks = 1;
   for (size_t k = 0; k < blocks; ++k) {
     size_t i0 = k * m->n / blocks, i1 = (k + 1) * m->n / blocks;
     if (t->rank > 0) t->receive_from_previous(t->ctx, c + i0 * w, (i1 - i0) * w);
