@@ -312,9 +312,15 @@ static void member_part_of_atb(const mf *m, const double *b, size_t w, size_t i0
     lz__own_product_transposed(m->a, m->ld, k_count, bk, w, i0, i1, c, fresh);
 }
 
-static size_t threads_for(const mf *m) {
+/* A member splits rows x inner x w multiply-adds among all its threads, no fewer than
+ * LZ_MF_TEAM_PART_FMAS a thread: no split changes a bit, a node of many cores should not idle
+ * beyond the 16 product chunks of a rank alone, and small products are not worth a fork. */
+enum { LZ_MF_TEAM_PART_FMAS = 1 << 17 };
+
+static size_t threads_for(size_t rows, size_t inner, size_t w) {
+  double parts = (double)rows * (double)inner * (double)w / LZ_MF_TEAM_PART_FMAS;
   size_t t = (size_t)omp_get_max_threads();
-  return t < m->product_chunks ? t : m->product_chunks;
+  return parts < 1.0 ? 1 : parts < (double)t ? (size_t)parts : t;
 }
 
 /* c = A^T b for a team. Entry c_iq is one chain over k = 0 .. n - 1, and member m holds the
@@ -330,7 +336,8 @@ static void team_product_transposed(const mf *m, const double *b, size_t w, doub
   for (size_t k = 0; k < blocks; ++k) {
     size_t i0 = k * m->n / blocks, i1 = (k + 1) * m->n / blocks;
     if (t->rank > 0) t->receive_from_previous(t->ctx, c + i0 * w, (i1 - i0) * w);
-    for_row_ranges(m, member_part_of_atb, b, w, i0, i1, threads_for(m), c);
+    for_row_ranges(m, member_part_of_atb, b, w, i0, i1,
+                   threads_for(i1 - i0, m->row1 - m->row0, w), c);
     if (t->rank < t->size - 1) t->send_to_next(t->ctx, c + i0 * w, (i1 - i0) * w);
   }
   t->broadcast(t->ctx, t->size - 1, c, m->n * w);
@@ -345,7 +352,8 @@ void lz__mf_product_with_target(const mf *m, lz_op op, const double *b, size_t w
   if (!m->a) {
     memcpy(c, b, m->n * w * sizeof *c);
   } else if (m->team && op == AS_IS) {
-    for_row_ranges(m, member_rows_of_ab, b, w, m->row0, m->row1, threads_for(m), c);
+    for_row_ranges(m, member_rows_of_ab, b, w, m->row0, m->row1,
+                   threads_for(m->row1 - m->row0, m->n, w), c);
     m->team->gather_rows(m->team->ctx, c, w, m->team_rows);
   } else if (m->team) {
     team_product_transposed(m, b, w, c);
