@@ -751,6 +751,9 @@ static int run_tile_in_batches(const lz_job *job, const lz_problem *p, lz_tile_r
 
 double lz_tile_work_bytes(const lz_job *job, const lz_problem_params *pp, int threads,
                           double *ring_bytes) {
+  /* a team's runs go one batch at a time, their threads inside the products (lz_run_tile) */
+  int64_t r0, r1;
+  if (lz_problem_params_team_rows(pp, pp->ranks_per_run, 0, &r0, &r1)) threads = 1;
   lz_problem_sizes s;
   lz_problem_params_sizes(pp, &s);
   run_layout l = layout_for(job, &s);
