@@ -111,7 +111,10 @@ def write(path, text):
 def run_job(tmp, template, name, k, ranks, threads=1, **fields):
     out = f"{tmp}/{name}.h5"
     job = write(f"{tmp}/{name}.yaml", template.format(out=out, k=k, **fields))
-    r = run_lrzoo(ranks, "run", job, "--threads", str(threads), "--overwrite", check=False)
+    # More threads than this machine's 2 cores: spinning OpenMP threads would starve the ranks.
+    env = dict(os.environ, OMP_WAIT_POLICY="passive") if ranks * threads > 2 else None
+    r = run_lrzoo(ranks, "run", job, "--threads", str(threads), "--overwrite", check=False,
+                  env=env)
     check(r.returncode == 0, f"{name}: K = {k} on {ranks} ranks x {threads} threads exits 0"
           + ("" if r.returncode == 0 else f" (got {r.returncode}: {r.stderr[-400:]})"))
     return out, r.stderr
