@@ -302,6 +302,10 @@ void lz_job_print_summary(const lz_job *job, FILE *out) {
           job->nruns, job->ninstances, job->runs_per_instance);
   fprintf(out, "tiles:      %" PRId64 " (at most %" PRId64 " runs each)\n", job->ntiles,
           job->tiles.runs);
+  if (job->tiles.ranks_per_run > 1)
+    fprintf(out, "teams:      %" PRId64 " ranks a run, for dense targets (start a multiple of "
+            "%" PRId64 " ranks; memory below is one member's)\n", job->tiles.ranks_per_run,
+            job->tiles.ranks_per_run);
   double flops = 0.0;
   if (lz_job_visit_sizes(job, 100000, add_step_cost, &flops) != 0) {
     lz_problem_params pp;
