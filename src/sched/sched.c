@@ -287,17 +287,23 @@ static void nap(void) {
   nanosleep(&ts, NULL);
 }
 
-/* Waits until every rank gets here, sleeping rather than spinning in MPI: a rank that finishes
- * early must not take a core from the ranks still computing. */
-static void wait_for_every_rank(const lz_comm *c) {
-  MPI_Request req;
-  MPI_Ibarrier(c->comm, &req);
+/* Waits for a non-blocking collective, sleeping rather than spinning in MPI: a rank that waits
+ * (it finished early, or its team's first rank computes a tile alone) must not take a core
+ * from the ranks still computing. */
+static void wait_sleeping(int count, MPI_Request *req) {
   for (;;) {
     int done = 0;
-    MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+    MPI_Testall(count, req, &done, MPI_STATUSES_IGNORE);
     if (done) return;
     nap();
   }
+}
+
+/* Waits until every rank gets here (see wait_sleeping). */
+static void wait_for_every_rank(const lz_comm *c) {
+  MPI_Request req;
+  MPI_Ibarrier(c->comm, &req);
+  wait_sleeping(1, &req);
 }
 
 /* ---- teams: the lz_team functions over MPI, and the orders of a tile ------------------------ */
@@ -381,17 +387,6 @@ static int in_a_team(const team_link *t) { return t->comm != MPI_COMM_NULL; }
 /* What the first rank of a team tells its members before each tile. */
 enum { ORDER_LEAVE = 0, ORDER_SKIP = 1, ORDER_COMPUTE = 2 };
 
-/* Waits for a team collective, sleeping rather than spinning (see wait_for_every_rank): the
- * members wait here while their first rank computes a tile alone. */
-static void wait_sleeping(MPI_Request *req) {
-  for (;;) {
-    int done = 0;
-    MPI_Test(req, &done, MPI_STATUS_IGNORE);
-    if (done) return;
-    nap();
-  }
-}
-
 /* Collective over the team, once before each order: whether any member has seen a stop signal
  * or the stop file. The first rank then stops like on a signal of its own. */
 static int team_heard_stop(const team_link *t) {
@@ -399,7 +394,7 @@ static int team_heard_stop(const team_link *t) {
   int mine = stop_asked != 0 || stop_signals != 0, any = mine;
   MPI_Request req;
   MPI_Iallreduce(&mine, &any, 1, MPI_INT, MPI_MAX, t->comm, &req);
-  wait_sleeping(&req);
+  wait_sleeping(1, &req);
   if (any && !stop_signals) stop_signals = 1;
   return any;
 }
@@ -410,7 +405,7 @@ static void team_order(const team_link *t, int64_t order[2]) {
   if (!in_a_team(t)) return;
   MPI_Request req;
   MPI_Ibcast(order, 2, MPI_INT64_T, 0, t->comm, &req);
-  wait_sleeping(&req);
+  wait_sleeping(1, &req);
 }
 
 static void tell_team(const team_link *t, int64_t tile, int64_t what) {
@@ -775,14 +770,7 @@ static void post_request(const lz_comm *c, int64_t *tile, MPI_Request req[2]) {
   MPI_Isend(&zero, 1, MPI_INT64_T, 0, TAG_REQUEST, c->comm, &req[0]);
 }
 
-static void wait_for_assignment(MPI_Request req[2]) {
-  for (;;) {
-    int done = 0;
-    MPI_Testall(2, req, &done, MPI_STATUSES_IGNORE);
-    if (done) return;
-    nap();
-  }
-}
+static void wait_for_assignment(MPI_Request req[2]) { wait_sleeping(2, req); }
 
 static void send_report(const lz_comm *c, const tile_report *rep) {
   MPI_Send(rep, REPORT_LEN, MPI_INT64_T, 0, TAG_DONE, c->comm);
