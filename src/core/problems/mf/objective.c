@@ -254,10 +254,10 @@ static int note_team_layout(mf *m, lz_err *err) {
   m->team_rows = malloc((size + 1) * sizeof *m->team_rows);
   m->team_chunks = malloc((size + 1) * sizeof *m->team_chunks);
   if (!m->team_rows || !m->team_chunks) return lz_err_set(err, LZ_ENOMEM, "mf: out of memory");
-  for (size_t r = 0; r <= size; ++r) {
-    m->team_chunks[r] = r * m->chunks / size;
-    m->team_rows[r] = lz__mf_chunk_first_row(m, m->team_chunks[r]);
-  }
+  size_t last;
+  for (size_t r = 0; r < size; ++r) lz__mf_member_chunks(m, size, r, &m->team_chunks[r], &last);
+  m->team_chunks[size] = m->chunks;
+  for (size_t r = 0; r <= size; ++r) m->team_rows[r] = lz__mf_chunk_first_row(m, m->team_chunks[r]);
   return LZ_OK;
 }
 
@@ -272,13 +272,7 @@ static int create_instance(const lz_problem_params *pp, uint64_t seed, const dou
   if (!m) return lz_err_set(err, LZ_ENOMEM, "mf: out of memory");
   set_shape(m, pp);
   choose_path(m);
-  if (team && team->size > 1 && team_can_share(m)) {
-    if (m->chunks < (size_t)team->size) {
-      rc = lz_err_set(err, LZ_EINVAL, "mf: n = %zu, d = %zu splits into %zu row chunks, fewer "
-                      "than the %d ranks of a team", m->n, m->d, m->chunks, team->size);
-      mf_destroy(m);
-      return rc;
-    }
+  if (team) {  /* lz_problem_create_in_team has checked that the team can share it */
     m->team = team;
     m->team_size = (size_t)team->size;
     choose_path(m);
